@@ -1,0 +1,225 @@
+using System.Net;
+using System.Text.Json;
+using FilterService.Audit;
+using FilterService.Identity;
+using FilterService.Policy;
+using FilterService.Proxy;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace FilterService.Hosting;
+
+/// <summary>
+/// Builds and runs the service: the proxy listeners (ConnectMiddleware in front of Kestrel's HTTP/1.1) and the
+/// admin endpoint on one Kestrel server, the live policy, the audit log. A bad configuration or policy at start
+/// is reported in full and stops the service (fail closed).
+/// </summary>
+internal static class ProxyHost
+{
+    /// <summary>Runs until SIGINT/SIGTERM. Exit codes: 0 stopped cleanly, 2 bad configuration or policy, 3 could not listen.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var proxy = Build(args, configureServices: null, out var errors);
+        if (proxy is null)
+        {
+            foreach (var e in errors)
+            {
+                Console.Error.WriteLine(e);
+            }
+            Console.Error.WriteLine($"The service did not start: {errors.Count} problem(s).");
+            return 2;
+        }
+        await using (proxy)
+        {
+            foreach (var w in proxy.Warnings)
+            {
+                Console.Error.WriteLine(w);
+            }
+            try
+            {
+                await proxy.StartAsync(CancellationToken.None);
+            }
+            catch (IOException ex)
+            {
+                Console.Error.WriteLine($"error FS0002: cannot listen: {ex.Message}");
+                return 3;
+            }
+            Console.Out.WriteLine($"Proxy listening on {string.Join(", ", proxy.Listeners.Proxy)}; admin on {string.Join(", ", proxy.Listeners.Admin)}; policy {proxy.Policy.Current.Version} from {proxy.Policy.Directory}");
+            await proxy.App.WaitForShutdownAsync();
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Builds the service without starting it. Returns null with every configuration and policy problem in
+    /// <paramref name="errors"/>. <paramref name="configureServices"/> lets tests replace services (a
+    /// <see cref="TimeProvider"/>, a <see cref="PolicyLoad"/>) before the container is built.
+    /// </summary>
+    public static ProxyApp? Build(string[] args, Action<IServiceCollection>? configureServices, out IReadOnlyList<string> errors)
+    {
+        // Kestrel tolerates bare-LF line endings unless told otherwise; a proxy must not (request smuggling).
+        AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        var problems = new List<string>();
+        var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
+        if (options is null)
+        {
+            errors = problems.Select(p => "config: error FS0001: " + p).ToList();
+            return null;
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        var services = builder.Services;
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Proxy.ShutdownTimeout);
+        services.AddSingleton(options);
+        services.AddSingleton(options.Proxy);
+        services.AddSingleton(options.Admin);
+        services.AddSingleton(options.Policy);
+        services.AddSingleton(options.Audit);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ListenerRegistry>();
+        services.AddSingleton<PolicyLoad>(SnapshotPolicy.Load);
+        services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<PolicyLoad>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<PolicyStore>>()));
+        services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
+            sp.GetRequiredService<ILogger<PolicyWatcher>>()));
+        services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ProxyAuthenticator>();
+        services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
+        services.AddSingleton<UpstreamConnector>();
+        services.AddSingleton(new BlockPage(options.Proxy.DisplayTimeZone));
+        services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
+        services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
+        services.AddSingleton<ProxyServices>();
+        services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout));
+        services.AddSingleton<ForwardingStage>();
+        configureServices?.Invoke(services);
+
+        var proxyListeners = new List<ListenOptions>();
+        var adminListeners = new List<ListenOptions>();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // An absolute-form target is the authority; Kestrel rejects a disagreeing Host unless told to let the target win.
+            k.AllowHostHeaderOverride = true;
+            k.Limits.MaxRequestHeadersTotalSize = options.Proxy.MaxHeadBytes;
+            k.Limits.MaxRequestLineSize = Math.Min(options.Proxy.MaxHeadBytes, 16 * 1024);
+            k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;
+            k.Limits.KeepAliveTimeout = options.Proxy.KeepAliveTimeout;
+            k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered
+            foreach (var ep in options.Proxy.Listen)
+            {
+                k.Listen(ep, lo =>
+                {
+                    lo.Protocols = HttpProtocols.Http1;
+                    var sp = lo.ApplicationServices;
+                    lo.Use(next => new ConnectMiddleware(next, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
+                        sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
+                    proxyListeners.Add(lo);
+                });
+            }
+            foreach (var ep in options.Admin.Listen)
+            {
+                k.Listen(ep, lo =>
+                {
+                    lo.Protocols = HttpProtocols.Http1;
+                    adminListeners.Add(lo);
+                });
+            }
+        });
+
+        var app = builder.Build();
+        var store = app.Services.GetRequiredService<PolicyStore>();
+        if (!store.LoadInitial(out var diagnostics))
+        {
+            errors = diagnostics.Count > 0 ? diagnostics : [$"{options.Policy.Path}: error FS0100: the policy did not load"];
+            ((IDisposable)app).Dispose();
+            return null;
+        }
+
+        var stage = app.Services.GetRequiredService<ForwardingStage>();
+        var admin = new AdminEndpoint(store);
+        app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
+        errors = [];
+        return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
+    }
+}
+
+/// <summary>A built service: start it, find where it listens, stop it.</summary>
+internal sealed class ProxyApp : IAsyncDisposable
+{
+    private readonly List<ListenOptions> _proxyListeners;
+    private readonly List<ListenOptions> _adminListeners;
+
+    public ProxyApp(WebApplication app, ServiceOptions options, PolicyStore policy, ListenerRegistry listeners,
+        List<ListenOptions> proxyListeners, List<ListenOptions> adminListeners, IReadOnlyList<string> warnings)
+    {
+        App = app;
+        Options = options;
+        Policy = policy;
+        Listeners = listeners;
+        _proxyListeners = proxyListeners;
+        _adminListeners = adminListeners;
+        Warnings = warnings;
+    }
+
+    public WebApplication App { get; }
+    public ServiceOptions Options { get; }
+    public PolicyStore Policy { get; }
+    public ListenerRegistry Listeners { get; }
+
+    /// <summary>Diagnostics (warnings) from the initial load.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await App.StartAsync(cancellationToken);
+        // Kestrel writes the bound endpoint (the real port for port 0) back into each ListenOptions.
+        Listeners.Set(_proxyListeners.Select(l => l.IPEndPoint!), _adminListeners.Select(l => l.IPEndPoint!));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => App.StopAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await App.StopAsync();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>The admin endpoint. Health now; metrics, PAC file and pages are later issues.</summary>
+internal sealed class AdminEndpoint(PolicyStore store)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))
+        {
+            var report = store.LastReport;
+            context.Response.ContentType = "application/json";
+            context.Response.Headers.CacheControl = "no-store";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new
+            {
+                status = "ok",
+                policy = new { version = store.Current.Version, directory = store.Directory, generation = store.Generation },
+                lastLoad = report is null ? null : new
+                {
+                    at = report.At,
+                    trigger = report.Trigger,
+                    succeeded = report.Succeeded,
+                    version = report.Version,
+                    diagnostics = report.Diagnostics,
+                },
+            }));
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+    }
+}

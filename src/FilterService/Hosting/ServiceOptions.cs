@@ -1,0 +1,350 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace FilterService.Hosting;
+
+/// <summary>
+/// The proxy's listeners and limits (configuration section <c>Proxy</c>). Every default says where it came from;
+/// limits apply per connection unless stated otherwise.
+/// </summary>
+internal sealed class ProxyOptions
+{
+    /// <summary>Where the proxy listens: one or more <c>address:port</c>, IPv6 in brackets. Default 127.0.0.1:3128 (Squid's port).</summary>
+    public List<IPEndPoint> Listen { get; set; } = new();
+
+    /// <summary>
+    /// Whether upstream connections may go to loopback addresses. False by default, like Squid's
+    /// <c>http_access deny to_localhost</c>: a client must not reach services bound to the proxy host.
+    /// </summary>
+    public bool AllowLoopbackUpstream { get; set; }
+
+    /// <summary>
+    /// Host name to <c>address:port</c> overrides for the upstream connection (tests, or a split-horizon intranet).
+    /// The address policy still applies to the overridden address.
+    /// </summary>
+    public Dictionary<string, string> HostOverrides { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Ports a CONNECT may reach; empty means any. Default 443, like Squid's <c>deny CONNECT !SSL_ports</c>.</summary>
+    public List<int> ConnectPorts { get; set; } = new();
+
+    /// <summary>Largest request head (request line plus headers), bytes. Default 32 KiB, Kestrel's MaxRequestHeadersTotalSize.</summary>
+    public int MaxHeadBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Time allowed for a whole request head to arrive. Default 10 s (Kestrel's RequestHeadersTimeout is 30 s; a proxy sees trickling clients more often).</summary>
+    public TimeSpan HeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time allowed for the TLS ClientHello after a tunnel is established. Default 10 s.</summary>
+    public TimeSpan ClientHelloTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time allowed to resolve and connect upstream. Default 15 s.</summary>
+    public TimeSpan UpstreamConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A tunnel with no bytes either way for this long is closed. Default 10 min (Squid's read_timeout is 15 min).</summary>
+    public TimeSpan TunnelIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Idle keep-alive connections from clients are closed after this. Default 130 s, Kestrel's KeepAliveTimeout.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>Concurrent connections one client address may hold. Default 256 (a NATed classroom shares one address).</summary>
+    public int MaxConnectionsPerClient { get; set; } = 256;
+
+    /// <summary>Failed proxy logins per client address within <see cref="AuthFailureWindow"/> before further attempts are refused. Default 10.</summary>
+    public int MaxAuthFailures { get; set; } = 10;
+
+    /// <summary>The window for <see cref="MaxAuthFailures"/>. Default 1 min.</summary>
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The realm shown in the 407 login prompt.</summary>
+    public string AuthRealm { get; set; } = "School web filter";
+
+    /// <summary>The pseudonym this proxy adds to Via headers.</summary>
+    public string ViaName { get; set; } = "school-filter";
+
+    /// <summary>Time zone the block page shows times in. Default Europe/London.</summary>
+    public string DisplayTimeZone { get; set; } = "Europe/London";
+
+    /// <summary>How long graceful shutdown waits for requests and tunnels. Default 10 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>The admin endpoint (section <c>Admin</c>): health now; metrics, PAC file and pages later.</summary>
+internal sealed class AdminOptions
+{
+    /// <summary>Default 127.0.0.1:9090; empty turns the admin endpoint off.</summary>
+    public List<IPEndPoint> Listen { get; set; } = new();
+}
+
+/// <summary>The policy directory (section <c>Policy</c>).</summary>
+internal sealed class PolicyOptions
+{
+    /// <summary>The directory holding policy.yaml. Default deploy/samples/default.</summary>
+    public string Path { get; set; } = "deploy/samples/default";
+
+    /// <summary>Whether edits in the directory are picked up automatically (SIGHUP always reloads).</summary>
+    public bool Watch { get; set; } = true;
+
+    /// <summary>Quiet time after the last file change before reloading, so an editor's save is read once. Default 500 ms.</summary>
+    public TimeSpan ReloadDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+}
+
+/// <summary>What the audit log records.</summary>
+internal enum AuditScope
+{
+    All,
+    Blocked,
+}
+
+/// <summary>The audit log (section <c>Audit</c>).</summary>
+internal sealed class AuditOptions
+{
+    /// <summary>The directory for <c>audit-YYYYMMDD.json</c> (and <c>access-YYYYMMDD.log</c>). Default logs.</summary>
+    public string Path { get; set; } = "logs";
+
+    /// <summary>Days of audit files kept (one file per day). Default 90.</summary>
+    public int RetainDays { get; set; } = 90;
+
+    /// <summary>Every decision, or blocked ones only. Default All.</summary>
+    public AuditScope Log { get; set; } = AuditScope.All;
+
+    /// <summary>Also write Squid's native access.log format, for existing log tools. Default false.</summary>
+    public bool SquidFormat { get; set; }
+}
+
+/// <summary>All the service's options, bound and validated together so every problem is reported at once.</summary>
+internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, PolicyOptions Policy, AuditOptions Audit)
+{
+    /// <summary>Binds every section and validates it. Returns null with every problem in <paramref name="errors"/>.</summary>
+    public static ServiceOptions? Bind(IConfiguration configuration, string contentRoot, List<string> errors)
+    {
+        var proxy = new ProxyOptions();
+        var admin = new AdminOptions();
+        var policy = new PolicyOptions();
+        var audit = new AuditOptions();
+        BindSection(configuration, "Proxy", proxy, errors, "Listen", "ConnectPorts", "HostOverrides");
+        BindSection(configuration, "Admin", admin, errors, "Listen");
+        BindSection(configuration, "Policy", policy, errors);
+        BindSection(configuration, "Audit", audit, errors);
+
+        proxy.Listen = ReadEndPoints(configuration, "Proxy:Listen", "127.0.0.1:3128", errors);
+        admin.Listen = ReadEndPoints(configuration, "Admin:Listen", "127.0.0.1:9090", errors);
+        foreach (var text in ReadList(configuration, "Proxy:ConnectPorts") ?? ["443"])
+        {
+            if (text == "*")
+            {
+                continue;
+            }
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536)
+            {
+                proxy.ConnectPorts.Add(port);
+            }
+            else
+            {
+                errors.Add($"Proxy:ConnectPorts: '{text}' is not a port number (1-65535) or '*'");
+            }
+        }
+        foreach (var child in configuration.GetSection("Proxy:HostOverrides").GetChildren())
+        {
+            if (child.Value is null || !TryParseEndPoint(child.Value, out _))
+            {
+                errors.Add($"Proxy:HostOverrides:{child.Key}: '{child.Value}' is not address:port");
+            }
+            else
+            {
+                proxy.HostOverrides[child.Key.TrimEnd('.')] = child.Value;
+            }
+        }
+
+        if (proxy.Listen.Count == 0)
+        {
+            errors.Add("Proxy:Listen: at least one address:port is required");
+        }
+        Positive(proxy.HeadTimeout, "Proxy:HeadTimeout", errors);
+        Positive(proxy.ClientHelloTimeout, "Proxy:ClientHelloTimeout", errors);
+        Positive(proxy.UpstreamConnectTimeout, "Proxy:UpstreamConnectTimeout", errors);
+        Positive(proxy.TunnelIdleTimeout, "Proxy:TunnelIdleTimeout", errors);
+        Positive(proxy.KeepAliveTimeout, "Proxy:KeepAliveTimeout", errors);
+        Positive(proxy.AuthFailureWindow, "Proxy:AuthFailureWindow", errors);
+        Positive(proxy.ShutdownTimeout, "Proxy:ShutdownTimeout", errors);
+        if (proxy.MaxHeadBytes is < 1024 or > 1024 * 1024)
+        {
+            errors.Add($"Proxy:MaxHeadBytes: {proxy.MaxHeadBytes} is outside 1024-1048576");
+        }
+        if (proxy.MaxConnectionsPerClient < 1)
+        {
+            errors.Add($"Proxy:MaxConnectionsPerClient: {proxy.MaxConnectionsPerClient} must be at least 1");
+        }
+        if (proxy.MaxAuthFailures < 1)
+        {
+            errors.Add($"Proxy:MaxAuthFailures: {proxy.MaxAuthFailures} must be at least 1");
+        }
+        if (string.IsNullOrWhiteSpace(proxy.ViaName) || proxy.ViaName.Any(c => c <= ' ' || c >= 127 || c is ',' or '(' or ')'))
+        {
+            errors.Add($"Proxy:ViaName: '{proxy.ViaName}' must be a token (no spaces, commas or parentheses)");
+        }
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(proxy.DisplayTimeZone, out _))
+        {
+            errors.Add($"Proxy:DisplayTimeZone: unknown time zone '{proxy.DisplayTimeZone}'");
+        }
+        Positive(policy.ReloadDelay, "Policy:ReloadDelay", errors);
+        if (string.IsNullOrWhiteSpace(policy.Path))
+        {
+            errors.Add("Policy:Path: a policy directory is required");
+        }
+        else
+        {
+            policy.Path = ResolvePolicyPath(policy.Path, contentRoot);
+            if (!Directory.Exists(policy.Path))
+            {
+                errors.Add($"Policy:Path: directory '{policy.Path}' does not exist");
+            }
+        }
+        if (string.IsNullOrWhiteSpace(audit.Path))
+        {
+            errors.Add("Audit:Path: a log directory is required");
+        }
+        else
+        {
+            audit.Path = System.IO.Path.GetFullPath(audit.Path, contentRoot);
+        }
+        if (audit.RetainDays is < 1 or > 3650)
+        {
+            errors.Add($"Audit:RetainDays: {audit.RetainDays} is outside 1-3650");
+        }
+        foreach (var a in admin.Listen)
+        {
+            if (a.Port != 0 && proxy.Listen.Any(p => p.Port == a.Port && (p.Address.Equals(a.Address) || IsAny(p.Address) || IsAny(a.Address))))
+            {
+                errors.Add($"Admin:Listen: {a} overlaps a proxy listener");
+            }
+        }
+        return errors.Count == 0 ? new ServiceOptions(proxy, admin, policy, audit) : null;
+    }
+
+    /// <summary>Parses <c>address:port</c>, <c>[v6]:port</c>; the address must be a literal.</summary>
+    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint)
+    {
+        endPoint = null!;
+        text = text.Trim();
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || (text.Contains(':') && text.IndexOf(':') != colon && text[0] != '['))
+        {
+            return false;
+        }
+        var host = text.AsSpan(0, colon);
+        if (host.Length >= 2 && host[0] == '[' && host[^1] == ']')
+        {
+            host = host[1..^1];
+        }
+        else if (host.Contains(':'))
+        {
+            return false;
+        }
+        if (!IPAddress.TryParse(host, out var address) ||
+            !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+        {
+            return false;
+        }
+        // IPAddress.TryParse accepts "127.1" and "2130706433"; an endpoint in configuration must be written in full.
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && host.Count('.') != 3)
+        {
+            return false;
+        }
+        endPoint = new IPEndPoint(address, port);
+        return true;
+    }
+
+    private static bool IsAny(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
+
+    private static string ResolvePolicyPath(string path, string contentRoot)
+    {
+        var full = System.IO.Path.GetFullPath(path, contentRoot);
+        if (Directory.Exists(full) || System.IO.Path.IsPathRooted(path))
+        {
+            return full;
+        }
+        // `dotnet run --project src/FilterService` from elsewhere in the repository: look upwards for the relative path.
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = System.IO.Path.Combine(dir.FullName, path);
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return full;
+    }
+
+    private static void Positive(TimeSpan value, string key, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}: {value} must be positive");
+        }
+    }
+
+    private static void BindSection(IConfiguration configuration, string name, object target, List<string> errors, params string[] skip)
+    {
+        foreach (var child in configuration.GetSection(name).GetChildren())
+        {
+            if (skip.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var property = target.GetType().GetProperty(child.Key,
+                System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (property is null)
+            {
+                errors.Add($"{name}:{child.Key}: unknown setting");
+                continue;
+            }
+            try
+            {
+                var value = child.Get(property.PropertyType);
+                if (value is not null)
+                {
+                    property.SetValue(target, value);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                errors.Add($"{name}:{child.Key}: '{child.Value}' is not a valid {FriendlyType(property.PropertyType)}");
+            }
+        }
+    }
+
+    private static string FriendlyType(Type t) =>
+        t == typeof(TimeSpan) ? "time span (hh:mm:ss)" : t == typeof(bool) ? "boolean (true/false)" : t == typeof(int) ? "whole number" :
+        t.IsEnum ? $"value ({string.Join(", ", Enum.GetNames(t))})" : t.Name;
+
+    /// <summary>A list setting given either as children (<c>Key:0</c>, <c>Key:1</c>) or as one comma-separated value.</summary>
+    private static List<string>? ReadList(IConfiguration configuration, string key)
+    {
+        var section = configuration.GetSection(key);
+        if (section.Value is { } scalar)
+        {
+            return scalar.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        }
+        var children = section.GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).ToList();
+        return children.Count > 0 ? children : null;
+    }
+
+    private static List<IPEndPoint> ReadEndPoints(IConfiguration configuration, string key, string fallback, List<string> errors)
+    {
+        var result = new List<IPEndPoint>();
+        var section = configuration.GetSection(key);
+        var items = section.Value is { Length: 0 } ? [] : ReadList(configuration, key) ?? [fallback];
+        foreach (var text in items)
+        {
+            if (TryParseEndPoint(text, out var ep))
+            {
+                result.Add(ep);
+            }
+            else
+            {
+                errors.Add($"{key}: '{text}' is not address:port (IPv6 as [address]:port)");
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Net;
+using System.Text;
+using FilterService.Policy;
+using PolicyModel.Decisions;
+
+namespace FilterService.Identity;
+
+/// <summary>What the proxy does about a request's credentials.</summary>
+internal enum AuthOutcome
+{
+    /// <summary>No credentials and none needed: the address decides (network default role or a binding).</summary>
+    Anonymous,
+    /// <summary>Valid Basic credentials.</summary>
+    Authenticated,
+    /// <summary>Answer 407: credentials required, wrong, or not Basic.</summary>
+    Challenge,
+    /// <summary>Answer 429: too many failed logins from this address.</summary>
+    Throttled,
+}
+
+/// <summary>
+/// Proxy-Authorization: Basic, checked against the user directory's password hashes. Wrong credentials are
+/// challenged whatever the policy's mode (a typo should be noticed, not silently downgraded to the network's
+/// default role); failures are throttled per client address.
+/// </summary>
+internal sealed class ProxyAuthenticator
+{
+    private readonly AuthThrottle _throttle;
+
+    public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
+
+    public AuthOutcome Authenticate(IPolicy policy, IPAddress client, string? header, out string? user, out TimeSpan retryAfter)
+    {
+        user = null;
+        retryAfter = TimeSpan.Zero;
+        if (string.IsNullOrEmpty(header))
+        {
+            if (policy.ProxyAuth == ProxyAuthMode.Required && policy.Identify(client, null).User is null)
+            {
+                return AuthOutcome.Challenge;
+            }
+            return AuthOutcome.Anonymous;
+        }
+        if (policy.ProxyAuth == ProxyAuthMode.Off)
+        {
+            // Credentials are ignored when the policy does not use them; bindings still identify the address.
+            return AuthOutcome.Anonymous;
+        }
+        if (_throttle.IsThrottled(client, out retryAfter))
+        {
+            return AuthOutcome.Throttled;
+        }
+        if (!TryParseBasic(header, out var name, out var password) || !policy.VerifyPassword(name, password))
+        {
+            _throttle.RecordFailure(client);
+            return AuthOutcome.Challenge;
+        }
+        user = name;
+        return AuthOutcome.Authenticated;
+    }
+
+    /// <summary>Parses <c>Basic base64(user:password)</c>. The scheme is case-insensitive; the user may not be empty.</summary>
+    internal static bool TryParseBasic(string header, out string user, out string password)
+    {
+        user = password = "";
+        var value = header.AsSpan().Trim();
+        if (value.Length < 7 || !value[..6].Equals("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+        var encoded = value[6..].Trim();
+        if (encoded.Length > 1024)
+        {
+            return false;
+        }
+        Span<byte> ascii = stackalloc byte[encoded.Length];
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            if (encoded[i] > 127)
+            {
+                return false;
+            }
+            ascii[i] = (byte)encoded[i];
+        }
+        Span<byte> decoded = stackalloc byte[Base64.GetMaxDecodedFromUtf8Length(ascii.Length)];
+        if (Base64.DecodeFromUtf8(ascii, decoded, out _, out int written) != OperationStatus.Done)
+        {
+            return false;
+        }
+        decoded = decoded[..written];
+        int colon = decoded.IndexOf((byte)':');
+        if (colon <= 0)
+        {
+            return false;
+        }
+        try
+        {
+            var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+            user = strict.GetString(decoded[..colon]);
+            password = strict.GetString(decoded[(colon + 1)..]);
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+        return true;
+    }
+}

@@ -1,0 +1,167 @@
+using PolicyModel.Documents;
+
+namespace FilterService.Policy;
+
+/// <summary>The outcome of the most recent load or reload, for the admin endpoint and tests.</summary>
+internal sealed record PolicyLoadReport(DateTimeOffset At, string Trigger, bool Succeeded, string? Version, IReadOnlyList<string> Diagnostics);
+
+/// <summary>
+/// The live policy. Loads the directory at start (failing closed), reloads on request, and publishes each new
+/// policy by swapping one reference: a request reads <see cref="Current"/> once and keeps that policy for its
+/// whole life. A reload that fails, or that would drop or empty a statutory list, is rejected with its
+/// diagnostics logged and the last good policy stays live (YARP's ProxyConfigManager, Garnet's ACL reload).
+/// </summary>
+internal sealed partial class PolicyStore
+{
+    private readonly string _directory;
+    private readonly PolicyLoad _load;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PolicyStore> _logger;
+    private readonly object _reloadGate = new();
+    private IPolicy? _current;
+    private PolicyLoadReport? _lastReport;
+    private long _generation;
+
+    public PolicyStore(string directory, PolicyLoad load, TimeProvider time, ILogger<PolicyStore> logger)
+    {
+        _directory = directory;
+        _load = load;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string Directory => _directory;
+
+    /// <summary>The live policy. Null only before <see cref="LoadInitial"/> succeeded.</summary>
+    public IPolicy Current => Volatile.Read(ref _current) ?? throw new InvalidOperationException("The policy has not been loaded.");
+
+    /// <summary>Counts successful swaps; tests and health checks watch it.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public PolicyLoadReport? LastReport => Volatile.Read(ref _lastReport);
+
+    /// <summary>Raised after every load attempt, successful or not.</summary>
+    public event Action<PolicyLoadReport>? Reloaded;
+
+    /// <summary>Loads the policy at start. Returns every diagnostic; false means the service must not start.</summary>
+    public bool LoadInitial(out IReadOnlyList<string> diagnostics)
+    {
+        lock (_reloadGate)
+        {
+            var (policy, loaded) = LoadChecked(previous: null, out var lines);
+            diagnostics = lines;
+            Publish(policy, "start", lines);
+            return loaded;
+        }
+    }
+
+    /// <summary>Reloads now. Never throws for a bad policy: the last good one stays live.</summary>
+    public PolicyLoadReport Reload(string trigger)
+    {
+        lock (_reloadGate)
+        {
+            var previous = Volatile.Read(ref _current);
+            var (policy, _) = LoadChecked(previous, out var lines);
+            var report = Publish(policy, trigger, lines);
+            if (policy is null)
+            {
+                LogReloadRejected(_logger, trigger, lines.Count, previous?.Version);
+                foreach (var line in lines)
+                {
+                    LogDiagnostic(_logger, line);
+                }
+            }
+            else
+            {
+                LogReloaded(_logger, trigger, policy.Version, previous?.Version);
+            }
+            return report;
+        }
+    }
+
+    private PolicyLoadReport Publish(IPolicy? policy, string trigger, IReadOnlyList<string> lines)
+    {
+        if (policy is not null)
+        {
+            Volatile.Write(ref _current, policy);
+            Interlocked.Increment(ref _generation);
+        }
+        var report = new PolicyLoadReport(_time.GetUtcNow(), trigger, policy is not null, policy?.Version, lines);
+        Volatile.Write(ref _lastReport, report);
+        Reloaded?.Invoke(report);
+        return report;
+    }
+
+    private (IPolicy? Policy, bool Loaded) LoadChecked(IPolicy? previous, out IReadOnlyList<string> lines)
+    {
+        IPolicy? policy;
+        IReadOnlyList<Diagnostic> diagnostics;
+        try
+        {
+            (policy, diagnostics) = _load(_directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            lines = [$"{_directory}: error FS0100: cannot read the policy: {ex.Message}"];
+            return (null, false);
+        }
+        var all = diagnostics.Select(d => d.ToString()).ToList();
+        if (policy is not null)
+        {
+            all.AddRange(StatutoryProblems(policy, previous));
+            if (all.Count > diagnostics.Count)
+            {
+                policy = null;
+            }
+        }
+        lines = all;
+        return (policy, policy is not null);
+    }
+
+    /// <summary>
+    /// Safeguarding fails closed: every statutory category must have entries, and a reload may not remove a
+    /// statutory category or list that the live policy has.
+    /// </summary>
+    internal static IEnumerable<string> StatutoryProblems(IPolicy policy, IPolicy? previous)
+    {
+        foreach (var (name, statutory) in policy.Categories)
+        {
+            if (statutory && !policy.Lists.Any(l => l.Category == name && l.Entries > 0))
+            {
+                yield return $"policy.yaml: error FS0101: statutory category '{name}' has no entries loaded; the service will not run without it";
+            }
+        }
+        if (previous is null)
+        {
+            yield break;
+        }
+        foreach (var (name, statutory) in previous.Categories)
+        {
+            if (!statutory)
+            {
+                continue;
+            }
+            if (!policy.Categories.Any(c => c.Name == name && c.Statutory))
+            {
+                yield return $"policy.yaml: error FS0102: this edit removes statutory category '{name}'; statutory lists cannot be dropped by a reload";
+                continue;
+            }
+            foreach (var list in previous.Lists.Where(l => l.Category == name))
+            {
+                if (!policy.Lists.Any(l => l.Category == name && l.Path == list.Path && l.Entries > 0))
+                {
+                    yield return $"{list.Path}: error FS0103: this edit drops statutory list '{list.Path}' of category '{name}'; statutory lists cannot be dropped by a reload";
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Policy reloaded ({Trigger}): version {Version}, was {Previous}")]
+    private static partial void LogReloaded(ILogger logger, string trigger, string version, string? previous);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Policy reload ({Trigger}) rejected with {Count} diagnostic(s); version {Previous} stays live")]
+    private static partial void LogReloadRejected(ILogger logger, string trigger, int count, string? previous);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "{Diagnostic}")]
+    private static partial void LogDiagnostic(ILogger logger, string diagnostic);
+}

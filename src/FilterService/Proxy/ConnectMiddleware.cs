@@ -1,0 +1,355 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Text;
+using FilterService.Audit;
+using FilterService.Identity;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using PolicyModel.Decisions;
+
+namespace FilterService.Proxy;
+
+/// <summary>Marks a connection as a proxy connection (as opposed to the admin endpoint) for the HTTP stage.</summary>
+internal sealed class ProxyConnectionFeature
+{
+    public static readonly ProxyConnectionFeature Instance = new();
+}
+
+/// <summary>
+/// The first stage of every proxy connection (see README.md):
+/// 1. cap connections per client address;
+/// 2. sniff the first bytes; anything but <c>CONNECT </c> is left unconsumed and handed to Kestrel's HTTP layer;
+/// 3. CONNECT: parse the head strictly under a deadline, admit the client, decide on the host, answer 403 or
+///    connect upstream and answer 200;
+/// 4. peek the ClientHello without consuming it; its SNI must agree with the CONNECT host;
+/// 5. splice bytes both ways until either side finishes or the tunnel idles out.
+/// Failures are answered with a status and recorded; they never throw out of the middleware.
+/// </summary>
+internal sealed partial class ConnectMiddleware
+{
+    private static ReadOnlySpan<byte> ConnectPrefix => "CONNECT "u8;
+
+    private readonly ConnectionDelegate _next;
+    private readonly ProxyServices _proxy;
+    private readonly ClientGate _gate;
+    private readonly ILogger<ConnectMiddleware> _logger;
+
+    public ConnectMiddleware(ConnectionDelegate next, ProxyServices proxy, ClientGate gate, ILogger<ConnectMiddleware> logger)
+    {
+        _next = next;
+        _proxy = proxy;
+        _gate = gate;
+        _logger = logger;
+    }
+
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        var client = ProxyServices.ClientAddress(connection.RemoteEndPoint);
+        if (!_gate.TryEnter(client))
+        {
+            LogTooManyConnections(_logger, client);
+            connection.Abort(new ConnectionAbortedException("Too many connections from this client."));
+            return;
+        }
+        try
+        {
+            connection.Features.Set(ProxyConnectionFeature.Instance);
+            var input = connection.Transport.Input;
+            bool isConnect;
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+            {
+                deadline.CancelAfter(_proxy.Options.HeadTimeout);
+                while (true)
+                {
+                    ReadResult result;
+                    try
+                    {
+                        result = await input.ReadAsync(deadline.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return; // nothing (or too little) arrived in time: close quietly, nothing to answer
+                    }
+                    var buffer = result.Buffer;
+                    int n = (int)Math.Min(buffer.Length, ConnectPrefix.Length);
+                    Span<byte> first = stackalloc byte[8];
+                    buffer.Slice(0, n).CopyTo(first);
+                    bool prefix = first[..n].SequenceEqual(ConnectPrefix[..n]);
+                    if (prefix && n < ConnectPrefix.Length && !result.IsCompleted)
+                    {
+                        input.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
+                    isConnect = prefix && n == ConnectPrefix.Length;
+                    // consumed = examined = start: Kestrel's HTTP layer reads these bytes again at once.
+                    input.AdvanceTo(buffer.Start);
+                    if (result.IsCompleted && buffer.IsEmpty)
+                    {
+                        return;
+                    }
+                    break;
+                }
+            }
+            if (!isConnect)
+            {
+                await _next(connection);
+                return;
+            }
+            await HandleConnectAsync(connection, client);
+        }
+        finally
+        {
+            _gate.Release(client);
+        }
+    }
+
+    private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var at = _proxy.Time.GetUtcNow();
+        var reference = _proxy.NextReference();
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
+        var policy = _proxy.Policy.Current;
+
+        // 1. The head, strictly, under a deadline Kestrel's own timeouts do not cover.
+        ConnectHead? head;
+        HeadError error;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        {
+            deadline.CancelAfter(_proxy.Options.HeadTimeout);
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    error = HeadError.Incomplete;
+                    head = null;
+                    break;
+                }
+                var buffer = result.Buffer;
+                error = ConnectHeadParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
+                if (error == HeadError.Incomplete && !result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                    continue;
+                }
+                input.AdvanceTo(head is null ? buffer.Start : buffer.GetPosition(head.Length));
+                break;
+            }
+        }
+        if (head is null)
+        {
+            int status = error switch
+            {
+                HeadError.TooLarge => 431,
+                HeadError.BadVersion => 505,
+                HeadError.Incomplete => 408,
+                _ => 400,
+            };
+            string rule = error switch
+            {
+                HeadError.TooLarge => "head-too-large",
+                HeadError.Incomplete => "head-timeout",
+                HeadError.BodyNotAllowed => "connect-with-body",
+                _ => "malformed-request",
+            };
+            LogRefusedHead(_logger, client, rule);
+            await RespondAsync(output, status, rule, null);
+            _proxy.Observe(_proxy.Refusal(at, client, null, "CONNECT", "-", rule, status, 0, 0, Elapsed(started), reference, policy.Version));
+            return;
+        }
+
+        // 2. Who is asking.
+        var admission = _proxy.Admit(policy, client, head.ProxyAuthorization, out var user, out var retryAfter);
+        if (admission != Admission.Admitted)
+        {
+            int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
+            if (admission == Admission.NotClient)
+            {
+                LogNotAClient(_logger, client);
+            }
+            string? extra = admission switch
+            {
+                Admission.Challenge => "Proxy-Authenticate: " + _proxy.ProxyAuthenticate + "\r\n",
+                Admission.Throttled => $"Retry-After: {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))}\r\n",
+                _ => null,
+            };
+            await RespondAsync(output, status, ProxyServices.RuleFor(admission), extra);
+            _proxy.Observe(_proxy.Refusal(at, client, null, "CONNECT", head.Authority, ProxyServices.RuleFor(admission), status, 0, 0,
+                Elapsed(started), reference, policy.Version));
+            return;
+        }
+
+        // 3. What is asked for.
+        string? host = null;
+        int port = 0;
+        if (Authority.TrySplit(head.Authority, 0, out var hostSpan, out port))
+        {
+            host = policy.NormalizeHost(hostSpan);
+        }
+        if (host is null)
+        {
+            await RespondAsync(output, 400, "bad-connect-target", null);
+            _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", head.Authority, "bad-connect-target", 400, 0, 0, Elapsed(started), reference,
+                policy.Version, policy.Identify(client, user)));
+            return;
+        }
+        var target = Authority.Format(host, port);
+        var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
+        var decision = policy.Decide(in request);
+        if (decision.IsBlocked)
+        {
+            await RespondAsync(output, 403, $"Blocked by the school web filter: {decision.Reason} (rule {decision.Rule}"
+                + (decision.Category is null ? "" : $", category {decision.Category}") + $"). Reference {reference}.", null);
+            _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));
+            return;
+        }
+        if (_proxy.Options.ConnectPorts.Count > 0 && !_proxy.Options.ConnectPorts.Contains(port))
+        {
+            await RespondAsync(output, 403, $"Tunnels to port {port} are not allowed. Reference {reference}.", null);
+            _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, "connect-port", 403, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity));
+            return;
+        }
+
+        // 4. Upstream, with the address policy applied to the resolved address.
+        var (socket, upstreamError, remote) = await _proxy.Upstream.ConnectAsync(host, port, connection.ConnectionClosed);
+        if (socket is null)
+        {
+            var (status, rule) = UpstreamStatus(upstreamError);
+            if (upstreamError == UpstreamError.AddressRefused)
+            {
+                LogAddressRefused(_logger, client, remote?.Address);
+            }
+            await RespondAsync(output, status, $"{rule}. Reference {reference}.", null);
+            _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, rule, status, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity)
+                with { UpstreamAddress = remote?.Address.ToString() });
+            return;
+        }
+        using (socket)
+        {
+            await output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
+
+            // 5. The ClientHello must name the host the CONNECT did.
+            var (hello, helloStatus) = await PeekHelloAsync(input, connection.ConnectionClosed);
+            string? refusal = helloStatus switch
+            {
+                HelloStatus.Ok => null,
+                HelloStatus.NotTls => "tunnel-not-tls",
+                HelloStatus.Incomplete => "client-hello-timeout",
+                _ => "client-hello-malformed",
+            };
+            if (refusal is null)
+            {
+                var sni = hello!.ServerName is null ? null : policy.NormalizeHost(hello.ServerName);
+                bool hostIsLiteral = IPAddress.TryParse(host, out _);
+                if (sni is null ? !hostIsLiteral : sni != host)
+                {
+                    refusal = "sni-mismatch";
+                }
+            }
+            if (refusal is not null)
+            {
+                LogTunnelRefused(_logger, client, refusal);
+                _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference,
+                    policy.Version, remote!.Address.ToString(), null) with { Action = DecisionAction.Block, Rule = refusal, Category = null });
+                return;
+            }
+
+            // TLS interception for hosts whose rules need paths or methods is not implemented yet: such tunnels are
+            // decided on the host alone (NeedsInspection is recorded for when it is).
+            var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
+            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
+                connection.ConnectionClosed, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
+            _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,
+                policy.Version, remote!.Address.ToString(), null));
+        }
+    }
+
+    internal static (int Status, string Rule) UpstreamStatus(UpstreamError error) => error switch
+    {
+        UpstreamError.AddressRefused => (403, "upstream-address-refused"),
+        UpstreamError.NameNotResolved => (502, "upstream-name-not-resolved"),
+        UpstreamError.Timeout => (504, "upstream-timeout"),
+        _ => (502, "upstream-connect-failed"),
+    };
+
+    private async Task<(ClientHelloInfo?, HelloStatus)> PeekHelloAsync(PipeReader input, CancellationToken closed)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        deadline.CancelAfter(_proxy.Options.ClientHelloTimeout);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return (null, HelloStatus.Incomplete);
+            }
+            var buffer = result.Buffer;
+            var status = ClientHelloParser.TryParse(buffer, out var info);
+            if (status == HelloStatus.Incomplete && !result.IsCompleted)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+            input.AdvanceTo(buffer.Start); // peeked, not consumed: the ClientHello goes upstream untouched
+            return (info, status);
+        }
+    }
+
+    private static async ValueTask RespondAsync(PipeWriter output, int status, string text, string? extraHeaders)
+    {
+        var body = Encoding.UTF8.GetBytes(text + "\n");
+        var head = $"HTTP/1.1 {status} {Reason(status)}\r\n{extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        try
+        {
+            await output.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await output.WriteAsync(body);
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client went away; nothing to answer.
+        }
+    }
+
+    private static string Reason(int status) => status switch
+    {
+        400 => "Bad Request",
+        403 => "Forbidden",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        502 => "Bad Gateway",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    };
+
+    private static TimeSpan Elapsed(long started) => Stopwatch.GetElapsedTime(started);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Refused a connection from {Client}: too many concurrent connections")]
+    private static partial void LogTooManyConnections(ILogger logger, IPAddress client);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Refused {Client}: not in the policy's clients")]
+    private static partial void LogNotAClient(ILogger logger, IPAddress client);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Refused a CONNECT head from {Client}: {Rule}")]
+    private static partial void LogRefusedHead(ILogger logger, IPAddress client, string rule);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Refused an upstream connection for {Client} to forbidden address {Address}")]
+    private static partial void LogAddressRefused(ILogger logger, IPAddress client, IPAddress? address);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "Closed a tunnel from {Client}: {Rule}")]
+    private static partial void LogTunnelRefused(ILogger logger, IPAddress client, string rule);
+}

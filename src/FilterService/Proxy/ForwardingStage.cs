@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using FilterService.Audit;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using PolicyModel.Decisions;
+
+namespace FilterService.Proxy;
+
+/// <summary>
+/// The HTTP stage: absolute-form requests on proxy connections.
+/// 1. Parse the target from the raw request line (<c>Request.Path</c> lies for absolute-form targets) into
+///    the URI that will be sent, and decide on exactly that (dot segments already removed).
+/// 2. Refuse conflicting framing, CONNECT on a keep-alive connection, non-clients; challenge for credentials.
+/// 3. Ask the engine; a block gets the block page.
+/// 4. Forward through one shared SocketsHttpHandler, streaming both bodies and letting HttpClient and Kestrel
+///    re-frame them; hop-by-hop headers are dropped and Via added both ways.
+/// </summary>
+internal sealed partial class ForwardingStage
+{
+    private const int CopyBufferSize = 64 * 1024;
+
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer",
+        "Transfer-Encoding", "Upgrade", "Host", "Expect",
+    };
+
+    private readonly ProxyServices _proxy;
+    private readonly HttpMessageInvoker _invoker;
+    private readonly ILogger<ForwardingStage> _logger;
+
+    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ILogger<ForwardingStage> logger)
+    {
+        _proxy = proxy;
+        _invoker = invoker;
+        _logger = logger;
+    }
+
+    /// <summary>The one upstream handler: no proxy, cookies, redirects or decompression, no trace headers injected.</summary>
+    public static HttpMessageInvoker CreateInvoker(UpstreamConnector connector, TimeSpan connectTimeout)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+            ConnectTimeout = connectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var (socket, error, remote) = await connector.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken);
+                if (socket is null)
+                {
+                    throw new UpstreamConnectException(error, $"{error} {remote}");
+                }
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        return new HttpMessageInvoker(handler, disposeHandler: true);
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        long started = Stopwatch.GetTimestamp();
+        var at = _proxy.Time.GetUtcNow();
+        var reference = _proxy.NextReference();
+        var policy = _proxy.Policy.Current;
+        var client = ProxyServices.ClientAddress(context.Connection.RemoteIpAddress is { } ip ? new IPEndPoint(ip, 0) : null);
+        var request = context.Request;
+        string method = request.Method;
+        string raw = context.Features.Get<IHttpRequestFeature>()!.RawTarget;
+
+        if (HttpMethods.IsConnect(method))
+        {
+            // A CONNECT after the first request on a keep-alive connection reaches Kestrel's HTTP layer, which cannot tunnel.
+            context.Response.Headers.Connection = "close";
+            await TextAsync(context, 405, "CONNECT must be the first request on a connection.");
+            Audit(_proxy.Refusal(at, client, null, method, raw, "connect-not-first", 405, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
+        if (!raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.Headers.Connection = "close";
+            bool https = raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+            await TextAsync(context, 400, https ? "Use CONNECT for https." : "This is a web filtering proxy: configure it as your browser's proxy.");
+            Audit(_proxy.Refusal(at, client, null, method, raw, https ? "https-without-connect" : "not-a-proxy-request", 400, 0, 0,
+                Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
+        var headers = request.Headers;
+        if (headers.ContainsKey("Transfer-Encoding") && headers.ContainsKey("Content-Length"))
+        {
+            // Conflicting framing is how requests are smuggled past one parser to another: refuse, and close.
+            context.Response.Headers.Connection = "close";
+            await TextAsync(context, 400, "Conflicting Content-Length and Transfer-Encoding.");
+            Audit(_proxy.Refusal(at, client, null, method, raw, "conflicting-framing", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
+
+        if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0 || uri.Scheme != Uri.UriSchemeHttp
+            || policy.NormalizeHost(uri.Host) is not { } host)
+        {
+            context.Response.Headers.Connection = "close";
+            await TextAsync(context, 400, "Malformed request target.");
+            Audit(_proxy.Refusal(at, client, null, method, raw, "malformed-request", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
+        string url = uri.AbsoluteUri;
+
+        var admission = _proxy.Admit(policy, client, headers.ProxyAuthorization, out var user, out var retryAfter);
+        if (admission != Admission.Admitted)
+        {
+            int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
+            if (admission == Admission.Challenge)
+            {
+                context.Response.Headers.ProxyAuthenticate = _proxy.ProxyAuthenticate;
+            }
+            else if (admission == Admission.Throttled)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                context.Response.Headers.Connection = "close";
+            }
+            await TextAsync(context, status, admission switch
+            {
+                Admission.NotClient => "This proxy does not serve your address.",
+                Admission.Challenge => "Sign in to use the web.",
+                _ => "Too many failed sign-ins; try again later.",
+            });
+            Audit(_proxy.Refusal(at, client, null, method, url, ProxyServices.RuleFor(admission), status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
+
+        var filterRequest = new FilterRequest(client, user, method, "http", host, uri.Port, uri.PathAndQuery, at);
+        var decision = policy.Decide(in filterRequest);
+        if (decision.IsBlocked)
+        {
+            var page = _proxy.BlockPage.Render(decision, url, client, at, reference);
+            context.Response.StatusCode = 403;
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.Via = _proxy.Via;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(page);
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
+            Audit(ProxyServices.FromDecision(at, client, method, url, decision, 403, 0, bytes.Length, Stopwatch.GetElapsedTime(started), reference,
+                policy.Version, null, null));
+            return;
+        }
+
+        await ForwardAsync(context, uri, at, started, reference, policy.Version, client, decision);
+    }
+
+    private async Task ForwardAsync(HttpContext context, Uri uri, DateTimeOffset at, long started, string reference, string version,
+        IPAddress client, Decision decision)
+    {
+        var request = context.Request;
+        var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
+        {
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var bodyStream = new CountingStream(request.Body);
+        var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? false;
+        if (canHaveBody)
+        {
+            upstreamRequest.Content = new StreamContent(bodyStream, CopyBufferSize);
+        }
+        var connectionTokens = request.Headers.Connection;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HopByHop.Contains(name) || IsListed(connectionTokens, name))
+            {
+                continue;
+            }
+            if (!upstreamRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            {
+                upstreamRequest.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+        upstreamRequest.Headers.TryAddWithoutValidation("Via", _proxy.Via);
+
+        int status;
+        long toClient = 0;
+        string? upstreamAddress = null;
+        string? contentType = null;
+        HttpResponseMessage? response = null;
+        try
+        {
+            try
+            {
+                response = await _invoker.SendAsync(upstreamRequest, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
+            {
+                var upstreamError = FindUpstreamError(ex);
+                (status, var rule) = upstreamError switch
+                {
+                    UpstreamError.None when ex is TaskCanceledException => (504, "upstream-timeout"),
+                    UpstreamError.None => (502, "upstream-failed"),
+                    _ => ConnectMiddleware.UpstreamStatus(upstreamError),
+                };
+                LogUpstreamFailed(_logger, rule, ex.Message);
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.Headers.Via = _proxy.Via;
+                    await TextAsync(context, status, $"{rule}. Reference {reference}.");
+                }
+                Audit(ProxyServices.FromDecision(at, client, request.Method, uri.AbsoluteUri, decision, status, bodyStream.Count, 0,
+                    Stopwatch.GetElapsedTime(started), reference, version, null, null) with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule });
+                return;
+            }
+
+            status = (int)response.StatusCode;
+            var r = context.Response;
+            r.StatusCode = status;
+            var responseConnection = response.Headers.NonValidated.TryGetValues("Connection", out var cv) ? cv.ToString() : null;
+            CopyResponseHeaders(response.Headers.NonValidated, r.Headers, responseConnection);
+            CopyResponseHeaders(response.Content.Headers.NonValidated, r.Headers, responseConnection);
+            r.Headers.Append("Via", _proxy.Via);
+            contentType = response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var ct) ? ct.ToString() : null;
+            upstreamAddress = uri.Host;
+
+            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+            try
+            {
+                while (true)
+                {
+                    int n = await body.ReadAsync(buffer, context.RequestAborted);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+                    await r.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
+                    toClient += n;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+        {
+            // One side went away mid-body: the response cannot be completed, so the client must see an abort, not a short body.
+            status = context.RequestAborted.IsCancellationRequested ? 499 : 502;
+            context.Abort();
+        }
+        finally
+        {
+            response?.Dispose();
+            upstreamRequest.Dispose();
+        }
+        Audit(ProxyServices.FromDecision(at, client, request.Method, uri.AbsoluteUri, decision, status, bodyStream.Count, toClient,
+            Stopwatch.GetElapsedTime(started), reference, version, upstreamAddress, contentType));
+    }
+
+    private static UpstreamError FindUpstreamError(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is UpstreamConnectException u)
+            {
+                return u.Error;
+            }
+            if (e is SocketException)
+            {
+                return UpstreamError.ConnectFailed;
+            }
+        }
+        return UpstreamError.None;
+    }
+
+    private static void CopyResponseHeaders(HttpHeadersNonValidated source, IHeaderDictionary target, string? connection)
+    {
+        foreach (var (name, values) in source)
+        {
+            if (HopByHop.Contains(name) || (connection is not null && IsListed(connection, name)))
+            {
+                continue;
+            }
+            if (values.Count == 1)
+            {
+                target.Append(name, values.ToString());
+            }
+            else
+            {
+                foreach (var v in values)
+                {
+                    target.Append(name, v);
+                }
+            }
+        }
+    }
+
+    private static bool IsListed(StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            if (value is not null && IsListed(value, name))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool IsListed(string connection, string name)
+    {
+        foreach (var range in connection.AsSpan().Split(','))
+        {
+            if (connection.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void Audit(DecisionRecord record) => _proxy.Observe(record);
+
+    private static Task TextAsync(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(text + "\n");
+    }
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Debug, Message = "Upstream failed: {Rule}: {Message}")]
+    private static partial void LogUpstreamFailed(ILogger logger, string rule, string message);
+
+    /// <summary>Counts request body bytes as HttpClient reads them.</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long Count;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = inner.Read(buffer, offset, count);
+            Count += n;
+            return n;
+        }
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int n = await inner.ReadAsync(buffer, cancellationToken);
+            Count += n;
+            return n;
+        }
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}

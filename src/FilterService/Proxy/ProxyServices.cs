@@ -1,0 +1,105 @@
+using System.Net;
+using FilterService.Audit;
+using FilterService.Hosting;
+using FilterService.Identity;
+using FilterService.Policy;
+using PolicyModel.Decisions;
+
+namespace FilterService.Proxy;
+
+/// <summary>Who may use the proxy and as whom, decided before the engine is asked.</summary>
+internal enum Admission
+{
+    Admitted,
+    /// <summary>403: the address is outside the policy's <c>clients</c>. Never an open proxy.</summary>
+    NotClient,
+    /// <summary>407: credentials required or wrong.</summary>
+    Challenge,
+    /// <summary>429: too many failed logins from this address.</summary>
+    Throttled,
+}
+
+/// <summary>What the CONNECT and HTTP stages share: the live policy, identity, upstream connections, the observers.</summary>
+internal sealed class ProxyServices
+{
+    private static readonly int ReferenceSeed = Random.Shared.Next();
+    private int _sequence;
+    private readonly IDecisionObserver[] _observers;
+
+    public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
+        BlockPage blockPage, IEnumerable<IDecisionObserver> observers, TimeProvider time)
+    {
+        Options = options;
+        Policy = policy;
+        Authenticator = authenticator;
+        Upstream = upstream;
+        BlockPage = blockPage;
+        Time = time;
+        _observers = observers.ToArray();
+        ProxyAuthenticate = $"Basic realm=\"{options.AuthRealm.Replace("\"", "'")}\", charset=\"UTF-8\"";
+        Via = "1.1 " + options.ViaName;
+    }
+
+    public ProxyOptions Options { get; }
+    public PolicyStore Policy { get; }
+    public ProxyAuthenticator Authenticator { get; }
+    public UpstreamConnector Upstream { get; }
+    public BlockPage BlockPage { get; }
+    public TimeProvider Time { get; }
+    public string ProxyAuthenticate { get; }
+    public string Via { get; }
+
+    /// <summary>A short reference for one request, quoted on block pages and found in the audit log.</summary>
+    public string NextReference() =>
+        unchecked((uint)(ReferenceSeed + Interlocked.Increment(ref _sequence) * 2654435761u)).ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static IPAddress ClientAddress(EndPoint? remote) => remote switch
+    {
+        IPEndPoint ep when ep.Address.IsIPv4MappedToIPv6 => ep.Address.MapToIPv4(),
+        IPEndPoint ep => ep.Address,
+        _ => IPAddress.None,
+    };
+
+    public Admission Admit(IPolicy policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
+    {
+        user = null;
+        retryAfter = TimeSpan.Zero;
+        if (!policy.IsClient(client))
+        {
+            return Admission.NotClient;
+        }
+        return Authenticator.Authenticate(policy, client, proxyAuthorization, out user, out retryAfter) switch
+        {
+            AuthOutcome.Challenge => Admission.Challenge,
+            AuthOutcome.Throttled => Admission.Throttled,
+            _ => Admission.Admitted,
+        };
+    }
+
+    public static string RuleFor(Admission admission) => admission switch
+    {
+        Admission.NotClient => "not-a-client",
+        Admission.Challenge => "proxy-auth",
+        Admission.Throttled => "proxy-auth-throttled",
+        _ => "",
+    };
+
+    public void Observe(DecisionRecord record)
+    {
+        foreach (var o in _observers)
+        {
+            o.OnDecision(record);
+        }
+    }
+
+    /// <summary>A record for a request refused by the proxy itself, before or instead of the engine.</summary>
+    public DecisionRecord Refusal(DateTimeOffset at, IPAddress client, string? user, string method, string target, string rule,
+        int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, ClientIdentity? identity = null) =>
+        new(at, client, user ?? identity?.User, identity is null ? [] : identity.Roles, identity?.Network, method, target, DecisionAction.Block,
+            rule, null, status, bytesIn, bytesOut, duration, reference, policyVersion, null);
+
+    public static DecisionRecord FromDecision(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
+        int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, string? upstream, string? contentType) =>
+        new(at, client, decision.Identity.User, decision.Identity.Roles, decision.Identity.Network, method, target, decision.Action,
+            decision.Rule, decision.Category, status, bytesIn, bytesOut, duration, reference, policyVersion, decision, upstream, contentType);
+}
