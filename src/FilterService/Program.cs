@@ -1,1 +1,6 @@
-return args.Length > 0 && FilterService.Cli.CliCommands.IsCommand(args[0]) ? await FilterService.Cli.CliCommands.RunAsync(args) : await FilterService.Hosting.ProxyHost.RunAsync(args);
+using FilterService.Cli;
+using FilterService.Hosting;
+
+return args.Length > 0 && CliCommands.IsCommand(args[0])
+    ? await CliCommands.RunAsync(args)
+    : await ProxyHost.RunAsync(args);
