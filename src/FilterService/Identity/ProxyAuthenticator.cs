@@ -27,7 +27,12 @@ internal enum AuthOutcome
 /// </summary>
 internal sealed class ProxyAuthenticator
 {
+    private const int MaxCached = 10_000;
     private readonly AuthThrottle _throttle;
+
+    // Password hashes are slow by design (PBKDF2), so successful checks are remembered per policy, keyed by a
+    // SHA-256 of the header (never the password itself). A reload starts a fresh cache: a changed hash takes effect.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IPolicy, System.Collections.Concurrent.ConcurrentDictionary<string, string>> _verified = new();
 
     public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
 
@@ -52,11 +57,23 @@ internal sealed class ProxyAuthenticator
         {
             return AuthOutcome.Throttled;
         }
+        var cache = _verified.GetValue(policy, static _ => new());
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        if (cache.TryGetValue(key, out var known))
+        {
+            user = known;
+            return AuthOutcome.Authenticated;
+        }
         if (!TryParseBasic(header, out var name, out var password) || !policy.VerifyPassword(name, password))
         {
             _throttle.RecordFailure(client);
             return AuthOutcome.Challenge;
         }
+        if (cache.Count >= MaxCached)
+        {
+            cache.Clear();
+        }
+        cache[key] = name;
         user = name;
         return AuthOutcome.Authenticated;
     }
