@@ -1,5 +1,10 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
 using System.Net;
+using System.Numerics;
+using NodaTime;
 using PolicyModel.Documents;
+using PolicyModel.Matching;
 
 namespace PolicyModel.Decisions;
 
@@ -18,41 +23,580 @@ public enum ProxyAuthMode
 public sealed record ListSummary(string Category, string Path, string Format, int Entries, int SkippedLines, DateTimeOffset? LastModified);
 
 /// <summary>
-/// A loaded, validated policy: immutable, shared by every request without locks. A request reads one
-/// snapshot for its whole life; a reload builds a new one and swaps the reference.
+/// A loaded, validated policy and the decision engine over it: immutable, shared by every request without
+/// locks. A request reads one snapshot for its whole life; a reload builds a new one and swaps the reference.
+/// See Decisions/README.md for the order in which a request is decided.
 /// </summary>
-public sealed partial class PolicySnapshot
+public sealed class PolicySnapshot
 {
+    /// <summary>How far ahead <see cref="Decision.Until"/> looks before saying "never".</summary>
+    private static readonly Duration UntilHorizon = Duration.FromDays(400);
+    private const int MaxUntilSteps = 256;
+
+    private readonly ImmutableArray<IPNetwork> _clients;
+    private readonly ImmutableArray<NetworkDef> _networks;
+    private readonly ImmutableArray<string> _roles;
+    private readonly UserDirectory _users;
+    private readonly FrozenDictionary<IPAddress, string> _bindings;
+    private readonly ImmutableArray<CategoryDef> _categories;
+    private readonly ulong _statutoryMask;
+    private readonly DomainMatcher _matcher;
+    private readonly ImmutableArray<CompiledRule> _rules;
+    private readonly ImmutableArray<CompiledException> _exceptions;
+    private readonly FrozenDictionary<string, DeniedUser> _denied;
+    private readonly DecisionAction _default;
+    private readonly ClientIdentity[] _anonymousByNetwork;
+
+    internal PolicySnapshot(
+        string directory,
+        string version,
+        string? name,
+        DateTimeZone zone,
+        ProxyAuthMode proxyAuth,
+        ImmutableArray<IPNetwork> clients,
+        ImmutableArray<NetworkDef> networks,
+        ImmutableArray<string> roles,
+        UserDirectory users,
+        FrozenDictionary<IPAddress, string> bindings,
+        ImmutableArray<CategoryDef> categories,
+        DomainMatcher matcher,
+        IReadOnlyList<ListSummary> lists,
+        ImmutableArray<CompiledRule> rules,
+        ImmutableArray<CompiledException> exceptions,
+        FrozenDictionary<string, DeniedUser> denied,
+        DecisionAction defaultAction,
+        IReadOnlyList<Diagnostic> warnings)
+    {
+        Directory = directory;
+        Version = version;
+        Name = name;
+        TimeZone = zone;
+        ProxyAuth = proxyAuth;
+        _clients = clients;
+        _networks = networks;
+        _roles = roles;
+        _users = users;
+        _bindings = bindings;
+        _categories = categories;
+        _matcher = matcher;
+        Lists = lists;
+        _rules = rules;
+        _exceptions = exceptions;
+        _denied = denied;
+        _default = defaultAction;
+        Warnings = warnings;
+        foreach (var c in categories)
+        {
+            if (c.Statutory)
+            {
+                _statutoryMask |= 1UL << c.Index;
+            }
+        }
+
+        _anonymousByNetwork = new ClientIdentity[networks.Length + 1];
+        for (var i = 0; i <= networks.Length; i++)
+        {
+            var network = i < networks.Length ? networks[i] : null;
+            var roleList = network?.DefaultRole is int r ? ImmutableArray.Create(roles[r]) : ImmutableArray<string>.Empty;
+            _anonymousByNetwork[i] = new ClientIdentity(null, null, roleList, network?.Name, true);
+        }
+    }
+
     /// <summary>The policy directory this was loaded from.</summary>
     public string Directory { get; }
 
-    /// <summary>A short content hash of every file the policy read: changes whenever any of them does.</summary>
+    /// <summary>A short hash of every file the policy read: changes whenever any of them does.</summary>
     public string Version { get; }
+
+    /// <summary>The school or trust's name, if the policy gives one.</summary>
+    public string? Name { get; }
+
+    public DateTimeZone TimeZone { get; }
 
     public ProxyAuthMode ProxyAuth { get; }
 
     public IReadOnlyList<ListSummary> Lists { get; }
 
-    /// <summary>Names of the categories, statutory ones marked.</summary>
-    public IReadOnlyList<(string Name, bool Statutory)> Categories { get; }
+    /// <summary>Warnings from loading (skipped list lines, expired exceptions).</summary>
+    public IReadOnlyList<Diagnostic> Warnings { get; }
 
-    public int RuleCount { get; }
+    /// <summary>Names of the categories, statutory ones marked.</summary>
+    public IReadOnlyList<(string Name, bool Statutory)> Categories => _categories.Select(c => (c.Name, c.Statutory)).ToList();
+
+    public int RuleCount => _rules.Length;
+
+    public IReadOnlyList<string> RuleNames => _rules.Select(r => r.Name).ToList();
+
+    public int ExceptionCount => _exceptions.Length;
+
+    public int UserCount => _users.Count;
 
     /// <summary>Whether <paramref name="client"/> may use the proxy at all (the policy's <c>clients</c>).</summary>
-    public bool IsClient(IPAddress client) => throw new NotImplementedException();
+    public bool IsClient(IPAddress client)
+    {
+        client = Canonical(client);
+        foreach (var c in _clients)
+        {
+            if (c.Contains(client))
+            {
+                return true;
+            }
+        }
 
-    /// <summary>Checks a proxy password against the user directory's hash. Constant time in the password.</summary>
-    public bool VerifyPassword(string user, string password) => throw new NotImplementedException();
+        return false;
+    }
+
+    /// <summary>Checks a proxy password against the user directory's hash. Slow by design (PBKDF2): cache successes.</summary>
+    public bool VerifyPassword(string user, string password) =>
+        _users.Find(user) is { Password: { } hash } && hash.Verify(password);
+
+    /// <summary>The directory entry for a user, if any (display name, roles).</summary>
+    public UserRecord? FindUser(string user) => _users.Find(user);
 
     /// <summary>Resolves who is asking from the address and the authenticated user, if any.</summary>
-    public ClientIdentity Identify(IPAddress client, string? authenticatedUser) => throw new NotImplementedException();
-
-    /// <summary>Decides one request. <paramref name="withTrace"/> fills <see cref="Decision.Trace"/> (explain, simulator).</summary>
-    public Decision Decide(in FilterRequest request, bool withTrace = false) => throw new NotImplementedException();
+    public ClientIdentity Identify(IPAddress client, string? authenticatedUser) => Resolve(client, authenticatedUser).Identity;
 
     /// <summary>
     /// Whether some rule for this host depends on the method or the path, so a tunnel to it must be
     /// intercepted (TLS terminated) for the rule to be enforced.
     /// </summary>
-    public bool NeedsInspection(string host) => throw new NotImplementedException();
+    public bool NeedsInspection(string host)
+    {
+        ulong? categories = null;
+        foreach (var rule in _rules)
+        {
+            if (!rule.NeedsInspection || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
+            {
+                continue;
+            }
+
+            if (rule.CategoryMask != 0)
+            {
+                categories ??= _matcher.Match(host, ReadOnlySpan<char>.Empty);
+                if ((categories.Value & rule.CategoryMask) == 0)
+                {
+                    continue;
+                }
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Decides one request. <paramref name="withTrace"/> fills <see cref="Decision.Trace"/> (explain, simulator).</summary>
+    public Decision Decide(in FilterRequest request, bool withTrace = false)
+    {
+        var who = Resolve(request.Client, request.User);
+        var trace = withTrace ? ImmutableArray.CreateBuilder<TraceStep>() : null;
+        if (!who.Identity.IsClient)
+        {
+            trace?.Add(new TraceStep("clients", true, $"{request.Client} is not in the policy's client networks"));
+            return new Decision(DecisionAction.Block, "not-a-client", null, null, null,
+                $"{request.Client} is not one of this school's client addresses, so the proxy refuses it.",
+                null, false, AlertSeverity.None, who.Identity, Finish(trace));
+        }
+
+        var host = request.Host;
+        var path = request.PathAndQuery;
+        var categories = _matcher.Match(host, path);
+
+        var statutory = categories & _statutoryMask;
+        trace?.Add(new TraceStep("statutory", statutory != 0, statutory != 0
+            ? $"{host} is on the statutory {CategoryNames(statutory)} list"
+            : "not on any statutory list"));
+        if (statutory != 0)
+        {
+            var category = _categories[BitOperations.TrailingZeroCount(statutory)];
+            var hit = _matcher.Explain(host, path, category.Index);
+            var alert = category.Alert != AlertSeverity.None && (category.AlertRoleMask == 0 || (who.RoleMask & category.AlertRoleMask) != 0);
+            return new Decision(DecisionAction.Block, "statutory:" + category.Name, category.Name, hit?.ListName, hit?.Entry,
+                $"{host} is on the statutory {category.Name} list, which is blocked for everyone and cannot be overridden.",
+                null, alert, alert ? category.Alert : AlertSeverity.None, who.Identity, Finish(trace));
+        }
+
+        if (who.Identity.User is { } user && _denied.TryGetValue(user, out var denied))
+        {
+            trace?.Add(new TraceStep("denied-users", true, $"{user} is denied all access: {denied.Reason}"));
+            return new Decision(DecisionAction.Block, "denied-user", null, null, null,
+                $"{user} is denied all access through the proxy: {denied.Reason}.",
+                null, false, AlertSeverity.None, who.Identity, Finish(trace));
+        }
+
+        var at = Instant.FromDateTimeOffset(request.At);
+        var candidates = Candidates(who, request, categories, trace);
+        var decided = FirstActive(candidates, at, who.Identity.User);
+        if (trace is not null)
+        {
+            TraceTime(candidates, decided, at, who.Identity.User, trace);
+        }
+
+        var action = ActionOf(decided);
+        var until = Until(candidates, at, who.Identity.User, action);
+        DateTimeOffset? untilOffset = until?.ToDateTimeOffset();
+
+        switch (decided.Kind)
+        {
+            case ItemKind.Exception:
+            {
+                var exception = _exceptions[decided.Index];
+                var (category, hit) = Explain(exception.CategoryMask & categories, host, path);
+                return new Decision(DecisionAction.Allow, "exception:" + exception.Name, category, hit?.ListName, hit?.Entry,
+                    exception.Reason, untilOffset, false, AlertSeverity.None, who.Identity, Finish(trace));
+            }
+
+            case ItemKind.Rule:
+            {
+                var rule = _rules[decided.Index];
+                var (category, hit) = Explain(rule.CategoryMask & categories, host, path);
+                var severity = rule.Alert;
+                if (rule.Action == DecisionAction.Block && category is not null)
+                {
+                    var def = _categories.First(c => c.Name == category);
+                    if (def.Alert > severity && (def.AlertRoleMask == 0 || (who.RoleMask & def.AlertRoleMask) != 0))
+                    {
+                        severity = def.Alert;
+                    }
+                }
+
+                return new Decision(rule.Action, rule.Name, category, hit?.ListName, hit?.Entry, rule.Reason,
+                    untilOffset, severity != AlertSeverity.None, severity, who.Identity, Finish(trace));
+            }
+
+            default:
+                return new Decision(_default, "default", null, null, null,
+                    _default == DecisionAction.Allow
+                        ? "No rule applies to this request, so the policy's default allows it."
+                        : "No rule applies to this request, so the policy's default blocks it.",
+                    untilOffset, false, AlertSeverity.None, who.Identity, Finish(trace));
+        }
+    }
+
+    private (string? Category, MatchHit? Hit) Explain(ulong mask, string host, string path)
+    {
+        if (mask == 0)
+        {
+            return (null, null);
+        }
+
+        var category = _categories[BitOperations.TrailingZeroCount(mask)];
+        return (category.Name, _matcher.Explain(host, path, category.Index));
+    }
+
+    /// <summary>
+    /// The exceptions and rules whose conditions other than time hold for this request, in the order they are
+    /// tried, up to the first that has no time condition (nothing after it can ever decide). Time alone then
+    /// picks the winner, so <see cref="Until"/> can replay the same list at later instants.
+    /// </summary>
+    private List<Item> Candidates(in Who who, in FilterRequest request, ulong categories, ImmutableArray<TraceStep>.Builder? trace)
+    {
+        var result = new List<Item>();
+        var user = who.Identity.User;
+        for (var i = 0; i < _exceptions.Length; i++)
+        {
+            var e = _exceptions[i];
+            var why = ExceptionMismatch(e, user, who.RoleMask, request.Host, categories);
+            if (why is null)
+            {
+                result.Add(new Item(ItemKind.Exception, i));
+            }
+            else
+            {
+                trace?.Add(new TraceStep("exception " + e.Name, false, why));
+            }
+        }
+
+        for (var i = 0; i < _rules.Length; i++)
+        {
+            var rule = _rules[i];
+            var why = RuleMismatch(rule, who, request, categories);
+            if (why is not null)
+            {
+                trace?.Add(new TraceStep("rule " + rule.Name, false, why));
+                continue;
+            }
+
+            result.Add(new Item(ItemKind.Rule, i));
+            if (rule.During is null && rule.Outside is null)
+            {
+                break;
+            }
+        }
+
+        return result;
+    }
+
+    private string? ExceptionMismatch(CompiledException e, string? user, ulong roleMask, string host, ulong categories)
+    {
+        var forWho = (e.Users is not null && user is not null && e.Users.Contains(user)) || (e.RoleMask & roleMask) != 0;
+        if (!forWho)
+        {
+            return user is null ? "no signed-in user, and the exception is for named users or roles" : $"not granted to {user}";
+        }
+
+        var covers = (e.CategoryMask & categories) != 0 || AnyHost(e.Hosts, host);
+        return covers ? null : $"{host} is not in what the exception allows";
+    }
+
+    private string? RuleMismatch(CompiledRule rule, in Who who, in FilterRequest request, ulong categories)
+    {
+        if (rule.RoleMask != 0 && (rule.RoleMask & who.RoleMask) == 0)
+        {
+            return who.RoleMask == 0 ? "no role known for this client" : $"roles {string.Join(", ", who.Identity.Roles)} are not among the rule's roles";
+        }
+
+        if (rule.Users is not null && (who.Identity.User is null || !rule.Users.Contains(who.Identity.User)))
+        {
+            return "user is not one of the rule's users";
+        }
+
+        if (rule.NetworkMask != 0 && (who.NetworkIndex < 0 || (rule.NetworkMask & (1UL << who.NetworkIndex)) == 0))
+        {
+            return $"network {who.Identity.Network ?? "(none)"} is not among the rule's networks";
+        }
+
+        if (rule.CategoryMask != 0 && (rule.CategoryMask & categories) == 0)
+        {
+            return $"{request.Host} is not in {CategoryNames(rule.CategoryMask)}";
+        }
+
+        if (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, request.Host))
+        {
+            return $"{request.Host} does not match the rule's hosts";
+        }
+
+        if (rule.NeedsInspection && request.PathAndQuery.Length == 0)
+        {
+            return "method and path are not visible in a tunnel; enforced on inspected requests";
+        }
+
+        if (rule.Methods is not null && !rule.Methods.Contains(request.Method))
+        {
+            return $"method {request.Method} is not among the rule's methods";
+        }
+
+        if (!rule.Paths.IsDefaultOrEmpty)
+        {
+            var matched = false;
+            foreach (var p in rule.Paths)
+            {
+                if (Glob.Matches(p, request.PathAndQuery))
+                {
+                    matched = true;
+                    break;
+                }
+            }
+
+            if (!matched)
+            {
+                return "path does not match the rule's paths";
+            }
+        }
+
+        return null;
+    }
+
+    private DecisionAction ActionOf(Item item) => item.Kind switch
+    {
+        ItemKind.Exception => DecisionAction.Allow,
+        ItemKind.Rule => _rules[item.Index].Action,
+        _ => _default,
+    };
+
+    private Item FirstActive(List<Item> candidates, Instant at, string? user)
+    {
+        foreach (var item in candidates)
+        {
+            if (IsActive(item, at, user))
+            {
+                return item;
+            }
+        }
+
+        return new Item(ItemKind.Default, -1);
+    }
+
+    private bool IsActive(Item item, Instant at, string? user)
+    {
+        if (item.Kind == ItemKind.Exception)
+        {
+            var e = _exceptions[item.Index];
+            return (e.From is null || at >= e.From) && at < e.Until && (e.During is null || e.During.IsActive(at, user));
+        }
+
+        var rule = _rules[item.Index];
+        return (rule.During is null || rule.During.IsActive(at, user)) && (rule.Outside is null || !rule.Outside.IsActive(at, user));
+    }
+
+    private Instant? NextChange(Item item, Instant after, string? user)
+    {
+        Instant? next = null;
+        if (item.Kind == ItemKind.Exception)
+        {
+            var e = _exceptions[item.Index];
+            if (e.From is { } from && from > after)
+            {
+                next = from;
+            }
+
+            if (e.Until > after)
+            {
+                next = Min(next, e.Until);
+            }
+
+            return e.During is null ? next : Min(next, e.During.NextChange(after, user));
+        }
+
+        var rule = _rules[item.Index];
+        if (rule.During is not null)
+        {
+            next = rule.During.NextChange(after, user);
+        }
+
+        return rule.Outside is null ? next : Min(next, rule.Outside.NextChange(after, user));
+    }
+
+    /// <summary>The first instant after <paramref name="at"/> when the action for this request differs; null if none within the horizon.</summary>
+    private Instant? Until(List<Item> candidates, Instant at, string? user, DecisionAction action)
+    {
+        var horizon = at + UntilHorizon;
+        var t = at;
+        for (var step = 0; step < MaxUntilSteps; step++)
+        {
+            Instant? next = null;
+            foreach (var item in candidates)
+            {
+                next = Min(next, NextChange(item, t, user));
+            }
+
+            if (next is not { } n || n > horizon)
+            {
+                return null;
+            }
+
+            if (ActionOf(FirstActive(candidates, n, user)) != action)
+            {
+                return n;
+            }
+
+            t = n;
+        }
+
+        return null;
+    }
+
+    private void TraceTime(List<Item> candidates, Item decided, Instant at, string? user, ImmutableArray<TraceStep>.Builder trace)
+    {
+        foreach (var item in candidates)
+        {
+            var name = item.Kind == ItemKind.Exception ? "exception " + _exceptions[item.Index].Name : "rule " + _rules[item.Index].Name;
+            if (item == decided)
+            {
+                trace.Add(new TraceStep(name, true, "every condition holds; this decides"));
+                return;
+            }
+
+            trace.Add(new TraceStep(name, false, item.Kind == ItemKind.Exception
+                ? "not in force at this time"
+                : $"its schedule ({ScheduleText(_rules[item.Index])}) is not in effect at this time"));
+        }
+
+        trace.Add(new TraceStep("default", true, $"no rule applied; default is {_default.ToString().ToLowerInvariant()}"));
+    }
+
+    private static string ScheduleText(CompiledRule rule) =>
+        rule.During is not null ? "during " + rule.During.Name : "outside " + rule.Outside!.Name;
+
+    private static Instant? Min(Instant? a, Instant? b) =>
+        a is null ? b : b is null ? a : (a.Value < b.Value ? a : b);
+
+    private static bool AnyHost(ImmutableArray<HostPattern> patterns, string host)
+    {
+        if (patterns.IsDefaultOrEmpty)
+        {
+            return false;
+        }
+
+        foreach (var p in patterns)
+        {
+            if (p.Matches(host))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private string CategoryNames(ulong mask)
+    {
+        var names = new List<string>();
+        for (var m = mask; m != 0; m &= m - 1)
+        {
+            names.Add(_categories[BitOperations.TrailingZeroCount(m)].Name);
+        }
+
+        return string.Join(", ", names);
+    }
+
+    private static ImmutableArray<TraceStep> Finish(ImmutableArray<TraceStep>.Builder? trace) =>
+        trace is null ? ImmutableArray<TraceStep>.Empty : trace.ToImmutable();
+
+    internal static IPAddress Canonical(IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
+    private Who Resolve(IPAddress client, string? authenticatedUser)
+    {
+        client = Canonical(client);
+        var isClient = IsClient(client);
+        var networkIndex = -1;
+        var bestPrefix = -1;
+        foreach (var network in _networks)
+        {
+            foreach (var cidr in network.Cidrs)
+            {
+                if (cidr.PrefixLength > bestPrefix && cidr.Contains(client))
+                {
+                    bestPrefix = cidr.PrefixLength;
+                    networkIndex = network.Index;
+                }
+            }
+        }
+
+        var userName = authenticatedUser ?? _bindings.GetValueOrDefault(client);
+        if (userName is not null && _users.Find(userName) is { } record)
+        {
+            var mask = 0UL;
+            foreach (var role in record.Roles)
+            {
+                mask |= 1UL << _roles.IndexOf(role);
+            }
+
+            return new Who(
+                new ClientIdentity(record.UserName, record.DisplayName, record.Roles, networkIndex >= 0 ? _networks[networkIndex].Name : null, isClient),
+                mask, networkIndex);
+        }
+
+        if (userName is not null)
+        {
+            // Authenticated against something other than our directory: known by name, no roles.
+            return new Who(new ClientIdentity(userName, null, [], networkIndex >= 0 ? _networks[networkIndex].Name : null, isClient), 0, networkIndex);
+        }
+
+        var anonymous = _anonymousByNetwork[networkIndex >= 0 ? networkIndex : _networks.Length];
+        var roleMask = networkIndex >= 0 && _networks[networkIndex].DefaultRole is int r ? 1UL << r : 0;
+        return new Who(isClient ? anonymous : anonymous with { IsClient = false }, roleMask, networkIndex);
+    }
+
+    private readonly record struct Who(ClientIdentity Identity, ulong RoleMask, int NetworkIndex);
+
+    private enum ItemKind : byte
+    {
+        Default,
+        Exception,
+        Rule,
+    }
+
+    private readonly record struct Item(ItemKind Kind, int Index);
 }

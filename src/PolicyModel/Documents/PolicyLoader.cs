@@ -1,4 +1,14 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using NodaTime;
+using NodaTime.Text;
 using PolicyModel.Decisions;
+using PolicyModel.Matching;
+using PolicyModel.Schedules;
+using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Documents;
 
@@ -6,10 +16,1031 @@ namespace PolicyModel.Documents;
 public sealed record PolicyLoadResult(PolicySnapshot? Snapshot, IReadOnlyList<Diagnostic> Diagnostics)
 {
     public bool Succeeded => Snapshot is not null;
+
+    public IEnumerable<Diagnostic> Errors => Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error);
 }
 
 public static class PolicyLoader
 {
-    /// <summary>Loads, validates and compiles <c>DIR/policy.yaml</c> and every file it names. Never throws for bad input.</summary>
-    public static PolicyLoadResult Load(string directory) => throw new NotImplementedException();
+    public const string FileName = "policy.yaml";
+
+    /// <summary>
+    /// Loads, validates and compiles <c>DIR/policy.yaml</c> and every file it names. Collects every problem;
+    /// never throws for bad input. <paramref name="clock"/> (for "this exception has expired" warnings) defaults to the system clock.
+    /// </summary>
+    public static PolicyLoadResult Load(string directory, TimeProvider? clock = null)
+    {
+        var diagnostics = new DiagnosticBag();
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            diagnostics.Error(new SourceLocation(FileName, 0, 0), "PM0101", $"no {FileName} in '{directory}'");
+            return new PolicyLoadResult(null, diagnostics.Items);
+        }
+
+        var text = File.ReadAllText(path);
+        var (source, root) = YamlSource.Parse(FileName, text, diagnostics);
+        if (root is null)
+        {
+            if (!diagnostics.HasErrors)
+            {
+                diagnostics.Error(new SourceLocation(FileName, 1, 1), "PM0101", "the policy file is empty");
+            }
+
+            return new PolicyLoadResult(null, diagnostics.Items);
+        }
+
+        var compiler = new PolicyCompiler(directory, source, (clock ?? TimeProvider.System).GetUtcNow());
+        var snapshot = compiler.Compile(root, text);
+        return new PolicyLoadResult(diagnostics.HasErrors ? null : snapshot, diagnostics.Items);
+    }
+}
+
+/// <summary>Turns the YAML tree into a <see cref="PolicySnapshot"/>, one section at a time, reporting every problem.</summary>
+internal sealed class PolicyCompiler
+{
+    private static readonly string[] TopKeys =
+        ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default"];
+
+    private static readonly string[] RuleKeys =
+        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
+
+    private static readonly string[] ExceptionKeys =
+        ["name", "user", "users", "role", "roles", "allow", "hosts", "from", "until", "during", "granted_by", "reason"];
+
+    private static readonly FrozenSet<string> HttpMethods =
+        new[] { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE" }.ToFrozenSet();
+
+    private const int MaxWarningsPerList = 20;
+
+    private readonly string _directory;
+    private readonly YamlSource _src;
+    private readonly DateTimeOffset _now;
+    private readonly List<string> _versionParts = new();
+
+    private DateTimeZone _zone = DateTimeZone.Utc;
+    private readonly List<string> _roles = new();
+    private readonly Dictionary<string, NetworkDef> _networks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CategoryDef> _categories = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Schedule?> _schedules = new(StringComparer.Ordinal);
+    private UserDirectory _users = UserDirectory.Empty;
+    private bool _usersLoaded;
+
+    public PolicyCompiler(string directory, YamlSource source, DateTimeOffset now)
+    {
+        _directory = directory;
+        _src = source;
+        _now = now;
+    }
+
+    private DiagnosticBag Diagnostics => _src.Diagnostics;
+
+    public PolicySnapshot? Compile(YamlNode root, string policyText)
+    {
+        _versionParts.Add(policyText);
+        var top = _src.Entries(root, "the policy", TopKeys);
+        YamlNode? Section(string key) => YamlSource.Get(top, key);
+
+        var name = _src.Scalar(Section("name"), "name");
+        ReadTimeZone(Section("timezone"), root);
+        ReadRoles(Section("roles"), root);
+        var clients = ReadCidrs(Section("clients"), "clients");
+        if (Section("clients") is null)
+        {
+            _src.Error(root, "PM0101", "missing 'clients': the networks allowed to use the proxy (the proxy is never open to everyone)");
+        }
+
+        ReadNetworks(Section("networks"));
+        var (proxyAuth, bindings) = ReadIdentity(Section("identity"));
+        var (matcher, lists) = ReadCategories(Section("categories"), root);
+        ReadSchedules(Section("schedules"));
+        var denied = ReadDenied(Section("denied_users"));
+        var rules = ReadRules(Section("rules"));
+        var exceptions = ReadExceptions(Section("exceptions"));
+        var defaultAction = ReadAction(Section("default"), "default") ?? DecisionAction.Allow;
+        if (Section("default") is null)
+        {
+            _src.Error(root, "PM0101", "missing 'default': say 'allow' or 'block' for requests no rule decides");
+        }
+
+        if (Diagnostics.HasErrors)
+        {
+            return null;
+        }
+
+        var networks = _networks.Values.OrderBy(n => n.Index).ToImmutableArray();
+        var categories = _categories.Values.OrderBy(c => c.Index).ToImmutableArray();
+        var warnings = Diagnostics.Items.Where(d => d.Severity == DiagnosticSeverity.Warning).ToList();
+        return new PolicySnapshot(
+            Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
+            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings);
+    }
+
+    private string Version()
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", _versionParts)));
+        return Convert.ToHexStringLower(hash)[..12];
+    }
+
+    private void ReadTimeZone(YamlNode? node, YamlNode root)
+    {
+        if (node is null)
+        {
+            _src.Error(root, "PM0101", "missing 'timezone' (an IANA name such as Europe/London)");
+            return;
+        }
+
+        var id = _src.Scalar(node, "timezone");
+        if (id is null)
+        {
+            return;
+        }
+
+        var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(id);
+        if (zone is null)
+        {
+            _src.Error(node, "PM0104", $"unknown time zone '{id}'{Suggestions.DidYouMean(id, DateTimeZoneProviders.Tzdb.Ids)}");
+            return;
+        }
+
+        _zone = zone;
+    }
+
+    private void ReadRoles(YamlNode? node, YamlNode root)
+    {
+        if (node is null)
+        {
+            _src.Error(root, "PM0101", "missing 'roles': list every role the policy uses");
+            return;
+        }
+
+        foreach (var (role, at) in _src.ScalarList(node, "roles"))
+        {
+            if (_roles.Contains(role))
+            {
+                _src.Error(at, "PM0106", $"duplicate role '{role}'");
+            }
+            else if (_roles.Count == 64)
+            {
+                _src.Error(at, "PM0105", "at most 64 roles");
+            }
+            else
+            {
+                _roles.Add(role);
+            }
+        }
+    }
+
+    private int? RoleIndex(string role, YamlNode at)
+    {
+        var index = _roles.IndexOf(role);
+        if (index < 0)
+        {
+            _src.Error(at, "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, _roles)}");
+            return null;
+        }
+
+        return index;
+    }
+
+    private ulong RoleMask(YamlNode? node, string what)
+    {
+        var mask = 0UL;
+        foreach (var (role, at) in _src.ScalarList(node, what))
+        {
+            if (RoleIndex(role, at) is int i)
+            {
+                mask |= 1UL << i;
+            }
+        }
+
+        return mask;
+    }
+
+    private ImmutableArray<IPNetwork> ReadCidrs(YamlNode? node, string what)
+    {
+        var result = ImmutableArray.CreateBuilder<IPNetwork>();
+        foreach (var (text, at) in _src.ScalarList(node, what))
+        {
+            if (TryParseCidr(text, out var network, out var problem))
+            {
+                result.Add(network);
+            }
+            else
+            {
+                _src.Error(at, "PM0501", $"bad CIDR '{text}': {problem}");
+            }
+        }
+
+        return result.ToImmutable();
+    }
+
+    internal static bool TryParseCidr(string text, out IPNetwork network, out string? problem)
+    {
+        network = default;
+        problem = null;
+        var slash = text.IndexOf('/');
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!IPAddress.TryParse(addressText, out var address) || addressText.Count(c => c == '.') is not (0 or 3))
+        {
+            problem = "not an IPv4 or IPv6 address";
+            return false;
+        }
+
+        var max = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128;
+        var prefix = max;
+        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), out prefix) || prefix < 0 || prefix > max))
+        {
+            problem = $"the prefix length must be 0-{max}";
+            return false;
+        }
+
+        try
+        {
+            network = new IPNetwork(address, prefix);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            problem = $"host bits are set; write the network address {MaskAddress(address, prefix)}/{prefix}";
+            return false;
+        }
+    }
+
+    private static string MaskAddress(IPAddress address, int prefix)
+    {
+        var bytes = address.GetAddressBytes();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var keep = Math.Clamp(prefix - (i * 8), 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - keep));
+        }
+
+        return new IPAddress(bytes).ToString();
+    }
+
+    private void ReadNetworks(YamlNode? node)
+    {
+        if (node is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in _src.Entries(node, "networks"))
+        {
+            var name = key.Value!;
+            if (_networks.ContainsKey(name))
+            {
+                _src.Error(key, "PM0106", $"duplicate network '{name}'");
+                continue;
+            }
+
+            YamlNode? cidrs = value;
+            int? defaultRole = null;
+            if (value is YamlMappingNode)
+            {
+                var entries = _src.Entries(value, $"network '{name}'", ["cidrs", "default_role", "description"]);
+                cidrs = YamlSource.Get(entries, "cidrs");
+                if (cidrs is null)
+                {
+                    _src.Error(value, "PM0101", $"network '{name}' needs 'cidrs'");
+                }
+
+                if (YamlSource.Get(entries, "default_role") is { } roleNode && _src.Scalar(roleNode, "default_role") is { } role)
+                {
+                    defaultRole = RoleIndex(role, roleNode);
+                }
+            }
+
+            if (_networks.Count == 64)
+            {
+                _src.Error(key, "PM0105", "at most 64 networks");
+                continue;
+            }
+
+            _networks[name] = new NetworkDef(name, _networks.Count, ReadCidrs(cidrs, $"network '{name}'"), defaultRole);
+        }
+    }
+
+    private (ProxyAuthMode, FrozenDictionary<IPAddress, string>) ReadIdentity(YamlNode? node)
+    {
+        var mode = ProxyAuthMode.Off;
+        var bindings = new Dictionary<IPAddress, string>();
+        if (node is null)
+        {
+            return (mode, bindings.ToFrozenDictionary());
+        }
+
+        var entries = _src.Entries(node, "identity", ["users", "proxy_auth", "bindings"]);
+        if (YamlSource.Get(entries, "users") is { } usersNode && _src.Scalar(usersNode, "users") is { } usersFile)
+        {
+            var full = Path.Combine(_directory, usersFile);
+            if (!File.Exists(full))
+            {
+                _src.Error(usersNode, "PM0502", $"users file '{usersFile}' not found");
+            }
+            else
+            {
+                _users = UserDirectory.Load(full, usersFile, _roles.ToHashSet(), Diagnostics);
+                _usersLoaded = true;
+                _versionParts.Add(File.ReadAllText(full));
+            }
+        }
+
+        if (YamlSource.Get(entries, "proxy_auth") is { } authNode && _src.Scalar(authNode, "proxy_auth") is { } auth)
+        {
+            switch (auth)
+            {
+                case "off": mode = ProxyAuthMode.Off; break;
+                case "optional": mode = ProxyAuthMode.Optional; break;
+                case "required": mode = ProxyAuthMode.Required; break;
+                default:
+                    _src.Error(authNode, "PM0105", $"proxy_auth must be off, optional or required, not '{auth}'");
+                    break;
+            }
+
+            if (mode != ProxyAuthMode.Off && !_usersLoaded)
+            {
+                _src.Error(authNode, "PM0502", "proxy_auth needs a users file to check passwords against");
+            }
+        }
+
+        if (YamlSource.Get(entries, "bindings") is YamlSequenceNode seq)
+        {
+            foreach (var item in seq.Children)
+            {
+                var b = _src.Entries(item, "a binding", ["address", "user"]);
+                var addressNode = YamlSource.Get(b, "address");
+                var userNode = YamlSource.Get(b, "user");
+                var addressText = _src.Scalar(addressNode, "address");
+                var user = _src.Scalar(userNode, "user");
+                if (addressText is null || user is null)
+                {
+                    _src.Error(item, "PM0101", "a binding needs 'address' and 'user'");
+                    continue;
+                }
+
+                if (!IPAddress.TryParse(addressText, out var address))
+                {
+                    _src.Error(addressNode!, "PM0501", $"bad address '{addressText}'");
+                    continue;
+                }
+
+                if (CheckUser(user, userNode!) && !bindings.TryAdd(PolicySnapshot.Canonical(address), user))
+                {
+                    _src.Error(addressNode!, "PM0106", $"address {addressText} is bound twice");
+                }
+            }
+        }
+        else if (YamlSource.Get(entries, "bindings") is { } other)
+        {
+            _src.Error(other, "PM0105", "bindings must be a list of { address, user }");
+        }
+
+        return (mode, bindings.ToFrozenDictionary());
+    }
+
+    private bool CheckUser(string user, YamlNode at)
+    {
+        if (_users.Find(user) is not null)
+        {
+            return true;
+        }
+
+        _src.Error(at, "PM0503", $"unknown user '{user}'{Suggestions.DidYouMean(user, _users.Users.Select(u => u.UserName))}");
+        return false;
+    }
+
+    private (DomainMatcher, IReadOnlyList<ListSummary>) ReadCategories(YamlNode? node, YamlNode root)
+    {
+        var builder = new DomainMatcherBuilder();
+        var pending = new List<(int ListId, string Category, string Path, ListFormat Format, int Skipped, DateTimeOffset? Modified, bool Statutory, YamlNode At)>();
+        if (node is null)
+        {
+            _src.Error(root, "PM0101", "missing 'categories'");
+            return (builder.Build(), []);
+        }
+
+        foreach (var (key, value) in _src.Entries(node, "categories"))
+        {
+            var name = key.Value!;
+            if (_categories.ContainsKey(name))
+            {
+                _src.Error(key, "PM0106", $"duplicate category '{name}'");
+                continue;
+            }
+
+            if (_categories.Count == 64)
+            {
+                _src.Error(key, "PM0105", "at most 64 categories");
+                continue;
+            }
+
+            var entries = _src.Entries(value, $"category '{name}'", ["description", "statutory", "alert", "alert_roles", "lists"]);
+            var statutory = _src.Bool(YamlSource.Get(entries, "statutory"), "statutory") ?? false;
+            var alertNode = YamlSource.Get(entries, "alert");
+            var alert = alertNode is null ? (statutory ? AlertSeverity.High : AlertSeverity.None) : ReadSeverity(alertNode);
+            var alertRoles = RoleMask(YamlSource.Get(entries, "alert_roles"), "alert_roles");
+            var index = _categories.Count;
+            _categories[name] = new CategoryDef(name, index, _src.Scalar(YamlSource.Get(entries, "description"), "description"), statutory, alert, alertRoles);
+
+            var listsNode = YamlSource.Get(entries, "lists");
+            if (listsNode is not YamlSequenceNode lists || lists.Children.Count == 0)
+            {
+                _src.Error(listsNode ?? value, "PM0101", $"category '{name}' needs 'lists': at least one list file");
+                continue;
+            }
+
+            foreach (var item in lists.Children)
+            {
+                ReadList(item, name, index, statutory, builder, pending);
+            }
+        }
+
+        var matcher = builder.Build();
+        var summaries = new List<ListSummary>();
+        foreach (var p in pending)
+        {
+            var count = matcher.EntryCount(p.ListId);
+            if (p.Statutory && count == 0)
+            {
+                _src.Error(p.At, "PM0204", $"statutory list '{p.Path}' has no entries; refusing to run without it (fail closed)");
+            }
+
+            summaries.Add(new ListSummary(p.Category, p.Path, p.Format.ToString().ToLowerInvariant(), count, p.Skipped, p.Modified));
+        }
+
+        return (matcher, summaries);
+    }
+
+    private void ReadList(
+        YamlNode item,
+        string category,
+        int categoryIndex,
+        bool statutory,
+        DomainMatcherBuilder builder,
+        List<(int, string, string, ListFormat, int, DateTimeOffset?, bool, YamlNode)> pending)
+    {
+        string? path;
+        var format = ListFormat.Auto;
+        var exact = false;
+        YamlNode pathNode = item;
+        if (item is YamlMappingNode)
+        {
+            var e = _src.Entries(item, "a list", ["path", "format", "exact"]);
+            pathNode = YamlSource.Get(e, "path") ?? item;
+            path = _src.Scalar(YamlSource.Get(e, "path"), "path");
+            if (path is null)
+            {
+                _src.Error(item, "PM0101", "a list needs 'path'");
+                return;
+            }
+
+            if (YamlSource.Get(e, "format") is { } formatNode && _src.Scalar(formatNode, "format") is { } f)
+            {
+                if (!Enum.TryParse(f, ignoreCase: true, out format) || !Enum.IsDefined(format) || char.IsDigit(f[0]))
+                {
+                    var names = Enum.GetNames<ListFormat>().Select(n => n.ToLowerInvariant());
+                    _src.Error(formatNode, "PM0203", $"unknown list format '{f}'{Suggestions.DidYouMean(f, names)} (auto, domains, hosts, adblock, ut1, hashed)");
+                    return;
+                }
+            }
+
+            exact = _src.Bool(YamlSource.Get(e, "exact"), "exact") ?? false;
+        }
+        else
+        {
+            path = _src.Scalar(item, "a list path");
+            if (path is null)
+            {
+                return;
+            }
+        }
+
+        var full = Path.Combine(_directory, path);
+        var isDirectory = System.IO.Directory.Exists(full);
+        if (!isDirectory && !File.Exists(full))
+        {
+            _src.Error(pathNode, "PM0201", $"list file '{path}' not found");
+            return;
+        }
+
+        ParsedList parsed;
+        try
+        {
+            parsed = ListReader.Read(full, path, format, exact);
+        }
+        catch (IOException e)
+        {
+            _src.Error(pathNode, "PM0201", $"cannot read list '{path}': {e.Message}");
+            return;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            _src.Error(pathNode, "PM0201", $"cannot read list '{path}': {e.Message}");
+            return;
+        }
+
+        var listId = builder.AddList(path, categoryIndex);
+        foreach (var entry in parsed.Entries)
+        {
+            builder.Add(listId, entry);
+        }
+
+        var shown = 0;
+        foreach (var w in parsed.Warnings)
+        {
+            if (shown++ == MaxWarningsPerList)
+            {
+                break;
+            }
+
+            Diagnostics.Warning(new SourceLocation(w.File, w.Line, 1), "PM0202", w.Message);
+        }
+
+        if (parsed.SkippedLines > shown)
+        {
+            Diagnostics.Warning(new SourceLocation(path, 0, 0), "PM0202", $"{parsed.SkippedLines} malformed lines skipped in all ({parsed.SkippedLines - shown} not shown)");
+        }
+
+        var modified = isDirectory ? System.IO.Directory.GetLastWriteTimeUtc(full) : File.GetLastWriteTimeUtc(full);
+        var length = isDirectory ? 0 : new FileInfo(full).Length;
+        _versionParts.Add($"{path}|{length}|{modified.Ticks}|{parsed.Entries.Count}");
+        pending.Add((listId, category, path, parsed.Format, parsed.SkippedLines, new DateTimeOffset(modified, TimeSpan.Zero), statutory, pathNode));
+    }
+
+    private AlertSeverity ReadSeverity(YamlNode node)
+    {
+        switch (_src.Scalar(node, "alert")?.ToLowerInvariant())
+        {
+            case null: return AlertSeverity.None;
+            case "false" or "no" or "none": return AlertSeverity.None;
+            case "true" or "yes" or "medium": return AlertSeverity.Medium;
+            case "low": return AlertSeverity.Low;
+            case "high": return AlertSeverity.High;
+            case var other:
+                _src.Error(node, "PM0105", $"alert must be true, false, low, medium or high, not '{other}'");
+                return AlertSeverity.None;
+        }
+    }
+
+    private void ReadSchedules(YamlNode? node)
+    {
+        if (node is null)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in _src.Entries(node, "schedules"))
+        {
+            var name = key.Value!;
+            if (_schedules.ContainsKey(name))
+            {
+                _src.Error(key, "PM0106", $"duplicate schedule '{name}'");
+                continue;
+            }
+
+            var e = _src.Entries(value, $"schedule '{name}'", ["weekly", "calendar", "days", "timetable", "description"]);
+            var weekly = new List<WeeklySpec>();
+            if (YamlSource.Get(e, "weekly") is { } weeklyNode)
+            {
+                foreach (var (days, times) in _src.Entries(weeklyNode, $"the weekly windows of '{name}'"))
+                {
+                    if (_src.Scalar(times, "a time range") is { } t)
+                    {
+                        weekly.Add(new WeeklySpec(days.Value!, _src.At(days), t, _src.At(times)));
+                    }
+                }
+            }
+
+            var calendarNode = YamlSource.Get(e, "calendar");
+            var daysNode = YamlSource.Get(e, "days");
+            var timetableNode = YamlSource.Get(e, "timetable");
+            var spec = new ScheduleSpec(
+                name,
+                _src.At(key),
+                weekly,
+                _src.Scalar(calendarNode, "calendar"),
+                calendarNode is null ? default : _src.At(calendarNode),
+                _src.Scalar(daysNode, "days"),
+                daysNode is null ? default : _src.At(daysNode),
+                _src.Scalar(timetableNode, "timetable"),
+                timetableNode is null ? default : _src.At(timetableNode));
+            foreach (var file in new[] { spec.Calendar, spec.Timetable })
+            {
+                if (file is not null && File.Exists(Path.Combine(_directory, file)))
+                {
+                    _versionParts.Add(File.ReadAllText(Path.Combine(_directory, file)));
+                }
+            }
+
+            _schedules[name] = ScheduleCompiler.Compile(spec, _directory, _zone, Diagnostics);
+        }
+    }
+
+    private Schedule? ScheduleRef(YamlNode? node, string what)
+    {
+        if (node is null || _src.Scalar(node, what) is not { } name)
+        {
+            return null;
+        }
+
+        if (_schedules.TryGetValue(name, out var schedule))
+        {
+            return schedule;
+        }
+
+        _src.Error(node, "PM0107", $"unknown schedule '{name}'{Suggestions.DidYouMean(name, _schedules.Keys)}");
+        return null;
+    }
+
+    private FrozenDictionary<string, DeniedUser> ReadDenied(YamlNode? node)
+    {
+        var result = new Dictionary<string, DeniedUser>(StringComparer.OrdinalIgnoreCase);
+        if (node is null)
+        {
+            return result.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        }
+
+        if (node is not YamlSequenceNode seq)
+        {
+            _src.Error(node, "PM0105", "denied_users must be a list of { user, reason, by }");
+            return result.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+        }
+
+        foreach (var item in seq.Children)
+        {
+            var e = _src.Entries(item, "a denied user", ["user", "reason", "by"]);
+            var userNode = YamlSource.Get(e, "user");
+            var user = _src.Scalar(userNode, "user");
+            var reason = _src.Scalar(YamlSource.Get(e, "reason"), "reason");
+            if (user is null || reason is null)
+            {
+                _src.Error(item, "PM0101", "a denied user needs 'user' and 'reason'");
+                continue;
+            }
+
+            if (CheckUser(user, userNode!))
+            {
+                result[user] = new DeniedUser(user, reason.TrimEnd('.'), _src.Scalar(YamlSource.Get(e, "by"), "by"));
+            }
+        }
+
+        return result.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    private ulong CategoryMask(IEnumerable<(string Value, YamlNode Node)> names)
+    {
+        var mask = 0UL;
+        foreach (var (name, at) in names)
+        {
+            if (_categories.TryGetValue(name, out var c))
+            {
+                mask |= 1UL << c.Index;
+            }
+            else
+            {
+                _src.Error(at, "PM0107", $"unknown category '{name}'{Suggestions.DidYouMean(name, _categories.Keys)}");
+            }
+        }
+
+        return mask;
+    }
+
+    private ulong StatutoryMask => _categories.Values.Where(c => c.Statutory).Aggregate(0UL, (m, c) => m | (1UL << c.Index));
+
+    private FrozenSet<string>? Users(YamlNode? node, string what)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var users = _src.ScalarList(node, what).Where(u => CheckUser(u.Value, u.Node)).Select(u => u.Value);
+        return users.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    }
+
+    private ImmutableArray<HostPattern> Hosts(YamlNode? node)
+    {
+        var result = ImmutableArray.CreateBuilder<HostPattern>();
+        foreach (var (text, at) in _src.ScalarList(node, "hosts"))
+        {
+            var bare = text.Replace("*", "wildcard", StringComparison.Ordinal);
+            var normalised = HostName.Normalize(bare.AsSpan().TrimStart('.'));
+            if (normalised is null)
+            {
+                _src.Error(at, "PM0406", $"bad host pattern '{text}'");
+                continue;
+            }
+
+            result.Add(new HostPattern(normalised.Replace("wildcard", "*", StringComparison.Ordinal)));
+        }
+
+        return result.ToImmutable();
+    }
+
+    private DecisionAction? ReadAction(YamlNode? node, string what)
+    {
+        switch (_src.Scalar(node, what))
+        {
+            case null: return null;
+            case "allow": return DecisionAction.Allow;
+            case "block": return DecisionAction.Block;
+            case var other:
+                _src.Error(node!, "PM0105", $"{what} must be 'allow' or 'block', not '{other}'{Suggestions.DidYouMean(other, ["allow", "block"])}");
+                return null;
+        }
+    }
+
+    private ImmutableArray<CompiledRule> ReadRules(YamlNode? node)
+    {
+        var rules = ImmutableArray.CreateBuilder<CompiledRule>();
+        if (node is null)
+        {
+            return rules.ToImmutable();
+        }
+
+        if (node is not YamlSequenceNode seq)
+        {
+            _src.Error(node, "PM0105", "rules must be a list");
+            return rules.ToImmutable();
+        }
+
+        var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+        var shapes = new List<(RuleShape Shape, string Name, int Line)>();
+        foreach (var item in seq.Children)
+        {
+            var e = _src.Entries(item, "a rule", RuleKeys);
+            var nameNode = YamlSource.Get(e, "name");
+            var name = _src.Scalar(nameNode, "name");
+            if (name is null)
+            {
+                _src.Error(item, "PM0101", "every rule needs a 'name'");
+                continue;
+            }
+
+            var line = (int)item.Start.Line;
+            if (!lines.TryAdd(name, line))
+            {
+                _src.Error(nameNode!, "PM0106", $"duplicate rule name '{name}' (first at line {lines[name]})");
+            }
+
+            var action = ReadAction(YamlSource.Get(e, "action"), "action");
+            if (YamlSource.Get(e, "action") is null)
+            {
+                _src.Error(item, "PM0401", $"rule '{name}' has no action (allow or block)");
+            }
+
+            var categoryNodes = _src.ScalarList(YamlSource.Get(e, "category"), "category")
+                .Concat(_src.ScalarList(YamlSource.Get(e, "categories"), "categories")).ToList();
+            var categoryMask = CategoryMask(categoryNodes);
+            if (action == DecisionAction.Allow && (categoryMask & StatutoryMask) != 0)
+            {
+                _src.Error(categoryNodes[0].Node, "PM0402",
+                    $"rule '{name}' tries to allow the statutory category '{StatutoryName(categoryMask)}'; statutory lists cannot be overridden");
+            }
+
+            var methods = _src.ScalarList(YamlSource.Get(e, "methods"), "methods");
+            foreach (var (m, at) in methods)
+            {
+                if (!HttpMethods.Contains(m.ToUpperInvariant()))
+                {
+                    _src.Error(at, "PM0406", $"unknown HTTP method '{m}'");
+                }
+            }
+
+            var paths = _src.ScalarList(YamlSource.Get(e, "paths"), "paths");
+            foreach (var (p, at) in paths)
+            {
+                if (!p.StartsWith('/') && !p.StartsWith('*'))
+                {
+                    _src.Error(at, "PM0406", $"path pattern '{p}' must start with '/'");
+                }
+            }
+
+            var rule = new CompiledRule
+            {
+                Name = name,
+                Line = line,
+                Action = action ?? DecisionAction.Block,
+                Reason = string.Empty,
+                RoleMask = RoleMask(YamlSource.Get(e, "roles"), "roles"),
+                Users = Users(YamlSource.Get(e, "users"), "users"),
+                NetworkMask = NetworkMask(YamlSource.Get(e, "networks")),
+                CategoryMask = categoryMask,
+                Hosts = Hosts(YamlSource.Get(e, "hosts")),
+                Methods = methods.Count == 0 ? null : methods.Select(m => m.Value.ToUpperInvariant()).ToFrozenSet(),
+                Paths = paths.Select(p => p.Value).ToImmutableArray(),
+                During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
+                Outside = ScheduleRef(YamlSource.Get(e, "outside"), "outside"),
+                Alert = YamlSource.Get(e, "alert") is { } alertNode ? ReadSeverity(alertNode) : AlertSeverity.None,
+            };
+
+            var description = _src.Scalar(YamlSource.Get(e, "description"), "description");
+            rule = WithReason(rule, description, e);
+            var shape = RuleShape.Of(rule);
+            foreach (var earlier in shapes)
+            {
+                if (earlier.Shape.Covers(shape))
+                {
+                    _src.Error(item, "PM0403", $"rule '{name}' can never match: rule '{earlier.Name}' (line {earlier.Line}) matches every request it does");
+                    break;
+                }
+            }
+
+            shapes.Add((shape, name, line));
+            rules.Add(rule);
+        }
+
+        return rules.ToImmutable();
+    }
+
+    private string StatutoryName(ulong mask) =>
+        _categories.Values.First(c => c.Statutory && (mask & (1UL << c.Index)) != 0).Name;
+
+    private ulong NetworkMask(YamlNode? node)
+    {
+        var mask = 0UL;
+        foreach (var (name, at) in _src.ScalarList(node, "networks"))
+        {
+            if (_networks.TryGetValue(name, out var n))
+            {
+                mask |= 1UL << n.Index;
+            }
+            else
+            {
+                _src.Error(at, "PM0107", $"unknown network '{name}'{Suggestions.DidYouMean(name, _networks.Keys)}");
+            }
+        }
+
+        return mask;
+    }
+
+    /// <summary>The rule's one-sentence reason, built once at load so deciding a request formats nothing.</summary>
+    private static CompiledRule WithReason(CompiledRule rule, string? description, IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> e)
+    {
+        var verb = rule.Action == DecisionAction.Allow ? "Allowed" : "Blocked";
+        string reason;
+        if (description is not null)
+        {
+            reason = $"{verb} by rule '{rule.Name}': {description.TrimEnd('.')}.";
+        }
+        else
+        {
+            var parts = new List<string>();
+            void Add(string key, string prefix)
+            {
+                if (YamlSource.Get(e, key) is YamlSequenceNode s)
+                {
+                    parts.Add(prefix + string.Join(", ", s.Children.OfType<YamlScalarNode>().Select(n => n.Value)));
+                }
+                else if (YamlSource.Get(e, key) is YamlScalarNode { Value: { } v })
+                {
+                    parts.Add(prefix + v);
+                }
+            }
+
+            Add("category", "category ");
+            Add("categories", "categories ");
+            Add("hosts", "hosts ");
+            Add("methods", "method ");
+            Add("paths", "paths ");
+            Add("roles", "for ");
+            Add("users", "for ");
+            Add("networks", "on ");
+            Add("during", "during ");
+            Add("outside", "outside ");
+            reason = parts.Count == 0 ? $"{verb} by rule '{rule.Name}'." : $"{verb} by rule '{rule.Name}' ({string.Join(", ", parts)}).";
+        }
+
+        return new CompiledRule
+        {
+            Name = rule.Name, Line = rule.Line, Action = rule.Action, Reason = reason, RoleMask = rule.RoleMask, Users = rule.Users,
+            NetworkMask = rule.NetworkMask, CategoryMask = rule.CategoryMask, Hosts = rule.Hosts, Methods = rule.Methods,
+            Paths = rule.Paths, During = rule.During, Outside = rule.Outside, Alert = rule.Alert,
+        };
+    }
+
+    private ImmutableArray<CompiledException> ReadExceptions(YamlNode? node)
+    {
+        var result = ImmutableArray.CreateBuilder<CompiledException>();
+        if (node is null)
+        {
+            return result.ToImmutable();
+        }
+
+        if (node is not YamlSequenceNode seq)
+        {
+            _src.Error(node, "PM0105", "exceptions must be a list");
+            return result.ToImmutable();
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in seq.Children)
+        {
+            var e = _src.Entries(item, "an exception", ExceptionKeys);
+            var nameNode = YamlSource.Get(e, "name");
+            var name = _src.Scalar(nameNode, "name");
+            if (name is null)
+            {
+                _src.Error(item, "PM0101", "every exception needs a 'name'");
+                continue;
+            }
+
+            if (!names.Add(name))
+            {
+                _src.Error(nameNode!, "PM0106", $"duplicate exception name '{name}'");
+            }
+
+            var users = Users(YamlSource.Get(e, "user") ?? YamlSource.Get(e, "users"), "user");
+            var roleMask = RoleMask(YamlSource.Get(e, "role") ?? YamlSource.Get(e, "roles"), "role");
+            if (users is null && roleMask == 0)
+            {
+                _src.Error(item, "PM0101", $"exception '{name}' needs 'user' or 'role'");
+            }
+
+            var allow = _src.ScalarList(YamlSource.Get(e, "allow"), "allow");
+            var categoryMask = CategoryMask(allow);
+            if ((categoryMask & StatutoryMask) != 0)
+            {
+                _src.Error(YamlSource.Get(e, "allow")!, "PM0402",
+                    $"exception '{name}' tries to allow the statutory category '{StatutoryName(categoryMask)}'; statutory lists cannot be overridden");
+            }
+
+            var hosts = Hosts(YamlSource.Get(e, "hosts"));
+            if (allow.Count == 0 && hosts.IsEmpty)
+            {
+                _src.Error(item, "PM0101", $"exception '{name}' needs 'allow' (categories) or 'hosts'");
+            }
+
+            var grantedBy = _src.Scalar(YamlSource.Get(e, "granted_by"), "granted_by");
+            var reason = _src.Scalar(YamlSource.Get(e, "reason"), "reason");
+            var untilNode = YamlSource.Get(e, "until");
+            if (grantedBy is null || reason is null || untilNode is null)
+            {
+                var missing = new[] { ("granted_by", grantedBy), ("reason", reason), ("until", _src.Scalar(untilNode, "until")) }
+                    .Where(p => p.Item2 is null).Select(p => p.Item1);
+                _src.Error(item, "PM0404", $"exception '{name}' needs {string.Join(", ", missing)}: every exception is dated and attributable");
+            }
+
+            var from = ReadMoment(YamlSource.Get(e, "from"), endOfDay: false);
+            var until = ReadMoment(untilNode, endOfDay: true);
+            if (from is not null && until is not null && until <= from)
+            {
+                _src.Error(untilNode!, "PM0404", $"exception '{name}' ends before it starts");
+            }
+
+            if (until is { } u && u <= Instant.FromDateTimeOffset(_now))
+            {
+                _src.Warning(untilNode!, "PM0405", $"exception '{name}' expired at {u.InZone(_zone):yyyy-MM-dd HH:mm} and no longer applies");
+            }
+
+            var untilText = until?.InZone(_zone).ToString("yyyy-MM-dd HH:mm", null);
+            result.Add(new CompiledException
+            {
+                Name = name,
+                Reason = $"Allowed by exception '{name}', granted by {grantedBy} until {untilText}: {reason?.TrimEnd('.')}.",
+                Users = users,
+                RoleMask = roleMask,
+                CategoryMask = categoryMask,
+                Hosts = hosts,
+                From = from,
+                Until = until ?? Instant.MinValue,
+                During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
+            });
+        }
+
+        return result.ToImmutable();
+    }
+
+    /// <summary>
+    /// A date (<c>2026-12-18</c>: from its start, or when <paramref name="endOfDay"/>, until midnight after it, so
+    /// the named day is included) or an ISO date-time, local to the policy's zone unless it carries an offset.
+    /// </summary>
+    private Instant? ReadMoment(YamlNode? node, bool endOfDay)
+    {
+        if (node is null || _src.Scalar(node, "a date") is not { } text)
+        {
+            return null;
+        }
+
+        if (LocalDatePattern.Iso.Parse(text) is { Success: true } date)
+        {
+            var day = endOfDay ? date.Value.PlusDays(1) : date.Value;
+            return _zone.AtStartOfDay(day).ToInstant();
+        }
+
+        if (OffsetDateTimePattern.ExtendedIso.Parse(text) is { Success: true } offset)
+        {
+            return offset.Value.ToInstant();
+        }
+
+        if (LocalDateTimePattern.ExtendedIso.Parse(text) is { Success: true } local)
+        {
+            return _zone.ResolveLocal(local.Value, NodaTime.TimeZones.Resolvers.LenientResolver).ToInstant();
+        }
+
+        _src.Error(node, "PM0105", $"'{text}' is not a date (2026-12-18) or date-time (2026-12-18T16:00)");
+        return null;
+    }
 }

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using PolicyModel.Documents;
+
+namespace FilterService.Cli;
+
+/// <summary><c>check --policy DIR</c>: validate a policy; print a summary (exit 0) or every diagnostic (exit 1).</summary>
+internal static class CheckCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var policy = new Option<DirectoryInfo>("--policy") { Description = "The policy directory (holding policy.yaml)", Required = true };
+        var command = new Command("check", "Validate a policy directory and summarise it") { policy };
+        command.SetAction(parse => Run(parse.GetValue(policy)!.FullName, stdout));
+        return command;
+    }
+
+    private static int Run(string directory, TextWriter stdout)
+    {
+        var result = PolicyLoader.Load(directory);
+        foreach (var d in result.Diagnostics)
+        {
+            stdout.WriteLine(d);
+        }
+
+        if (result.Snapshot is not { } snapshot)
+        {
+            var errors = result.Errors.Count();
+            stdout.WriteLine($"policy rejected: {errors} error{(errors == 1 ? "" : "s")}");
+            return 1;
+        }
+
+        stdout.WriteLine($"policy OK: {directory} (version {snapshot.Version}{(snapshot.Name is null ? "" : ", " + snapshot.Name)})");
+        stdout.WriteLine($"  time zone {snapshot.TimeZone.Id}; {snapshot.RuleCount} rules; {snapshot.ExceptionCount} exceptions; {snapshot.UserCount} users; proxy auth {snapshot.ProxyAuth.ToString().ToLowerInvariant()}");
+        stdout.WriteLine($"  rules (first match wins): {string.Join(", ", snapshot.RuleNames)}");
+        foreach (var (name, statutory) in snapshot.Categories)
+        {
+            var lists = snapshot.Lists.Where(l => l.Category == name).ToList();
+            stdout.WriteLine($"  category {name}{(statutory ? " (statutory)" : "")}: {lists.Sum(l => l.Entries):N0} entries in {lists.Count} list{(lists.Count == 1 ? "" : "s")}");
+            foreach (var list in lists)
+            {
+                var skipped = list.SkippedLines > 0 ? $", {list.SkippedLines:N0} lines skipped" : "";
+                stdout.WriteLine($"    {list.Path} ({list.Format}): {list.Entries:N0} entries{skipped}");
+            }
+        }
+
+        return 0;
+    }
+}

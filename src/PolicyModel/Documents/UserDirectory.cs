@@ -1,0 +1,104 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+
+namespace PolicyModel.Documents;
+
+/// <summary>One person in the user directory.</summary>
+public sealed record UserRecord(string UserName, string DisplayName, ImmutableArray<string> Roles, PasswordHash? Password);
+
+/// <summary>
+/// The user directory (<c>users.csv</c>: <c>username,display_name,roles,password_hash</c>, roles separated by <c>;</c>).
+/// User names are case-insensitive. Immutable.
+/// </summary>
+public sealed class UserDirectory
+{
+    public static UserDirectory Empty { get; } = new(FrozenDictionary<string, UserRecord>.Empty);
+
+    private readonly FrozenDictionary<string, UserRecord> _users;
+
+    private UserDirectory(FrozenDictionary<string, UserRecord> users) => _users = users;
+
+    public int Count => _users.Count;
+
+    public IEnumerable<UserRecord> Users => _users.Values;
+
+    public UserRecord? Find(string userName) => _users.GetValueOrDefault(userName);
+
+    internal static UserDirectory Load(string path, string displayPath, ISet<string> knownRoles, DiagnosticBag diagnostics)
+    {
+        var users = new Dictionary<string, UserRecord>(StringComparer.OrdinalIgnoreCase);
+        var lines = File.ReadAllLines(path);
+        var lineNumber = 0;
+        var headerSeen = false;
+        foreach (var raw in lines)
+        {
+            lineNumber++;
+            var line = raw.TrimEnd('\r');
+            if (line.Length == 0 || line.TrimStart().StartsWith('#'))
+            {
+                continue;
+            }
+
+            var fields = line.Split(',');
+            if (!headerSeen)
+            {
+                headerSeen = true;
+                if (!line.Replace(" ", string.Empty).StartsWith("username,display_name,roles", StringComparison.OrdinalIgnoreCase))
+                {
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", "the first line must be the header 'username,display_name,roles,password_hash'");
+                    return Empty;
+                }
+
+                continue;
+            }
+
+            if (fields.Length is < 3 or > 4)
+            {
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", $"expected 3 or 4 fields (username,display_name,roles,password_hash), found {fields.Length}");
+                continue;
+            }
+
+            var name = fields[0].Trim();
+            if (name.Length == 0)
+            {
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", "empty username");
+                continue;
+            }
+
+            if (users.ContainsKey(name))
+            {
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0106", $"duplicate user '{name}'");
+                continue;
+            }
+
+            var rolesColumn = fields[0].Length + fields[1].Length + 3;
+            var roles = ImmutableArray.CreateBuilder<string>();
+            foreach (var role in fields[2].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!knownRoles.Contains(role))
+                {
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, rolesColumn), "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, knownRoles)}");
+                    continue;
+                }
+
+                roles.Add(role);
+            }
+
+            PasswordHash? hash = null;
+            var hashText = fields.Length == 4 ? fields[3].Trim() : string.Empty;
+            if (hashText.Length > 0)
+            {
+                hash = PasswordHash.TryParse(hashText, out var problem);
+                if (hash is null)
+                {
+                    var column = fields[0].Length + fields[1].Length + fields[2].Length + 4;
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, column), "PM0504", $"bad password hash for '{name}': {problem}");
+                }
+            }
+
+            users[name] = new UserRecord(name, fields[1].Trim(), roles.ToImmutable(), hash);
+        }
+
+        return new UserDirectory(users.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase));
+    }
+}

@@ -1,0 +1,163 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace PolicyModel.Documents;
+
+/// <summary>
+/// Reads YAML with positions so every diagnostic can say <c>file:line:col</c>. Helpers report type errors
+/// into the bag and return null rather than throwing, so one pass collects every problem.
+/// </summary>
+internal sealed class YamlSource
+{
+    private readonly DiagnosticBag _diagnostics;
+
+    private YamlSource(string file, DiagnosticBag diagnostics)
+    {
+        File = file;
+        _diagnostics = diagnostics;
+    }
+
+    public string File { get; }
+
+    public DiagnosticBag Diagnostics => _diagnostics;
+
+    /// <summary>Parses <paramref name="text"/>; on a syntax error reports PM0100 and returns null.</summary>
+    public static (YamlSource Source, YamlNode? Root) Parse(string file, string text, DiagnosticBag diagnostics)
+    {
+        var source = new YamlSource(file, diagnostics);
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            return (source, stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode);
+        }
+        catch (YamlException e)
+        {
+            var message = e.InnerException?.Message ?? e.Message;
+            // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: ...) - (...): "; the location goes in front instead.
+            var cut = message.LastIndexOf("): ", StringComparison.Ordinal);
+            if (cut >= 0 && message.StartsWith("(Line", StringComparison.Ordinal))
+            {
+                message = message[(cut + 3)..];
+            }
+
+            diagnostics.Error(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), "PM0100", $"YAML syntax error: {message.TrimEnd('.')}");
+            return (source, null);
+        }
+    }
+
+    public SourceLocation At(YamlNode node) => new(File, (int)node.Start.Line, (int)node.Start.Column);
+
+    public void Error(YamlNode node, string code, string message) => _diagnostics.Error(At(node), code, message);
+
+    public void Warning(YamlNode node, string code, string message) => _diagnostics.Warning(At(node), code, message);
+
+    /// <summary>The entries of a mapping, checking keys against <paramref name="allowed"/> (PM0102 with a suggestion).</summary>
+    public IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> Entries(YamlNode node, string what, IReadOnlyCollection<string>? allowed = null)
+    {
+        if (node is not YamlMappingNode mapping)
+        {
+            Error(node, "PM0105", $"{what} must be a mapping of keys to values");
+            return [];
+        }
+
+        var result = new List<(YamlScalarNode, YamlNode)>(mapping.Children.Count);
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            if (keyNode is not YamlScalarNode key || string.IsNullOrEmpty(key.Value))
+            {
+                Error(keyNode, "PM0105", $"keys in {what} must be plain names");
+                continue;
+            }
+
+            if (allowed is not null && !allowed.Contains(key.Value))
+            {
+                Error(key, "PM0102", $"unknown key '{key.Value}' in {what}{Suggestions.DidYouMean(key.Value, allowed)}");
+                continue;
+            }
+
+            result.Add((key, value));
+        }
+
+        return result;
+    }
+
+    public static YamlNode? Get(IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> entries, string key)
+    {
+        foreach (var (k, v) in entries)
+        {
+            if (k.Value == key)
+            {
+                return v;
+            }
+        }
+
+        return null;
+    }
+
+    public string? Scalar(YamlNode? node, string what)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is YamlScalarNode scalar && scalar.Value is not null)
+        {
+            return scalar.Value;
+        }
+
+        Error(node, "PM0105", $"{what} must be a single value");
+        return null;
+    }
+
+    /// <summary>A sequence of scalars, or a single scalar taken as a one-item list.</summary>
+    public List<(string Value, YamlNode Node)> ScalarList(YamlNode? node, string what)
+    {
+        var result = new List<(string, YamlNode)>();
+        switch (node)
+        {
+            case null:
+                break;
+            case YamlScalarNode { Value: { Length: > 0 } value }:
+                result.Add((value, node));
+                break;
+            case YamlSequenceNode sequence:
+                foreach (var item in sequence.Children)
+                {
+                    if (item is YamlScalarNode { Value: { } v })
+                    {
+                        result.Add((v, item));
+                    }
+                    else
+                    {
+                        Error(item, "PM0105", $"each item of {what} must be a single value");
+                    }
+                }
+
+                break;
+            default:
+                Error(node, "PM0105", $"{what} must be a list of values");
+                break;
+        }
+
+        return result;
+    }
+
+    public bool? Bool(YamlNode? node, string what)
+    {
+        var text = Scalar(node, what);
+        switch (text?.ToLowerInvariant())
+        {
+            case null:
+                return null;
+            case "true" or "yes" or "on":
+                return true;
+            case "false" or "no" or "off":
+                return false;
+            default:
+                Error(node!, "PM0105", $"{what} must be true or false, not '{text}'");
+                return null;
+        }
+    }
+}
