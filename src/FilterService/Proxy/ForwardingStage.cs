@@ -316,12 +316,16 @@ internal sealed partial class ForwardingStage
 
     private static bool IsListed(string connection, string name)
     {
-        foreach (var range in connection.AsSpan().Split(','))
+        var rest = connection.AsSpan();
+        while (!rest.IsEmpty)
         {
-            if (connection.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            int comma = rest.IndexOf(',');
+            var token = (comma < 0 ? rest : rest[..comma]).Trim();
+            if (token.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }
+            rest = comma < 0 ? default : rest[(comma + 1)..];
         }
         return false;
     }

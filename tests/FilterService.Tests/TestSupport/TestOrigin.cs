@@ -72,7 +72,7 @@ public sealed class TestOrigin : IAsyncDisposable
         {
             case "/hello":
                 response.ContentType = "text/html; charset=utf-8";
-                await response.WriteAsync($"<!DOCTYPE html><html><head><title>Allowed page</title></head><body><h1>Hello from the origin</h1><p>host {request.Host}</p></body></html>");
+                await WriteFixedAsync(response, $"<!DOCTYPE html><html><head><title>Allowed page</title></head><body><h1>Hello from the origin</h1><p>host {request.Host}</p></body></html>");
                 break;
             case "/echo":
                 response.Headers["X-Request-Chunked"] = request.Headers.TransferEncoding.ToString().Contains("chunked") ? "yes" : "no";
@@ -89,7 +89,7 @@ public sealed class TestOrigin : IAsyncDisposable
                 response.ContentType = "text/plain";
                 response.Headers["Connection"] = "X-Origin-Hop";
                 response.Headers["X-Origin-Hop"] = "should-not-pass";
-                await response.WriteAsync(sb.ToString());
+                await WriteFixedAsync(response, sb.ToString());
                 break;
             case "/big":
                 int mb = int.Parse(request.Query["mb"].ToString() is { Length: > 0 } s ? s : "1");
@@ -113,6 +113,13 @@ public sealed class TestOrigin : IAsyncDisposable
                 response.StatusCode = 404;
                 break;
         }
+    }
+
+    private static Task WriteFixedAsync(HttpResponse response, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        response.ContentLength = bytes.Length;
+        return response.Body.WriteAsync(bytes).AsTask();
     }
 
     private static async Task WritePatternAsync(Stream body, long count, CancellationToken cancellationToken)
