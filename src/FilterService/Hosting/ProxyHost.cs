@@ -71,6 +71,10 @@ internal static class ProxyHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        var rejected = new RejectedRequestLogger();
+        builder.Logging.AddProvider(rejected);
+        builder.Logging.AddFilter<RejectedRequestLogger>(null, LogLevel.None);
+        builder.Logging.AddFilter<RejectedRequestLogger>(RejectedRequestLogger.Category, LogLevel.Debug);
         var services = builder.Services;
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.Proxy.ShutdownTimeout);
         services.AddSingleton(options);
@@ -93,6 +97,7 @@ internal static class ProxyHost
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddSingleton<ProxyServices>();
+        services.AddSingleton(rejected);
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout));
         services.AddSingleton<ForwardingStage>();
         configureServices?.Invoke(services);
@@ -116,7 +121,7 @@ internal static class ProxyHost
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;
                     lo.Use(next => new ConnectMiddleware(next, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
-                        sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
+                        sp.GetRequiredService<RejectedRequestLogger>(), sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
                     proxyListeners.Add(lo);
                 });
             }
@@ -140,6 +145,7 @@ internal static class ProxyHost
         }
 
         var stage = app.Services.GetRequiredService<ForwardingStage>();
+        rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
         var admin = new AdminEndpoint(store);
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
         errors = [];

@@ -34,13 +34,15 @@ internal sealed partial class ConnectMiddleware
     private readonly ConnectionDelegate _next;
     private readonly ProxyServices _proxy;
     private readonly ClientGate _gate;
+    private readonly RejectedRequestLogger _rejected;
     private readonly ILogger<ConnectMiddleware> _logger;
 
-    public ConnectMiddleware(ConnectionDelegate next, ProxyServices proxy, ClientGate gate, ILogger<ConnectMiddleware> logger)
+    public ConnectMiddleware(ConnectionDelegate next, ProxyServices proxy, ClientGate gate, RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
     {
         _next = next;
         _proxy = proxy;
         _gate = gate;
+        _rejected = rejected;
         _logger = logger;
     }
 
@@ -94,7 +96,15 @@ internal sealed partial class ConnectMiddleware
             }
             if (!isConnect)
             {
-                await _next(connection);
+                _rejected.ConnectionStarted(connection.ConnectionId, client);
+                try
+                {
+                    await _next(connection);
+                }
+                finally
+                {
+                    _rejected.ConnectionEnded(connection.ConnectionId);
+                }
                 return;
             }
             await HandleConnectAsync(connection, client);
@@ -223,7 +233,7 @@ internal sealed partial class ConnectMiddleware
         if (socket is null)
         {
             var (status, rule) = UpstreamStatus(upstreamError);
-            if (upstreamError == UpstreamError.AddressRefused)
+            if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)
             {
                 LogAddressRefused(_logger, client, remote?.Address);
             }
@@ -275,6 +285,7 @@ internal sealed partial class ConnectMiddleware
     internal static (int Status, string Rule) UpstreamStatus(UpstreamError error) => error switch
     {
         UpstreamError.AddressRefused => (403, "upstream-address-refused"),
+        UpstreamError.Loop => (403, "upstream-loop"),
         UpstreamError.NameNotResolved => (502, "upstream-name-not-resolved"),
         UpstreamError.Timeout => (504, "upstream-timeout"),
         _ => (502, "upstream-connect-failed"),

@@ -12,6 +12,8 @@ internal enum UpstreamError
     NameNotResolved,
     /// <summary>403: every address the name resolves to is forbidden (loopback, link-local, the proxy itself...).</summary>
     AddressRefused,
+    /// <summary>403: the address is this proxy's own listener (a forwarding loop).</summary>
+    Loop,
     /// <summary>502: the connection was refused or reset.</summary>
     ConnectFailed,
     /// <summary>504: resolving or connecting took longer than <c>Proxy:UpstreamConnectTimeout</c>.</summary>
@@ -50,14 +52,19 @@ internal sealed class UpstreamConnector
         }
     }
 
-    /// <summary>Whether the proxy may connect to <paramref name="target"/>.</summary>
-    public bool IsAllowed(IPEndPoint target)
+    /// <summary>Whether the proxy may connect to <paramref name="target"/>: None, AddressRefused or Loop.</summary>
+    public UpstreamError Check(IPEndPoint target)
     {
         var a = target.Address.IsIPv4MappedToIPv6 ? target.Address.MapToIPv4() : target.Address;
         if (_listeners.IsSelf(new IPEndPoint(a, target.Port)))
         {
-            return false;
+            return UpstreamError.Loop;
         }
+        return IsAllowedAddress(a) ? UpstreamError.None : UpstreamError.AddressRefused;
+    }
+
+    private bool IsAllowedAddress(IPAddress a)
+    {
         if (a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any) || a.Equals(IPAddress.Broadcast) || a.Equals(IPAddress.IPv6None))
         {
             return false;
@@ -109,10 +116,10 @@ internal sealed class UpstreamConnector
         {
             return (null, UpstreamError.NameNotResolved, null);
         }
-        var allowed = candidates.Where(IsAllowed).ToArray();
+        var allowed = candidates.Where(c => Check(c) == UpstreamError.None).ToArray();
         if (allowed.Length == 0)
         {
-            return (null, UpstreamError.AddressRefused, candidates[0]);
+            return (null, Check(candidates[0]), candidates[0]);
         }
         var error = UpstreamError.ConnectFailed;
         foreach (var ep in allowed)
