@@ -75,6 +75,28 @@ public sealed class ScheduleDiagnosticsTests
     }
 
     [Fact]
+    public void Compile_PolicyFileAvailable_PointsAtTheTokenInsideTheScalar()
+    {
+        // Fixtures/schedules/located/policy.yaml, located as the policy.yaml parser would: each key and value's first character.
+        var spec = Spec(weekly:
+        [
+            new("mon", new("policy.yaml", 6, 7), "08:00-10:00, 14:00-14:00", new("policy.yaml", 6, 12)),
+            new("wed,tues", new("policy.yaml", 7, 7), "09:00-10:00", new("policy.yaml", 7, 19)),
+            new("sat", new("policy.yaml", 8, 7), "08:00-09:00, 8am-9am", new("policy.yaml", 8, 12)),
+            new("fri", new("policy.yaml", 9, 7), "09:00-12:00, 11:00-13:00", new("policy.yaml", 9, 12)),
+        ]);
+
+        Assert.Equal(
+            [
+                "policy.yaml:6:26: error PM0304: empty window '14:00-14:00': start equals end",
+                "policy.yaml:7:12: error PM0302: unknown day 'tues'; did you mean 'tue'?",
+                "policy.yaml:8:26: error PM0303: bad time range '8am-9am'; expected HH:MM-HH:MM (24-hour), several separated by commas, or 'all day'",
+                "policy.yaml:9:26: error PM0305: windows overlap: fri 09:00-12:00 (policy.yaml:9:13) and fri 11:00-13:00 (policy.yaml:9:26)",
+            ],
+            Diagnose(spec, "located"));
+    }
+
+    [Fact]
     public void Compile_NothingToSchedule_IsAnError()
     {
         Assert.Equal(
