@@ -14,6 +14,8 @@ public enum ListFormat
     Ut1,
     /// <summary>One SHA-256 hex digest of a normalised host or URL per line (confidential lists such as CTIRU's).</summary>
     Hashed,
+    /// <summary>dnsmasq configuration: <c>server=/domain/</c>, <c>address=/domain/0.0.0.0</c>, <c>local=/domain/</c> (subtree).</summary>
+    Dnsmasq,
 }
 
 /// <summary>What one list entry matches.</summary>

@@ -1,0 +1,99 @@
+using NodaTime;
+using PolicyModel.Documents;
+
+namespace PolicyModel.Schedules;
+
+public static class ScheduleCompiler
+{
+    private static readonly string[] DayFilters = ["school", "working", "holiday"];
+
+    /// <summary>
+    /// Validates and compiles one schedule. Reports every problem (PM03xx) into <paramref name="diagnostics"/> and
+    /// returns null if there were errors. Calendar and timetable paths are relative to <paramref name="policyDirectory"/>.
+    /// </summary>
+    public static Schedule? Compile(ScheduleSpec spec, string policyDirectory, DateTimeZone zone, DiagnosticBag diagnostics)
+    {
+        var errorsBefore = ErrorCount(diagnostics);
+
+        var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, diagnostics) : null;
+
+        var filter = DayFilter.Working;
+        if (spec.Days is not null)
+        {
+            switch (spec.Days.Trim().ToLowerInvariant())
+            {
+                case "school": filter = DayFilter.School; break;
+                case "working": filter = DayFilter.Working; break;
+                case "holiday": filter = DayFilter.Holiday; break;
+                default:
+                    diagnostics.Error(spec.DaysAt, ScheduleCodes.UnknownDaysValue,
+                        $"unknown days '{spec.Days}'" + Suggestions.DidYouMean(spec.Days.Trim(), DayFilters, "; expected school, working or holiday"));
+                    break;
+            }
+
+            if (spec.Calendar is null)
+                diagnostics.Error(spec.DaysAt, ScheduleCodes.DaysWithoutCalendar, "'days' needs a 'calendar' (a term calendar file)");
+        }
+
+        var calendar = spec.Calendar is null ? null : TermCalendarReader.Read(spec.Calendar, spec.CalendarAt, policyDirectory, diagnostics);
+        var timetable = spec.Timetable is null ? null : TimetableReader.Read(spec.Timetable, spec.TimetableAt, policyDirectory, diagnostics);
+
+        if (spec.Weekly.Count == 0 && spec.Calendar is null && spec.Timetable is null)
+        {
+            diagnostics.Error(spec.At, ScheduleCodes.NothingToSchedule,
+                $"schedule '{spec.Name}' needs at least one of 'weekly', 'calendar' or 'timetable'");
+        }
+
+        return ErrorCount(diagnostics) > errorsBefore ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
+    }
+
+    private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, DiagnosticBag diagnostics)
+    {
+        var ok = true;
+        var builder = new WeekTable.Builder();
+        var origins = new List<(WeeklySpec Line, TimeWindow Window)>();
+        foreach (var line in lines)
+        {
+            var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out _);
+            if (!daysOk)
+                diagnostics.Error(line.DaysAt, ScheduleCodes.UnknownDay, dayError!);
+
+            if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out _))
+            {
+                diagnostics.Error(line.TimesAt, ScheduleCodes.BadTime, timeError!);
+                ok = false;
+                continue;
+            }
+
+            foreach (var (window, _) in windows)
+            {
+                if (window.Start == window.End)
+                {
+                    diagnostics.Error(line.TimesAt, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
+                    ok = false;
+                    continue;
+                }
+
+                if (!daysOk)
+                    continue;
+                origins.Add((line, window));
+                foreach (var day in days.Days)
+                    builder.Add(day, window, origins.Count - 1);
+            }
+
+            ok &= daysOk;
+        }
+
+        var table = builder.Build((a, aDay, b, bDay) =>
+        {
+            ok = false;
+            var (first, second) = (origins[a], origins[b]);
+            diagnostics.Error(second.Line.TimesAt, ScheduleCodes.Overlap,
+                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.Line.TimesAt}) and {DaySet.Name(bDay)} {second.Window} ({second.Line.TimesAt})");
+        });
+        return ok ? table : null;
+    }
+
+    private static int ErrorCount(DiagnosticBag diagnostics) =>
+        diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
+}

@@ -1,0 +1,54 @@
+namespace PolicyModel.Schedules;
+
+/// <summary>"Did you mean" for misspelt names: a known name the word starts with, or the closest within two edits.</summary>
+internal static class Suggestions
+{
+    public static string? Closest(string word, IEnumerable<string> known)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in known)
+        {
+            // "tues", "thurs", "monday": people write longer forms of the short names.
+            if (word.StartsWith(candidate, StringComparison.OrdinalIgnoreCase) || candidate.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+            {
+                if (word.Length > 0)
+                    return candidate;
+            }
+
+            var d = Distance(word.ToLowerInvariant(), candidate);
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = candidate;
+            }
+        }
+
+        return bestDistance <= 2 && bestDistance < word.Length ? best : null;
+    }
+
+    /// <summary>Appends <c>; did you mean 'x'?</c> when there is a close name, otherwise <paramref name="otherwise"/>.</summary>
+    public static string DidYouMean(string word, IEnumerable<string> known, string otherwise) =>
+        Closest(word, known) is { } s ? $"; did you mean '{s}'?" : otherwise;
+
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+            previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}
