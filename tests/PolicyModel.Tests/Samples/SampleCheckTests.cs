@@ -31,6 +31,18 @@ public sealed class SampleCheckTests
         Assert.Equal("lists/sinfonietta-social.hosts", warning.Location.File);
     }
 
+    [Fact]
+    public void Check_SeadownAfterAnExceptionExpires_WarnsPM0405AndStillLoads()
+    {
+        var text = File.ReadAllText(Path.Combine(SampleFiles.Dir("seadown-school"), PolicyLoader.FileName));
+        var result = PolicyLoader.Load(SampleFiles.Dir("seadown-school"), new FixedClock(new DateTimeOffset(2027, 1, 5, 10, 0, 0, TimeSpan.Zero)));
+
+        var (line, column) = TextPosition.Of(text, "2026-12-18");
+        Assert.True(result.Succeeded, string.Join("\n", result.Diagnostics));
+        var warning = Assert.Single(result.Diagnostics, d => d.Code == "PM0405");
+        Assert.StartsWith($"policy.yaml:{line}:{column}: warning PM0405: exception 'staff1-parent-forum' expired", warning.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A broken copy of the Cherry Oak policy: <c>find</c> becomes <c>replace</c>; the diagnostic must start with
     /// <c>policy.yaml:LINE:COL: error CODE:</c> where LINE:COL is where <c>locate</c> is in the broken text, and

@@ -9,6 +9,12 @@ internal static class SampleFiles
     public static readonly string[] Names =
         ["default", "cherry-oak-federation", "villiers-primary", "learn-to-live", "oratory-school", "seadown-school"];
 
+    /// <summary>
+    /// "Now" for loading (expired-exception warnings): the Monday the scenarios are set around, so the
+    /// results do not depend on the day the tests run.
+    /// </summary>
+    public static readonly TimeProvider Clock = new FixedClock(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+
     private static readonly ConcurrentDictionary<string, Lazy<PolicyLoadResult>> Loaded = new();
 
     public static string RepoRoot { get; } = FindRepoRoot();
@@ -16,7 +22,7 @@ internal static class SampleFiles
     public static string Dir(string sample) => Path.Combine(RepoRoot, "deploy", "samples", sample);
 
     public static PolicyLoadResult Load(string sample) =>
-        Loaded.GetOrAdd(sample, s => new Lazy<PolicyLoadResult>(() => PolicyLoader.Load(Dir(s)))).Value;
+        Loaded.GetOrAdd(sample, s => new Lazy<PolicyLoadResult>(() => PolicyLoader.Load(Dir(s), Clock))).Value;
 
     private static string FindRepoRoot()
     {
@@ -30,6 +36,11 @@ internal static class SampleFiles
 
         throw new InvalidOperationException($"FilterService.sln not found above {AppContext.BaseDirectory}");
     }
+}
+
+internal sealed class FixedClock(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
 }
 
 /// <summary>A throw-away copy of a sample directory that a test may break; deleted on dispose.</summary>
@@ -51,7 +62,7 @@ internal sealed class SampleCopy : IDisposable
         set => File.WriteAllText(PolicyPath, value);
     }
 
-    public PolicyLoadResult Load() => PolicyLoader.Load(DirectoryPath);
+    public PolicyLoadResult Load() => PolicyLoader.Load(DirectoryPath, SampleFiles.Clock);
 
     public void Dispose()
     {
