@@ -57,6 +57,8 @@ public sealed class SampleScenarioTests
         Row(s, "staff may not edit Wikipedia (index.php)", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiEdit, "POST", Block, "no-wikipedia-edits", null),
         Row(s, "staff may not edit Wikipedia (api.php), any time", "staff1", Staffroom, "2026-11-23T19:00Z", WikiApi, "POST", Block, "no-wikipedia-edits", null),
         Row(s, "reading Wikipedia stays allowed", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiRead, "GET", Allow, "default", null),
+        Row(s, "staff signed in on pupil-lan are still staff", "staff1", PupilLan, "2026-11-23T12:30Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z"),
+        Row(s, "Wikipedia tunnel: method and path unknown, decided inside it", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://en.wikipedia.org:443", "CONNECT", Allow, "default", null),
         Row(s, "pupils no social media (pupil-lan, not signed in)", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null),
         Row(s, "pupils no social media (signed in, weekend)", "pupil1", SchoolWifi, "2026-11-28T14:00Z", TikTok, "GET", Block, "pupils-social", null),
         Row(s, "security risk denied all access", "risk1", Staffroom, "2026-11-23T10:00Z", Bbc, "GET", Block, "denied-user", null),
@@ -142,8 +144,9 @@ public sealed class SampleScenarioTests
         Assert.True(loaded.Succeeded, $"{sample} did not load:\n{string.Join("\n", loaded.Diagnostics)}");
 
         var uri = new Uri(url);
+        var path = method == "CONNECT" ? "" : uri.PathAndQuery; // a tunnel's path is unknown
         var request = new FilterRequest(
-            IPAddress.Parse(ip), user, method, uri.Scheme, uri.IdnHost.ToLowerInvariant(), uri.Port, uri.PathAndQuery, ParseAt(at));
+            IPAddress.Parse(ip), user, method, uri.Scheme, uri.IdnHost.ToLowerInvariant(), uri.Port, path, ParseAt(at));
         var decision = loaded.Snapshot!.Decide(request, withTrace: true);
 
         var expected = Describe(action, rule, until is null ? null : ParseAt(until), alert);
@@ -172,6 +175,21 @@ public sealed class SampleScenarioTests
 
         var local = LocalDateTimePattern.GeneralIso.Parse(text.Length == 16 ? text + ":00" : text).GetValueOrThrow();
         return London.AtStrictly(local).ToDateTimeOffset();
+    }
+}
+
+/// <summary>Tunnels to hosts whose rules need a method or path must be inspected for the rule to hold.</summary>
+public sealed class SampleInspectionTests
+{
+    [Theory]
+    [InlineData("cherry-oak-federation", "en.wikipedia.org", true)]
+    [InlineData("default", "fr.wikipedia.org", true)]
+    [InlineData("cherry-oak-federation", "www.facebook.com", false)]
+    [InlineData("cherry-oak-federation", "www.bbc.co.uk", false)]
+    [InlineData("seadown-school", "en.wikipedia.org", false)]
+    public void NeedsInspection_SampleHost_OnlyWhereARuleNeedsMethodOrPath(string sample, string host, bool expected)
+    {
+        Assert.Equal(expected, SampleFiles.Load(sample).Snapshot!.NeedsInspection(host));
     }
 }
 
