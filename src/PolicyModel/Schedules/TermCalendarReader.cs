@@ -248,6 +248,8 @@ internal sealed partial class TermCalendarReader
     {
         if (value is YamlSequenceNode sequence)
             return sequence.Children;
+        if (value is YamlScalarNode { Value: null or "" or "~" or "null" })
+            return []; // "holidays:" with nothing after it
         Error(At(value), ScheduleCodes.CalendarShape, $"'{key}' must be a list");
         return [];
     }
