@@ -146,6 +146,21 @@ public sealed class ScheduleDiagnosticsTests
             Diagnose(Spec(calendar: "bad-dates.yaml")));
     }
 
+    [Fact]
+    public void Compile_TwoSchedulesShareABadCalendar_ReportsItsProblemsOnceAndRejectsBoth()
+    {
+        var bag = new DiagnosticBag();
+
+        var first = ScheduleCompiler.Compile(Spec(name: "a", calendar: "bad-syntax.yaml"), PolicyDirectory, London, bag);
+        var second = ScheduleCompiler.Compile(Spec(name: "b", calendar: "bad-syntax.yaml"), PolicyDirectory, London, bag);
+
+        Assert.Null(first);
+        Assert.Null(second);
+        Assert.Equal(
+            "bad-syntax.yaml:4:4: error PM0311: cannot parse term calendar: While parsing a block collection, did not find expected '-' indicator.",
+            Assert.Single(bag.Items).ToString());
+    }
+
     [Theory]
     [InlineData("schol", "policy.yaml:2:60: error PM0317: unknown days 'schol'; did you mean 'school'?")]
     [InlineData("weekdays", "policy.yaml:2:60: error PM0317: unknown days 'weekdays'; expected school, working or holiday")]
