@@ -13,9 +13,10 @@ public static class ScheduleCompiler
     /// </summary>
     public static Schedule? Compile(ScheduleSpec spec, string policyDirectory, DateTimeZone zone, DiagnosticBag diagnostics)
     {
-        var errorsBefore = ErrorCount(diagnostics);
-
+        // Failure is decided from what each part returned, not by counting errors: a file shared with another
+        // schedule reports its problems only once.
         var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, policyDirectory, diagnostics) : null;
+        var failed = spec.Weekly.Count > 0 && weekly is null;
 
         var filter = DayFilter.Working;
         if (spec.Days is not null)
@@ -26,25 +27,31 @@ public static class ScheduleCompiler
                 case "working": filter = DayFilter.Working; break;
                 case "holiday": filter = DayFilter.Holiday; break;
                 default:
+                    failed = true;
                     diagnostics.Error(spec.DaysAt, ScheduleCodes.UnknownDaysValue,
                         $"unknown days '{spec.Days}'" + Suggestions.DidYouMean(spec.Days.Trim(), DayFilters, "; expected school, working or holiday"));
                     break;
             }
 
             if (spec.Calendar is null)
+            {
+                failed = true;
                 diagnostics.Error(spec.DaysAt, ScheduleCodes.DaysWithoutCalendar, "'days' needs a 'calendar' (a term calendar file)");
+            }
         }
 
         var calendar = spec.Calendar is null ? null : TermCalendarReader.Read(spec.Calendar, spec.CalendarAt, policyDirectory, diagnostics);
         var timetable = spec.Timetable is null ? null : TimetableReader.Read(spec.Timetable, spec.TimetableAt, policyDirectory, diagnostics);
+        failed |= (spec.Calendar is not null && calendar is null) || (spec.Timetable is not null && timetable is null);
 
         if (spec.Weekly.Count == 0 && spec.Calendar is null && spec.Timetable is null)
         {
+            failed = true;
             diagnostics.Error(spec.At, ScheduleCodes.NothingToSchedule,
                 $"schedule '{spec.Name}' needs at least one of 'weekly', 'calendar' or 'timetable'");
         }
 
-        return ErrorCount(diagnostics) > errorsBefore ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
+        return failed ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
     }
 
     private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, string policyDirectory, DiagnosticBag diagnostics)
@@ -95,7 +102,4 @@ public static class ScheduleCompiler
         });
         return ok ? table : null;
     }
-
-    private static int ErrorCount(DiagnosticBag diagnostics) =>
-        diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
 }

@@ -10,11 +10,9 @@ internal static class Suggestions
         foreach (var candidate in known)
         {
             // "tues", "thurs", "monday": people write longer forms of the short names.
-            if (word.StartsWith(candidate, StringComparison.OrdinalIgnoreCase) || candidate.StartsWith(word, StringComparison.OrdinalIgnoreCase))
-            {
-                if (word.Length > 0)
-                    return candidate;
-            }
+            if (word.StartsWith(candidate, StringComparison.OrdinalIgnoreCase)
+                || (word.Length >= 2 && candidate.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
+                return candidate;
 
             var d = Distance(word.ToLowerInvariant(), candidate);
             if (d < bestDistance)

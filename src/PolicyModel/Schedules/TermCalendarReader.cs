@@ -159,13 +159,13 @@ internal sealed partial class TermCalendarReader
 
         foreach (var holiday in holidays.Where(h => !terms.Any(h.Overlaps)))
         {
-            _diagnostics.Warning(At(holiday.Node), ScheduleCodes.OutsideTerms,
+            _diagnostics.WarningOnce(At(holiday.Node), ScheduleCodes.OutsideTerms,
                 $"holiday '{holiday.Name}' ({holiday.Dates}) is outside every term; it has no effect");
         }
 
         foreach (var (date, node) in inset.Where(d => !terms.Any(t => t.Start <= d.Date && d.Date <= t.End)))
         {
-            _diagnostics.Warning(At(node), ScheduleCodes.OutsideTerms,
+            _diagnostics.WarningOnce(At(node), ScheduleCodes.OutsideTerms,
                 $"INSET day {date:uuuu-MM-dd} is outside every term; it still counts as a working day");
         }
 
@@ -248,6 +248,8 @@ internal sealed partial class TermCalendarReader
     {
         if (value is YamlSequenceNode sequence)
             return sequence.Children;
+        if (value is YamlScalarNode { Value: null or "" or "~" or "null" })
+            return []; // "holidays:" with nothing after it
         Error(At(value), ScheduleCodes.CalendarShape, $"'{key}' must be a list");
         return [];
     }
@@ -275,7 +277,7 @@ internal sealed partial class TermCalendarReader
     private void Error(SourceLocation at, string code, string message)
     {
         _failed = true;
-        _diagnostics.Error(at, code, message);
+        _diagnostics.ErrorOnce(at, code, message);
     }
 
     /// <summary>Remembers where the last successfully parsed event ended, to locate errors YamlDotNet reports without a mark.</summary>

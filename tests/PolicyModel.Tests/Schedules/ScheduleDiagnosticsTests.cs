@@ -1,3 +1,5 @@
+using PolicyModel.Documents;
+using PolicyModel.Schedules;
 using static PolicyModel.Tests.Schedules.ScheduleTestKit;
 
 namespace PolicyModel.Tests.Schedules;
@@ -144,6 +146,21 @@ public sealed class ScheduleDiagnosticsTests
             Diagnose(Spec(calendar: "bad-dates.yaml")));
     }
 
+    [Fact]
+    public void Compile_TwoSchedulesShareABadCalendar_ReportsItsProblemsOnceAndRejectsBoth()
+    {
+        var bag = new DiagnosticBag();
+
+        var first = ScheduleCompiler.Compile(Spec(name: "a", calendar: "bad-syntax.yaml"), PolicyDirectory, London, bag);
+        var second = ScheduleCompiler.Compile(Spec(name: "b", calendar: "bad-syntax.yaml"), PolicyDirectory, London, bag);
+
+        Assert.Null(first);
+        Assert.Null(second);
+        Assert.Equal(
+            "bad-syntax.yaml:4:4: error PM0311: cannot parse term calendar: While parsing a block collection, did not find expected '-' indicator.",
+            Assert.Single(bag.Items).ToString());
+    }
+
     [Theory]
     [InlineData("schol", "policy.yaml:2:60: error PM0317: unknown days 'schol'; did you mean 'school'?")]
     [InlineData("weekdays", "policy.yaml:2:60: error PM0317: unknown days 'weekdays'; expected school, working or holiday")]
@@ -180,5 +197,42 @@ public sealed class ScheduleDiagnosticsTests
                 "timetables/bad-rows.csv:6:1: error PM0305: periods overlap for 'staff1': mon 10:40-11:40 (timetables/bad-rows.csv:2:1) and mon 11:00-12:00 (timetables/bad-rows.csv:6:1)",
             ],
             Diagnose(Spec(timetable: "timetables/bad-rows.csv")));
+    }
+
+    [Theory]
+    [InlineData("bad-header.csv", "timetables/bad-header.csv:2:1: error PM0321: bad timetable header 'name,day,from,to'; expected 'user,day,start,end' or 'user,day,start,end,label'")]
+    [InlineData("empty.csv", "timetables/empty.csv:1:1: error PM0321: timetable is empty; expected a header 'user,day,start,end' or 'user,day,start,end,label'")]
+    [InlineData("no-user.csv", "timetables/no-user.csv:2:2: error PM0322: empty user")]
+    [InlineData("empty-period.csv", "timetables/empty-period.csv:2:12: error PM0304: empty period '10:40-10:40': start equals end")]
+    public void Compile_BadTimetable_ReportsProblem(string file, string expected)
+    {
+        Assert.Equal(expected, Assert.Single(Diagnose(Spec(timetable: $"timetables/{file}"))));
+    }
+
+    [Theory]
+    [InlineData("{ terms: [] , holiday: [] }", "shape.yaml:1:15: error PM0312: unknown key 'holiday' in term calendar; did you mean 'holidays'?")]
+    [InlineData("holidays: []", "shape.yaml:1:1: error PM0312: a term calendar needs 'terms:'")]
+    [InlineData("", "shape.yaml:1:1: error PM0312: a term calendar needs 'terms:' (and optionally 'holidays:' and 'inset:')")]
+    [InlineData("terms: 2026", "shape.yaml:1:8: error PM0312: 'terms' must be a list")]
+    [InlineData("terms: [{ name: A, start: 2026-09-02 }]", "shape.yaml:1:9: error PM0312: term 'A' needs 'start' and 'end'")]
+    [InlineData("terms: [{ name: A, start: 2026-09-02, end: 2026-12-18, ned: x }]", "shape.yaml:1:56: error PM0312: unknown key 'ned' in term; did you mean 'end'?")]
+    [InlineData("terms: [{ start: 2026-09-02, end: 2026-12-18 }]\nholidays: [{ name: H, start: 2026-10-30, end: 2026-10-26 }]", "shape.yaml:2:47: error PM0314: holiday 'H' ends on 2026-10-26, before it starts on 2026-10-30")]
+    [InlineData("terms: [{ start: 2026-09-02, end: 2026-12-18 }]\nholidays: [{ name: H, date: 2026-10-30, end: 2026-10-26 }]", "shape.yaml:2:29: error PM0312: holiday 'H' has both 'date' and 'start'/'end'; use one or the other")]
+    [InlineData("terms: [{ start: 2026-09-02, end: 2026-12-18 }, { start: 2026-12-18, end: 2027-03-26 }]", "shape.yaml:1:49: error PM0315: term 'term 2' (2026-12-18 to 2027-03-26) overlaps term 'term 1' (2026-09-02 to 2026-12-18)")]
+    public void Compile_BadCalendarShape_ReportsProblem(string yaml, string expected)
+    {
+        var directory = Directory.CreateTempSubdirectory("schedules-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory, "shape.yaml"), yaml);
+            var bag = new DiagnosticBag();
+
+            Assert.Null(ScheduleCompiler.Compile(Spec(calendar: "shape.yaml"), directory, London, bag));
+            Assert.Equal(expected, Assert.Single(bag.Items).ToString());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }
