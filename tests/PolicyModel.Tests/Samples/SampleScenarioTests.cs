@@ -115,6 +115,9 @@ public sealed class SampleScenarioTests
         yield return Row(o, "official accounts (section 7)", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Allow, "marketing-official", null);
         yield return Row(o, "pupils get no social media", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null);
         yield return Row(o, "pupils' terrorism attempts alert the ICT department", "pupil1", PupilLan, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: subdomains of a listed host", "pupil1", PupilLan, "2026-11-23T10:00Z", "https://www.extremist-forum.test/x", "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: a listed URL prefix", null, PupilLan, "2026-11-23T10:00Z", "https://stand-in.test/terror/recruitment/page", "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: other paths on that host", null, PupilLan, "2026-11-23T10:00Z", "https://stand-in.test/other", "GET", Allow, "default", null);
         yield return Row(o, "staff terrorism attempts are blocked without an alert", "staff1", SchoolWifi, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "None");
         yield return Row(o, "security risk denied", "risk1", Staffroom, "2026-11-23T11:00Z", Facebook, "GET", Block, "denied-user", null);
 
