@@ -15,7 +15,7 @@ public static class ScheduleCompiler
     {
         var errorsBefore = ErrorCount(diagnostics);
 
-        var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, diagnostics) : null;
+        var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, policyDirectory, diagnostics) : null;
 
         var filter = DayFilter.Working;
         if (spec.Days is not null)
@@ -47,36 +47,38 @@ public static class ScheduleCompiler
         return ErrorCount(diagnostics) > errorsBefore ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
     }
 
-    private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, DiagnosticBag diagnostics)
+    private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, string policyDirectory, DiagnosticBag diagnostics)
     {
         var ok = true;
         var builder = new WeekTable.Builder();
-        var origins = new List<(WeeklySpec Line, TimeWindow Window)>();
+        var origins = new List<(TimeWindow Window, SourceLocation At)>();
+        var source = new ScalarLocator(policyDirectory);
         foreach (var line in lines)
         {
-            var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out _);
+            var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out var dayOffset);
             if (!daysOk)
-                diagnostics.Error(line.DaysAt, ScheduleCodes.UnknownDay, dayError!);
+                diagnostics.Error(source.Locate(line.DaysAt, line.Days, dayOffset), ScheduleCodes.UnknownDay, dayError!);
 
-            if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out _))
+            if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out var timeOffset))
             {
-                diagnostics.Error(line.TimesAt, ScheduleCodes.BadTime, timeError!);
+                diagnostics.Error(source.Locate(line.TimesAt, line.Times, timeOffset), ScheduleCodes.BadTime, timeError!);
                 ok = false;
                 continue;
             }
 
-            foreach (var (window, _) in windows)
+            foreach (var (window, offset) in windows)
             {
+                var at = source.Locate(line.TimesAt, line.Times, offset);
                 if (window.Start == window.End)
                 {
-                    diagnostics.Error(line.TimesAt, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
+                    diagnostics.Error(at, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
                     ok = false;
                     continue;
                 }
 
                 if (!daysOk)
                     continue;
-                origins.Add((line, window));
+                origins.Add((window, at));
                 foreach (var day in days.Days)
                     builder.Add(day, window, origins.Count - 1);
             }
@@ -88,8 +90,8 @@ public static class ScheduleCompiler
         {
             ok = false;
             var (first, second) = (origins[a], origins[b]);
-            diagnostics.Error(second.Line.TimesAt, ScheduleCodes.Overlap,
-                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.Line.TimesAt}) and {DaySet.Name(bDay)} {second.Window} ({second.Line.TimesAt})");
+            diagnostics.Error(second.At, ScheduleCodes.Overlap,
+                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.At}) and {DaySet.Name(bDay)} {second.Window} ({second.At})");
         });
         return ok ? table : null;
     }
