@@ -112,6 +112,7 @@ public sealed class SampleScenarioTests
         yield return Row(o, "staff: each member's own timetable", "staff2", SchoolWifi, "2026-11-23T11:00Z", Facebook, "GET", Block, "staff-contact-time", "2026-11-23T17:00Z");
         yield return Row(o, "staff: non-contact period in BST (10:40 local)", "staff1", Staffroom, "2026-06-15T09:45Z", Facebook, "GET", Allow, "staff-non-contact", "2026-06-15T10:40Z");
         yield return Row(o, "staff: unrestricted after the school day", "staff1", SchoolWifi, "2026-11-23T18:00Z", Facebook, "GET", Allow, "default", "2026-11-24T08:30Z");
+        yield return Row(o, "term holiday: no contact time (or timetable) in half term", "staff1", SchoolWifi, "2026-10-26T10:45Z", Facebook, "GET", Allow, "default", "2026-11-02T08:30Z");
         yield return Row(o, "official accounts (section 7)", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Allow, "marketing-official", null);
         yield return Row(o, "pupils get no social media", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null);
         yield return Row(o, "pupils' terrorism attempts alert the ICT department", "pupil1", PupilLan, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "High");
