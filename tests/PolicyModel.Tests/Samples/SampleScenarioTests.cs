@@ -56,6 +56,7 @@ public sealed class SampleScenarioTests
         Row(s, "DST ends (Sun 2026-10-25): free until Monday 09:00 GMT", "staff1", SchoolWifi, "2026-10-25T10:00Z", Facebook, "GET", Allow, "default", "2026-10-26T09:00Z"),
         Row(s, "staff may not edit Wikipedia (index.php)", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiEdit, "POST", Block, "no-wikipedia-edits", null),
         Row(s, "staff may not edit Wikipedia (api.php), any time", "staff1", Staffroom, "2026-11-23T19:00Z", WikiApi, "POST", Block, "no-wikipedia-edits", null),
+        Row(s, "staff may not edit Wikipedia (mobile site)", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://en.m.wikipedia.org/w/index.php?title=Oak&action=submit", "POST", Block, "no-wikipedia-edits", null),
         Row(s, "reading Wikipedia stays allowed", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiRead, "GET", Allow, "default", null),
         Row(s, "staff signed in on pupil-lan are still staff", "staff1", PupilLan, "2026-11-23T12:30Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z"),
         Row(s, "Wikipedia tunnel: method and path unknown, decided inside it", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://en.wikipedia.org:443", "CONNECT", Allow, "default", null),
