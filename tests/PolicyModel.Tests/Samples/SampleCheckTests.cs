@@ -31,6 +31,19 @@ public sealed class SampleCheckTests
         Assert.Equal("lists/sinfonietta-social.hosts", warning.Location.File);
     }
 
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void VerifyPassword_SampleDemoUsers_AcceptTheDocumentedDemoPasswordOnly(string sample)
+    {
+        var snapshot = SampleFiles.Load(sample).Snapshot!;
+
+        foreach (var user in new[] { "staff1", "pupil1", "marketing1", "risk1" })
+        {
+            Assert.True(snapshot.VerifyPassword(user, $"{user}-demo"), $"{sample}: {user}");
+            Assert.False(snapshot.VerifyPassword(user, "password"), $"{sample}: {user}");
+        }
+    }
+
     [Fact]
     public void Check_SeadownAfterAnExceptionExpires_WarnsPM0405AndStillLoads()
     {
