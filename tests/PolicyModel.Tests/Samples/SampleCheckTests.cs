@@ -31,6 +31,21 @@ public sealed class SampleCheckTests
         Assert.Equal("lists/sinfonietta-social.hosts", warning.Location.File);
     }
 
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void VerifyPassword_SampleDemoUsers_AcceptTheDocumentedDemoPasswordOnly(string sample)
+    {
+        var snapshot = SampleFiles.Load(sample).Snapshot!;
+
+        // 100,000 PBKDF2 iterations a check: one wrong password is enough to show they are not accepted.
+        foreach (var user in new[] { "staff1", "pupil1", "marketing1", "risk1" })
+        {
+            Assert.True(snapshot.VerifyPassword(user, $"{user}-demo"), $"{sample}: {user}");
+        }
+
+        Assert.False(snapshot.VerifyPassword("staff1", "pupil1-demo"));
+    }
+
     [Fact]
     public void Check_SeadownAfterAnExceptionExpires_WarnsPM0405AndStillLoads()
     {

@@ -46,7 +46,7 @@ public sealed class SampleScenarioTests
     [
         Row(s, "marketing staff may use social media", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Allow, "marketing-official", null),
         Row(s, "at lunch only from the staffroom", "staff1", Staffroom, "2026-11-23T12:30Z", Facebook, "GET", Allow, "staff-lunch-staffroom", "2026-11-23T13:00Z"),
-        Row(s, "at lunch never over school-wifi", "staff1", SchoolWifi, "2026-11-23T12:30Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z"),
+        Row(s, "at lunch never over school-wifi", "staff1", SchoolWifi, "2026-11-23T12:30Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z", "None"),
         Row(s, "staff no social media Mon-Fri 09:00-17:00 (until lunch)", "staff1", Staffroom, "2026-11-23T10:00Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T12:00Z"),
         Row(s, "staff no social media: social-extra list (YouTube)", "staff1", SchoolWifi, "2026-11-23T10:00Z", YouTube, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z"),
         Row(s, "working hours are half-open: free at 17:00", "staff1", SchoolWifi, "2026-11-23T17:00Z", Facebook, "GET", Allow, "default", "2026-11-24T09:00Z"),
@@ -56,10 +56,11 @@ public sealed class SampleScenarioTests
         Row(s, "DST ends (Sun 2026-10-25): free until Monday 09:00 GMT", "staff1", SchoolWifi, "2026-10-25T10:00Z", Facebook, "GET", Allow, "default", "2026-10-26T09:00Z"),
         Row(s, "staff may not edit Wikipedia (index.php)", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiEdit, "POST", Block, "no-wikipedia-edits", null),
         Row(s, "staff may not edit Wikipedia (api.php), any time", "staff1", Staffroom, "2026-11-23T19:00Z", WikiApi, "POST", Block, "no-wikipedia-edits", null),
+        Row(s, "staff may not edit Wikipedia (mobile site)", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://en.m.wikipedia.org/w/index.php?title=Oak&action=submit", "POST", Block, "no-wikipedia-edits", null),
         Row(s, "reading Wikipedia stays allowed", "staff1", SchoolWifi, "2026-11-23T10:00Z", WikiRead, "GET", Allow, "default", null),
         Row(s, "staff signed in on pupil-lan are still staff", "staff1", PupilLan, "2026-11-23T12:30Z", Facebook, "GET", Block, "staff-working-hours", "2026-11-23T17:00Z"),
         Row(s, "Wikipedia tunnel: method and path unknown, decided inside it", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://en.wikipedia.org:443", "CONNECT", Allow, "default", null),
-        Row(s, "pupils no social media (pupil-lan, not signed in)", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null),
+        Row(s, "pupils no social media (pupil-lan, not signed in)", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null, "Low"),
         Row(s, "pupils no social media (signed in, weekend)", "pupil1", SchoolWifi, "2026-11-28T14:00Z", TikTok, "GET", Block, "pupils-social", null),
         Row(s, "security risk denied all access", "risk1", Staffroom, "2026-11-23T10:00Z", Bbc, "GET", Block, "denied-user", null),
         Row(s, "CTIRU list blocked for everyone", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "High"),
@@ -98,7 +99,7 @@ public sealed class SampleScenarioTests
         yield return Row(l, "DST ends (2026-10-25): night ends 08:00 GMT = 08:00Z", null, PupilLan, "2026-10-25T07:30Z", Bbc, "GET", Block, "learners-overnight", "2026-10-25T08:00Z");
         yield return Row(l, "DST ends (2026-10-25): Saturday night began 23:30 BST", null, PupilLan, "2026-10-24T21:45Z", Bbc, "GET", Allow, "default", "2026-10-24T22:30Z");
         yield return Row(l, "learners may use social media in free time", "pupil1", PupilLan, "2026-11-23T17:00Z", Facebook, "GET", Allow, "learners-free-time", "2026-11-23T21:00Z");
-        yield return Row(l, "learners: no social media at other times", "pupil1", PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "learners-social", "2026-11-23T16:00Z");
+        yield return Row(l, "learners: no social media at other times", "pupil1", PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "learners-social", "2026-11-23T16:00Z", "Low");
         yield return Row(l, "marketing runs the official accounts", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Allow, "marketing-official", null);
         yield return Row(l, "staff: no personal social media in working time", "staff1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Block, "staff-working-time", "2026-11-23T16:30Z");
         yield return Row(l, "term holiday: half term is not working time", "staff1", SchoolWifi, "2026-10-27T10:00Z", Facebook, "GET", Allow, "default", "2026-11-02T08:30Z");
@@ -112,9 +113,13 @@ public sealed class SampleScenarioTests
         yield return Row(o, "staff: each member's own timetable", "staff2", SchoolWifi, "2026-11-23T11:00Z", Facebook, "GET", Block, "staff-contact-time", "2026-11-23T17:00Z");
         yield return Row(o, "staff: non-contact period in BST (10:40 local)", "staff1", Staffroom, "2026-06-15T09:45Z", Facebook, "GET", Allow, "staff-non-contact", "2026-06-15T10:40Z");
         yield return Row(o, "staff: unrestricted after the school day", "staff1", SchoolWifi, "2026-11-23T18:00Z", Facebook, "GET", Allow, "default", "2026-11-24T08:30Z");
+        yield return Row(o, "term holiday: no contact time (or timetable) in half term", "staff1", SchoolWifi, "2026-10-26T10:45Z", Facebook, "GET", Allow, "default", "2026-11-02T08:30Z");
         yield return Row(o, "official accounts (section 7)", "marketing1", SchoolWifi, "2026-11-23T10:00Z", Facebook, "GET", Allow, "marketing-official", null);
         yield return Row(o, "pupils get no social media", null, PupilLan, "2026-11-23T10:00Z", Facebook, "GET", Block, "pupils-social", null);
         yield return Row(o, "pupils' terrorism attempts alert the ICT department", "pupil1", PupilLan, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: subdomains of a listed host", "pupil1", PupilLan, "2026-11-23T10:00Z", "https://www.extremist-forum.test/x", "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: a listed URL prefix", null, PupilLan, "2026-11-23T10:00Z", "https://stand-in.test/terror/recruitment/page", "GET", Block, "statutory:terrorism", null, "High");
+        yield return Row(o, "hashed statutory list: other paths on that host", null, PupilLan, "2026-11-23T10:00Z", "https://stand-in.test/other", "GET", Allow, "default", null);
         yield return Row(o, "staff terrorism attempts are blocked without an alert", "staff1", SchoolWifi, "2026-11-23T10:00Z", Terror, "GET", Block, "statutory:terrorism", null, "None");
         yield return Row(o, "security risk denied", "risk1", Staffroom, "2026-11-23T11:00Z", Facebook, "GET", Block, "denied-user", null);
 
