@@ -3,6 +3,7 @@ using FilterService.Audit;
 using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Policy;
+using FilterService.Telemetry;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -27,8 +28,9 @@ internal sealed class ProxyServices
     private readonly IDecisionObserver[] _observers;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        BlockPage blockPage, IEnumerable<IDecisionObserver> observers, TimeProvider time)
+        BlockPage blockPage, IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null)
     {
+        Metrics = metrics;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
@@ -46,6 +48,7 @@ internal sealed class ProxyServices
     public UpstreamConnector Upstream { get; }
     public BlockPage BlockPage { get; }
     public TimeProvider Time { get; }
+    public FilterMetrics? Metrics { get; }
     public string ProxyAuthenticate { get; }
     public string Via { get; }
 
@@ -83,6 +86,15 @@ internal sealed class ProxyServices
         Admission.Throttled => "proxy-auth-throttled",
         _ => "",
     };
+
+    /// <summary>Asks the engine, timing the call for the decision-latency histogram.</summary>
+    public Decision Decide(IPolicy policy, in FilterRequest request)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var decision = policy.Decide(in request);
+        Metrics?.RecordDecisionTime(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return decision;
+    }
 
     public void Observe(DecisionRecord record)
     {
