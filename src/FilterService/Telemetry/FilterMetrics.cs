@@ -200,6 +200,12 @@ internal sealed class FilterMetrics : IDecisionObserver
             _upstreamErrors.Add(1, new KeyValuePair<string, object?>("reason", rule));
             return;
         }
+        if (record.Decision is not null && record.UpstreamAddress is null && record.Status is 502 or 504)
+        {
+            // The HTTP stage keeps the engine's rule on an upstream failure; no upstream address means no response came.
+            _upstreamErrors.Add(1, new KeyValuePair<string, object?>("reason", record.Status == 504 ? "upstream-timeout" : "upstream-failed"));
+            return;
+        }
         if (record.Decision is not null && record.Action == DecisionAction.Block)
         {
             _blocks.Add(1, new TagList { { "rule", rule }, { "category", category }, { "role", role } });

@@ -11,7 +11,12 @@ internal static class TelemetryServiceCollectionExtensions
     public static IServiceCollection AddTelemetry(this IServiceCollection services)
     {
         services.AddMetrics();
-        services.AddSingleton<FilterMetrics>();
+        // The exporter's listener must exist before FilterMetrics counts anything (the start load is counted in its constructor).
+        services.AddSingleton(sp =>
+        {
+            sp.GetRequiredService<PrometheusExporter>();
+            return ActivatorUtilities.CreateInstance<FilterMetrics>(sp);
+        });
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<FilterMetrics>());
         services.AddSingleton<PrometheusExporter>();
         return services;
