@@ -53,7 +53,7 @@ internal static class ProxyHost
     /// <summary>
     /// Builds the service without starting it. Returns null with every configuration and policy problem in
     /// <paramref name="errors"/>. <paramref name="configureServices"/> lets tests replace services (a
-    /// <see cref="TimeProvider"/>, a <see cref="PolicyLoad"/>) before the container is built.
+    /// <see cref="TimeProvider"/>) before the container is built.
     /// </summary>
     public static ProxyApp? Build(string[] args, Action<IServiceCollection>? configureServices, out IReadOnlyList<string> errors)
     {
@@ -85,8 +85,7 @@ internal static class ProxyHost
         services.AddSingleton(options.Audit);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ListenerRegistry>();
-        services.AddSingleton<PolicyLoad>(SnapshotPolicy.Load);
-        services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<PolicyLoad>(), sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>()));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
             sp.GetRequiredService<ILogger<PolicyWatcher>>()));
@@ -94,7 +93,6 @@ internal static class ProxyHost
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton(new BlockPage(options.Proxy.DisplayTimeZone));
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();

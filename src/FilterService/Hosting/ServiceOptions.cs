@@ -61,9 +61,6 @@ internal sealed class ProxyOptions
     /// <summary>The pseudonym this proxy adds to Via headers.</summary>
     public string ViaName { get; set; } = "school-filter";
 
-    /// <summary>Time zone the block page shows times in. Default Europe/London.</summary>
-    public string DisplayTimeZone { get; set; } = "Europe/London";
-
     /// <summary>How long graceful shutdown waits for requests and tunnels. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -181,10 +178,6 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         if (string.IsNullOrWhiteSpace(proxy.ViaName) || proxy.ViaName.Any(c => c <= ' ' || c >= 127 || c is ',' or '(' or ')'))
         {
             errors.Add($"Proxy:ViaName: '{proxy.ViaName}' must be a token (no spaces, commas or parentheses)");
-        }
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(proxy.DisplayTimeZone, out _))
-        {
-            errors.Add($"Proxy:DisplayTimeZone: unknown time zone '{proxy.DisplayTimeZone}'");
         }
         Positive(policy.ReloadDelay, "Policy:ReloadDelay", errors);
         if (string.IsNullOrWhiteSpace(policy.Path))

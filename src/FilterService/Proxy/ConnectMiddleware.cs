@@ -202,7 +202,7 @@ internal sealed partial class ConnectMiddleware
         int port = 0;
         if (Authority.TrySplit(head.Authority, 0, out var hostSpan, out port))
         {
-            host = policy.NormalizeHost(hostSpan);
+            host = PolicyModel.Matching.HostName.Normalize(hostSpan);
         }
         if (host is null)
         {
@@ -259,7 +259,7 @@ internal sealed partial class ConnectMiddleware
             };
             if (refusal is null)
             {
-                var sni = hello!.ServerName is null ? null : policy.NormalizeHost(hello.ServerName);
+                var sni = hello!.ServerName is null ? null : PolicyModel.Matching.HostName.Normalize(hello.ServerName);
                 bool hostIsLiteral = IPAddress.TryParse(host, out _);
                 if (sni is null ? !hostIsLiteral : sni != host)
                 {

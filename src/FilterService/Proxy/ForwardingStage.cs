@@ -105,7 +105,7 @@ internal sealed partial class ForwardingStage
         }
 
         if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0 || uri.Scheme != Uri.UriSchemeHttp
-            || policy.NormalizeHost(uri.Host) is not { } host)
+            || PolicyModel.Matching.HostName.Normalize(uri.Host) is not { } host)
         {
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Malformed request target.");
@@ -144,7 +144,7 @@ internal sealed partial class ForwardingStage
         var decision = _proxy.Decide(policy, in filterRequest);
         if (decision.IsBlocked)
         {
-            var page = _proxy.BlockPage.Render(decision, url, client, at, reference);
+            var page = BlockPage.Render(policy, decision, url, client, at, reference);
             context.Response.StatusCode = 403;
             context.Response.ContentType = "text/html; charset=utf-8";
             context.Response.Headers.CacheControl = "no-store";

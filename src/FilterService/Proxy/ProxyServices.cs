@@ -28,14 +28,13 @@ internal sealed class ProxyServices
     private readonly IDecisionObserver[] _observers;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        BlockPage blockPage, IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null)
     {
         Metrics = metrics;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
         Upstream = upstream;
-        BlockPage = blockPage;
         Time = time;
         _observers = observers.ToArray();
         ProxyAuthenticate = $"Basic realm=\"{options.AuthRealm.Replace("\"", "'")}\", charset=\"UTF-8\"";
@@ -46,7 +45,6 @@ internal sealed class ProxyServices
     public PolicyStore Policy { get; }
     public ProxyAuthenticator Authenticator { get; }
     public UpstreamConnector Upstream { get; }
-    public BlockPage BlockPage { get; }
     public TimeProvider Time { get; }
     public FilterMetrics? Metrics { get; }
     public string ProxyAuthenticate { get; }
@@ -63,7 +61,7 @@ internal sealed class ProxyServices
         _ => IPAddress.None,
     };
 
-    public Admission Admit(IPolicy policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
+    public Admission Admit(PolicySnapshot policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
     {
         user = null;
         retryAfter = TimeSpan.Zero;
@@ -88,7 +86,7 @@ internal sealed class ProxyServices
     };
 
     /// <summary>Asks the engine, timing the call for the decision-latency histogram.</summary>
-    public Decision Decide(IPolicy policy, in FilterRequest request)
+    public Decision Decide(PolicySnapshot policy, in FilterRequest request)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var decision = policy.Decide(in request);

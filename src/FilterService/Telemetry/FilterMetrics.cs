@@ -48,7 +48,7 @@ internal sealed class FilterMetrics : IDecisionObserver
     private readonly Counter<long> _reloads;
     private StatutorySet _statutory = new(null, FrozenSet<string>.Empty);
 
-    private sealed record StatutorySet(IPolicy? Policy, FrozenSet<string> Names);
+    private sealed record StatutorySet(PolicySnapshot? Policy, FrozenSet<string> Names);
 
     public FilterMetrics(IMeterFactory factory, PolicyStore store, AuthThrottle throttle, TimeProvider time)
     {
@@ -241,7 +241,7 @@ internal sealed class FilterMetrics : IDecisionObserver
     private void CountReload(PolicyLoadReport report) =>
         _reloads.Add(1, new TagList { { "outcome", report.Succeeded ? "success" : "failure" }, { "trigger", report.Trigger } });
 
-    private IPolicy? TryCurrent()
+    private PolicySnapshot? TryCurrent()
     {
         try
         {
@@ -257,7 +257,7 @@ internal sealed class FilterMetrics : IDecisionObserver
         TryCurrent() is { } p ? [new Measurement<long>(1, new KeyValuePair<string, object?>("version", p.Version))] : [];
 
     private DateTimeOffset? _loadedAt;
-    private IPolicy? _loadedPolicy;
+    private PolicySnapshot? _loadedPolicy;
 
     private IEnumerable<Measurement<double>> PolicyLoaded()
     {
