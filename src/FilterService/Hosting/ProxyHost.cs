@@ -6,6 +6,7 @@ using FilterService.Policy;
 using FilterService.Proxy;
 using FilterService.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace FilterService.Hosting;
 
@@ -98,7 +99,30 @@ internal static class ProxyHost
         services.AddTelemetry();
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
-        services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout));
+        InspectionAuthority? inspection = null;
+        var trusted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            if (options.Proxy.InspectionCaCertificate is { } caPem && options.Proxy.InspectionCaKey is { } caKey)
+            {
+                inspection = InspectionAuthority.Load(caPem, caKey, TimeProvider.System);
+            }
+            if (options.Proxy.UpstreamTrustedCertificates is { } trustedPem)
+            {
+                var collection = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                collection.ImportFromPemFile(trustedPem);
+                foreach (var c in collection)
+                {
+                    trusted.Add(c.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            errors = [$"config: error FS0001: Proxy:InspectionCaCertificate/InspectionCaKey/UpstreamTrustedCertificates: {ex.Message}"];
+            return null;
+        }
+        services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
         services.AddSingleton<ForwardingStage>();
         configureServices?.Invoke(services);
 
@@ -120,8 +144,27 @@ internal static class ProxyHost
                 {
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;
-                    lo.Use(next => new ConnectMiddleware(next, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
+                    var http = new HttpDelegateHolder();
+                    lo.Use(next => new ConnectMiddleware(next, http, inspection is not null, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
                         sp.GetRequiredService<RejectedRequestLogger>(), sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
+                    if (inspection is not null)
+                    {
+                        // ConnectMiddleware -> TLS with a certificate minted for the tunnel's host -> (captured) HTTP/1.1.
+                        lo.UseHttps(new TlsHandshakeCallbackOptions
+                        {
+                            HandshakeTimeout = options.Proxy.ClientHelloTimeout,
+                            OnConnection = context => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions
+                            {
+                                ServerCertificateContext = inspection.ContextFor(context.Connection.Features.Get<InspectedTunnel>()!.Host),
+                                ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http11],
+                            }),
+                        });
+                        lo.Use(next =>
+                        {
+                            http.Http = next;
+                            return next;
+                        });
+                    }
                     proxyListeners.Add(lo);
                 });
             }
