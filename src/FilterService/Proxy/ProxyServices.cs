@@ -3,6 +3,7 @@ using FilterService.Audit;
 using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Policy;
+using FilterService.Telemetry;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -27,8 +28,9 @@ internal sealed class ProxyServices
     private readonly IDecisionObserver[] _observers;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        IEnumerable<IDecisionObserver> observers, TimeProvider time)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null)
     {
+        Metrics = metrics;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
@@ -44,6 +46,7 @@ internal sealed class ProxyServices
     public ProxyAuthenticator Authenticator { get; }
     public UpstreamConnector Upstream { get; }
     public TimeProvider Time { get; }
+    public FilterMetrics? Metrics { get; }
     public string ProxyAuthenticate { get; }
     public string Via { get; }
 
@@ -81,6 +84,15 @@ internal sealed class ProxyServices
         Admission.Throttled => "proxy-auth-throttled",
         _ => "",
     };
+
+    /// <summary>Asks the engine, timing the call for the decision-latency histogram.</summary>
+    public Decision Decide(PolicySnapshot policy, in FilterRequest request)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var decision = policy.Decide(in request);
+        Metrics?.RecordDecisionTime(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return decision;
+    }
 
     public void Observe(DecisionRecord record)
     {
