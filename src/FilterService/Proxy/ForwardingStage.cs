@@ -190,7 +190,11 @@ internal sealed partial class ForwardingStage
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        var bodyStream = new CountingStream(request.Body);
+        // One deadline for the upstream side, pushed back whenever a body moves (YARP's activity timeout).
+        using var upstreamActivity = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var readTimeout = _proxy.Options.UpstreamReadTimeout;
+        upstreamActivity.CancelAfter(readTimeout);
+        var bodyStream = new CountingStream(request.Body, upstreamActivity, readTimeout);
         var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? false;
         if (canHaveBody)
         {
@@ -220,15 +224,15 @@ internal sealed partial class ForwardingStage
             try
             {
                 long sending = Stopwatch.GetTimestamp();
-                response = await _invoker.SendAsync(upstreamRequest, context.RequestAborted);
+                response = await _invoker.SendAsync(upstreamRequest, upstreamActivity.Token);
                 _proxy.Metrics?.RecordUpstreamTime(connect: false, Stopwatch.GetElapsedTime(sending));
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
             {
-                var upstreamError = FindUpstreamError(ex);
+                var upstreamError = upstreamActivity.IsCancellationRequested ? UpstreamError.Timeout : FindUpstreamError(ex);
                 (status, var rule) = upstreamError switch
                 {
-                    UpstreamError.None when ex is TaskCanceledException => (504, "upstream-timeout"),
+                    UpstreamError.None when ex is OperationCanceledException => (504, "upstream-timeout"),
                     UpstreamError.None => (502, "upstream-failed"),
                     _ => ConnectMiddleware.UpstreamStatus(upstreamError),
                 };
@@ -259,7 +263,8 @@ internal sealed partial class ForwardingStage
             {
                 while (true)
                 {
-                    int n = await body.ReadAsync(buffer, context.RequestAborted);
+                    upstreamActivity.CancelAfter(readTimeout);
+                    int n = await body.ReadAsync(buffer, upstreamActivity.Token);
                     if (n == 0)
                     {
                         break;
@@ -382,7 +387,7 @@ internal sealed partial class ForwardingStage
     private static partial void LogUpstreamFailed(ILogger logger, string rule, string message);
 
     /// <summary>Counts request body bytes as HttpClient reads them.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
+    private sealed class CountingStream(Stream inner, CancellationTokenSource activity, TimeSpan timeout) : Stream
     {
         public long Count;
         public override bool CanRead => true;
@@ -395,12 +400,14 @@ internal sealed partial class ForwardingStage
         {
             int n = inner.Read(buffer, offset, count);
             Count += n;
+            activity.CancelAfter(timeout);
             return n;
         }
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             int n = await inner.ReadAsync(buffer, cancellationToken);
             Count += n;
+            activity.CancelAfter(timeout);
             return n;
         }
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
