@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using FilterService.Audit;
 using FilterService.Identity;
+using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -61,6 +62,7 @@ internal static class ProxyHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         var problems = new List<string>();
+        var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -96,6 +98,7 @@ internal static class ProxyHost
         services.AddSingleton(new BlockPage(options.Proxy.DisplayTimeZone));
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
+        services.AddAlerts(alerts!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout));

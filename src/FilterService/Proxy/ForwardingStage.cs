@@ -143,6 +143,7 @@ internal sealed partial class ForwardingStage
         var decision = policy.Decide(in filterRequest);
         if (decision.IsBlocked)
         {
+            await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
             var page = _proxy.BlockPage.Render(decision, url, client, at, reference);
             context.Response.StatusCode = 403;
             context.Response.ContentType = "text/html; charset=utf-8";
