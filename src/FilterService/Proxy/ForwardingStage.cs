@@ -94,9 +94,10 @@ internal sealed partial class ForwardingStage
             return;
         }
         var headers = request.Headers;
-        if (headers.ContainsKey("Transfer-Encoding") && headers.ContainsKey("Content-Length"))
+        if (headers.ContainsKey("Transfer-Encoding") && (headers.ContainsKey("Content-Length") || headers.ContainsKey("X-Content-Length")))
         {
-            // Conflicting framing is how requests are smuggled past one parser to another: refuse, and close.
+            // Conflicting framing is how requests are smuggled past one parser to another: refuse, and close. Kestrel
+            // itself lets Transfer-Encoding win, renames Content-Length to X-Content-Length and closes afterwards.
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Conflicting Content-Length and Transfer-Encoding.");
             Audit(_proxy.Refusal(at, client, null, method, raw, "conflicting-framing", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
