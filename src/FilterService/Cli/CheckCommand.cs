@@ -29,7 +29,7 @@ internal static class CheckCommand
             return 1;
         }
 
-        stdout.WriteLine($"policy OK: {directory} (version {snapshot.Version}{(snapshot.Name is null ? "" : ", " + snapshot.Name)})");
+        stdout.WriteLine($"policy OK: {directory.TrimEnd(Path.DirectorySeparatorChar)} (version {snapshot.Version}{(snapshot.Name is null ? "" : ", " + snapshot.Name)})");
         stdout.WriteLine($"  time zone {snapshot.TimeZone.Id}; {snapshot.RuleCount} rules; {snapshot.ExceptionCount} exceptions; {snapshot.UserCount} users; proxy auth {snapshot.ProxyAuth.ToString().ToLowerInvariant()}");
         stdout.WriteLine($"  rules (first match wins): {string.Join(", ", snapshot.RuleNames)}");
         foreach (var (name, statutory) in snapshot.Categories)

@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Json;
 using NodaTime;
-using NodaTime.Text;
+using System.Globalization;
+using System.Text.Encodings.Web;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
@@ -93,28 +94,33 @@ internal static class ExplainCommand
         return 0;
     }
 
+    /// <summary>
+    /// ISO 8601. With <c>Z</c> or an offset it is an instant; without, local time in the policy's zone, where a time in
+    /// the spring DST gap becomes the instant the clocks jump to and one in the autumn overlap the earlier of the two.
+    /// </summary>
     internal static Instant? ParseTime(string text, DateTimeZone zone)
     {
-        if (OffsetDateTimePattern.ExtendedIso.Parse(text) is { Success: true } offset)
+        var t = text.IndexOf('T');
+        if (t < 0)
         {
-            return offset.Value.ToInstant();
+            return null;
         }
 
-        if (InstantPattern.ExtendedIso.Parse(text) is { Success: true } utc)
+        var time = text.AsSpan(t);
+        var hasOffset = time.EndsWith("Z", StringComparison.OrdinalIgnoreCase) || time.LastIndexOfAny('+', '-') > 0;
+        if (hasOffset)
         {
-            return utc.Value;
+            return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var instant)
+                ? Instant.FromDateTimeOffset(instant)
+                : null;
         }
 
-        // Local time: in a DST gap take the instant the clocks jump to; in an overlap the earlier of the two.
-        foreach (var pattern in new[] { LocalDateTimePattern.ExtendedIso, LocalDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm") })
+        if (!DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
         {
-            if (pattern.Parse(text) is { Success: true } local)
-            {
-                return zone.ResolveLocal(local.Value, NodaTime.TimeZones.Resolvers.LenientResolver).ToInstant();
-            }
+            return null;
         }
 
-        return null;
+        return zone.ResolveLocal(LocalDateTime.FromDateTime(local), NodaTime.TimeZones.Resolvers.LenientResolver).ToInstant();
     }
 
     internal sealed record Target(string Method, string Scheme, string Host, int Port, string PathAndQuery);
@@ -146,7 +152,7 @@ internal static class ExplainCommand
     private static void WriteJson(TextWriter stdout, Decision d, DateTimeZone zone, string version)
     {
         using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("action", d.Action == DecisionAction.Allow ? "allow" : "block");

@@ -225,11 +225,12 @@ public sealed class PolicySnapshot
         }
 
         var at = Instant.FromDateTimeOffset(request.At);
-        var candidates = Candidates(who, request, categories, trace);
+        var mismatches = trace is null ? null : new List<(Item Item, string Why)>();
+        var candidates = Candidates(who, request, categories, mismatches);
         var decided = FirstActive(candidates, at, who.Identity.User);
         if (trace is not null)
         {
-            TraceTime(candidates, decided, at, who.Identity.User, trace);
+            TraceItems(candidates, mismatches!, decided, at, who.Identity.User, trace);
         }
 
         var action = ActionOf(decided);
@@ -289,7 +290,7 @@ public sealed class PolicySnapshot
     /// tried, up to the first that has no time condition (nothing after it can ever decide). Time alone then
     /// picks the winner, so <see cref="Until"/> can replay the same list at later instants.
     /// </summary>
-    private List<Item> Candidates(in Who who, in FilterRequest request, ulong categories, ImmutableArray<TraceStep>.Builder? trace)
+    private List<Item> Candidates(in Who who, in FilterRequest request, ulong categories, List<(Item Item, string Why)>? mismatches)
     {
         var result = new List<Item>();
         var user = who.Identity.User;
@@ -303,7 +304,7 @@ public sealed class PolicySnapshot
             }
             else
             {
-                trace?.Add(new TraceStep("exception " + e.Name, false, why));
+                mismatches?.Add((new Item(ItemKind.Exception, i), why));
             }
         }
 
@@ -313,7 +314,7 @@ public sealed class PolicySnapshot
             var why = RuleMismatch(rule, who, request, categories);
             if (why is not null)
             {
-                trace?.Add(new TraceStep("rule " + rule.Name, false, why));
+                mismatches?.Add((new Item(ItemKind.Rule, i), why));
                 continue;
             }
 
@@ -486,9 +487,14 @@ public sealed class PolicySnapshot
         return null;
     }
 
-    private void TraceTime(List<Item> candidates, Item decided, Instant at, string? user, ImmutableArray<TraceStep>.Builder trace)
+    /// <summary>The trace in evaluation order: each exception and rule with why it did or did not decide.</summary>
+    private void TraceItems(
+        List<Item> candidates, List<(Item Item, string Why)> mismatches, Item decided, Instant at, string? user, ImmutableArray<TraceStep>.Builder trace)
     {
-        foreach (var item in candidates)
+        var why = mismatches.ToDictionary(m => m.Item, m => m.Why);
+        var all = Enumerable.Range(0, _exceptions.Length).Select(i => new Item(ItemKind.Exception, i))
+            .Concat(Enumerable.Range(0, _rules.Length).Select(i => new Item(ItemKind.Rule, i)));
+        foreach (var item in all)
         {
             var name = item.Kind == ItemKind.Exception ? "exception " + _exceptions[item.Index].Name : "rule " + _rules[item.Index].Name;
             if (item == decided)
@@ -497,12 +503,19 @@ public sealed class PolicySnapshot
                 return;
             }
 
-            trace.Add(new TraceStep(name, false, item.Kind == ItemKind.Exception
-                ? "not in force at this time"
-                : $"its schedule ({ScheduleText(_rules[item.Index])}) is not in effect at this time"));
+            if (why.TryGetValue(item, out var reason))
+            {
+                trace.Add(new TraceStep(name, false, reason));
+            }
+            else if (candidates.Contains(item))
+            {
+                trace.Add(new TraceStep(name, false, item.Kind == ItemKind.Exception
+                    ? "not in force at this time"
+                    : $"its schedule ({ScheduleText(_rules[item.Index])}) is not in effect at this time"));
+            }
         }
 
-        trace.Add(new TraceStep("default", true, $"no rule applied; default is {_default.ToString().ToLowerInvariant()}"));
+        trace.Add(new TraceStep("default", true, $"no rule applied; the default is {_default.ToString().ToLowerInvariant()}"));
     }
 
     private static string ScheduleText(CompiledRule rule) =>

@@ -255,16 +255,15 @@ internal sealed class PolicyCompiler
             return false;
         }
 
-        try
+        var masked = MaskAddress(address, prefix);
+        if (masked != address.ToString())
         {
-            network = new IPNetwork(address, prefix);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            problem = $"host bits are set; write the network address {MaskAddress(address, prefix)}/{prefix}";
+            problem = $"host bits are set; write the network address {masked}/{prefix}";
             return false;
         }
+
+        network = new IPNetwork(address, prefix);
+        return true;
     }
 
     private static string MaskAddress(IPAddress address, int prefix)

@@ -1,16 +1,22 @@
 namespace PolicyModel.Documents;
 
-/// <summary>"Did you mean" suggestions for misspelt names, by edit distance.</summary>
+/// <summary>"Did you mean" for misspelt names: a known name the word starts with (or that starts with it), or the closest by edit distance.</summary>
 internal static class Suggestions
 {
-    /// <summary>Returns <c>"; did you mean 'x'?"</c> for the closest candidate within a small distance, else empty.</summary>
-    public static string DidYouMean(string given, IEnumerable<string> candidates)
+    public static string? Closest(string word, IEnumerable<string> known)
     {
         string? best = null;
         var bestDistance = int.MaxValue;
-        foreach (var candidate in candidates)
+        foreach (var candidate in known)
         {
-            var d = Distance(given, candidate);
+            // "tues", "thurs", "monday", "staf", "role": people write longer or shorter forms of the names.
+            if (word.StartsWith(candidate, StringComparison.OrdinalIgnoreCase)
+                || (word.Length >= 2 && candidate.StartsWith(word, StringComparison.OrdinalIgnoreCase)))
+            {
+                return candidate;
+            }
+
+            var d = Distance(word, candidate);
             if (d < bestDistance)
             {
                 bestDistance = d;
@@ -18,9 +24,12 @@ internal static class Suggestions
             }
         }
 
-        var limit = Math.Max(1, Math.Min(3, given.Length / 3));
-        return best is not null && bestDistance <= limit ? $"; did you mean '{best}'?" : string.Empty;
+        return bestDistance <= Math.Max(2, word.Length / 4) && bestDistance < word.Length ? best : null;
     }
+
+    /// <summary>Returns <c>; did you mean 'x'?</c> when there is a close name, otherwise <paramref name="otherwise"/>.</summary>
+    public static string DidYouMean(string word, IEnumerable<string> known, string otherwise = "") =>
+        Closest(word, known) is { } s ? $"; did you mean '{s}'?" : otherwise;
 
     private static int Distance(string a, string b)
     {

@@ -76,6 +76,12 @@ internal sealed class YamlSource
                 continue;
             }
 
+            // "key:" with nothing after it means the key is absent, not an empty string.
+            if (value is YamlScalarNode { Value: "" or null, Style: YamlDotNet.Core.ScalarStyle.Plain })
+            {
+                continue;
+            }
+
             result.Add((key, value));
         }
 

@@ -120,11 +120,10 @@ internal sealed class DomainTable
         return hits;
     }
 
-    /// <summary>
-    /// IP literals match only as a whole: their "suffixes" (<c>0.1</c>) are not parent domains. A normalised
-    /// name never ends in a digit-only top-level label except the loose numeric forms, which are not real sites.
-    /// </summary>
-    private static bool IsLiteral(ReadOnlySpan<char> host) => char.IsAsciiDigit(host[^1]) || host.Contains(':');
+    /// <summary>IP literals match only as a whole: their "suffixes" (<c>0.1</c>) are not parent domains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsLiteral(ReadOnlySpan<char> host) =>
+        (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) || host.Contains(':');
 
     private static ulong HashName(ReadOnlySpan<char> name)
     {

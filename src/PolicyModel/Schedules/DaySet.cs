@@ -1,3 +1,4 @@
+using PolicyModel.Documents;
 using NodaTime;
 
 namespace PolicyModel.Schedules;

@@ -42,10 +42,10 @@ public sealed class Schedule
     public bool IsActive(Instant at, string? user)
     {
         var local = at.InZone(_zone).LocalDateTime;
-        return IsActive(local.Date, local.TimeOfDay, user is null || _timetable is null ? null : _timetable.For(user), user);
+        return IsActive(local.Date, local.TimeOfDay, _timetable?.For(user));
     }
 
-    private bool IsActive(LocalDate date, LocalTime time, WeekTable? userPeriods, string? user)
+    private bool IsActive(LocalDate date, LocalTime time, WeekTable? userPeriods)
     {
         var day = date.DayOfWeek;
         if (_timetable is not null)

@@ -13,9 +13,10 @@ public static class ScheduleCompiler
     /// </summary>
     public static Schedule? Compile(ScheduleSpec spec, string policyDirectory, DateTimeZone zone, DiagnosticBag diagnostics)
     {
-        var errorsBefore = ErrorCount(diagnostics);
-
-        var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, diagnostics) : null;
+        // Failure is decided from what each part returned, not by counting errors: a file shared with another
+        // schedule reports its problems only once.
+        var weekly = spec.Weekly.Count > 0 ? CompileWeekly(spec.Weekly, policyDirectory, diagnostics) : null;
+        var failed = spec.Weekly.Count > 0 && weekly is null;
 
         var filter = DayFilter.Working;
         if (spec.Days is not null)
@@ -26,57 +27,65 @@ public static class ScheduleCompiler
                 case "working": filter = DayFilter.Working; break;
                 case "holiday": filter = DayFilter.Holiday; break;
                 default:
+                    failed = true;
                     diagnostics.Error(spec.DaysAt, ScheduleCodes.UnknownDaysValue,
                         $"unknown days '{spec.Days}'" + Suggestions.DidYouMean(spec.Days.Trim(), DayFilters, "; expected school, working or holiday"));
                     break;
             }
 
             if (spec.Calendar is null)
+            {
+                failed = true;
                 diagnostics.Error(spec.DaysAt, ScheduleCodes.DaysWithoutCalendar, "'days' needs a 'calendar' (a term calendar file)");
+            }
         }
 
         var calendar = spec.Calendar is null ? null : TermCalendarReader.Read(spec.Calendar, spec.CalendarAt, policyDirectory, diagnostics);
         var timetable = spec.Timetable is null ? null : TimetableReader.Read(spec.Timetable, spec.TimetableAt, policyDirectory, diagnostics);
+        failed |= (spec.Calendar is not null && calendar is null) || (spec.Timetable is not null && timetable is null);
 
         if (spec.Weekly.Count == 0 && spec.Calendar is null && spec.Timetable is null)
         {
+            failed = true;
             diagnostics.Error(spec.At, ScheduleCodes.NothingToSchedule,
                 $"schedule '{spec.Name}' needs at least one of 'weekly', 'calendar' or 'timetable'");
         }
 
-        return ErrorCount(diagnostics) > errorsBefore ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
+        return failed ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
     }
 
-    private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, DiagnosticBag diagnostics)
+    private static WeekTable? CompileWeekly(IReadOnlyList<WeeklySpec> lines, string policyDirectory, DiagnosticBag diagnostics)
     {
         var ok = true;
         var builder = new WeekTable.Builder();
-        var origins = new List<(WeeklySpec Line, TimeWindow Window)>();
+        var origins = new List<(TimeWindow Window, SourceLocation At)>();
+        var source = new ScalarLocator(policyDirectory);
         foreach (var line in lines)
         {
-            var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out _);
+            var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out var dayOffset);
             if (!daysOk)
-                diagnostics.Error(line.DaysAt, ScheduleCodes.UnknownDay, dayError!);
+                diagnostics.Error(source.Locate(line.DaysAt, line.Days, dayOffset), ScheduleCodes.UnknownDay, dayError!);
 
-            if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out _))
+            if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out var timeOffset))
             {
-                diagnostics.Error(line.TimesAt, ScheduleCodes.BadTime, timeError!);
+                diagnostics.Error(source.Locate(line.TimesAt, line.Times, timeOffset), ScheduleCodes.BadTime, timeError!);
                 ok = false;
                 continue;
             }
 
-            foreach (var (window, _) in windows)
+            foreach (var (window, offset) in windows)
             {
+                var at = source.Locate(line.TimesAt, line.Times, offset);
                 if (window.Start == window.End)
                 {
-                    diagnostics.Error(line.TimesAt, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
+                    diagnostics.Error(at, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
                     ok = false;
                     continue;
                 }
 
                 if (!daysOk)
                     continue;
-                origins.Add((line, window));
+                origins.Add((window, at));
                 foreach (var day in days.Days)
                     builder.Add(day, window, origins.Count - 1);
             }
@@ -88,12 +97,9 @@ public static class ScheduleCompiler
         {
             ok = false;
             var (first, second) = (origins[a], origins[b]);
-            diagnostics.Error(second.Line.TimesAt, ScheduleCodes.Overlap,
-                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.Line.TimesAt}) and {DaySet.Name(bDay)} {second.Window} ({second.Line.TimesAt})");
+            diagnostics.Error(second.At, ScheduleCodes.Overlap,
+                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.At}) and {DaySet.Name(bDay)} {second.Window} ({second.At})");
         });
         return ok ? table : null;
     }
-
-    private static int ErrorCount(DiagnosticBag diagnostics) =>
-        diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error);
 }

@@ -3,6 +3,7 @@ using NodaTime;
 using NodaTime.Text;
 using PolicyModel.Documents;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Schedules;
@@ -61,13 +62,21 @@ internal sealed partial class TermCalendarReader
     private TermCalendar? Parse(string text)
     {
         var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             Error(Location(e.Start), ScheduleCodes.CalendarSyntax, $"cannot parse term calendar: {MarkPrefix().Replace(e.Message, "")}");
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16 throws this instead of a YamlException for some malformed input (an unclosed '{' before
+            // a new line); the best place we know is where the last thing that did parse ended.
+            Error(Location(parser.LastGood), ScheduleCodes.CalendarSyntax, "cannot parse term calendar: malformed YAML near here");
             return null;
         }
 
@@ -150,13 +159,13 @@ internal sealed partial class TermCalendarReader
 
         foreach (var holiday in holidays.Where(h => !terms.Any(h.Overlaps)))
         {
-            _diagnostics.Warning(At(holiday.Node), ScheduleCodes.OutsideTerms,
+            _diagnostics.WarningOnce(At(holiday.Node), ScheduleCodes.OutsideTerms,
                 $"holiday '{holiday.Name}' ({holiday.Dates}) is outside every term; it has no effect");
         }
 
         foreach (var (date, node) in inset.Where(d => !terms.Any(t => t.Start <= d.Date && d.Date <= t.End)))
         {
-            _diagnostics.Warning(At(node), ScheduleCodes.OutsideTerms,
+            _diagnostics.WarningOnce(At(node), ScheduleCodes.OutsideTerms,
                 $"INSET day {date:uuuu-MM-dd} is outside every term; it still counts as a working day");
         }
 
@@ -239,6 +248,8 @@ internal sealed partial class TermCalendarReader
     {
         if (value is YamlSequenceNode sequence)
             return sequence.Children;
+        if (value is YamlScalarNode { Value: null or "" or "~" or "null" })
+            return []; // "holidays:" with nothing after it
         Error(At(value), ScheduleCodes.CalendarShape, $"'{key}' must be a list");
         return [];
     }
@@ -266,7 +277,23 @@ internal sealed partial class TermCalendarReader
     private void Error(SourceLocation at, string code, string message)
     {
         _failed = true;
-        _diagnostics.Error(at, code, message);
+        _diagnostics.ErrorOnce(at, code, message);
+    }
+
+    /// <summary>Remembers where the last successfully parsed event ended, to locate errors YamlDotNet reports without a mark.</summary>
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public Mark LastGood { get; private set; } = Mark.Empty;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (moved && inner.Current is { } current)
+                LastGood = current.End;
+            return moved;
+        }
     }
 
     // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: 40) - (Line: 3, Col: 6, Idx: 41): "; we print the location ourselves.

@@ -84,7 +84,8 @@ internal readonly record struct TimeWindow(int Start, int End)
 /// <summary>
 /// A piece of a window that lies within one local day: <c>[Start, End)</c> minutes, <c>Start &lt; End</c>.
 /// A midnight-crossing window becomes two segments; <see cref="StartedDaysBefore"/> is 1 for the tail, so
-/// the calendar filter looks at the day the window started.
+/// the calendar filter looks at the day the window started. <see cref="Origin"/> is the builder's index of the
+/// window it came from. Equality is by value; the default value is empty. Immutable.
 /// </summary>
 internal readonly record struct DaySegment(int Start, int End, int StartedDaysBefore, int Origin)
 {

@@ -35,7 +35,7 @@ internal static class TimetableReader
         void Error(int line, int column, string code, string message)
         {
             failed = true;
-            diagnostics.Error(new SourceLocation(file, line, column), code, message);
+            diagnostics.ErrorOnce(new SourceLocation(file, line, column), code, message);
         }
 
         var periods = new List<Period>();
@@ -126,7 +126,7 @@ internal static class TimetableReader
             {
                 var (first, second) = (list[a], list[b]);
                 failed = true;
-                diagnostics.Error(second.At, ScheduleCodes.Overlap,
+                diagnostics.ErrorOnce(second.At, ScheduleCodes.Overlap,
                     $"periods overlap for '{second.User}': {DaySet.Name(aDay)} {first.Window} ({first.At}) and {DaySet.Name(bDay)} {second.Window} ({second.At})");
             });
         }

@@ -114,4 +114,13 @@ public sealed class CalendarScheduleTests
         Assert.False(school!.IsActive(Utc("2026-11-02T11:00:00Z"), null)); // INSET given as { name, date }
         Assert.True(school.IsActive(Utc("2026-11-03T11:00:00Z"), null));
     }
+
+    [Fact]
+    public void Compile_EmptyHolidaysAndInset_AreEmptyLists()
+    {
+        var schedule = Compile(Spec(calendar: "no-holidays.yaml", days: "school"));
+
+        Assert.True(schedule.IsActive(Utc("2026-10-27T11:00:00Z"), null)); // no half term listed
+        Assert.True(schedule.IsActive(Utc("2026-09-02T11:00:00Z"), null)); // no INSET listed
+    }
 }

@@ -41,11 +41,12 @@ internal static class ScheduleTestKit
         return schedule;
     }
 
-    /// <summary>Compiles expecting failure; returns every diagnostic as printed.</summary>
-    public static string[] Diagnose(ScheduleSpec spec)
+    /// <summary>Compiles expecting failure; returns every diagnostic as printed. <paramref name="subdirectory"/> of the fixtures is the policy directory.</summary>
+    public static string[] Diagnose(ScheduleSpec spec, string? subdirectory = null)
     {
         var bag = new DiagnosticBag();
-        var schedule = ScheduleCompiler.Compile(spec, PolicyDirectory, London, bag);
+        var directory = subdirectory is null ? PolicyDirectory : Path.Combine(PolicyDirectory, subdirectory);
+        var schedule = ScheduleCompiler.Compile(spec, directory, London, bag);
         Assert.Null(schedule);
         return bag.Items.Select(d => d.ToString()).ToArray();
     }

@@ -1,0 +1,44 @@
+using System.IO.Compression;
+using PolicyModel.Matching;
+
+namespace PolicyModel.Tests.Matching;
+
+/// <summary>The 100k labelled queries of the shared benchmark data; skipped (with the reason) on a plain clone.</summary>
+public sealed class BenchDataCorrectnessTests
+{
+    [BenchDataFact]
+    public void Match_100kLabelledQueries_AgreeWithExpectedClassAndMatchedDomain()
+    {
+        string dir = TestPaths.BenchData()!;
+        var builder = new DomainMatcherBuilder();
+        int id = builder.AddList("domains-1m", 0);
+        int line = 0;
+        foreach (string domain in ReadLines(Path.Combine(dir, "domains-1m.txt.gz")))
+            builder.Add(id, new ListEntry(EntryKind.Subtree, domain, ++line));
+        var matcher = builder.Build();
+        Assert.Equal(1_437_538, matcher.EntryCount(id));
+
+        int checkedCount = 0;
+        var failures = new List<string>();
+        foreach (string row in ReadLines(Path.Combine(dir, "queries-100k.expected.tsv.gz")).Skip(1))
+        {
+            string[] f = row.Split('\t');
+            bool listed = f[1] != "unlisted";
+            ulong mask = matcher.Match(f[0], "");
+            string? entry = matcher.Explain(f[0], "", 0)?.Entry;
+            if ((mask != 0) != listed || (listed && entry != f[2]))
+                failures.Add($"{f[0]}: expected {f[1]} {f[2]}, got mask {mask} entry {entry}");
+            checkedCount++;
+        }
+
+        Assert.Equal(100_000, checkedCount);
+        Assert.True(failures.Count == 0, $"{failures.Count} wrong answers, first: {string.Join("; ", failures.Take(5))}");
+    }
+
+    private static IEnumerable<string> ReadLines(string gz)
+    {
+        using var reader = new StreamReader(new GZipStream(File.OpenRead(gz), CompressionMode.Decompress));
+        while (reader.ReadLine() is { } line)
+            yield return line;
+    }
+}
