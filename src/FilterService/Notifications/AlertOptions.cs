@@ -120,9 +120,9 @@ internal sealed class AlertOptions
         Within(o.Retry.MaxDelay, TimeSpan.Zero, TimeSpan.FromHours(24), "Alerts:Retry:MaxDelay", errors);
         Within(o.Circuit.BreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromDays(1), "Alerts:Circuit:BreakDuration", errors);
         Within(o.Circuit.SamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromDays(1), "Alerts:Circuit:SamplingDuration", errors);
-        if (o.Retry.MaxAttempts is < 0 or > 100)
+        if (o.Retry.MaxAttempts is < 1 or > 100)
         {
-            errors.Add($"Alerts:Retry:MaxAttempts: {o.Retry.MaxAttempts} is outside 0-100");
+            errors.Add($"Alerts:Retry:MaxAttempts: {o.Retry.MaxAttempts} is outside 1-100");
         }
         if (o.Circuit.MinimumThroughput < 2)
         {

@@ -109,6 +109,18 @@ internal sealed partial class DeliveryWorker : BackgroundService
         var pipeline = BuildPipeline(channel.Name);
         using var wake = new SemaphoreSlim(0, 1);
         _recorder.Subscribe(wake);
+        try
+        {
+            await DeliverUntilStoppedAsync(channel, pipeline, wake, stoppingToken);
+        }
+        finally
+        {
+            _recorder.Unsubscribe(wake);
+        }
+    }
+
+    private async Task DeliverUntilStoppedAsync(IAlertChannel channel, ResiliencePipeline pipeline, SemaphoreSlim wake, CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             foreach (var message in Plan(channel.Name, _time.GetUtcNow()))

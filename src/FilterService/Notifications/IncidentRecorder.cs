@@ -89,6 +89,14 @@ internal sealed partial class IncidentRecorder
         LogRecorded(_logger, incident.Id, incident.Kind, incident.User, incident.Target);
     }
 
+    internal void Unsubscribe(SemaphoreSlim wake)
+    {
+        lock (_wake)
+        {
+            _wake.Remove(wake);
+        }
+    }
+
     internal void Wake()
     {
         lock (_wake)

@@ -28,7 +28,7 @@ public sealed class AlertOptionsTests
     {
         var (o, errors) = Bind(("Alerts:Smtp:Host", "mail.school.test"), ("Alerts:Smtp:Port", "0"), ("Alerts:Email:To", "ict@school.test, not-an-address"),
             ("Alerts:Smtp:User", "filter"), ("Alerts:Webhook:Url", "ftp://hooks.test/x"), ("Alerts:Retry:BaseDelay", "-00:00:01"),
-            ("Alerts:Circuit:MinimumThroughput", "1"));
+            ("Alerts:Circuit:MinimumThroughput", "1"), ("Alerts:Retry:MaxAttempts", "0"));
         Assert.Null(o);
         Assert.Equal(
         [
@@ -38,6 +38,7 @@ public sealed class AlertOptionsTests
             "Alerts:Smtp:User and Alerts:Smtp:Password: give both or neither",
             "Alerts:Webhook:Url: 'ftp://hooks.test/x' is not an absolute http or https URL",
             "Alerts:Retry:BaseDelay: -00:00:01 is outside 00:00:00-01:00:00",
+            "Alerts:Retry:MaxAttempts: 0 is outside 1-100",
             "Alerts:Circuit:MinimumThroughput: 1 must be at least 2",
         ], errors);
     }
