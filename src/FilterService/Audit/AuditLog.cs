@@ -122,7 +122,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
                 w.WriteNumber("status", r.Status);
                 w.WriteNumber("bytes_in", r.BytesFromClient);
                 w.WriteNumber("bytes_out", r.BytesToClient);
-                w.WriteNumber("duration_ms", Math.Round(r.Duration.TotalMilliseconds, 1));
+                w.WriteNumber("duration_ms", Math.Round(r.Duration.TotalMilliseconds, 1, MidpointRounding.AwayFromZero));
                 w.WriteString("ref", r.Reference);
                 w.WriteString("policy", r.PolicyVersion);
                 if (r.UpstreamAddress is not null)

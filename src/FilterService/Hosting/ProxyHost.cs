@@ -6,6 +6,7 @@ using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Proxy;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace FilterService.Hosting;
 
@@ -53,7 +54,7 @@ internal static class ProxyHost
     /// <summary>
     /// Builds the service without starting it. Returns null with every configuration and policy problem in
     /// <paramref name="errors"/>. <paramref name="configureServices"/> lets tests replace services (a
-    /// <see cref="TimeProvider"/>, a <see cref="PolicyLoad"/>) before the container is built.
+    /// <see cref="TimeProvider"/>) before the container is built.
     /// </summary>
     public static ProxyApp? Build(string[] args, Action<IServiceCollection>? configureServices, out IReadOnlyList<string> errors)
     {
@@ -86,8 +87,7 @@ internal static class ProxyHost
         services.AddSingleton(options.Audit);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ListenerRegistry>();
-        services.AddSingleton<PolicyLoad>(SnapshotPolicy.Load);
-        services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<PolicyLoad>(), sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>()));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
             sp.GetRequiredService<ILogger<PolicyWatcher>>()));
@@ -95,13 +95,35 @@ internal static class ProxyHost
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton(new BlockPage(options.Proxy.DisplayTimeZone));
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddAlerts(alerts!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
-        services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout));
+        InspectionAuthority? inspection = null;
+        var trusted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        try
+        {
+            if (options.Proxy.InspectionCaCertificate is { } caPem && options.Proxy.InspectionCaKey is { } caKey)
+            {
+                inspection = InspectionAuthority.Load(caPem, caKey, TimeProvider.System);
+            }
+            if (options.Proxy.UpstreamTrustedCertificates is { } trustedPem)
+            {
+                var collection = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                collection.ImportFromPemFile(trustedPem);
+                foreach (var c in collection)
+                {
+                    trusted.Add(c.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or ArgumentException)
+        {
+            errors = [$"config: error FS0001: Proxy:InspectionCaCertificate/InspectionCaKey/UpstreamTrustedCertificates: {ex.Message}"];
+            return null;
+        }
+        services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
         services.AddSingleton<ForwardingStage>();
         configureServices?.Invoke(services);
 
@@ -123,8 +145,27 @@ internal static class ProxyHost
                 {
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;
-                    lo.Use(next => new ConnectMiddleware(next, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
+                    var http = new HttpDelegateHolder();
+                    lo.Use(next => new ConnectMiddleware(next, http, inspection is not null, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
                         sp.GetRequiredService<RejectedRequestLogger>(), sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
+                    if (inspection is not null)
+                    {
+                        // ConnectMiddleware -> TLS with a certificate minted for the tunnel's host -> (captured) HTTP/1.1.
+                        lo.UseHttps(new TlsHandshakeCallbackOptions
+                        {
+                            HandshakeTimeout = options.Proxy.ClientHelloTimeout,
+                            OnConnection = context => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions
+                            {
+                                ServerCertificateContext = inspection.ContextFor(context.Connection.Features.Get<InspectedTunnel>()!.Host),
+                                ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http11],
+                            }),
+                        });
+                        lo.Use(next =>
+                        {
+                            http.Http = next;
+                            return next;
+                        });
+                    }
                     proxyListeners.Add(lo);
                 });
             }

@@ -61,8 +61,20 @@ internal sealed class ProxyOptions
     /// <summary>The pseudonym this proxy adds to Via headers.</summary>
     public string ViaName { get; set; } = "school-filter";
 
-    /// <summary>Time zone the block page shows times in. Default Europe/London.</summary>
-    public string DisplayTimeZone { get; set; } = "Europe/London";
+    /// <summary>
+    /// PEM certificate of the school's inspection CA. With <see cref="InspectionCaKey"/>, tunnels to hosts whose rules
+    /// need methods or paths are intercepted (TLS terminated with a minted certificate). Unset: every tunnel is spliced.
+    /// </summary>
+    public string? InspectionCaCertificate { get; set; }
+
+    /// <summary>PEM private key of the inspection CA.</summary>
+    public string? InspectionCaKey { get; set; }
+
+    /// <summary>
+    /// PEM certificates accepted from upstream servers of intercepted tunnels even though they do not chain to the
+    /// system's roots (a self-signed intranet server). Exact certificates, not CAs. Default none.
+    /// </summary>
+    public string? UpstreamTrustedCertificates { get; set; }
 
     /// <summary>How long graceful shutdown waits for requests and tunnels. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -182,9 +194,17 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         {
             errors.Add($"Proxy:ViaName: '{proxy.ViaName}' must be a token (no spaces, commas or parentheses)");
         }
-        if (!TimeZoneInfo.TryFindSystemTimeZoneById(proxy.DisplayTimeZone, out _))
+        if ((proxy.InspectionCaCertificate is null) != (proxy.InspectionCaKey is null))
         {
-            errors.Add($"Proxy:DisplayTimeZone: unknown time zone '{proxy.DisplayTimeZone}'");
+            errors.Add("Proxy:InspectionCaCertificate and Proxy:InspectionCaKey must be set together");
+        }
+        foreach (var (key, path) in new[] { ("Proxy:InspectionCaCertificate", proxy.InspectionCaCertificate), ("Proxy:InspectionCaKey", proxy.InspectionCaKey),
+            ("Proxy:UpstreamTrustedCertificates", proxy.UpstreamTrustedCertificates) })
+        {
+            if (path is not null && !File.Exists(System.IO.Path.GetFullPath(path, contentRoot)))
+            {
+                errors.Add($"{key}: file '{path}' does not exist");
+            }
         }
         Positive(policy.ReloadDelay, "Policy:ReloadDelay", errors);
         if (string.IsNullOrWhiteSpace(policy.Path))

@@ -32,11 +32,11 @@ internal sealed class ProxyAuthenticator
 
     // Password hashes are slow by design (PBKDF2), so successful checks are remembered per policy, keyed by a
     // SHA-256 of the header (never the password itself). A reload starts a fresh cache: a changed hash takes effect.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IPolicy, System.Collections.Concurrent.ConcurrentDictionary<string, string>> _verified = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, System.Collections.Concurrent.ConcurrentDictionary<string, string>> _verified = new();
 
     public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
 
-    public AuthOutcome Authenticate(IPolicy policy, IPAddress client, string? header, out string? user, out TimeSpan retryAfter)
+    public AuthOutcome Authenticate(PolicySnapshot policy, IPAddress client, string? header, out string? user, out TimeSpan retryAfter)
     {
         user = null;
         retryAfter = TimeSpan.Zero;

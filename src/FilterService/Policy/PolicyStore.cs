@@ -1,3 +1,4 @@
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
 
 namespace FilterService.Policy;
@@ -14,18 +15,16 @@ internal sealed record PolicyLoadReport(DateTimeOffset At, string Trigger, bool 
 internal sealed partial class PolicyStore
 {
     private readonly string _directory;
-    private readonly PolicyLoad _load;
     private readonly TimeProvider _time;
     private readonly ILogger<PolicyStore> _logger;
     private readonly object _reloadGate = new();
-    private IPolicy? _current;
+    private PolicySnapshot? _current;
     private PolicyLoadReport? _lastReport;
     private long _generation;
 
-    public PolicyStore(string directory, PolicyLoad load, TimeProvider time, ILogger<PolicyStore> logger)
+    public PolicyStore(string directory, TimeProvider time, ILogger<PolicyStore> logger)
     {
         _directory = directory;
-        _load = load;
         _time = time;
         _logger = logger;
     }
@@ -33,7 +32,7 @@ internal sealed partial class PolicyStore
     public string Directory => _directory;
 
     /// <summary>The live policy. Null only before <see cref="LoadInitial"/> succeeded.</summary>
-    public IPolicy Current => Volatile.Read(ref _current) ?? throw new InvalidOperationException("The policy has not been loaded.");
+    public PolicySnapshot Current => Volatile.Read(ref _current) ?? throw new InvalidOperationException("The policy has not been loaded.");
 
     /// <summary>Counts successful swaps; tests and health checks watch it.</summary>
     public long Generation => Interlocked.Read(ref _generation);
@@ -79,7 +78,7 @@ internal sealed partial class PolicyStore
         }
     }
 
-    private PolicyLoadReport Publish(IPolicy? policy, string trigger, IReadOnlyList<string> lines)
+    private PolicyLoadReport Publish(PolicySnapshot? policy, string trigger, IReadOnlyList<string> lines)
     {
         if (policy is not null)
         {
@@ -92,13 +91,14 @@ internal sealed partial class PolicyStore
         return report;
     }
 
-    private (IPolicy? Policy, bool Loaded) LoadChecked(IPolicy? previous, out IReadOnlyList<string> lines)
+    private (PolicySnapshot? Policy, bool Loaded) LoadChecked(PolicySnapshot? previous, out IReadOnlyList<string> lines)
     {
-        IPolicy? policy;
+        PolicySnapshot? policy;
         IReadOnlyList<Diagnostic> diagnostics;
         try
         {
-            (policy, diagnostics) = _load(_directory);
+            var result = PolicyLoader.Load(_directory);
+            (policy, diagnostics) = (result.Snapshot, result.Diagnostics);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -122,7 +122,7 @@ internal sealed partial class PolicyStore
     /// Safeguarding fails closed: every statutory category must have entries, and a reload may not remove a
     /// statutory category or list that the live policy has.
     /// </summary>
-    internal static IEnumerable<string> StatutoryProblems(IPolicy policy, IPolicy? previous)
+    internal static IEnumerable<string> StatutoryProblems(PolicySnapshot policy, PolicySnapshot? previous)
     {
         foreach (var (name, statutory) in policy.Categories)
         {

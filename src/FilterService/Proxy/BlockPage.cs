@@ -1,38 +1,40 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using NodaTime;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
 
 /// <summary>
 /// The page a blocked plain-HTTP request gets: what was blocked, by which rule and category, why, when it is
-/// available again, and a reference the ICT manager can find in the audit log. Everything is HTML-encoded.
+/// available again (in the policy's time zone), and a reference the ICT manager can find in the audit log.
+/// Everything from the request or the policy is HTML-encoded.
 /// </summary>
-internal sealed class BlockPage
+internal static class BlockPage
 {
-    private readonly TimeZoneInfo _zone;
+    private static readonly CultureInfo British = CultureInfo.GetCultureInfo("en-GB");
 
-    public BlockPage(string timeZone) => _zone = TimeZoneInfo.FindSystemTimeZoneById(timeZone);
-
-    public string Render(Decision decision, string url, IPAddress client, DateTimeOffset at, string reference)
+    public static string Render(PolicySnapshot policy, Decision decision, string url, IPAddress client, DateTimeOffset at, string reference)
     {
-        var local = TimeZoneInfo.ConvertTime(at, _zone);
+        var zone = policy.TimeZone;
+        var local = Instant.FromDateTimeOffset(at).InZone(zone).ToDateTimeUnspecified();
+        var school = policy.Name ?? "the school";
         var sb = new StringBuilder(2048);
         sb.Append("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Blocked by the school web filter</title>")
           .Append("<meta name=\"viewport\" content=\"width=device-width\">")
           .Append("<style>body{font-family:system-ui,sans-serif;max-width:44em;margin:3em auto;padding:0 1em;color:#222}")
           .Append("h1{color:#a00}dt{font-weight:bold;margin-top:.6em}dd{margin-left:0}code{background:#eee;padding:0 .3em}</style></head><body>\n")
-          .Append("<h1>This page is blocked</h1>\n<p>The school web filter blocked <code>").Append(E(url)).Append("</code>.</p>\n<dl>\n");
+          .Append("<h1>This page is blocked</h1>\n<p>The web filter of ").Append(E(school)).Append(" blocked <code>").Append(E(url)).Append("</code>.</p>\n<dl>\n");
         Item(sb, "Reason", decision.Reason);
         Item(sb, "Rule", decision.Rule);
         Item(sb, "Category", decision.Category ?? "none");
         if (decision.Until is { } until)
         {
-            var back = TimeZoneInfo.ConvertTime(until, _zone);
-            Item(sb, "Available again", "Available again at " + back.ToString(back.Date == local.Date ? "HH:mm" : "HH:mm 'on' dddd d MMMM yyyy", CultureInfo.GetCultureInfo("en-GB")));
+            var back = Instant.FromDateTimeOffset(until).InZone(zone).ToDateTimeUnspecified();
+            Item(sb, "Available again", "Available again at " + back.ToString(back.Date == local.Date ? "HH:mm" : "HH:mm 'on' dddd d MMMM yyyy", British));
         }
-        Item(sb, "Time", local.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " (" + _zone.Id + ")");
+        Item(sb, "Time", local.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " (" + zone.Id + ")");
         Item(sb, "Your address", client.ToString());
         if (decision.Identity.User is { } user)
         {

@@ -24,7 +24,8 @@ internal sealed class ProxyConnectionFeature
 /// 3. CONNECT: parse the head strictly under a deadline, admit the client, decide on the host, answer 403 or
 ///    connect upstream and answer 200;
 /// 4. peek the ClientHello without consuming it; its SNI must agree with the CONNECT host;
-/// 5. splice bytes both ways until either side finishes or the tunnel idles out.
+/// 5. splice bytes both ways until either side finishes or the tunnel idles out; or, for hosts whose rules need
+///    methods or paths (and an inspection CA is configured), hand the connection to TLS and the HTTP stage.
 /// Failures are answered with a status and recorded; they never throw out of the middleware.
 /// </summary>
 internal sealed partial class ConnectMiddleware
@@ -35,11 +36,18 @@ internal sealed partial class ConnectMiddleware
     private readonly ProxyServices _proxy;
     private readonly ClientGate _gate;
     private readonly RejectedRequestLogger _rejected;
+    private readonly HttpDelegateHolder _http;
+    private readonly bool _canInspect;
     private readonly ILogger<ConnectMiddleware> _logger;
 
-    public ConnectMiddleware(ConnectionDelegate next, ProxyServices proxy, ClientGate gate, RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
+    /// <param name="next">Kestrel's HTTP/1.1, or with inspection enabled its TLS middleware in front of it.</param>
+    /// <param name="http">Kestrel's HTTP/1.1 itself when <paramref name="next"/> is TLS; plain HTTP goes straight there.</param>
+    public ConnectMiddleware(ConnectionDelegate next, HttpDelegateHolder http, bool canInspect, ProxyServices proxy, ClientGate gate,
+        RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
     {
         _next = next;
+        _http = http;
+        _canInspect = canInspect;
         _proxy = proxy;
         _gate = gate;
         _rejected = rejected;
@@ -99,7 +107,7 @@ internal sealed partial class ConnectMiddleware
                 _rejected.ConnectionStarted(connection.ConnectionId, client);
                 try
                 {
-                    await _next(connection);
+                    await (_http.Http ?? _next)(connection);
                 }
                 finally
                 {
@@ -202,7 +210,7 @@ internal sealed partial class ConnectMiddleware
         int port = 0;
         if (Authority.TrySplit(head.Authority, 0, out var hostSpan, out port))
         {
-            host = policy.NormalizeHost(hostSpan);
+            host = PolicyModel.Matching.HostName.Normalize(hostSpan);
         }
         if (host is null)
         {
@@ -229,7 +237,14 @@ internal sealed partial class ConnectMiddleware
             return;
         }
 
-        // 4. Upstream, with the address policy applied to the resolved address.
+        // 4. Hosts whose rules need methods or paths are intercepted: the HTTP stage decides each request inside.
+        if (_canInspect && _http.Http is not null && policy.NeedsInspection(host))
+        {
+            await InspectAsync(connection, client, host, port, user, target, decision, at, started, reference, policy.Version);
+            return;
+        }
+
+        // 5. Upstream, with the address policy applied to the resolved address.
         var (socket, upstreamError, remote) = await _proxy.Upstream.ConnectAsync(host, port, connection.ConnectionClosed);
         if (socket is null)
         {
@@ -247,24 +262,8 @@ internal sealed partial class ConnectMiddleware
         {
             await output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
 
-            // 5. The ClientHello must name the host the CONNECT did.
-            var (hello, helloStatus) = await PeekHelloAsync(input, connection.ConnectionClosed);
-            string? refusal = helloStatus switch
-            {
-                HelloStatus.Ok => null,
-                HelloStatus.NotTls => "tunnel-not-tls",
-                HelloStatus.Incomplete => "client-hello-timeout",
-                _ => "client-hello-malformed",
-            };
-            if (refusal is null)
-            {
-                var sni = hello!.ServerName is null ? null : policy.NormalizeHost(hello.ServerName);
-                bool hostIsLiteral = IPAddress.TryParse(host, out _);
-                if (sni is null ? !hostIsLiteral : sni != host)
-                {
-                    refusal = "sni-mismatch";
-                }
-            }
+            // 6. The ClientHello must name the host the CONNECT did.
+            var refusal = await CheckHelloAsync(input, host, connection.ConnectionClosed);
             if (refusal is not null)
             {
                 LogTunnelRefused(_logger, client, refusal);
@@ -273,14 +272,53 @@ internal sealed partial class ConnectMiddleware
                 return;
             }
 
-            // TLS interception for hosts whose rules need paths or methods is not implemented yet: such tunnels are
-            // decided on the host alone (NeedsInspection is recorded for when it is).
+            // 7. Splice.
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
             var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
                 connection.ConnectionClosed, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,
                 policy.Version, remote!.Address.ToString(), null));
         }
+    }
+
+    private async Task InspectAsync(ConnectionContext connection, IPAddress client, string host, int port, string? user, string target,
+        Decision decision, DateTimeOffset at, long started, string reference, string version)
+    {
+        await connection.Transport.Output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
+        var refusal = await CheckHelloAsync(connection.Transport.Input, host, connection.ConnectionClosed);
+        if (refusal is not null)
+        {
+            LogTunnelRefused(_logger, client, refusal);
+            _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, version, null, null)
+                with { Action = DecisionAction.Block, Rule = refusal, Category = null });
+            return;
+        }
+        _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, 0, 0, Elapsed(started), reference, version, "inspected", null));
+        connection.Features.Set(new InspectedTunnel(host, port, user, reference));
+        await _next(connection); // TLS with a minted certificate, then Kestrel's HTTP/1.1 and the HTTP stage
+    }
+
+    /// <summary>Peeks the ClientHello; null if it is TLS naming <paramref name="host"/>, else the refusal's rule.</summary>
+    private async Task<string?> CheckHelloAsync(PipeReader input, string host, CancellationToken closed)
+    {
+        var (hello, helloStatus) = await PeekHelloAsync(input, closed);
+        string? refusal = helloStatus switch
+        {
+            HelloStatus.Ok => null,
+            HelloStatus.NotTls => "tunnel-not-tls",
+            HelloStatus.Incomplete => "client-hello-timeout",
+            _ => "client-hello-malformed",
+        };
+        if (refusal is null)
+        {
+            var sni = hello!.ServerName is null ? null : PolicyModel.Matching.HostName.Normalize(hello.ServerName);
+            bool hostIsLiteral = IPAddress.TryParse(host, out _);
+            if (sni is null ? !hostIsLiteral : sni != host)
+            {
+                refusal = "sni-mismatch";
+            }
+        }
+        return refusal;
     }
 
     internal static (int Status, string Rule) UpstreamStatus(UpstreamError error) => error switch

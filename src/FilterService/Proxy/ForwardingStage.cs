@@ -41,7 +41,7 @@ internal sealed partial class ForwardingStage
     }
 
     /// <summary>The one upstream handler: no proxy, cookies, redirects or decompression, no trace headers injected.</summary>
-    public static HttpMessageInvoker CreateInvoker(UpstreamConnector connector, TimeSpan connectTimeout)
+    public static HttpMessageInvoker CreateInvoker(UpstreamConnector connector, TimeSpan connectTimeout, IReadOnlySet<string> trustedThumbprints)
     {
         var handler = new SocketsHttpHandler
         {
@@ -52,6 +52,13 @@ internal sealed partial class ForwardingStage
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
             ConnectTimeout = connectTimeout,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            SslOptions =
+            {
+                // Upstream TLS (inspected tunnels only) is validated against the system roots, plus exact pinned certificates.
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                    errors == System.Net.Security.SslPolicyErrors.None
+                    || (certificate is not null && trustedThumbprints.Contains(certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256))),
+            },
             ConnectCallback = async (context, cancellationToken) =>
             {
                 var (socket, error, remote) = await connector.ConnectAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken);
@@ -84,7 +91,8 @@ internal sealed partial class ForwardingStage
             Audit(_proxy.Refusal(at, client, null, method, raw, "connect-not-first", 405, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
             return;
         }
-        if (!raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        var tunnel = context.Features.Get<InspectedTunnel>();
+        if (tunnel is null && !raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
             context.Response.Headers.Connection = "close";
             bool https = raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
@@ -100,52 +108,65 @@ internal sealed partial class ForwardingStage
             // itself lets Transfer-Encoding win, renames Content-Length to X-Content-Length and closes afterwards.
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Conflicting Content-Length and Transfer-Encoding.");
-            Audit(_proxy.Refusal(at, client, null, method, raw, "conflicting-framing", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            Audit(_proxy.Refusal(at, client, tunnel?.User, method, raw, "conflicting-framing", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
             return;
         }
 
-        if (!Uri.TryCreate(raw, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0 || uri.Scheme != Uri.UriSchemeHttp
-            || policy.NormalizeHost(uri.Host) is not { } host)
+        // Inside an inspected tunnel the target is origin-form and always goes to the host the CONNECT named.
+        var target = tunnel is null ? raw : InspectedTarget(tunnel, raw);
+        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0
+            || uri.Scheme != (tunnel is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps)
+            || PolicyModel.Matching.HostName.Normalize(uri.Host) is not { } host)
         {
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Malformed request target.");
-            Audit(_proxy.Refusal(at, client, null, method, raw, "malformed-request", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            Audit(_proxy.Refusal(at, client, tunnel?.User, method, raw, "malformed-request", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
             return;
         }
         string url = uri.AbsoluteUri;
 
-        var admission = _proxy.Admit(policy, client, headers.ProxyAuthorization, out var user, out var retryAfter);
-        if (admission != Admission.Admitted)
+        string? user = tunnel?.User;
+        if (tunnel is null)
         {
-            int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
-            if (admission == Admission.Challenge)
+            var admission = _proxy.Admit(policy, client, headers.ProxyAuthorization, out user, out var retryAfter);
+            if (admission != Admission.Admitted)
             {
-                context.Response.Headers.ProxyAuthenticate = _proxy.ProxyAuthenticate;
+                int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
+                if (admission == Admission.Challenge)
+                {
+                    context.Response.Headers.ProxyAuthenticate = _proxy.ProxyAuthenticate;
+                }
+                else if (admission == Admission.Throttled)
+                {
+                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                else
+                {
+                    context.Response.Headers.Connection = "close";
+                }
+                await TextAsync(context, status, admission switch
+                {
+                    Admission.NotClient => "This proxy does not serve your address.",
+                    Admission.Challenge => "Sign in to use the web.",
+                    _ => "Too many failed sign-ins; try again later.",
+                });
+                Audit(_proxy.Refusal(at, client, null, method, url, ProxyServices.RuleFor(admission), status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+                return;
             }
-            else if (admission == Admission.Throttled)
-            {
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                context.Response.Headers.Connection = "close";
-            }
-            await TextAsync(context, status, admission switch
-            {
-                Admission.NotClient => "This proxy does not serve your address.",
-                Admission.Challenge => "Sign in to use the web.",
-                _ => "Too many failed sign-ins; try again later.",
-            });
-            Audit(_proxy.Refusal(at, client, null, method, url, ProxyServices.RuleFor(admission), status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+        }
+        else if (!policy.IsClient(client))
+        {
+            // The policy changed under a long-lived inspected tunnel: re-check, never an open proxy.
+            context.Abort();
             return;
         }
 
-        var filterRequest = new FilterRequest(client, user, method, "http", host, uri.Port, uri.PathAndQuery, at);
+        var filterRequest = new FilterRequest(client, user, method, tunnel is null ? "http" : "https", host, uri.Port, uri.PathAndQuery, at);
         var decision = policy.Decide(in filterRequest);
         if (decision.IsBlocked)
         {
             await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
-            var page = _proxy.BlockPage.Render(decision, url, client, at, reference);
+            var page = BlockPage.Render(policy, decision, url, client, at, reference);
             context.Response.StatusCode = 403;
             context.Response.ContentType = "text/html; charset=utf-8";
             context.Response.Headers.CacheControl = "no-store";
@@ -264,6 +285,21 @@ internal sealed partial class ForwardingStage
         }
         Audit(ProxyServices.FromDecision(at, client, request.Method, uri.AbsoluteUri, decision, status, bodyStream.Count, toClient,
             Stopwatch.GetElapsedTime(started), reference, version, upstreamAddress, contentType));
+    }
+
+    private static string InspectedTarget(InspectedTunnel tunnel, string raw)
+    {
+        var authority = tunnel.Host.Contains(':') ? "[" + tunnel.Host + "]" : tunnel.Host;
+        if (tunnel.Port != 443)
+        {
+            authority += ":" + tunnel.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (!raw.StartsWith('/'))
+        {
+            // An absolute-form target inside the tunnel: only its path counts; the tunnel fixes the host.
+            raw = Uri.TryCreate(raw, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery : "/";
+        }
+        return "https://" + authority + raw;
     }
 
     private static UpstreamError FindUpstreamError(Exception ex)

@@ -29,14 +29,13 @@ internal sealed class ProxyServices
     private readonly IncidentRecorder? _alerts;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        BlockPage blockPage, IEnumerable<IDecisionObserver> observers, TimeProvider time, IncidentRecorder? alerts = null)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, IncidentRecorder? alerts = null)
     {
         _alerts = alerts;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
         Upstream = upstream;
-        BlockPage = blockPage;
         Time = time;
         _observers = observers.ToArray();
         ProxyAuthenticate = $"Basic realm=\"{options.AuthRealm.Replace("\"", "'")}\", charset=\"UTF-8\"";
@@ -47,7 +46,6 @@ internal sealed class ProxyServices
     public PolicyStore Policy { get; }
     public ProxyAuthenticator Authenticator { get; }
     public UpstreamConnector Upstream { get; }
-    public BlockPage BlockPage { get; }
     public TimeProvider Time { get; }
     public string ProxyAuthenticate { get; }
     public string Via { get; }
@@ -63,7 +61,7 @@ internal sealed class ProxyServices
         _ => IPAddress.None,
     };
 
-    public Admission Admit(IPolicy policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
+    public Admission Admit(PolicySnapshot policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
     {
         user = null;
         retryAfter = TimeSpan.Zero;

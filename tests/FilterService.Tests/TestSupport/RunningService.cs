@@ -23,7 +23,11 @@ public sealed class RunningService : IAsyncDisposable
     public Uri ProxyUri => new($"http://127.0.0.1:{ProxyPort}");
 
     /// <summary>Starts the service on <paramref name="policyDir"/>; extra <c>--Key=value</c> settings may follow.</summary>
-    public static async Task<RunningService> StartAsync(string policyDir, TestOrigin? origin, params string[] extra)
+    public static Task<RunningService> StartAsync(string policyDir, TestOrigin? origin, params string[] extra) =>
+        StartAsync(policyDir, origin, null, extra);
+
+    /// <summary>As above; <paramref name="time"/> replaces the service's clock.</summary>
+    public static async Task<RunningService> StartAsync(string policyDir, TestOrigin? origin, TimeProvider? time, params string[] extra)
     {
         var auditDir = TempDir.Create("audit");
         var args = new List<string>
@@ -46,7 +50,9 @@ public sealed class RunningService : IAsyncDisposable
             args.Add($"--Proxy:HostOverrides:secure.test=127.0.0.1:{origin.HttpsPort}");
         }
         args.AddRange(extra);
-        var app = ProxyHost.Build(args.ToArray(), null, out var errors)
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = time is null ? null
+            : services => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, time);
+        var app = ProxyHost.Build(args.ToArray(), configure, out var errors)
             ?? throw new InvalidOperationException("service did not build:\n" + string.Join("\n", errors));
         await app.StartAsync(CancellationToken.None);
         return new RunningService(app, auditDir);

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Net.Security;
+using System.Text;
+using FilterService.Proxy;
+
+namespace FilterService.Tests.Proxy;
+
+public sealed class ConnectHeadParserTests
+{
+    private static HeadError Parse(string text, out ConnectHead? head) =>
+        ConnectHeadParser.TryParse(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(text)), 32 * 1024, out head);
+
+    [Fact]
+    public void Parse_WellFormed_ReturnsAuthorityCredentialsAndLength()
+    {
+        const string text = "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\nProxy-Authorization: Basic abc\r\n\r\n";
+        Assert.Equal(HeadError.None, Parse(text + "\x16\x03\x01", out var head));
+        Assert.Equal("example.org:443", head!.Authority);
+        Assert.Equal("Basic abc", head.ProxyAuthorization);
+        Assert.Equal(text.Length, head.Length);
+    }
+
+    [Theory]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\nHost: x\r\n\r\n", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost : x\r\n\r\n", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "BodyNotAllowed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "BodyNotAllowed")]
+    [InlineData("CONNECT example.org:443 HTTP/2.0\r\n\r\n", "BadVersion")]
+    [InlineData("CONNECT  example.org:443 HTTP/1.1\r\n\r\n", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n", "Incomplete")]
+    public void Parse_Hostile_IsRefused(string text, string expected) => Assert.Equal(expected, Parse(text, out _).ToString());
+
+    [Fact]
+    public void Parse_OverTheCap_IsTooLarge()
+    {
+        var text = "CONNECT example.org:443 HTTP/1.1\r\nX: " + new string('a', 40000);
+        Assert.Equal(HeadError.TooLarge, Parse(text, out _));
+    }
+
+    [Theory]
+    [InlineData("example.org:443", 0, "example.org", 443, true)]
+    [InlineData("[::1]:8443", 0, "::1", 8443, true)]
+    [InlineData("example.org", 0, "", 0, false)]
+    [InlineData("example.org", 80, "example.org", 80, true)]
+    [InlineData("user@example.org:443", 0, "", 0, false)]
+    [InlineData("example.org:0", 0, "", 0, false)]
+    [InlineData("example.org:65536", 0, "", 0, false)]
+    [InlineData("example.org:443/x", 0, "", 0, false)]
+    public void Authority_Splits(string authority, int defaultPort, string host, int port, bool ok)
+    {
+        Assert.Equal(ok, Authority.TrySplit(authority, defaultPort, out var h, out var p));
+        if (ok)
+        {
+            Assert.Equal(host, h.ToString());
+            Assert.Equal(port, p);
+        }
+    }
+}
+
+public sealed class ClientHelloParserTests
+{
+    /// <summary>Captures the ClientHello .NET's own SslStream sends, so the parser is tested against a real one.</summary>
+    private static async Task<byte[]> CaptureHelloAsync(string host, params string[] alpn)
+    {
+        var capture = new CaptureStream();
+        using var tls = new SslStream(capture);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            ApplicationProtocols = alpn.Select(a => new SslApplicationProtocol(a)).ToList(),
+        };
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<Exception>(() => tls.AuthenticateAsClientAsync(options, cts.Token));
+        return capture.Written.ToArray();
+    }
+
+    [Fact]
+    public async Task Parse_RealClientHello_FindsSniAndAlpn()
+    {
+        var hello = await CaptureHelloAsync("www.example.org", "h2", "http/1.1");
+        Assert.Equal(HelloStatus.Ok, ClientHelloParser.TryParse(new ReadOnlySequence<byte>(hello), out var info));
+        Assert.Equal("www.example.org", info!.ServerName);
+        Assert.Equal(["h2", "http/1.1"], info.Alpn);
+    }
+
+    [Fact]
+    public async Task Parse_EveryPrefix_IsIncompleteNeverWrong()
+    {
+        var hello = await CaptureHelloAsync("secure.test");
+        for (int n = 1; n < hello.Length; n += 7)
+        {
+            Assert.Equal(HelloStatus.Incomplete, ClientHelloParser.TryParse(new ReadOnlySequence<byte>(hello, 0, n), out _));
+        }
+    }
+
+    [Fact]
+    public void Parse_PlainHttp_IsNotTls() =>
+        Assert.Equal(HelloStatus.NotTls, ClientHelloParser.TryParse(new ReadOnlySequence<byte>("GET / HTTP/1.1\r\n"u8.ToArray()), out _));
+
+    private sealed class CaptureStream : Stream
+    {
+        public MemoryStream Written { get; } = new();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => 0; // the "server" hangs up at once
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Written.Write(buffer, offset, count);
+    }
+}
