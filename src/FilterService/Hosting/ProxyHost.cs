@@ -5,6 +5,7 @@ using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Proxy;
+using FilterService.Telemetry;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -97,6 +98,7 @@ internal static class ProxyHost
         services.AddSingleton<UpstreamConnector>();
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
+        services.AddTelemetry();
         services.AddAlerts(alerts!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
@@ -190,7 +192,7 @@ internal static class ProxyHost
 
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
-        var admin = new AdminEndpoint(store);
+        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>());
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
@@ -245,11 +247,18 @@ internal sealed class ProxyApp : IAsyncDisposable
     }
 }
 
-/// <summary>The admin endpoint. Health now; metrics, PAC file and pages are later issues.</summary>
-internal sealed class AdminEndpoint(PolicyStore store)
+/// <summary>The admin endpoint: health and Prometheus metrics now; PAC file and pages are later issues.</summary>
+internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics)
 {
     public async Task InvokeAsync(HttpContext context)
     {
+        if (context.Request.Path == "/metrics" && HttpMethods.IsGet(context.Request.Method))
+        {
+            context.Response.ContentType = PrometheusExporter.ContentType;
+            context.Response.Headers.CacheControl = "no-store";
+            await context.Response.WriteAsync(metrics.Scrape());
+            return;
+        }
         if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))
         {
             var report = store.LastReport;

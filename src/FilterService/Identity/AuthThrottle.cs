@@ -49,8 +49,12 @@ internal sealed class AuthThrottle
         }
     }
 
+    /// <summary>Raised on every recorded failure (metrics count them; no address is passed on).</summary>
+    public event Action? FailureRecorded;
+
     public void RecordFailure(IPAddress client)
     {
+        FailureRecorded?.Invoke();
         var now = _time.GetUtcNow();
         var w = _windows.GetOrAdd(client, static (_, n) => new Window(n), now);
         lock (w)

@@ -221,7 +221,7 @@ internal sealed partial class ConnectMiddleware
         }
         var target = Authority.Format(host, port);
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
-        var decision = policy.Decide(in request);
+        var decision = _proxy.Decide(policy, in request);
         if (decision.IsBlocked)
         {
             await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
@@ -245,7 +245,9 @@ internal sealed partial class ConnectMiddleware
         }
 
         // 5. Upstream, with the address policy applied to the resolved address.
+        long connecting = Stopwatch.GetTimestamp();
         var (socket, upstreamError, remote) = await _proxy.Upstream.ConnectAsync(host, port, connection.ConnectionClosed);
+        _proxy.Metrics?.RecordUpstreamTime(connect: true, Stopwatch.GetElapsedTime(connecting));
         if (socket is null)
         {
             var (status, rule) = UpstreamStatus(upstreamError);
@@ -274,6 +276,7 @@ internal sealed partial class ConnectMiddleware
 
             // 7. Splice.
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
+            using var active = _proxy.Metrics?.TrackTunnel();
             var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
                 connection.ConnectionClosed, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,

@@ -162,7 +162,7 @@ internal sealed partial class ForwardingStage
         }
 
         var filterRequest = new FilterRequest(client, user, method, tunnel is null ? "http" : "https", host, uri.Port, uri.PathAndQuery, at);
-        var decision = policy.Decide(in filterRequest);
+        var decision = _proxy.Decide(policy, in filterRequest);
         if (decision.IsBlocked)
         {
             await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
@@ -220,7 +220,9 @@ internal sealed partial class ForwardingStage
         {
             try
             {
+                long sending = Stopwatch.GetTimestamp();
                 response = await _invoker.SendAsync(upstreamRequest, context.RequestAborted);
+                _proxy.Metrics?.RecordUpstreamTime(connect: false, Stopwatch.GetElapsedTime(sending));
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
             {

@@ -4,6 +4,7 @@ using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
+using FilterService.Telemetry;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -29,9 +30,10 @@ internal sealed class ProxyServices
     private readonly IncidentRecorder? _alerts;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        IEnumerable<IDecisionObserver> observers, TimeProvider time, IncidentRecorder? alerts = null)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null)
     {
         _alerts = alerts;
+        Metrics = metrics;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
@@ -47,6 +49,7 @@ internal sealed class ProxyServices
     public ProxyAuthenticator Authenticator { get; }
     public UpstreamConnector Upstream { get; }
     public TimeProvider Time { get; }
+    public FilterMetrics? Metrics { get; }
     public string ProxyAuthenticate { get; }
     public string Via { get; }
 
@@ -84,6 +87,15 @@ internal sealed class ProxyServices
         Admission.Throttled => "proxy-auth-throttled",
         _ => "",
     };
+
+    /// <summary>Asks the engine, timing the call for the decision-latency histogram.</summary>
+    public Decision Decide(PolicySnapshot policy, in FilterRequest request)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var decision = policy.Decide(in request);
+        Metrics?.RecordDecisionTime(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return decision;
+    }
 
     public void Observe(DecisionRecord record)
     {
