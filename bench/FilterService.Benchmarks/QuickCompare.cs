@@ -17,6 +17,9 @@ internal static class QuickCompare
         var hashSet = Implementations.BuildHashSet(domains);
         var frozen = Implementations.BuildFrozenSet(domains).GetAlternateLookup<ReadOnlySpan<char>>();
         var matcher = Implementations.BuildMatcher(domains);
+        PolicyModel.Matching.HugePageArrays.Enabled = false;
+        var matcher4k = Implementations.BuildMatcher(domains);
+        PolicyModel.Matching.HugePageArrays.Enabled = true;
         Implementations.Verify("HashSetSubstring", queries, expected, q => Implementations.ListedHashSet(hashSet, q));
         Implementations.Verify("FrozenSetSpan", queries, expected, q => Implementations.ListedFrozen(frozen, q));
         Implementations.Verify("DomainMatcher", queries, expected, q => matcher.Match(q, "") != 0);
@@ -26,6 +29,7 @@ internal static class QuickCompare
             ("HashSetSubstring", q => Implementations.ListedHashSet(hashSet, q)),
             ("FrozenSetSpan", q => Implementations.ListedFrozen(frozen, q)),
             ("DomainMatcher", q => matcher.Match(q, "") != 0),
+            ("DomainMatcher 4K", q => matcher4k.Match(q, "") != 0),
         };
         var times = contenders.Select(_ => new List<double>()).ToArray();
         var cpuTimes = contenders.Select(_ => new List<double>()).ToArray();

@@ -51,7 +51,7 @@ internal sealed class DomainTable
         int capacity = 1 << BlockShift;
         while (capacity * MaxLoad < Count)
             capacity <<= 1;
-        _fingerprints = new ushort[capacity];
+        _fingerprints = HugePageArrays.Allocate<ushort>(capacity);
         _slotMask = capacity - 1;
 
         var slotToName = new int[capacity];
@@ -71,8 +71,8 @@ internal sealed class DomainTable
         if (blobLength > int.MaxValue)
             throw new InvalidOperationException("The domain lists are larger than 2 GB.");
 
-        _blob = GC.AllocateUninitializedArray<byte>((int)blobLength);
-        _blockBases = new int[capacity >> BlockShift];
+        _blob = HugePageArrays.Allocate<byte>((int)blobLength);
+        _blockBases = HugePageArrays.Allocate<int>(capacity >> BlockShift);
         int offset = 0;
         for (int slot = 0; slot < capacity; slot++)
         {
