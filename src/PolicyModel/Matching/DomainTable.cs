@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
 
@@ -21,6 +22,10 @@ internal sealed class DomainTable
     private const ulong Seed = 0xcbf29ce484222325;
     private const ulong Prime = 0x100000001b3;
     private const ulong Multiplier = 0x9e3779b97f4a7c15;
+
+    /// <summary>Slots a probe step compares at once (one <c>Vector128&lt;ushort&gt;</c>); also the copies of the first
+    /// slots kept after the last one, so a step never wraps.</summary>
+    private const int Mirror = 8;
 
     /// <summary>Slots per block; each block has one base offset into the blob.</summary>
     private const int BlockShift = 3;
@@ -51,7 +56,7 @@ internal sealed class DomainTable
         int capacity = 1 << BlockShift;
         while (capacity * MaxLoad < Count)
             capacity <<= 1;
-        _fingerprints = HugePageArrays.Allocate<ushort>(capacity);
+        _fingerprints = HugePageArrays.Allocate<ushort>(capacity + Mirror);
         _slotMask = capacity - 1;
 
         var slotToName = new int[capacity];
@@ -68,6 +73,7 @@ internal sealed class DomainTable
             slotToName[index] = i;
             _labelCounts |= 1UL << Math.Min(LabelCount(name), 63);
         }
+        _fingerprints.AsSpan(0, Mirror).CopyTo(_fingerprints.AsSpan(capacity));
         if (blobLength > int.MaxValue)
             throw new InvalidOperationException("The domain lists are larger than 2 GB.");
 
@@ -286,24 +292,31 @@ internal sealed class DomainTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Find(ulong hash, ReadOnlySpan<char> name)
     {
-        ushort fingerprint = FingerprintOf(hash);
+        // Eight slots per step: one compare finds the fingerprint matches before the first empty slot, so the
+        // usual miss is one load and two compares, with no branch per slot. The mirror after the last slot
+        // lets a step that starts near the end read past it.
+        var target = Vector128.Create(FingerprintOf(hash));
         int index = (int)hash & _slotMask;
         ref ushort f0 = ref MemoryMarshal.GetArrayDataReference(_fingerprints);
         while (true)
         {
-            ushort slot = Unsafe.Add(ref f0, index);
-            if (slot == 0)
-                return -1;
-            if (slot == fingerprint)
+            var slots = Vector128.LoadUnsafe(ref f0, (nuint)index);
+            uint empty = Vector128.Equals(slots, Vector128<ushort>.Zero).ExtractMostSignificantBits();
+            uint matches = Vector128.Equals(slots, target).ExtractMostSignificantBits() & ((empty & (0u - empty)) - 1);
+            while (matches != 0)
             {
-                ref byte record = ref RecordAt(index);
+                int slot = (index + BitOperations.TrailingZeroCount(matches)) & _slotMask;
+                ref byte record = ref RecordAt(slot);
                 if (record == name.Length
                     && Ascii.Equals(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref record, RecordHeader), name.Length), name))
                 {
                     return Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref record, 1));
                 }
+                matches &= matches - 1;
             }
-            index = (index + 1) & _slotMask;
+            if (empty != 0)
+                return -1;
+            index = (index + Mirror) & _slotMask;
         }
     }
 
