@@ -18,17 +18,19 @@ internal static class BuildStats
     {
         string? outPath = args.Length > 1 ? args[1] : null;
         var report = new StringBuilder();
-        report.AppendLine("| implementation | build, median of 5 (s) | Build() alone (s) | resident bytes | bytes per domain |");
-        report.AppendLine("|---|---|---|---|---|");
+        report.AppendLine("| implementation | build, median of 5 (s) | build CPU time, median (s) | Build() alone (s) | resident bytes | bytes per domain |");
+        report.AppendLine("|---|---|---|---|---|---|");
 
         string[] domains = BenchData.Domains();
         int n = domains.Length;
 
         var matcherTimes = new List<double>();
+        var matcherCpu = new List<double>();
         var buildOnlyTimes = new List<double>();
         for (int r = 0; r < Runs; r++)
         {
             Collect();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var total = Stopwatch.StartNew();
             var builder = new PolicyModel.Matching.DomainMatcherBuilder();
             int id = builder.AddList("domains-1m", 0);
@@ -40,8 +42,12 @@ internal static class BuildStats
             total.Stop();
             GC.KeepAlive(matcher);
             matcherTimes.Add(total.Elapsed.TotalSeconds);
+            matcherCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
             buildOnlyTimes.Add(buildOnly.Elapsed.TotalSeconds);
         }
+        PolicyModel.Matching.HugePageArrays.Enabled = false;
+        var matcher4k = Time(() => Implementations.BuildMatcher(domains));
+        PolicyModel.Matching.HugePageArrays.Enabled = true;
         var hashTimes = Time(() => Implementations.BuildHashSet(domains));
         var frozenTimes = Time(() => Implementations.BuildFrozenSet(domains));
         domains = null!;
@@ -56,17 +62,31 @@ internal static class BuildStats
 
         report.AppendLine(Row("HashSet<string>", hashTimes, null, hashBytes, n));
         report.AppendLine(Row("FrozenSet<string>", frozenTimes, null, frozenBytes, n));
-        report.AppendLine(Row("DomainMatcher (Add + Build)", matcherTimes, buildOnlyTimes, matcherBytes, n));
+        report.AppendLine(Row("DomainMatcher (Add + Build)", (matcherTimes, matcherCpu), buildOnlyTimes, matcherBytes, n));
+        report.AppendLine(Row("DomainMatcher, 4 KB pages (Add + Build)", matcher4k, null, matcherBytes, n));
         report.AppendLine();
         report.AppendLine($"DomainMatcher table alone (slots + blob): {matcherTable:N0} bytes = {(double)matcherTable / n:F1} bytes per domain; {n:N0} domains.");
 
+        string plain = Path.Combine(Path.GetTempPath(), $"domains-1m-{Environment.ProcessId}.txt");
+        File.WriteAllLines(plain, BenchData.Domains());
+        var readTimes = Time(() => PolicyModel.Matching.ListReader.Read(plain, "domains-1m.txt"));
+        var parsed = PolicyModel.Matching.ListReader.Read(plain, "domains-1m.txt");
+        File.Delete(plain);
+        report.AppendLine();
+        report.AppendLine($"ListReader.Read of the list as a plain {n:N0}-line file (format sniffed: {parsed.Format}, " +
+            $"{parsed.Entries.Count:N0} entries, {parsed.SkippedLines} skipped): median {Median(readTimes.Item1):F3} s wall, {Median(readTimes.Item2):F3} s CPU.");
+
         var (queries, _) = BenchData.Queries();
         double labels = queries.Average(q => q.Count(c => c == '.') + 1);
-        double latency = DramLatencyNs();
         report.AppendLine();
-        report.AppendLine($"Queries: {labels:F2} labels on average, so {labels:F2} table probes per lookup (every suffix, single labels included).");
-        report.AppendLine($"DRAM latency (dependent random loads over 512 MB): {latency:F1} ns per load.");
-        report.AppendLine($"One dependent DRAM miss per probe would cost {labels * latency:F0} ns per lookup; the probes of one lookup are independent, so the CPU overlaps them.");
+        report.AppendLine($"Queries: {labels:F2} labels on average (one probe per suffix whose label count some entry has; no entry has one label, so {labels - 1:F2} probes).");
+        report.AppendLine();
+        report.AppendLine("Random-access latency (a chain of dependent loads at random addresses; best of 3):");
+        report.AppendLine();
+        report.AppendLine("| working set | 4 KB pages, ns per load | 2 MB pages (HugePageArrays), ns per load |");
+        report.AppendLine("|---|---|---|");
+        foreach (int mb in new[] { 4, 32, 512 })
+            report.AppendLine($"| {mb} MB | {LatencyNs(mb, huge: false):F1} | {LatencyNs(mb, huge: true):F1} |");
 
         string text = report.ToString();
         Console.WriteLine(text);
@@ -75,22 +95,25 @@ internal static class BuildStats
         return 0;
     }
 
-    private static string Row(string name, List<double> times, List<double>? buildOnly, long bytes, int n) =>
-        $"| {name} | {Median(times):F3} | {(buildOnly is null ? "-" : Median(buildOnly).ToString("F3"))} | {bytes:N0} | {(double)bytes / n:F1} |";
+    private static string Row(string name, (List<double> Wall, List<double> Cpu) times, List<double>? buildOnly, long bytes, int n) =>
+        $"| {name} | {Median(times.Wall):F3} | {Median(times.Cpu):F3} | {(buildOnly is null ? "-" : Median(buildOnly).ToString("F3"))} | {bytes:N0} | {(double)bytes / n:F1} |";
 
-    private static List<double> Time(Func<object> build)
+    private static (List<double>, List<double>) Time(Func<object> build)
     {
         var times = new List<double>();
+        var cpuTimes = new List<double>();
         for (int r = 0; r < Runs; r++)
         {
             Collect();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             object built = build();
             sw.Stop();
             GC.KeepAlive(built);
             times.Add(sw.Elapsed.TotalSeconds);
+            cpuTimes.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
         }
-        return times;
+        return (times, cpuTimes);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -122,10 +145,15 @@ internal static class BuildStats
     }
 
     /// <summary>Average latency of a chain of dependent loads at random addresses in an array far larger than the caches.</summary>
-    private static double DramLatencyNs()
+    private static double LatencyNs(int megabytes, bool huge) =>
+        Enumerable.Range(0, 3).Min(_ => DramLatencyNs(megabytes, huge));
+
+    private static double DramLatencyNs(int megabytes, bool huge)
     {
-        const int size = 1 << 27; // 128M ints = 512 MB
-        var next = new int[size];
+        int size = megabytes << 18; // ints
+        PolicyModel.Matching.HugePageArrays.Enabled = huge;
+        var next = PolicyModel.Matching.HugePageArrays.Allocate<int>(size);
+        PolicyModel.Matching.HugePageArrays.Enabled = true;
         for (int i = 0; i < size; i++)
             next[i] = i;
         var rng = new Random(20261121);
@@ -134,9 +162,9 @@ internal static class BuildStats
             int j = rng.Next(i);
             (next[i], next[j]) = (next[j], next[i]);
         }
-        const int steps = 20_000_000;
+        const int steps = 2_000_000;
         int p = 0;
-        for (int i = 0; i < 1_000_000; i++)
+        for (int i = 0; i < 200_000; i++)
             p = next[p];
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++)

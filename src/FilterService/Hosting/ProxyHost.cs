@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using FilterService.Audit;
 using FilterService.Identity;
+using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Proxy;
 using FilterService.Telemetry;
@@ -63,6 +64,7 @@ internal static class ProxyHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         var problems = new List<string>();
+        var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -97,6 +99,7 @@ internal static class ProxyHost
         services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
+        services.AddAlerts(alerts!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         InspectionAuthority? inspection = null;

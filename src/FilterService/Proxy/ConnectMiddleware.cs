@@ -232,6 +232,7 @@ internal sealed partial class ConnectMiddleware
         var decision = _proxy.Decide(policy, in request);
         if (decision.IsBlocked)
         {
+            await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
             await RespondAsync(output, 403, $"Blocked by the school web filter: {decision.Reason} (rule {decision.Rule}"
                 + (decision.Category is null ? "" : $", category {decision.Category}") + $"). Reference {reference}.", null);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));

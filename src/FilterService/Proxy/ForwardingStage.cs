@@ -165,6 +165,7 @@ internal sealed partial class ForwardingStage
         var decision = _proxy.Decide(policy, in filterRequest);
         if (decision.IsBlocked)
         {
+            await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
             var page = BlockPage.Render(policy, decision, url, client, at, reference);
             context.Response.StatusCode = 403;
             context.Response.ContentType = "text/html; charset=utf-8";

@@ -2,6 +2,7 @@ using System.Net;
 using FilterService.Audit;
 using FilterService.Hosting;
 using FilterService.Identity;
+using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Telemetry;
 using PolicyModel.Decisions;
@@ -26,11 +27,13 @@ internal sealed class ProxyServices
     private static readonly int ReferenceSeed = Random.Shared.Next();
     private int _sequence;
     private readonly IDecisionObserver[] _observers;
+    private readonly IncidentRecorder? _alerts;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null)
     {
         Metrics = metrics;
+        _alerts = alerts;
         Options = options;
         Policy = policy;
         Authenticator = authenticator;
@@ -101,6 +104,14 @@ internal sealed class ProxyServices
             o.OnDecision(record);
         }
     }
+
+    /// <summary>
+    /// For a decision that raises an alert, writes the incident durably to the alert outbox. Await it before the
+    /// block response is written: an alert must not be lost by a crash after the pupil saw the block page.
+    /// </summary>
+    public ValueTask AlertAsync(DateTimeOffset at, IPAddress client, string method, string target, string host, Decision decision,
+        string reference, string? policyVersion) =>
+        decision.Alert && _alerts is not null ? _alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion) : default;
 
     /// <summary>A record for a request refused by the proxy itself, before or instead of the engine.</summary>
     public DecisionRecord Refusal(DateTimeOffset at, IPAddress client, string? user, string method, string target, string rule,

@@ -52,12 +52,6 @@ public sealed partial class LiveScrapeTests(TelemetryFixture fixture) : IClassFi
     private static readonly HashSet<string> NotFromThisService = new(StringComparer.Ordinal)
     {
         "up", // written by Prometheus itself for every scrape
-        // TODO(lead): remove these four once the `alerts` branch (Notifications, meter "FilterService.Alerts") is merged;
-        // they then appear in the live scrape and this test checks them like every other family.
-        "filterservice_alerts_pending",
-        "filterservice_alerts_delivered_total",
-        "filterservice_alerts_failed_total",
-        "filterservice_alerts_raised_total",
     };
 
     private static readonly HashSet<string> PromQlWords = new(StringComparer.Ordinal)

@@ -16,6 +16,8 @@ public sealed class TelemetryFixture : ProxyFixture
         "--Proxy:MaxAuthFailures=2",
         "--Proxy:AuthFailureWindow=00:00:01",
         "--Proxy:HostOverrides:dead.test=127.0.0.1:1",
+        // An alert channel nobody answers: the statutory hit stays pending, so the alert-delivery panels have series.
+        "--Alerts:Webhook:Url=http://127.0.0.1:1/hook",
     ];
 
     public string Proxy => Service.ProxyUri.ToString();

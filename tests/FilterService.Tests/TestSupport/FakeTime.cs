@@ -1,0 +1,11 @@
+namespace FilterService.Tests.TestSupport;
+
+/// <summary>A clock that moves only when told. The one fake the house style allows.</summary>
+public sealed class FakeTime(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}

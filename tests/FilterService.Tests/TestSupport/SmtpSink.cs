@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace FilterService.Tests.TestSupport;
+
+/// <summary>
+/// A real SMTP server: Debian's aiosmtpd (python3-aiosmtpd, installed by .ci/install-deps) on 127.0.0.1, storing
+/// every message in a maildir. Run with /usr/bin/python3: a pyenv python3 earlier on PATH lacks the module.
+/// </summary>
+public sealed class SmtpSink : IAsyncDisposable
+{
+    private const string Python = "/usr/bin/python3";
+    private readonly Process _process;
+
+    private SmtpSink(Process process, int port, string maildir)
+    {
+        _process = process;
+        Port = port;
+        Maildir = maildir;
+    }
+
+    public int Port { get; }
+    public string Maildir { get; }
+
+    /// <summary>A loopback port nothing listens on (just now).</summary>
+    public static int FreePort()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null)
+    {
+        if (!File.Exists(Python) || !Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"))
+        {
+            throw new Xunit.Sdk.XunitException("aiosmtpd is not installed: run .ci/install-deps (apt-get install python3-aiosmtpd)");
+        }
+        int p = port ?? FreePort();
+        maildir ??= Path.Combine(TempDir.Create("maildir"), "mail");
+        var psi = new ProcessStartInfo(Python)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}", "-c", "aiosmtpd.handlers.Mailbox", maildir })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var sink = new SmtpSink(process, p, maildir);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, p);
+                return sink;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+            catch (SocketException)
+            {
+                await sink.DisposeAsync();
+                throw new Xunit.Sdk.XunitException($"aiosmtpd did not listen on 127.0.0.1:{p} within 15 s");
+            }
+        }
+    }
+
+    /// <summary>Every message received so far (raw RFC 5322 text), oldest first.</summary>
+    public List<string> Messages()
+    {
+        var files = new[] { "new", "cur" }.Select(d => Path.Combine(Maildir, d)).Where(Directory.Exists)
+            .SelectMany(Directory.GetFiles).Select(f => new FileInfo(f)).OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name);
+        return files.Select(f => File.ReadAllText(f.FullName)).ToList();
+    }
+
+    /// <summary>Waits (bounded) until at least <paramref name="count"/> messages arrived; returns them all.</summary>
+    public async Task<List<string>> WaitForAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var messages = Messages();
+            if (messages.Count >= count)
+            {
+                return messages;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new Xunit.Sdk.XunitException($"expected {count} message(s) within {timeout}, got {messages.Count}:\n" + string.Join("\n----\n", messages));
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+        }
+        _process.Dispose();
+    }
+}
