@@ -208,9 +208,15 @@ internal sealed partial class ForwardingStage
             {
                 continue;
             }
-            if (!upstreamRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            // One value (the usual case) is added as a string: no enumerator boxed per header.
+            bool added = values.Count == 1
+                ? upstreamRequest.Headers.TryAddWithoutValidation(name, values[0])
+                : upstreamRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            if (!added && upstreamRequest.Content is { } content)
             {
-                upstreamRequest.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+                _ = values.Count == 1
+                    ? content.Headers.TryAddWithoutValidation(name, values[0])
+                    : content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
         }
         upstreamRequest.Headers.TryAddWithoutValidation("Via", _proxy.Via);
