@@ -59,9 +59,11 @@ internal sealed class DomainTable
         _fingerprints = HugePageArrays.Allocate<ushort>(capacity + Mirror);
         _slotMask = capacity - 1;
 
-        var slotToName = new int[capacity];
+        // Pass 1, in name order: place every name; remember each name's slot and each slot's record length.
+        var slotOfName = new int[Count];
+        var recordLength = new byte[capacity];
         long blobLength = 0;
-        for (int i = 0; i < namesAndTags.Count; i++)
+        for (int i = 0; i < Count; i++)
         {
             string name = namesAndTags[i].Key;
             blobLength += RecordHeader + name.Length;
@@ -70,27 +72,35 @@ internal sealed class DomainTable
             while (_fingerprints[index] != 0)
                 index = (index + 1) & _slotMask;
             _fingerprints[index] = FingerprintOf(hash);
-            slotToName[index] = i;
+            slotOfName[i] = index;
+            recordLength[index] = (byte)(RecordHeader + name.Length);
             _labelCounts |= 1UL << Math.Min(LabelCount(name), 63);
         }
         _fingerprints.AsSpan(0, Mirror).CopyTo(_fingerprints.AsSpan(capacity));
         if (blobLength > int.MaxValue)
             throw new InvalidOperationException("The domain lists are larger than 2 GB.");
 
-        _blob = HugePageArrays.Allocate<byte>((int)blobLength);
+        // Pass 2, in slot order: record offsets (a running sum) and block bases.
+        var slotOffset = new int[capacity];
         _blockBases = HugePageArrays.Allocate<int>(capacity >> BlockShift);
         int offset = 0;
         for (int slot = 0; slot < capacity; slot++)
         {
             if ((slot & ((1 << BlockShift) - 1)) == 0)
                 _blockBases[slot >> BlockShift] = offset;
-            if (_fingerprints[slot] == 0)
-                continue;
-            var (name, tag) = namesAndTags[slotToName[slot]];
-            _blob[offset] = (byte)name.Length;
-            Unsafe.WriteUnaligned(ref _blob[offset + 1], (ushort)tag);
-            Encoding.ASCII.GetBytes(name, _blob.AsSpan(offset + RecordHeader, name.Length));
-            offset += RecordHeader + name.Length;
+            slotOffset[slot] = offset;
+            offset += recordLength[slot];
+        }
+
+        // Pass 3, in name order again (reading names in slot order would chase a pointer per record).
+        _blob = HugePageArrays.Allocate<byte>((int)blobLength);
+        for (int i = 0; i < Count; i++)
+        {
+            var (name, tag) = namesAndTags[i];
+            int at = slotOffset[slotOfName[i]];
+            _blob[at] = (byte)name.Length;
+            Unsafe.WriteUnaligned(ref _blob[at + 1], (ushort)tag);
+            Encoding.ASCII.GetBytes(name, _blob.AsSpan(at + RecordHeader, name.Length));
         }
     }
 
