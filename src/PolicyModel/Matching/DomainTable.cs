@@ -119,7 +119,12 @@ internal sealed class DomainTable
         if (Count == 0 || n == 0)
             return 0;
 
-        if (IsLiteral(host))
+        ref char h0 = ref MemoryMarshal.GetReference(host);
+        // Hosts up to 64 characters (nearly all) find their dots with a few vector compares, once.
+        bool short64 = n <= 64;
+        bool colon = false;
+        ulong dots = short64 ? ScanDots(ref h0, n, out colon) : 0;
+        if (short64 ? colon || (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) : IsLiteral(host))
         {
             int literal = Find(HashName(host), host);
             return literal >= 0 ? fullMask[literal] : 0;
@@ -132,12 +137,11 @@ internal sealed class DomainTable
         Probes probes = default;
         ulong mask = 0;
         ulong labelCounts = _labelCounts;
-        ref char h0 = ref MemoryMarshal.GetReference(host);
         ulong suffix = Seed;
         int end = n, labels = 0, pending = 0;
         while (true)
         {
-            int dot = host.Slice(0, end).LastIndexOf('.');
+            int dot = short64 ? LastDot(dots, end) : host.Slice(0, end).LastIndexOf('.');
             int start = dot + 1;
             suffix = Extend(suffix, LabelHash(ref Unsafe.Add(ref h0, start), end - start));
             labels++;
@@ -157,6 +161,49 @@ internal sealed class DomainTable
                 return mask | ProbeAll(ref probes, pending, host, fullMask, subtreeMask);
             end = dot;
         }
+    }
+
+    /// <summary>Bit i set where <c>host[i]</c> is a dot (<paramref name="n"/> at most 64); also whether any is a colon.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ScanDots(ref char h0, int n, out bool colon)
+    {
+        ulong dots = 0;
+        uint colons = 0;
+        if (Vector128.IsHardwareAccelerated && n >= Vector128<ushort>.Count)
+        {
+            ref ushort u0 = ref Unsafe.As<char, ushort>(ref h0);
+            var dot = Vector128.Create((ushort)'.');
+            var colonChar = Vector128.Create((ushort)':');
+            // Whole vectors, then one more ending at the last character (overlapping bits are simply set twice).
+            for (int i = 0; ; i += Vector128<ushort>.Count)
+            {
+                int at = Math.Min(i, n - Vector128<ushort>.Count);
+                var v = Vector128.LoadUnsafe(ref u0, (nuint)at);
+                dots |= (ulong)Vector128.Equals(v, dot).ExtractMostSignificantBits() << at;
+                colons |= Vector128.Equals(v, colonChar).ExtractMostSignificantBits();
+                if (at == n - Vector128<ushort>.Count)
+                    break;
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                char c = Unsafe.Add(ref h0, i);
+                dots |= (c == '.' ? 1UL : 0) << i;
+                colons |= c == ':' ? 1u : 0;
+            }
+        }
+        colon = colons != 0;
+        return dots;
+    }
+
+    /// <summary>Position of the last dot before <paramref name="end"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LastDot(ulong dots, int end)
+    {
+        ulong before = end >= 64 ? dots : dots & ((1UL << end) - 1);
+        return 63 - BitOperations.LeadingZeroCount(before);
     }
 
     /// <summary>Suffix hashes waiting to be probed; 8 covers all but the longest hosts, which probe in batches.</summary>
