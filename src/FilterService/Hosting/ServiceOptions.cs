@@ -40,6 +40,12 @@ internal sealed class ProxyOptions
     /// <summary>Time allowed to resolve and connect upstream. Default 15 s.</summary>
     public TimeSpan UpstreamConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Longest wait for a forwarded request's upstream response head, or for the next bytes of either body.
+    /// Default 2 min (Squid waits up to 15; a stalled origin should not hold a pupil's browser that long).
+    /// </summary>
+    public TimeSpan UpstreamReadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>A tunnel with no bytes either way for this long is closed. Default 10 min (Squid's read_timeout is 15 min).</summary>
     public TimeSpan TunnelIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -175,6 +181,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         Positive(proxy.ClientHelloTimeout, "Proxy:ClientHelloTimeout", errors);
         Positive(proxy.UpstreamConnectTimeout, "Proxy:UpstreamConnectTimeout", errors);
         Positive(proxy.TunnelIdleTimeout, "Proxy:TunnelIdleTimeout", errors);
+        Positive(proxy.UpstreamReadTimeout, "Proxy:UpstreamReadTimeout", errors);
         Positive(proxy.KeepAliveTimeout, "Proxy:KeepAliveTimeout", errors);
         Positive(proxy.AuthFailureWindow, "Proxy:AuthFailureWindow", errors);
         Positive(proxy.ShutdownTimeout, "Proxy:ShutdownTimeout", errors);

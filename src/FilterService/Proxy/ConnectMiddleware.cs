@@ -115,7 +115,15 @@ internal sealed partial class ConnectMiddleware
                 }
                 return;
             }
-            await HandleConnectAsync(connection, client);
+            try
+            {
+                await HandleConnectAsync(connection, client);
+            }
+            catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException
+                or System.Net.Sockets.SocketException)
+            {
+                // The client or upstream went away mid-exchange: nothing left to answer.
+            }
         }
         finally
         {

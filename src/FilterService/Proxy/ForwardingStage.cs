@@ -191,7 +191,11 @@ internal sealed partial class ForwardingStage
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        var bodyStream = new CountingStream(request.Body);
+        // One deadline for the upstream side, pushed back whenever a body moves (YARP's activity timeout).
+        using var upstreamActivity = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var readTimeout = _proxy.Options.UpstreamReadTimeout;
+        upstreamActivity.CancelAfter(readTimeout);
+        var bodyStream = new CountingStream(request.Body, upstreamActivity, readTimeout);
         var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? false;
         if (canHaveBody)
         {
@@ -204,9 +208,15 @@ internal sealed partial class ForwardingStage
             {
                 continue;
             }
-            if (!upstreamRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            // One value (the usual case) is added as a string: no enumerator boxed per header.
+            bool added = values.Count == 1
+                ? upstreamRequest.Headers.TryAddWithoutValidation(name, values[0])
+                : upstreamRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            if (!added && upstreamRequest.Content is { } content)
             {
-                upstreamRequest.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+                _ = values.Count == 1
+                    ? content.Headers.TryAddWithoutValidation(name, values[0])
+                    : content.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
         }
         upstreamRequest.Headers.TryAddWithoutValidation("Via", _proxy.Via);
@@ -221,15 +231,15 @@ internal sealed partial class ForwardingStage
             try
             {
                 long sending = Stopwatch.GetTimestamp();
-                response = await _invoker.SendAsync(upstreamRequest, context.RequestAborted);
+                response = await _invoker.SendAsync(upstreamRequest, upstreamActivity.Token);
                 _proxy.Metrics?.RecordUpstreamTime(connect: false, Stopwatch.GetElapsedTime(sending));
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or UpstreamConnectException && !context.RequestAborted.IsCancellationRequested)
             {
-                var upstreamError = FindUpstreamError(ex);
+                var upstreamError = upstreamActivity.IsCancellationRequested ? UpstreamError.Timeout : FindUpstreamError(ex);
                 (status, var rule) = upstreamError switch
                 {
-                    UpstreamError.None when ex is TaskCanceledException => (504, "upstream-timeout"),
+                    UpstreamError.None when ex is OperationCanceledException => (504, "upstream-timeout"),
                     UpstreamError.None => (502, "upstream-failed"),
                     _ => ConnectMiddleware.UpstreamStatus(upstreamError),
                 };
@@ -260,7 +270,8 @@ internal sealed partial class ForwardingStage
             {
                 while (true)
                 {
-                    int n = await body.ReadAsync(buffer, context.RequestAborted);
+                    upstreamActivity.CancelAfter(readTimeout);
+                    int n = await body.ReadAsync(buffer, upstreamActivity.Token);
                     if (n == 0)
                     {
                         break;
@@ -383,7 +394,7 @@ internal sealed partial class ForwardingStage
     private static partial void LogUpstreamFailed(ILogger logger, string rule, string message);
 
     /// <summary>Counts request body bytes as HttpClient reads them.</summary>
-    private sealed class CountingStream(Stream inner) : Stream
+    private sealed class CountingStream(Stream inner, CancellationTokenSource activity, TimeSpan timeout) : Stream
     {
         public long Count;
         public override bool CanRead => true;
@@ -396,12 +407,14 @@ internal sealed partial class ForwardingStage
         {
             int n = inner.Read(buffer, offset, count);
             Count += n;
+            activity.CancelAfter(timeout);
             return n;
         }
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             int n = await inner.ReadAsync(buffer, cancellationToken);
             Count += n;
+            activity.CancelAfter(timeout);
             return n;
         }
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

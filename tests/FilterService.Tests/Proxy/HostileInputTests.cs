@@ -12,6 +12,7 @@ public sealed class HostileFixture : ProxyFixture
         "--Proxy:HeadTimeout=00:00:02",
         "--Proxy:ClientHelloTimeout=00:00:02",
         "--Proxy:ConnectPorts=*",
+        "--Proxy:UpstreamReadTimeout=00:00:01",
     ];
 }
 
@@ -159,6 +160,16 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
         var (text, _) = await SendRawAsync("CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test\r\nContent-Length: 5\r\n\r\nhello");
         Assert.StartsWith("HTTP/1.1 400", text);
         await Service.WaitForAuditAsync(r => r.Str("rule") == "connect-with-body", "the CONNECT with a body");
+    }
+
+    [Fact]
+    public async Task StalledOrigin_Gets504AtTheReadDeadline()
+    {
+        var started = DateTime.UtcNow;
+        var result = await Curl.RunAsync("--proxy", Service.ProxyUri.ToString(), "http://allowed.test/slow");
+        Assert.Equal(504, result.HttpCode);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(6), $"took {DateTime.UtcNow - started}");
+        await Service.WaitForAuditAsync(r => r.Str("url") == "http://allowed.test/slow" && r.Int("status") == 504, "the stalled origin");
     }
 
     private static int CountOccurrences(string text, string what)

@@ -74,6 +74,13 @@ public sealed class TestOrigin : IAsyncDisposable
                 response.ContentType = "text/html; charset=utf-8";
                 await WriteFixedAsync(response, $"<!DOCTYPE html><html><head><title>Allowed page</title></head><body><h1>Hello from the origin</h1><p>host {request.Host}</p></body></html>");
                 break;
+            case "/slow":
+                await Task.Delay(TimeSpan.FromSeconds(8), context.RequestAborted).ContinueWith(_ => { });
+                if (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await WriteFixedAsync(response, "finally");
+                }
+                break;
             case "/echo":
                 response.Headers["X-Request-Chunked"] = request.Headers.TransferEncoding.ToString().Contains("chunked") ? "yes" : "no";
                 response.Headers["X-Request-Length"] = request.ContentLength?.ToString() ?? "none";
