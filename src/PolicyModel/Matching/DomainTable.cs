@@ -59,9 +59,11 @@ internal sealed class DomainTable
         _fingerprints = HugePageArrays.Allocate<ushort>(capacity + Mirror);
         _slotMask = capacity - 1;
 
-        var slotToName = new int[capacity];
+        // Pass 1, in name order: place every name; remember each name's slot and each slot's record length.
+        var slotOfName = new int[Count];
+        var recordLength = new byte[capacity];
         long blobLength = 0;
-        for (int i = 0; i < namesAndTags.Count; i++)
+        for (int i = 0; i < Count; i++)
         {
             string name = namesAndTags[i].Key;
             blobLength += RecordHeader + name.Length;
@@ -70,27 +72,35 @@ internal sealed class DomainTable
             while (_fingerprints[index] != 0)
                 index = (index + 1) & _slotMask;
             _fingerprints[index] = FingerprintOf(hash);
-            slotToName[index] = i;
+            slotOfName[i] = index;
+            recordLength[index] = (byte)(RecordHeader + name.Length);
             _labelCounts |= 1UL << Math.Min(LabelCount(name), 63);
         }
         _fingerprints.AsSpan(0, Mirror).CopyTo(_fingerprints.AsSpan(capacity));
         if (blobLength > int.MaxValue)
             throw new InvalidOperationException("The domain lists are larger than 2 GB.");
 
-        _blob = HugePageArrays.Allocate<byte>((int)blobLength);
+        // Pass 2, in slot order: record offsets (a running sum) and block bases.
+        var slotOffset = new int[capacity];
         _blockBases = HugePageArrays.Allocate<int>(capacity >> BlockShift);
         int offset = 0;
         for (int slot = 0; slot < capacity; slot++)
         {
             if ((slot & ((1 << BlockShift) - 1)) == 0)
                 _blockBases[slot >> BlockShift] = offset;
-            if (_fingerprints[slot] == 0)
-                continue;
-            var (name, tag) = namesAndTags[slotToName[slot]];
-            _blob[offset] = (byte)name.Length;
-            Unsafe.WriteUnaligned(ref _blob[offset + 1], (ushort)tag);
-            Encoding.ASCII.GetBytes(name, _blob.AsSpan(offset + RecordHeader, name.Length));
-            offset += RecordHeader + name.Length;
+            slotOffset[slot] = offset;
+            offset += recordLength[slot];
+        }
+
+        // Pass 3, in name order again (reading names in slot order would chase a pointer per record).
+        _blob = HugePageArrays.Allocate<byte>((int)blobLength);
+        for (int i = 0; i < Count; i++)
+        {
+            var (name, tag) = namesAndTags[i];
+            int at = slotOffset[slotOfName[i]];
+            _blob[at] = (byte)name.Length;
+            Unsafe.WriteUnaligned(ref _blob[at + 1], (ushort)tag);
+            Encoding.ASCII.GetBytes(name, _blob.AsSpan(at + RecordHeader, name.Length));
         }
     }
 
@@ -109,7 +119,12 @@ internal sealed class DomainTable
         if (Count == 0 || n == 0)
             return 0;
 
-        if (IsLiteral(host))
+        ref char h0 = ref MemoryMarshal.GetReference(host);
+        // Hosts up to 64 characters (nearly all) find their dots with a few vector compares, once.
+        bool short64 = n <= 64;
+        bool colon = false;
+        ulong dots = short64 ? ScanDots(ref h0, n, out colon) : 0;
+        if (short64 ? colon || (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) : IsLiteral(host))
         {
             int literal = Find(HashName(host), host);
             return literal >= 0 ? fullMask[literal] : 0;
@@ -122,12 +137,11 @@ internal sealed class DomainTable
         Probes probes = default;
         ulong mask = 0;
         ulong labelCounts = _labelCounts;
-        ref char h0 = ref MemoryMarshal.GetReference(host);
         ulong suffix = Seed;
         int end = n, labels = 0, pending = 0;
         while (true)
         {
-            int dot = host.Slice(0, end).LastIndexOf('.');
+            int dot = short64 ? LastDot(dots, end) : host.Slice(0, end).LastIndexOf('.');
             int start = dot + 1;
             suffix = Extend(suffix, LabelHash(ref Unsafe.Add(ref h0, start), end - start));
             labels++;
@@ -147,6 +161,49 @@ internal sealed class DomainTable
                 return mask | ProbeAll(ref probes, pending, host, fullMask, subtreeMask);
             end = dot;
         }
+    }
+
+    /// <summary>Bit i set where <c>host[i]</c> is a dot (<paramref name="n"/> at most 64); also whether any is a colon.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ScanDots(ref char h0, int n, out bool colon)
+    {
+        ulong dots = 0;
+        uint colons = 0;
+        if (Vector128.IsHardwareAccelerated && n >= Vector128<ushort>.Count)
+        {
+            ref ushort u0 = ref Unsafe.As<char, ushort>(ref h0);
+            var dot = Vector128.Create((ushort)'.');
+            var colonChar = Vector128.Create((ushort)':');
+            // Whole vectors, then one more ending at the last character (overlapping bits are simply set twice).
+            for (int i = 0; ; i += Vector128<ushort>.Count)
+            {
+                int at = Math.Min(i, n - Vector128<ushort>.Count);
+                var v = Vector128.LoadUnsafe(ref u0, (nuint)at);
+                dots |= (ulong)Vector128.Equals(v, dot).ExtractMostSignificantBits() << at;
+                colons |= Vector128.Equals(v, colonChar).ExtractMostSignificantBits();
+                if (at == n - Vector128<ushort>.Count)
+                    break;
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                char c = Unsafe.Add(ref h0, i);
+                dots |= (c == '.' ? 1UL : 0) << i;
+                colons |= c == ':' ? 1u : 0;
+            }
+        }
+        colon = colons != 0;
+        return dots;
+    }
+
+    /// <summary>Position of the last dot before <paramref name="end"/>, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int LastDot(ulong dots, int end)
+    {
+        ulong before = end >= 64 ? dots : dots & ((1UL << end) - 1);
+        return 63 - BitOperations.LeadingZeroCount(before);
     }
 
     /// <summary>Suffix hashes waiting to be probed; 8 covers all but the longest hosts, which probe in batches.</summary>
