@@ -78,7 +78,7 @@ internal sealed partial class ForwardingStage
         var at = _proxy.Time.GetUtcNow();
         var reference = _proxy.NextReference();
         var policy = _proxy.Policy.Current;
-        var client = ProxyServices.ClientAddress(context.Connection.RemoteIpAddress is { } ip ? new IPEndPoint(ip, 0) : null);
+        var client = ProxyServices.ClientAddress(context.Connection.RemoteIpAddress);
         var request = context.Request;
         string method = request.Method;
         string raw = context.Features.Get<IHttpRequestFeature>()!.RawTarget;

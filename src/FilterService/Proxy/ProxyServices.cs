@@ -57,6 +57,9 @@ internal sealed class ProxyServices
     public string NextReference() =>
         unchecked((uint)(ReferenceSeed + Interlocked.Increment(ref _sequence) * 2654435761u)).ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
 
+    public static IPAddress ClientAddress(IPAddress? remote) =>
+        remote is null ? IPAddress.None : remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+
     public static IPAddress ClientAddress(EndPoint? remote) => remote switch
     {
         IPEndPoint ep when ep.Address.IsIPv4MappedToIPv6 => ep.Address.MapToIPv4(),
