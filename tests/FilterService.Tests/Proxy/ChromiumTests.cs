@@ -81,4 +81,17 @@ public sealed class ChromiumTests(ProxyFixture fixture) : IClassFixture<ProxyFix
         Assert.True(File.Exists(file), "no screenshot written");
         Assert.True(new FileInfo(file).Length > 1000, "screenshot is empty");
     }
+
+    [Fact]
+    public async Task Chromium_Https_TunnelsToAllowedAndGetsNothingFromBlocked()
+    {
+        // The local TLS origin's certificate is self-signed, hence --ignore-certificate-errors; the tunnel is real.
+        var allowed = await RunChromiumAsync("https://secure.test/hello", "--ignore-certificate-errors", "--dump-dom");
+        Assert.Contains("Hello from the origin", allowed);
+        await fixture.Service.WaitForAuditAsync(r => r.Str("url") == "secure.test:443" && r.Str("method") == "CONNECT" && r.Int("status") == 200, "chromium's tunnel");
+
+        var blocked = await RunChromiumAsync("https://blocked-terror.test/", "--ignore-certificate-errors", "--dump-dom");
+        Assert.DoesNotContain("Hello from the origin", blocked);
+        await fixture.Service.WaitForAuditAsync(r => r.Str("url") == "blocked-terror.test:443" && r.Int("status") == 403, "chromium's blocked tunnel");
+    }
 }
