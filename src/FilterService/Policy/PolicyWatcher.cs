@@ -29,17 +29,29 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
         _timer = new Timer(_ => ReloadSafely("file change"));
         if (_watch)
         {
-            _watcher = new FileSystemWatcher(_store.Directory)
+            try
             {
-                IncludeSubdirectories = true,
-                NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
-            };
-            _watcher.Changed += OnChanged;
-            _watcher.Created += OnChanged;
-            _watcher.Deleted += OnChanged;
-            _watcher.Renamed += OnChanged;
-            _watcher.Error += (_, e) => LogWatchError(_logger, e.GetException());
-            _watcher.EnableRaisingEvents = true;
+                _watcher = new FileSystemWatcher(_store.Directory)
+                {
+                    IncludeSubdirectories = true,
+                    NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                };
+                _watcher.Changed += OnChanged;
+                _watcher.Created += OnChanged;
+                _watcher.Deleted += OnChanged;
+                _watcher.Renamed += OnChanged;
+                _watcher.Error += (_, e) => LogWatchError(_logger, e.GetException());
+                _watcher.EnableRaisingEvents = true;
+            }
+            catch (Exception ex) when (ex is IOException or PlatformNotSupportedException or UnauthorizedAccessException)
+            {
+                // Out of inotify instances, say: poll instead of running without reloads.
+                LogWatchError(_logger, ex);
+                _watcher?.Dispose();
+                _watcher = null;
+                _fingerprint = Fingerprint();
+                _poll = new Timer(_ => Poll(), null, PollInterval, PollInterval);
+            }
         }
         if (!OperatingSystem.IsWindows())
         {
@@ -53,6 +65,38 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     }
 
     private void OnChanged(object sender, FileSystemEventArgs e) => _timer?.Change(_delay, Timeout.InfiniteTimeSpan);
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+    private Timer? _poll;
+    private string _fingerprint = "";
+
+    private void Poll()
+    {
+        var now = Fingerprint();
+        if (now != _fingerprint)
+        {
+            _fingerprint = now;
+            _timer?.Change(_delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Names, sizes and write times of every file under the policy directory.</summary>
+    private string Fingerprint()
+    {
+        try
+        {
+            var sb = new System.Text.StringBuilder();
+            foreach (var f in new DirectoryInfo(_store.Directory).EnumerateFiles("*", SearchOption.AllDirectories).OrderBy(f => f.FullName, StringComparer.Ordinal))
+            {
+                sb.Append(f.FullName).Append('|').Append(f.Length).Append('|').Append(f.LastWriteTimeUtc.Ticks).Append('\n');
+            }
+            return sb.ToString();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return _fingerprint;
+        }
+    }
 
     private void ReloadSafely(string trigger)
     {
@@ -77,13 +121,15 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     {
         _watcher?.Dispose();
         _watcher = null;
+        _poll?.Dispose();
+        _poll = null;
         _sighup?.Dispose();
         _sighup = null;
         _timer?.Dispose();
         _timer = null;
     }
 
-    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Policy directory watcher failed; edits need SIGHUP until restart")]
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "Policy directory watcher failed; polling the directory every 2 s instead (SIGHUP reloads at once)")]
     private static partial void LogWatchError(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Error, Message = "Policy reload ({Trigger}) threw; the last good policy stays live")]

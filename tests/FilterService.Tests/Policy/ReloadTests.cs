@@ -16,7 +16,7 @@ public sealed class ReloadTests : IAsyncLifetime
     {
         _policy = Samples.CopyDefault();
         _origin = await TestOrigin.StartAsync();
-        _service = await RunningService.StartAsync(_policy, _origin);
+        _service = await RunningService.StartAsync(_policy, _origin, "--Policy:Watch=true");
     }
 
     public async Task DisposeAsync()

@@ -38,6 +38,7 @@ public sealed class RunningService : IAsyncDisposable
             $"--Audit:Path={auditDir}",
             "--Audit:SquidFormat=true",
             "--Policy:ReloadDelay=00:00:00.200",
+            "--Policy:Watch=false", // inotify instances are a shared, small budget: only the reload tests watch
             "--Logging:LogLevel:Default=Warning",
         };
         if (origin is not null)

@@ -1,0 +1,50 @@
+using System.Net;
+using FilterService.Hosting;
+using FilterService.Proxy;
+
+namespace FilterService.Tests.Proxy;
+
+public sealed class UpstreamAddressPolicyTests
+{
+    private static UpstreamConnector Connector(bool allowLoopback)
+    {
+        var listeners = new ListenerRegistry();
+        listeners.Set([new IPEndPoint(IPAddress.Parse("10.1.2.3"), 3128)], [new IPEndPoint(IPAddress.Loopback, 9090)]);
+        return new UpstreamConnector(new ProxyOptions { AllowLoopbackUpstream = allowLoopback }, listeners);
+    }
+
+    [Theory]
+    [InlineData("93.184.216.34", 80, "None")]
+    [InlineData("10.20.0.5", 80, "None")]          // an intranet server is fine
+    [InlineData("fd00::5", 443, "None")]
+    [InlineData("127.0.0.1", 80, "AddressRefused")]
+    [InlineData("127.255.0.1", 80, "AddressRefused")]
+    [InlineData("::1", 80, "AddressRefused")]
+    [InlineData("::ffff:127.0.0.1", 80, "AddressRefused")]
+    [InlineData("0.0.0.0", 80, "AddressRefused")]
+    [InlineData("::", 80, "AddressRefused")]
+    [InlineData("169.254.169.254", 80, "AddressRefused")] // cloud metadata
+    [InlineData("fe80::1", 80, "AddressRefused")]
+    [InlineData("224.0.0.1", 80, "AddressRefused")]
+    [InlineData("255.255.255.255", 80, "AddressRefused")]
+    [InlineData("10.1.2.3", 3128, "Loop")]              // the proxy's own listener
+    [InlineData("10.1.2.3", 3129, "None")]
+    public void Check_DefaultPolicy(string address, int port, string expected) =>
+        Assert.Equal(expected, Connector(false).Check(new IPEndPoint(IPAddress.Parse(address), port)).ToString());
+
+    [Fact]
+    public void Check_LoopbackAllowed_StillRefusesTheProxyItself()
+    {
+        var connector = Connector(true);
+        Assert.Equal("None", connector.Check(new IPEndPoint(IPAddress.Loopback, 8080)).ToString());
+        Assert.Equal("Loop", connector.Check(new IPEndPoint(IPAddress.Loopback, 9090)).ToString());
+        Assert.Equal("Loop", connector.Check(new IPEndPoint(IPAddress.Loopback, 3128)).ToString()); // conservative: any local address on a listening port counts as the proxy
+    }
+
+    [Fact]
+    public void Check_BeforeListenersAreKnown_RefusesEverything()
+    {
+        var connector = new UpstreamConnector(new ProxyOptions(), new ListenerRegistry());
+        Assert.Equal("Loop", connector.Check(new IPEndPoint(IPAddress.Parse("93.184.216.34"), 80)).ToString());
+    }
+}
