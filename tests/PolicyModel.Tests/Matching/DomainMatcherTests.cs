@@ -39,6 +39,23 @@ public sealed class DomainMatcherTests
         Assert.Equal(0UL, matcher.Match(host, "/"));
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(9)]
+    [InlineData(20)]
+    [InlineData(40)]
+    public void Match_HostWithManyLabels_MatchesEveryListedSuffix(int extraLabels)
+    {
+        // Long hosts take the slower dot search (over 64 characters) and probe in several batches (over 8 suffixes).
+        var matcher = Build((Social, EntryKind.Subtree, "example.com"), (Video, EntryKind.Subtree, "l1.l0.example.com"),
+            (Terror, EntryKind.Exact, "l2.l1.l0.example.com"));
+        string host = string.Join('.', Enumerable.Range(0, extraLabels).Reverse().Select(i => "l" + i)) + ".example.com";
+
+        ulong expected = (1UL << Social) | (extraLabels >= 2 ? 1UL << Video : 0) | (extraLabels == 3 ? 1UL << Terror : 0);
+        Assert.Equal(expected, matcher.Match(host, ""));
+        Assert.Equal("l1.l0.example.com", matcher.Explain(host, "", Video)?.Entry);
+    }
+
     [Fact]
     public void Match_ExactEntry_MatchesHostButNotSubdomains()
     {
