@@ -43,7 +43,8 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
                 fileSizeLimitBytes: null,
                 flushToDiskInterval: TimeSpan.FromSeconds(1)),
                 bufferSize: 100_000,
-                blockWhenFull: false)
+                // An audit trail with holes is no audit trail: if the disk falls 100k records behind, requests wait.
+                blockWhenFull: true)
             .CreateLogger();
 
     public void OnDecision(DecisionRecord record)
