@@ -66,41 +66,26 @@ internal sealed partial class ConnectMiddleware
         try
         {
             connection.Features.Set(ProxyConnectionFeature.Instance);
-            var input = connection.Transport.Input;
-            bool isConnect;
-            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
-            {
-                deadline.CancelAfter(_proxy.Options.HeadTimeout);
-                while (true)
+            bool isConnect = false, ended = false;
+            bool inTime = await ReadUntilAsync(connection.Transport.Input, _proxy.Options.HeadTimeout, connection.ConnectionClosed,
+                (in ReadOnlySequence<byte> buffer, bool completed) =>
                 {
-                    ReadResult result;
-                    try
-                    {
-                        result = await input.ReadAsync(deadline.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return; // nothing (or too little) arrived in time: close quietly, nothing to answer
-                    }
-                    var buffer = result.Buffer;
                     int n = (int)Math.Min(buffer.Length, ConnectPrefix.Length);
                     Span<byte> first = stackalloc byte[8];
                     buffer.Slice(0, n).CopyTo(first);
                     bool prefix = first[..n].SequenceEqual(ConnectPrefix[..n]);
-                    if (prefix && n < ConnectPrefix.Length && !result.IsCompleted)
+                    if (prefix && n < ConnectPrefix.Length && !completed)
                     {
-                        input.AdvanceTo(buffer.Start, buffer.End);
-                        continue;
+                        return null;
                     }
                     isConnect = prefix && n == ConnectPrefix.Length;
+                    ended = completed && buffer.IsEmpty;
                     // consumed = examined = start: Kestrel's HTTP layer reads these bytes again at once.
-                    input.AdvanceTo(buffer.Start);
-                    if (result.IsCompleted && buffer.IsEmpty)
-                    {
-                        return;
-                    }
-                    break;
-                }
+                    return buffer.Start;
+                });
+            if (!inTime || ended)
+            {
+                return; // nothing (or too little) arrived in time, or the client left: close quietly, nothing to answer
             }
             if (!isConnect)
             {
@@ -131,6 +116,42 @@ internal sealed partial class ConnectMiddleware
         }
     }
 
+    /// <summary>Looks at the buffered bytes: the position consumed once they suffice, or null to wait for more.</summary>
+    private delegate SequencePosition? HeadStep(in ReadOnlySequence<byte> buffer, bool completed);
+
+    /// <summary>
+    /// Reads until <paramref name="step"/> has enough bytes, under <paramref name="timeout"/>: the head and ClientHello
+    /// stages need deadlines of their own, which Kestrel's timeouts do not cover. False when the deadline passed or the
+    /// connection closed first.
+    /// </summary>
+    private static async ValueTask<bool> ReadUntilAsync(PipeReader input, TimeSpan timeout, CancellationToken closed, HeadStep step)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        deadline.CancelAfter(timeout);
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+
+            var buffer = result.Buffer;
+            if (step(buffer, result.IsCompleted) is { } consumed)
+            {
+                input.AdvanceTo(consumed);
+                return true;
+            }
+
+            // A completed read always gets an answer from the step, so this cannot spin.
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
     private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client)
     {
         long started = Stopwatch.GetTimestamp();
@@ -141,35 +162,17 @@ internal sealed partial class ConnectMiddleware
         var policy = _proxy.Policy.Current;
 
         // 1. The head, strictly, under a deadline Kestrel's own timeouts do not cover.
-        ConnectHead? head;
-        HeadError error;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+        ConnectHead? head = null;
+        var error = HeadError.Incomplete;
+        await ReadUntilAsync(input, _proxy.Options.HeadTimeout, connection.ConnectionClosed, (in ReadOnlySequence<byte> buffer, bool completed) =>
         {
-            deadline.CancelAfter(_proxy.Options.HeadTimeout);
-            while (true)
+            error = ConnectHeadParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
+            if (error == HeadError.Incomplete && !completed)
             {
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync(deadline.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    error = HeadError.Incomplete;
-                    head = null;
-                    break;
-                }
-                var buffer = result.Buffer;
-                error = ConnectHeadParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
-                if (error == HeadError.Incomplete && !result.IsCompleted)
-                {
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-                input.AdvanceTo(head is null ? buffer.Start : buffer.GetPosition(head.Length));
-                break;
+                return null;
             }
-        }
+            return head is null ? buffer.Start : buffer.GetPosition(head.Length);
+        });
         if (head is null)
         {
             int status = error switch
@@ -343,29 +346,15 @@ internal sealed partial class ConnectMiddleware
 
     private async Task<(ClientHelloInfo?, HelloStatus)> PeekHelloAsync(PipeReader input, CancellationToken closed)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        deadline.CancelAfter(_proxy.Options.ClientHelloTimeout);
-        while (true)
+        ClientHelloInfo? info = null;
+        var status = HelloStatus.Incomplete;
+        var inTime = await ReadUntilAsync(input, _proxy.Options.ClientHelloTimeout, closed, (in ReadOnlySequence<byte> buffer, bool completed) =>
         {
-            ReadResult result;
-            try
-            {
-                result = await input.ReadAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return (null, HelloStatus.Incomplete);
-            }
-            var buffer = result.Buffer;
-            var status = ClientHelloParser.TryParse(buffer, out var info);
-            if (status == HelloStatus.Incomplete && !result.IsCompleted)
-            {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                continue;
-            }
-            input.AdvanceTo(buffer.Start); // peeked, not consumed: the ClientHello goes upstream untouched
-            return (info, status);
-        }
+            status = ClientHelloParser.TryParse(buffer, out info);
+            // Peeked, not consumed: the ClientHello goes upstream untouched.
+            return status == HelloStatus.Incomplete && !completed ? null : buffer.Start;
+        });
+        return inTime ? (info, status) : (null, HelloStatus.Incomplete);
     }
 
     private static async ValueTask RespondAsync(PipeWriter output, int status, string text, string? extraHeaders)
