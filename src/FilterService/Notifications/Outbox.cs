@@ -41,10 +41,14 @@ internal sealed class Outbox : IDisposable
     /// <summary>Lines appended since the last compaction.</summary>
     public int LinesSinceCompaction => Volatile.Read(ref _linesSinceCompaction);
 
-    /// <summary>Writes the incident and fsyncs. When this returns, a crash cannot lose it.</summary>
+    /// <summary>
+    /// Writes the incident. A deliverable one (an alert, a summary) is fsynced: when this returns, no crash can lose it.
+    /// A folded repeat only adds to a count, so it is handed to the OS without an fsync: it survives the process being
+    /// killed, and the next fsync of the journal (at the latest the window's summary) makes it durable too.
+    /// </summary>
     public async Task AppendAsync(Incident incident, CancellationToken cancellationToken = default)
     {
-        await WriteAsync(new Line { Add = incident }, cancellationToken);
+        await WriteRawAsync(JsonSerializer.Serialize(new Line { Add = incident }, Json) + "\n", 1, cancellationToken, toDisk: incident.Deliverable);
         lock (_state)
         {
             _incidents.Add(incident);
@@ -176,18 +180,15 @@ internal sealed class Outbox : IDisposable
         return set;
     }
 
-    private Task WriteAsync(Line line, CancellationToken cancellationToken) =>
-        WriteRawAsync(JsonSerializer.Serialize(line, Json) + "\n", 1, cancellationToken);
-
-    private async Task WriteRawAsync(string text, int lines, CancellationToken cancellationToken)
+    private async Task WriteRawAsync(string text, int lines, CancellationToken cancellationToken, bool toDisk = true)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
         await _write.WaitAsync(cancellationToken);
         try
         {
             await _file.WriteAsync(bytes, CancellationToken.None);
-            // fsync: the line is on disk before the caller goes on (for an incident, before the block response).
-            _file.Flush(flushToDisk: true);
+            // fsync: the line is on disk before the caller goes on (for an alert, before the block response).
+            _file.Flush(flushToDisk: toDisk);
             Interlocked.Add(ref _linesSinceCompaction, lines);
         }
         finally
