@@ -10,7 +10,12 @@ namespace PolicyModel.Decisions;
 internal sealed record NetworkDef(string Name, int Index, ImmutableArray<IPNetwork> Cidrs, int? DefaultRole);
 
 /// <summary>A category: its bit in the matcher's mask, whether it is statutory, and who its blocks alert about.</summary>
-internal sealed record CategoryDef(string Name, int Index, string? Description, bool Statutory, AlertSeverity Alert, ulong AlertRoleMask);
+internal sealed record CategoryDef(string Name, int Index, string? Description, bool Statutory, AlertSeverity Alert, ulong AlertRoleMask)
+{
+    /// <summary>The severity a block in this category raises for a client with these roles (no <c>alert_roles</c>: everyone).</summary>
+    public AlertSeverity AlertFor(ulong roleMask) =>
+        AlertRoleMask == 0 || (roleMask & AlertRoleMask) != 0 ? Alert : AlertSeverity.None;
+}
 
 /// <summary>One rule, compiled: sets are bit masks over role, network and category indexes; null/0 = not checked.</summary>
 internal sealed class CompiledRule

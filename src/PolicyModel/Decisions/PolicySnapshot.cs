@@ -210,10 +210,10 @@ public sealed class PolicySnapshot
         {
             var category = _categories[BitOperations.TrailingZeroCount(statutory)];
             var hit = _matcher.Explain(host, path, category.Index);
-            var alert = category.Alert != AlertSeverity.None && (category.AlertRoleMask == 0 || (who.RoleMask & category.AlertRoleMask) != 0);
+            var severity = category.AlertFor(who.RoleMask);
             return new Decision(DecisionAction.Block, "statutory:" + category.Name, category.Name, hit?.ListName, hit?.Entry,
                 $"{host} is on the statutory {category.Name} list, which is blocked for everyone and cannot be overridden.",
-                null, alert, alert ? category.Alert : AlertSeverity.None, who.Identity, Finish(trace));
+                null, severity != AlertSeverity.None, severity, who.Identity, Finish(trace));
         }
 
         if (who.Identity.User is { } user && _denied.TryGetValue(user, out var denied))
@@ -243,7 +243,7 @@ public sealed class PolicySnapshot
             {
                 var exception = _exceptions[decided.Index];
                 var (category, hit) = Explain(exception.CategoryMask & categories, host, path);
-                return new Decision(DecisionAction.Allow, "exception:" + exception.Name, category, hit?.ListName, hit?.Entry,
+                return new Decision(DecisionAction.Allow, "exception:" + exception.Name, category?.Name, hit?.ListName, hit?.Entry,
                     exception.Reason, untilOffset, false, AlertSeverity.None, who.Identity, Finish(trace));
             }
 
@@ -252,16 +252,12 @@ public sealed class PolicySnapshot
                 var rule = _rules[decided.Index];
                 var (category, hit) = Explain(rule.CategoryMask & categories, host, path);
                 var severity = rule.Alert;
-                if (rule.Action == DecisionAction.Block && category is not null)
+                if (rule.Action == DecisionAction.Block && category?.AlertFor(who.RoleMask) is { } categoryAlert && categoryAlert > severity)
                 {
-                    var def = _categories.First(c => c.Name == category);
-                    if (def.Alert > severity && (def.AlertRoleMask == 0 || (who.RoleMask & def.AlertRoleMask) != 0))
-                    {
-                        severity = def.Alert;
-                    }
+                    severity = categoryAlert;
                 }
 
-                return new Decision(rule.Action, rule.Name, category, hit?.ListName, hit?.Entry, rule.Reason,
+                return new Decision(rule.Action, rule.Name, category?.Name, hit?.ListName, hit?.Entry, rule.Reason,
                     untilOffset, severity != AlertSeverity.None, severity, who.Identity, Finish(trace));
             }
 
@@ -274,7 +270,8 @@ public sealed class PolicySnapshot
         }
     }
 
-    private (string? Category, MatchHit? Hit) Explain(ulong mask, string host, string path)
+    /// <summary>The first category in <paramref name="mask"/> and the entry that put the request in it. Allocates: deciding requests only.</summary>
+    private (CategoryDef? Category, MatchHit? Hit) Explain(ulong mask, string host, string path)
     {
         if (mask == 0)
         {
@@ -282,7 +279,7 @@ public sealed class PolicySnapshot
         }
 
         var category = _categories[BitOperations.TrailingZeroCount(mask)];
-        return (category.Name, _matcher.Explain(host, path, category.Index));
+        return (category, _matcher.Explain(host, path, category.Index));
     }
 
     /// <summary>

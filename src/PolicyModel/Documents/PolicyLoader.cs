@@ -822,7 +822,7 @@ internal sealed class PolicyCompiler
                 Name = name,
                 Line = line,
                 Action = action ?? DecisionAction.Block,
-                Reason = string.Empty,
+                Reason = RuleReason(name, action ?? DecisionAction.Block, _src.Scalar(YamlSource.Get(e, "description"), "description"), e),
                 RoleMask = RoleMask(YamlSource.Get(e, "roles"), "roles"),
                 Users = Users(YamlSource.Get(e, "users"), "users"),
                 NetworkMask = NetworkMask(YamlSource.Get(e, "networks")),
@@ -835,8 +835,6 @@ internal sealed class PolicyCompiler
                 Alert = YamlSource.Get(e, "alert") is { } alertNode ? ReadSeverity(alertNode) : AlertSeverity.None,
             };
 
-            var description = _src.Scalar(YamlSource.Get(e, "description"), "description");
-            rule = WithReason(rule, description, e);
             var shape = RuleShape.Of(rule);
             foreach (var earlier in shapes)
             {
@@ -876,48 +874,38 @@ internal sealed class PolicyCompiler
     }
 
     /// <summary>The rule's one-sentence reason, built once at load so deciding a request formats nothing.</summary>
-    private static CompiledRule WithReason(CompiledRule rule, string? description, IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> e)
+    private static string RuleReason(string name, DecisionAction action, string? description, IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> e)
     {
-        var verb = rule.Action == DecisionAction.Allow ? "Allowed" : "Blocked";
-        string reason;
+        var verb = action == DecisionAction.Allow ? "Allowed" : "Blocked";
         if (description is not null)
         {
-            reason = $"{verb} by rule '{rule.Name}': {description.TrimEnd('.')}.";
+            return $"{verb} by rule '{name}': {description.TrimEnd('.')}.";
         }
-        else
+
+        var parts = new List<string>();
+        void Add(string key, string prefix)
         {
-            var parts = new List<string>();
-            void Add(string key, string prefix)
+            if (YamlSource.Get(e, key) is YamlSequenceNode s)
             {
-                if (YamlSource.Get(e, key) is YamlSequenceNode s)
-                {
-                    parts.Add(prefix + string.Join(", ", s.Children.OfType<YamlScalarNode>().Select(n => n.Value)));
-                }
-                else if (YamlSource.Get(e, key) is YamlScalarNode { Value: { } v })
-                {
-                    parts.Add(prefix + v);
-                }
+                parts.Add(prefix + string.Join(", ", s.Children.OfType<YamlScalarNode>().Select(n => n.Value)));
             }
-
-            Add("category", "category ");
-            Add("categories", "categories ");
-            Add("hosts", "hosts ");
-            Add("methods", "method ");
-            Add("paths", "paths ");
-            Add("roles", "for ");
-            Add("users", "for ");
-            Add("networks", "on ");
-            Add("during", "during ");
-            Add("outside", "outside ");
-            reason = parts.Count == 0 ? $"{verb} by rule '{rule.Name}'." : $"{verb} by rule '{rule.Name}' ({string.Join(", ", parts)}).";
+            else if (YamlSource.Get(e, key) is YamlScalarNode { Value: { } v })
+            {
+                parts.Add(prefix + v);
+            }
         }
 
-        return new CompiledRule
-        {
-            Name = rule.Name, Line = rule.Line, Action = rule.Action, Reason = reason, RoleMask = rule.RoleMask, Users = rule.Users,
-            NetworkMask = rule.NetworkMask, CategoryMask = rule.CategoryMask, Hosts = rule.Hosts, Methods = rule.Methods,
-            Paths = rule.Paths, During = rule.During, Outside = rule.Outside, Alert = rule.Alert,
-        };
+        Add("category", "category ");
+        Add("categories", "categories ");
+        Add("hosts", "hosts ");
+        Add("methods", "method ");
+        Add("paths", "paths ");
+        Add("roles", "for ");
+        Add("users", "for ");
+        Add("networks", "on ");
+        Add("during", "during ");
+        Add("outside", "outside ");
+        return parts.Count == 0 ? $"{verb} by rule '{name}'." : $"{verb} by rule '{name}' ({string.Join(", ", parts)}).";
     }
 
     private ImmutableArray<CompiledException> ReadExceptions(YamlNode? node)
