@@ -40,19 +40,9 @@ internal sealed partial class TermCalendarReader
     /// <param name="at">Where the path was written, for a file that cannot be read.</param>
     public static TermCalendar? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
     {
-        string text;
-        try
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.CalendarNotFound, "term calendar", diagnostics);
+        if (text is null)
         {
-            text = File.ReadAllText(Path.Combine(policyDirectory, file));
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            diagnostics.Error(at, ScheduleCodes.CalendarNotFound, $"cannot read term calendar '{file}': file not found");
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            diagnostics.Error(at, ScheduleCodes.CalendarNotFound, $"cannot read term calendar '{file}': {e.Message}");
             return null;
         }
 

@@ -15,22 +15,13 @@ internal static class TimetableReader
 
     public static Timetable? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
     {
-        string[] lines;
-        try
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.TimetableNotFound, "timetable", diagnostics);
+        if (text is null)
         {
-            lines = File.ReadAllLines(Path.Combine(policyDirectory, file));
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            diagnostics.Error(at, ScheduleCodes.TimetableNotFound, $"cannot read timetable '{file}': file not found");
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            diagnostics.Error(at, ScheduleCodes.TimetableNotFound, $"cannot read timetable '{file}': {e.Message}");
             return null;
         }
 
+        var lines = text.ReplaceLineEndings("\n").Split('\n');
         var failed = false;
         void Error(int line, int column, string code, string message)
         {
