@@ -98,11 +98,7 @@ public sealed class PrometheusScrapeTests
         }
         finally
         {
-            if (!prometheus.HasExited)
-            {
-                prometheus.Kill();
-                await prometheus.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
-            }
+            await prometheus.StopAsync();
         }
     }
 
