@@ -85,6 +85,8 @@ public sealed class PolicySnapshot
         _denied = denied;
         _default = defaultAction;
         Warnings = warnings;
+        Categories = categories.Select(c => (c.Name, c.Statutory)).ToArray();
+        RuleNames = rules.Select(r => r.Name).ToArray();
         foreach (var c in categories)
         {
             if (c.Statutory)
@@ -121,11 +123,11 @@ public sealed class PolicySnapshot
     public IReadOnlyList<Diagnostic> Warnings { get; }
 
     /// <summary>Names of the categories, statutory ones marked.</summary>
-    public IReadOnlyList<(string Name, bool Statutory)> Categories => _categories.Select(c => (c.Name, c.Statutory)).ToList();
+    public IReadOnlyList<(string Name, bool Statutory)> Categories { get; }
 
     public int RuleCount => _rules.Length;
 
-    public IReadOnlyList<string> RuleNames => _rules.Select(r => r.Name).ToList();
+    public IReadOnlyList<string> RuleNames { get; }
 
     public int ExceptionCount => _exceptions.Length;
 
