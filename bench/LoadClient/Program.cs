@@ -1,0 +1,216 @@
+// Load generator for the CONNECT side of the side-by-side benchmark (bench/load/run). wrk covers plain
+// HTTP; it cannot speak CONNECT, so this drives tunnels through any HTTP proxy:
+//
+//   handshakes  every operation is a new TCP connection, CONNECT, a full TLS handshake (no resumption)
+//               with the origin through the tunnel, one GET and close
+//   downloads   each connection opens one tunnel and then repeats GET on it (keep-alive)
+//
+// Prints one JSON object: completed operations, errors, seconds, rate, latency percentiles, body bytes.
+// Every operation has a deadline; the run stops at --duration whatever happens.
+
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using System.Text.Json;
+
+var options = Options.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine(
+        "usage: LoadClient handshakes|downloads --proxy HOST:PORT --target HOST:PORT --path /1k " +
+        "[--connections 50] [--duration 10] [--timeout 10]");
+    return 2;
+}
+
+var workers = new Worker[options.Connections];
+for (var i = 0; i < workers.Length; i++)
+    workers[i] = new Worker(options);
+
+using var stop = new CancellationTokenSource(options.Duration);
+var clock = Stopwatch.StartNew();
+await Task.WhenAll(workers.Select(w => Task.Run(() => w.RunAsync(stop.Token))));
+var seconds = clock.Elapsed.TotalSeconds;
+
+var latencies = workers.SelectMany(w => w.Latencies).Order().ToArray();
+long completed = workers.Sum(w => w.Completed), errors = workers.Sum(w => w.Errors), bytes = workers.Sum(w => w.BodyBytes);
+double Percentile(double p) =>
+    latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)(p * latencies.Length))] * 1000.0 / Stopwatch.Frequency;
+
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    mode = options.Mode,
+    completed,
+    errors,
+    seconds = Math.Round(seconds, 3),
+    rate = Math.Round(completed / seconds, 1),
+    p50_ms = Math.Round(Percentile(0.50), 3),
+    p99_ms = Math.Round(Percentile(0.99), 3),
+    body_bytes = bytes,
+    first_error = workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
+}));
+return 0;
+
+sealed record Options(string Mode, string ProxyHost, int ProxyPort, string TargetHost, int TargetPort, string Path,
+    int Connections, TimeSpan Duration, TimeSpan Timeout)
+{
+    public static Options? Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0] is not ("handshakes" or "downloads")) return null;
+        var values = new Dictionary<string, string>();
+        for (var i = 1; i + 1 < args.Length; i += 2)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal)) return null;
+            values[args[i][2..]] = args[i + 1];
+        }
+        if (!values.TryGetValue("proxy", out var proxy) || !values.TryGetValue("target", out var target)) return null;
+        var (proxyHost, proxyPort) = SplitHostPort(proxy);
+        var (targetHost, targetPort) = SplitHostPort(target);
+        double Number(string key, double fallback) => values.TryGetValue(key, out var v) ? double.Parse(v) : fallback;
+        return new Options(args[0], proxyHost, proxyPort, targetHost, targetPort, values.GetValueOrDefault("path", "/1k"),
+            (int)Number("connections", 50), TimeSpan.FromSeconds(Number("duration", 10)),
+            TimeSpan.FromSeconds(Number("timeout", 10)));
+    }
+
+    static (string, int) SplitHostPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        return (value[..colon], int.Parse(value[(colon + 1)..]));
+    }
+}
+
+sealed class Worker(Options options)
+{
+    readonly byte[] _buffer = new byte[64 * 1024];
+    readonly byte[] _connect = Encoding.ASCII.GetBytes(
+        $"CONNECT {options.TargetHost}:{options.TargetPort} HTTP/1.1\r\nHost: {options.TargetHost}:{options.TargetPort}\r\n\r\n");
+    readonly byte[] _get = Encoding.ASCII.GetBytes(
+        $"GET {options.Path} HTTP/1.1\r\nHost: {options.TargetHost}\r\nUser-Agent: filterservice-loadclient\r\n\r\n");
+
+    public List<long> Latencies { get; } = new(1 << 16);
+    public long Completed { get; private set; }
+    public long Errors { get; private set; }
+    public long BodyBytes { get; private set; }
+    public string? FirstError { get; private set; }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        Tunnel? tunnel = null;
+        while (!stop.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            deadline.CancelAfter(options.Timeout);
+            try
+            {
+                tunnel ??= await OpenAsync(deadline.Token);
+                await tunnel.Tls.WriteAsync(_get, deadline.Token);
+                BodyBytes += await ReadResponseAsync(tunnel.Tls, deadline.Token);
+                if (options.Mode == "handshakes")
+                {
+                    tunnel.Dispose();
+                    tunnel = null;
+                }
+                Latencies.Add(Stopwatch.GetTimestamp() - started);
+                Completed++;
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException
+                                          or AuthenticationException or InvalidDataException)
+            {
+                tunnel?.Dispose();
+                tunnel = null;
+                if (stop.IsCancellationRequested) break; // the run ended mid-operation: not an error
+                Errors++;
+                FirstError ??= $"{e.GetType().Name}: {e.Message}";
+            }
+        }
+        tunnel?.Dispose();
+    }
+
+    async Task<Tunnel> OpenAsync(CancellationToken cancel)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(options.ProxyHost, options.ProxyPort, cancel);
+            var network = new NetworkStream(socket, ownsSocket: true);
+            await network.WriteAsync(_connect, cancel);
+            var (status, _, extra) = await ReadHeadAsync(network, cancel);
+            if (status != 200 || extra != 0)
+                throw new InvalidDataException($"CONNECT answered {status}");
+            var tls = new SslStream(network, leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = options.TargetHost,
+                AllowTlsResume = false, // a full handshake every time: the work a new tunnel costs
+                RemoteCertificateValidationCallback = (_, _, _, _) => true, // the bench origin is self-signed
+            }, cancel);
+            return new Tunnel(socket, tls);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // Reads one response with Content-Length and returns its body length.
+    async Task<long> ReadResponseAsync(Stream stream, CancellationToken cancel)
+    {
+        var (status, contentLength, extra) = await ReadHeadAsync(stream, cancel);
+        if (status != 200 || contentLength < 0)
+            throw new InvalidDataException($"GET answered {status} (content-length {contentLength})");
+        var remaining = contentLength - extra;
+        while (remaining > 0)
+        {
+            var n = await stream.ReadAsync(_buffer.AsMemory(0, (int)Math.Min(_buffer.Length, remaining)), cancel);
+            if (n == 0) throw new IOException("connection closed inside the body");
+            remaining -= n;
+        }
+        return contentLength;
+    }
+
+    // Reads up to the end of a response head into _buffer; returns status, Content-Length (-1 if absent) and
+    // how many body bytes were read with the head. Bytes beyond the body are not expected (no pipelining).
+    async Task<(int Status, long ContentLength, int Extra)> ReadHeadAsync(Stream stream, CancellationToken cancel)
+    {
+        var filled = 0;
+        while (true)
+        {
+            if (filled == _buffer.Length) throw new InvalidDataException("response head too large");
+            var n = await stream.ReadAsync(_buffer.AsMemory(filled), cancel);
+            if (n == 0) throw new IOException("connection closed before the response head");
+            filled += n;
+            var end = _buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8);
+            if (end < 0) continue;
+            var head = _buffer.AsSpan(0, end);
+            if (head.Length < 12 || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _))
+                throw new InvalidDataException("malformed status line");
+            long contentLength = -1;
+            var marker = "\r\ncontent-length:"u8;
+            var lower = Encoding.ASCII.GetString(head).ToLowerInvariant();
+            var at = lower.IndexOf("\r\ncontent-length:", StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                var value = lower.AsSpan(at + marker.Length);
+                var eol = value.IndexOf("\r\n", StringComparison.Ordinal);
+                contentLength = long.Parse(eol < 0 ? value : value[..eol]);
+            }
+            return (status, contentLength, filled - end - 4);
+        }
+    }
+}
+
+sealed class Tunnel(Socket socket, SslStream tls) : IDisposable
+{
+    public SslStream Tls { get; } = tls;
+
+    public void Dispose()
+    {
+        Tls.Dispose();
+        socket.Dispose();
+    }
+}
