@@ -8,6 +8,7 @@ is stopped on exit; nothing it did not start is touched. Every load step is boun
 Each round starts each proxy fresh (alternating which goes first), then measures:
   startup     seconds from exec to the first answered request, with the 1.4M-domain list loaded
   rss_start   resident memory 2 s after that answer (whole process tree)
+  warm-up     each step below for --warmup seconds, not measured
   plain       wrk, 50 connections, absolute-form GET of a 1 KB file through the proxy
   blocked     wrk, 50 connections, absolute-form GETs cycling through 1,000 listed domains (403s)
   tunnels     new TCP + CONNECT + full TLS handshake with the origin + GET 1 KB + close, 50 at a time
@@ -284,20 +285,20 @@ def run_wrk(kind, script, env, args, raw_path):
     with open(raw_path, "w") as f:
         f.write(result.stdout + result.stderr)
     out = result.stdout
-    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
-    if result.returncode != 0 or not m:
-        sys.exit(f"wrk failed against {kind}: {raw_path}")
-    requests = int(m.group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return {
-        "completed": requests,
-        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": parse_duration_ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99_ms": parse_duration_ms(re.search(r"99%\s+(\S+)", out).group(1)),
-        "non2xx": int(non2xx.group(1)) if non2xx else 0,
-        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
-    }
+    try:
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        return {
+            "completed": int(re.search(r"(\d+) requests in ", out).group(1)),
+            "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": parse_duration_ms(re.search(r"50%\s+(\S+)", out).group(1)),
+            "p99_ms": parse_duration_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+        }
+    except (AttributeError, ValueError):
+        sys.exit(f"wrk against {kind} (exit {result.returncode}) printed what this script cannot read, in {raw_path}:\n"
+                 + out + result.stderr)
 
 
 def run_load_client(kind, mode, path, args, raw_path):
@@ -327,16 +328,21 @@ def one_proxy(kind, round_no, run, args, blocked_host):
         time.sleep(2)
         result = {"round": round_no, "proxy": kind, "startup_s": startup, "rss_start_mb": rss_mb(started.pid)}
         check_same_work(kind, blocked_host)
-        raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
         plain_env = {"TARGET": f"http://{PLAIN_HOST}:{HTTP_PORT}/1k"}
+        blocked_env = {"BLOCKED": os.path.join(run, "blocked-sample.txt")}
+        steps = {
+            "plain": lambda a, raw: run_wrk(kind, "plain.lua", plain_env, a, raw),
+            "blocked": lambda a, raw: run_wrk(kind, "blocked.lua", blocked_env, a, raw),
+            "tunnels": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw),
+            "downloads": lambda a, raw: run_load_client(kind, "downloads", "/100k", a, raw),
+        }
+        raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
+        # Warm every path first (both proxies alike): .NET compiles hot methods again, optimised, in the first seconds.
         warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
-        run_wrk(kind, "plain.lua", plain_env, warm, raw("warmup"))
-        run_load_client(kind, "handshakes", "/1k", warm, raw("warmup-tunnels"))
-        result["plain"] = measured(started, lambda: run_wrk(kind, "plain.lua", plain_env, args, raw("plain")))
-        result["blocked"] = measured(started, lambda: run_wrk(
-            kind, "blocked.lua", {"BLOCKED": os.path.join(run, "blocked-sample.txt")}, args, raw("blocked")))
-        result["tunnels"] = measured(started, lambda: run_load_client(kind, "handshakes", "/1k", args, raw("tunnels")))
-        result["downloads"] = measured(started, lambda: run_load_client(kind, "downloads", "/100k", args, raw("downloads")))
+        for step, go in steps.items():
+            go(warm, raw("warmup-" + step))
+        for step, go in steps.items():
+            result[step] = measured(started, lambda: go(args, raw(step)))
         result["rss_load_mb"] = rss_mb(started.pid)
         for step in ("plain", "blocked", "tunnels", "downloads"):
             r = result[step]
@@ -418,8 +424,8 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         f"# Load benchmark: FilterService against Squid",
         "",
         f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} rounds "
-        f"(each proxy started fresh every round, the order alternating), {args.duration} s per step after a "
-        f"{args.warmup} s warm-up, {args.connections} connections. Medians of the rounds; the ratio is "
+        f"(each proxy started fresh every round, the order alternating), {args.duration} s per step after "
+        f"{args.warmup} s of warm-up per step, {args.connections} connections. Medians of the rounds; the ratio is "
         "FilterService over Squid, oriented so that above 1 means FilterService is better.",
         "",
         "| | Squid | FilterService | ratio |",

@@ -72,6 +72,12 @@ internal static class ProxyHost
             return null;
         }
 
+        if (options.Proxy.InlineCompletions)
+        {
+            // Read by System.Net.Sockets when its first socket is made, which has not happened yet.
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+            builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
+        }
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Information);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);

@@ -36,6 +36,17 @@ internal sealed class ProxyAuthenticator
 
     public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
 
+    /// <summary>
+    /// True when <see cref="Authenticate"/> would run the password hash (slow by design): the caller then runs it off
+    /// the socket threads, which with inline completions serve every other connection.
+    /// </summary>
+    public bool MustHash(PolicySnapshot policy, string? header) =>
+        !string.IsNullOrEmpty(header) && policy.ProxyAuth != ProxyAuthMode.Off
+        && !(_verified.TryGetValue(policy, out var cache) && cache.ContainsKey(CacheKey(header)));
+
+    private static string CacheKey(string header) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+
     public AuthOutcome Authenticate(PolicySnapshot policy, IPAddress client, string? header, out string? user, out TimeSpan retryAfter)
     {
         user = null;
@@ -58,7 +69,7 @@ internal sealed class ProxyAuthenticator
             return AuthOutcome.Throttled;
         }
         var cache = _verified.GetValue(policy, static _ => new());
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        var key = CacheKey(header);
         if (cache.TryGetValue(key, out var known))
         {
             user = known;

@@ -13,8 +13,6 @@ namespace FilterService.Proxy;
 /// </summary>
 internal static class BlockPage
 {
-    private static readonly CultureInfo British = CultureInfo.GetCultureInfo("en-GB");
-
     public static string Render(PolicySnapshot policy, Decision decision, string url, IPAddress client, DateTimeOffset at, string reference)
     {
         var zone = policy.TimeZone;
@@ -32,7 +30,7 @@ internal static class BlockPage
         if (decision.Until is { } until)
         {
             var back = Instant.FromDateTimeOffset(until).InZone(zone).ToDateTimeUnspecified();
-            Item(sb, "Available again", "Available again at " + back.ToString(back.Date == local.Date ? "HH:mm" : "HH:mm 'on' dddd d MMMM yyyy", British));
+            Item(sb, "Available again", "Available again at " + back.ToString(back.Date == local.Date ? "HH:mm" : "HH:mm 'on' dddd d MMMM yyyy", CultureInfo.InvariantCulture));
         }
         Item(sb, "Time", local.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " (" + zone.Id + ")");
         Item(sb, "Your address", client.ToString());

@@ -196,7 +196,7 @@ internal sealed partial class ConnectMiddleware
         }
 
         // 2. Who is asking.
-        var admission = _proxy.Admit(policy, client, head.ProxyAuthorization, out var user, out var retryAfter);
+        var (admission, user, retryAfter) = await _proxy.AdmitAsync(policy, client, head.ProxyAuthorization);
         if (admission != Admission.Admitted)
         {
             int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };

@@ -128,7 +128,7 @@ internal sealed partial class ForwardingStage
         string? user = tunnel?.User;
         if (tunnel is null)
         {
-            var admission = _proxy.Admit(policy, client, headers.ProxyAuthorization, out user, out var retryAfter);
+            (var admission, user, var retryAfter) = await _proxy.AdmitAsync(policy, client, headers.ProxyAuthorization);
             if (admission != Admission.Admitted)
             {
                 int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };

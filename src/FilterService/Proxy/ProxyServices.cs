@@ -21,6 +21,9 @@ internal enum Admission
     Throttled,
 }
 
+/// <summary>The outcome of <see cref="ProxyServices.AdmitAsync"/>.</summary>
+internal readonly record struct AdmitResult(Admission Admission, string? User, TimeSpan RetryAfter);
+
 /// <summary>What the CONNECT and HTTP stages share: the live policy, identity, upstream connections, the observers.</summary>
 internal sealed class ProxyServices
 {
@@ -67,6 +70,22 @@ internal sealed class ProxyServices
         _ => IPAddress.None,
     };
 
+    /// <summary>
+    /// <see cref="Admit"/>, with a login that needs the password hash run on the thread pool: the socket threads run
+    /// every connection's I/O inline and must never wait for PBKDF2.
+    /// </summary>
+    public ValueTask<AdmitResult> AdmitAsync(PolicySnapshot policy, IPAddress client, string? proxyAuthorization)
+    {
+        if (!Authenticator.MustHash(policy, proxyAuthorization))
+        {
+            return new(AdmitNow(policy, client, proxyAuthorization));
+        }
+        return new(Task.Run(() => AdmitNow(policy, client, proxyAuthorization)));
+    }
+
+    private AdmitResult AdmitNow(PolicySnapshot policy, IPAddress client, string? proxyAuthorization) =>
+        new(Admit(policy, client, proxyAuthorization, out var user, out var retryAfter), user, retryAfter);
+
     public Admission Admit(PolicySnapshot policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
     {
         user = null;
@@ -111,10 +130,17 @@ internal sealed class ProxyServices
     /// <summary>
     /// For a decision that raises an alert, writes the incident durably to the alert outbox. Await it before the
     /// block response is written: an alert must not be lost by a crash after the pupil saw the block page.
+    /// The outbox's fsync blocks, so it runs on the thread pool, never on a socket thread.
     /// </summary>
     public ValueTask AlertAsync(DateTimeOffset at, IPAddress client, string method, string target, string host, Decision decision,
-        string reference, string? policyVersion) =>
-        decision.Alert && _alerts is not null ? _alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion) : default;
+        string reference, string? policyVersion)
+    {
+        if (!decision.Alert || _alerts is not { } alerts)
+        {
+            return default;
+        }
+        return new(Task.Run(() => alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion).AsTask()));
+    }
 
     /// <summary>A record for a request refused by the proxy itself, before or instead of the engine.</summary>
     public DecisionRecord Refusal(DateTimeOffset at, IPAddress client, string? user, string method, string target, string rule,

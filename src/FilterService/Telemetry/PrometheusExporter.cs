@@ -279,6 +279,7 @@ internal sealed class PrometheusExporter : IDisposable
     {
         private readonly object _gate = new();
         private readonly Dictionary<string, Series> _series = new(StringComparer.Ordinal);
+        private readonly Dictionary<TagKey, Series> _byTags = new();
 
         public string Name { get; } = name;
         public FamilyKind Kind { get; } = kind;
@@ -292,13 +293,24 @@ internal sealed class PrometheusExporter : IDisposable
             {
                 return;
             }
-            var key = Labels(tags);
+            // Instruments recorded per request (counters, histograms) find their series by the tag values themselves,
+            // without rendering the label string; observable series come and go at each scrape and take the slow path.
+            bool fast = Kind is FamilyKind.Counter or FamilyKind.SummedGauge or FamilyKind.Histogram && tags.Length <= TagKey.Capacity;
+            var tagKey = fast ? new TagKey(tags) : default;
             lock (_gate)
             {
-                if (!_series.TryGetValue(key, out var s))
+                if (!fast || !_byTags.TryGetValue(tagKey, out var s))
                 {
-                    s = new Series(buckets is null ? null : new long[buckets.Length]);
-                    _series[key] = s;
+                    var key = Labels(tags);
+                    if (!_series.TryGetValue(key, out s))
+                    {
+                        s = new Series(buckets is null ? null : new long[buckets.Length]);
+                        _series[key] = s;
+                    }
+                    if (fast)
+                    {
+                        _byTags[tagKey] = s;
+                    }
                 }
                 switch (Kind)
                 {
@@ -428,6 +440,36 @@ internal sealed class PrometheusExporter : IDisposable
             }
             return sb.ToString();
         }
+    }
+
+    /// <summary>
+    /// Up to four tags as recorded (name and value, in the caller's order), compared by value: a series lookup that
+    /// allocates nothing. The same tags in another order make another key for the same series, which is harmless.
+    /// </summary>
+    private readonly struct TagKey : IEquatable<TagKey>
+    {
+        public const int Capacity = 4;
+        private readonly int _count;
+        private readonly KeyValuePair<string, object?> _a, _b, _c, _d;
+
+        public TagKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            _count = tags.Length;
+            if (_count > 0) _a = tags[0];
+            if (_count > 1) _b = tags[1];
+            if (_count > 2) _c = tags[2];
+            if (_count > 3) _d = tags[3];
+        }
+
+        public bool Equals(TagKey other) =>
+            _count == other._count && Same(_a, other._a) && Same(_b, other._b) && Same(_c, other._c) && Same(_d, other._d);
+
+        private static bool Same(KeyValuePair<string, object?> x, KeyValuePair<string, object?> y) =>
+            string.Equals(x.Key, y.Key, StringComparison.Ordinal) && Equals(x.Value, y.Value);
+
+        public override bool Equals(object? obj) => obj is TagKey other && Equals(other);
+
+        public override int GetHashCode() => HashCode.Combine(_count, _a.Key, _a.Value, _b.Value, _c.Value, _d.Value);
     }
 
     private sealed class Series(long[]? buckets)
