@@ -11,6 +11,8 @@ namespace FilterService.Proxy;
 /// </summary>
 internal static class Tunnel
 {
+    private const int ReceiveBlock = 64 * 1024;
+
     public static async Task<(long FromClient, long ToClient)> SpliceAsync(IDuplexPipe client, Socket upstream, TimeSpan idle,
         CancellationToken closed, CancellationToken closeRequested)
     {
@@ -78,7 +80,14 @@ internal static class Tunnel
         {
             while (true)
             {
-                var memory = output.GetMemory(16 * 1024);
+                // With nothing to read, wait for data before taking a buffer, as Kestrel does: an idle tunnel holds no
+                // block. The block is 64 KB because a download then costs a quarter of the receive and send calls it
+                // did with 16 KB (bench/load/profile.py downloads: 6,500 -> 8,800 per proxy CPU-second).
+                if (upstream.Available == 0)
+                {
+                    await upstream.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cts.Token);
+                }
+                var memory = output.GetMemory(ReceiveBlock);
                 int n = await upstream.ReceiveAsync(memory, SocketFlags.None, cts.Token);
                 if (n == 0)
                 {
