@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using FilterService.Policy;
@@ -20,6 +21,9 @@ internal enum AuthOutcome
     Throttled,
 }
 
+/// <summary>The outcome of <see cref="ProxyAuthenticator.AuthenticateAsync"/>: the user when authenticated, the wait when throttled.</summary>
+internal readonly record struct AuthResult(AuthOutcome Outcome, string? User = null, TimeSpan RetryAfter = default);
+
 /// <summary>
 /// Proxy-Authorization: Basic, checked against the user directory's password hashes. Wrong credentials are
 /// challenged whatever the policy's mode (a typo should be noticed, not silently downgraded to the network's
@@ -32,61 +36,52 @@ internal sealed class ProxyAuthenticator
 
     // Password hashes are slow by design (PBKDF2), so successful checks are remembered per policy, keyed by a
     // SHA-256 of the header (never the password itself). A reload starts a fresh cache: a changed hash takes effect.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, System.Collections.Concurrent.ConcurrentDictionary<string, string>> _verified = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, ConcurrentDictionary<string, string>> _verified = new();
 
     public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
 
     /// <summary>
-    /// True when <see cref="Authenticate"/> would run the password hash (slow by design): the caller then runs it off
-    /// the socket threads, which with inline completions serve every other connection.
+    /// Checks the header. Everything but the password hash runs inline; the hash (slow by design) runs on the thread
+    /// pool, because with inline completions the calling socket thread serves every other connection too.
     /// </summary>
-    public bool MustHash(PolicySnapshot policy, string? header) =>
-        !string.IsNullOrEmpty(header) && policy.ProxyAuth != ProxyAuthMode.Off
-        && !(_verified.TryGetValue(policy, out var cache) && cache.ContainsKey(CacheKey(header)));
-
-    private static string CacheKey(string header) =>
-        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
-
-    public AuthOutcome Authenticate(PolicySnapshot policy, IPAddress client, string? header, out string? user, out TimeSpan retryAfter)
+    public ValueTask<AuthResult> AuthenticateAsync(PolicySnapshot policy, IPAddress client, string? header)
     {
-        user = null;
-        retryAfter = TimeSpan.Zero;
         if (string.IsNullOrEmpty(header))
         {
-            if (policy.ProxyAuth == ProxyAuthMode.Required && policy.Identify(client, null).User is null)
-            {
-                return AuthOutcome.Challenge;
-            }
-            return AuthOutcome.Anonymous;
+            bool challenge = policy.ProxyAuth == ProxyAuthMode.Required && policy.Identify(client, null).User is null;
+            return new(new AuthResult(challenge ? AuthOutcome.Challenge : AuthOutcome.Anonymous));
         }
         if (policy.ProxyAuth == ProxyAuthMode.Off)
         {
             // Credentials are ignored when the policy does not use them; bindings still identify the address.
-            return AuthOutcome.Anonymous;
+            return new(new AuthResult(AuthOutcome.Anonymous));
         }
-        if (_throttle.IsThrottled(client, out retryAfter))
+        if (_throttle.IsThrottled(client, out var retryAfter))
         {
-            return AuthOutcome.Throttled;
+            return new(new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter));
         }
         var cache = _verified.GetValue(policy, static _ => new());
-        var key = CacheKey(header);
+        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
         {
-            user = known;
-            return AuthOutcome.Authenticated;
+            return new(new AuthResult(AuthOutcome.Authenticated, known));
         }
+        return new(Task.Run(() => Verify(policy, client, header, cache, key)));
+    }
+
+    private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string> cache, string key)
+    {
         if (!TryParseBasic(header, out var name, out var password) || !policy.VerifyPassword(name, password))
         {
             _throttle.RecordFailure(client);
-            return AuthOutcome.Challenge;
+            return new AuthResult(AuthOutcome.Challenge);
         }
         if (cache.Count >= MaxCached)
         {
             cache.Clear();
         }
         cache[key] = name;
-        user = name;
-        return AuthOutcome.Authenticated;
+        return new AuthResult(AuthOutcome.Authenticated, name);
     }
 
     /// <summary>Parses <c>Basic base64(user:password)</c>. The scheme is case-insensitive; the user may not be empty.</summary>

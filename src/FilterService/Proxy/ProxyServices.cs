@@ -70,36 +70,21 @@ internal sealed class ProxyServices
         _ => IPAddress.None,
     };
 
-    /// <summary>
-    /// <see cref="Admit"/>, with a login that needs the password hash run on the thread pool: the socket threads run
-    /// every connection's I/O inline and must never wait for PBKDF2.
-    /// </summary>
-    public ValueTask<AdmitResult> AdmitAsync(PolicySnapshot policy, IPAddress client, string? proxyAuthorization)
+    /// <summary>Whether the client may use the proxy, and as whom. A login's password hash runs off the socket threads.</summary>
+    public async ValueTask<AdmitResult> AdmitAsync(PolicySnapshot policy, IPAddress client, string? proxyAuthorization)
     {
-        if (!Authenticator.MustHash(policy, proxyAuthorization))
-        {
-            return new(AdmitNow(policy, client, proxyAuthorization));
-        }
-        return new(Task.Run(() => AdmitNow(policy, client, proxyAuthorization)));
-    }
-
-    private AdmitResult AdmitNow(PolicySnapshot policy, IPAddress client, string? proxyAuthorization) =>
-        new(Admit(policy, client, proxyAuthorization, out var user, out var retryAfter), user, retryAfter);
-
-    public Admission Admit(PolicySnapshot policy, IPAddress client, string? proxyAuthorization, out string? user, out TimeSpan retryAfter)
-    {
-        user = null;
-        retryAfter = TimeSpan.Zero;
         if (!policy.IsClient(client))
         {
-            return Admission.NotClient;
+            return new(Admission.NotClient, null, TimeSpan.Zero);
         }
-        return Authenticator.Authenticate(policy, client, proxyAuthorization, out user, out retryAfter) switch
+        var (outcome, user, retryAfter) = await Authenticator.AuthenticateAsync(policy, client, proxyAuthorization);
+        var admission = outcome switch
         {
             AuthOutcome.Challenge => Admission.Challenge,
             AuthOutcome.Throttled => Admission.Throttled,
             _ => Admission.Admitted,
         };
+        return new(admission, user, retryAfter);
     }
 
     public static string RuleFor(Admission admission) => admission switch
