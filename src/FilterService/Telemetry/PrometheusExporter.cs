@@ -281,6 +281,10 @@ internal sealed class PrometheusExporter : IDisposable
         private readonly Dictionary<string, Series> _series = new(StringComparer.Ordinal);
         private readonly Dictionary<TagKey, Series> _byTags = new();
 
+        // Instruments recorded per request (counters, histograms) find their series by the tag values themselves,
+        // without rendering the label string; observable series come and go at each scrape and take the slow path.
+        private readonly bool _recordedPerRequest = kind is FamilyKind.Counter or FamilyKind.SummedGauge or FamilyKind.Histogram;
+
         public string Name { get; } = name;
         public FamilyKind Kind { get; } = kind;
 
@@ -293,9 +297,7 @@ internal sealed class PrometheusExporter : IDisposable
             {
                 return;
             }
-            // Instruments recorded per request (counters, histograms) find their series by the tag values themselves,
-            // without rendering the label string; observable series come and go at each scrape and take the slow path.
-            bool fast = Kind is FamilyKind.Counter or FamilyKind.SummedGauge or FamilyKind.Histogram && tags.Length <= TagKey.Capacity;
+            bool fast = _recordedPerRequest && tags.Length <= TagKey.Capacity;
             var tagKey = fast ? new TagKey(tags) : default;
             lock (_gate)
             {

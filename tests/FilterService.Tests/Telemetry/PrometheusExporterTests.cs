@@ -48,6 +48,30 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void SeriesLookup_DistinguishesTagNamesAndEveryPosition_AndMergesOrderAndBoxing()
+    {
+        // Counters find their series by the recorded tags (PrometheusExporter.TagKey); this pins what that key must
+        // tell apart (a tag's name, a value in the fourth position) and what it may not (order, a new box or string).
+        var c = _meter.CreateCounter<long>("filterservice.test.keyed");
+        KeyValuePair<string, object?> T(string name, object value) => new(name, value);
+        c.Add(1, T("a", 1), T("b", "x"));
+        c.Add(1, T("b", new string('x', 1)), T("a", 1));
+        c.Add(1, T("a", 1), T("c", "x"));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 4));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 6)); // five tags: the rendered-label path
+        Assert.Equal(
+            [
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\"} 2",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"4\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"6\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",c=\"x\"} 1",
+            ],
+            FamilyLines("filterservice_test_keyed").Where(l => !l.StartsWith('#')));
+    }
+
+    [Fact]
     public void Histogram_Seconds_HasCumulativeBucketsInfSumAndCount()
     {
         var h = _meter.CreateHistogram("filterservice.test.duration", "s", "How long.",
