@@ -10,7 +10,6 @@
 
 using System.Buffers.Text;
 using System.Diagnostics;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -189,10 +188,10 @@ sealed class Worker(Options options)
             var head = _buffer.AsSpan(0, end);
             if (head.Length < 12 || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _))
                 throw new InvalidDataException("malformed status line");
+            const string marker = "\r\ncontent-length:";
             long contentLength = -1;
-            var marker = "\r\ncontent-length:"u8;
             var lower = Encoding.ASCII.GetString(head).ToLowerInvariant();
-            var at = lower.IndexOf("\r\ncontent-length:", StringComparison.Ordinal);
+            var at = lower.IndexOf(marker, StringComparison.Ordinal);
             if (at >= 0)
             {
                 var value = lower.AsSpan(at + marker.Length);

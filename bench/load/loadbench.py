@@ -113,17 +113,22 @@ def process_tree(root):
     return tree
 
 
-def cpu_seconds(root):
-    """utime+stime of the tree, plus what reaped children left in cutime+cstime."""
-    ticks = 0
+def cpu_times(root):
+    """(user, system) seconds of the tree, each with what reaped children left in cutime/cstime."""
+    user = system = 0
     for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
         except FileNotFoundError:
-            pass
-    return ticks / CLK_TCK
+            continue
+        user += int(fields[11]) + int(fields[13])    # utime + cutime
+        system += int(fields[12]) + int(fields[14])  # stime + cstime
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(root):
+    return sum(cpu_times(root))
 
 
 def rss_mb(root):
@@ -278,7 +283,7 @@ def parse_duration_ms(text):
 
 
 def run_wrk(kind, script, env, args, raw_path):
-    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency", f"--timeout", "10s",
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s",
                "-s", os.path.join(HERE, script), f"http://127.0.0.1:{PORTS[kind]}"]
     result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,
                             timeout=args.duration + 30)
@@ -313,6 +318,18 @@ def run_load_client(kind, mode, path, args, raw_path):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def load_steps(kind, run):
+    """The four measured steps against one proxy, in order: name -> run(args, raw_path) -> result."""
+    plain_env = {"TARGET": f"http://{PLAIN_HOST}:{HTTP_PORT}/1k"}
+    blocked_env = {"BLOCKED": os.path.join(run, "blocked-sample.txt")}
+    return {
+        "plain": lambda a, raw: run_wrk(kind, "plain.lua", plain_env, a, raw),
+        "blocked": lambda a, raw: run_wrk(kind, "blocked.lua", blocked_env, a, raw),
+        "tunnels": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw),
+        "downloads": lambda a, raw: run_load_client(kind, "downloads", "/100k", a, raw),
+    }
+
+
 def measured(started, step):
     before = cpu_seconds(started.pid)
     result = step()
@@ -328,14 +345,7 @@ def one_proxy(kind, round_no, run, args, blocked_host):
         time.sleep(2)
         result = {"round": round_no, "proxy": kind, "startup_s": startup, "rss_start_mb": rss_mb(started.pid)}
         check_same_work(kind, blocked_host)
-        plain_env = {"TARGET": f"http://{PLAIN_HOST}:{HTTP_PORT}/1k"}
-        blocked_env = {"BLOCKED": os.path.join(run, "blocked-sample.txt")}
-        steps = {
-            "plain": lambda a, raw: run_wrk(kind, "plain.lua", plain_env, a, raw),
-            "blocked": lambda a, raw: run_wrk(kind, "blocked.lua", blocked_env, a, raw),
-            "tunnels": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw),
-            "downloads": lambda a, raw: run_load_client(kind, "downloads", "/100k", a, raw),
-        }
+        steps = load_steps(kind, run)
         raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
         # Warm every path first (both proxies alike): .NET compiles hot methods again, optimised, in the first seconds.
         warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
@@ -344,7 +354,7 @@ def one_proxy(kind, round_no, run, args, blocked_host):
         for step, go in steps.items():
             result[step] = measured(started, lambda: go(args, raw(step)))
         result["rss_load_mb"] = rss_mb(started.pid)
-        for step in ("plain", "blocked", "tunnels", "downloads"):
+        for step in steps:
             r = result[step]
             log(f"round {round_no}: {kind}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, "
                 f"p99 {r['p99_ms']:.2f} ms")
@@ -372,8 +382,8 @@ def check_result(result):
 
 def command_output(command):
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout + \
-            subprocess.run(command, capture_output=True, text=True, timeout=10).stderr
+        result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return result.stdout + result.stderr  # nginx -v prints to stderr
     except (OSError, subprocess.TimeoutExpired):
         return ""
 
@@ -518,7 +528,8 @@ def main():
 
     run = os.path.abspath(args.run_dir)
     os.makedirs(run, exist_ok=True)
-    stale = [p for p in (os.listdir(os.path.join(run, "pids")) if os.path.isdir(os.path.join(run, "pids")) else [])]
+    pids = os.path.join(run, "pids")
+    stale = os.listdir(pids) if os.path.isdir(pids) else []
     if stale:
         sys.exit(f"{run}/pids holds {stale}: a previous run did not stop cleanly; check those processes")
     started_utc = datetime.datetime.now(datetime.timezone.utc)

@@ -3,7 +3,7 @@
 per operation, RSS, and optionally a `perf record` of the proxy during the step.
 
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
-    python3 bench/load/profile.py squid tunnels
+    python3 bench/load/profile.py squid tunnels --repeat 3
 
 Run bench/load/run once first: it installs the servers, builds the binaries and prepares the run directory this
 script reuses. Environment variables are passed to the proxy, so a runtime knob can be tried without a rebuild
@@ -15,25 +15,13 @@ script reuses. Environment variables are passed to the proxy, so a runtime knob 
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadbench as lb  # noqa: E402
-
-
-def times(root):
-    user = system = 0
-    for pid in lb.process_tree(root):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        user += int(fields[11]) + int(fields[13])
-        system += int(fields[12]) + int(fields[14])
-    return user / lb.CLK_TCK, system / lb.CLK_TCK
 
 
 def switches(root):
@@ -59,7 +47,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--perf", help="write a perf profile of the proxy during the step to this file")
+    parser.add_argument("--repeat", type=int, default=1, help="measure the step this many times; prints the median too")
+    parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     args = parser.parse_args()
 
@@ -78,33 +67,31 @@ def main():
     try:
         proxy, startup = lb.start_proxy(args.proxy, run, 180)
         raw = os.path.join(run, "raw", f"profile-{args.proxy}-{args.step}.txt")
-        env_plain = {"TARGET": f"http://{lb.PLAIN_HOST}:{lb.HTTP_PORT}/1k"}
-        env_blocked = {"BLOCKED": os.path.join(run, "blocked-sample.txt")}
-        steps = {
-            "plain": lambda a: lb.run_wrk(args.proxy, "plain.lua", env_plain, a, raw),
-            "blocked": lambda a: lb.run_wrk(args.proxy, "blocked.lua", env_blocked, a, raw),
-            "tunnels": lambda a: lb.run_load_client(args.proxy, "handshakes", "/1k", a, raw),
-            "downloads": lambda a: lb.run_load_client(args.proxy, "downloads", "/100k", a, raw),
-        }
+        steps = lb.load_steps(args.proxy, run)
         warm = argparse.Namespace(connections=args.connections, duration=args.warmup)
         for go in steps.values():
-            go(warm)
-        perf = None
-        if args.perf:
-            perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(proxy.pid), "-o", args.perf,
-                                     "--", "sleep", str(args.seconds)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        (u0, s0), c0 = times(proxy.pid), switches(proxy.pid)
-        result = steps[args.step](argparse.Namespace(connections=args.connections, duration=args.seconds))
-        (u1, s1), c1 = times(proxy.pid), switches(proxy.pid)
-        if perf:
-            perf.wait(timeout=args.seconds + 30)
-        n = result["completed"]
-        cpu = (u1 - u0) + (s1 - s0)
-        print(f"{args.proxy} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
-              f"{n / cpu:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
-              f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
-              f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB")
+            go(warm, raw)
+        measure = argparse.Namespace(connections=args.connections, duration=args.seconds)
+        per_cpu = []
+        for repeat in range(args.repeat):
+            perf = None
+            if args.perf and repeat == 0:
+                perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(proxy.pid), "-o", args.perf,
+                                         "--", "sleep", str(args.seconds)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            (u0, s0), c0 = lb.cpu_times(proxy.pid), switches(proxy.pid)
+            result = steps[args.step](measure, raw)
+            (u1, s1), c1 = lb.cpu_times(proxy.pid), switches(proxy.pid)
+            if perf:
+                perf.wait(timeout=args.seconds + 30)
+            n = result["completed"]
+            per_cpu.append(n / ((u1 - u0) + (s1 - s0)))
+            print(f"{args.proxy} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
+                  f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
+                  f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
+                  f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+        if args.repeat > 1:
+            print(f"median of {args.repeat}: {statistics.median(per_cpu):,.0f} per CPU-s")
     finally:
         if proxy:
             proxy.stop()
