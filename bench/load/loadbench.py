@@ -296,8 +296,9 @@ def run_wrk(kind, script, env, args, raw_path):
         return {
             "completed": int(re.search(r"(\d+) requests in ", out).group(1)),
             "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": parse_duration_ms(re.search(r"50%\s+(\S+)", out).group(1)),
-            "p99_ms": parse_duration_ms(re.search(r"99%\s+(\S+)", out).group(1)),
+            # Anchored to the line: a "+/- Stdev" column such as "57.50%" must not be read as the 50th percentile.
+            "p50_ms": parse_duration_ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1)),
+            "p99_ms": parse_duration_ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1)),
             "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
         }
