@@ -41,9 +41,9 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
                 rollingInterval: RollingInterval.Day,
                 retainedFileCountLimit: options.RetainDays,
                 fileSizeLimitBytes: null,
-                // Written in 4 KB blocks, flushed and fsynced every second: a write() per record cost a fifth of the
-                // proxy's CPU on blocked requests (bench/load). A crash can lose at most that second, as it can lose
-                // the records still queued for this sink; alerts have their own fsynced outbox.
+                // Written in 4 KB blocks, flushed and fsynced every second, rather than a write() per record. A crash
+                // can lose at most that second, as it can lose the records still queued for this sink; alerts have
+                // their own fsynced outbox.
                 buffered: true,
                 flushToDiskInterval: TimeSpan.FromSeconds(1)),
                 bufferSize: 100_000,

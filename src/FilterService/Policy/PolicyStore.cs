@@ -84,8 +84,8 @@ internal sealed partial class PolicyStore
         {
             Volatile.Write(ref _current, policy);
             Interlocked.Increment(ref _generation);
-            // Loading the lists leaves their text behind (1.4M domains are about 200 MB of strings and builder
-            // arrays); the policy itself is a few compact arrays. Collect and give the memory back to the OS now,
+            // Loading the lists leaves their text behind (strings and builder arrays: with 1.4M domains the process
+            // stayed at over 300 MB without this; see bench/load/README.md); the policy itself is a few compact arrays. Collect and give the memory back to the OS now,
             // while it is one pause at a reload, rather than leaving the process resident at its load-time peak.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
