@@ -14,6 +14,7 @@ script reuses. Environment variables are passed to the proxy, so a runtime knob 
 
 import argparse
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -40,6 +41,41 @@ def switches(root):
     return voluntary, involuntary
 
 
+def by_thread(root):
+    """Per thread name (threads of one name summed): [voluntary switches, involuntary switches, CPU ticks]."""
+    table = {}
+    for pid in lb.process_tree(root):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    status = f.read()
+            except FileNotFoundError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            row = table.setdefault(name, [0, 0, 0])
+            row[0] += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+            row[1] += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+            row[2] += int(fields[11]) + int(fields[12])
+    return table
+
+
+def print_threads(before, after, n):
+    tick = os.sysconf("SC_CLK_TCK")
+    print(f"  {'thread':<18}{'vol/op':>8}{'invol/op':>10}{'CPU us/op':>11}")
+    for name in sorted(after, key=lambda k: -(after[k][2] - before.get(k, [0, 0, 0])[2])):
+        b = before.get(name, [0, 0, 0])
+        d = [a - x for a, x in zip(after[name], b)]
+        if any(d):
+            print(f"  {name:<18}{d[0] / n:>8.2f}{d[1] / n:>10.2f}{1e6 * d[2] / tick / n:>11.1f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("proxy", choices=sorted(lb.PORTS))
@@ -48,6 +84,10 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=1, help="measure the step this many times; prints the median too")
+    parser.add_argument("--threads", action="store_true",
+                        help="also break context switches and CPU down by thread name (threads of one name summed)")
+    parser.add_argument("--strace", help="count the proxy's system calls during the (first) step into this file (strace -c -f; "
+                        "slows the proxy, so read the counts per operation, not the rates)")
     parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     args = parser.parse_args()
@@ -79,17 +119,28 @@ def main():
                 perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(proxy.pid), "-o", args.perf,
                                          "--", "sleep", str(args.seconds)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            (u0, s0), c0 = lb.cpu_times(proxy.pid), switches(proxy.pid)
+            tracer = None
+            if args.strace and repeat == 0:
+                tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(proxy.pid)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
+            (u0, s0), c0, t0 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid)
             result = steps[args.step](measure, raw)
-            (u1, s1), c1 = lb.cpu_times(proxy.pid), switches(proxy.pid)
+            (u1, s1), c1, t1 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
+            if tracer:
+                tracer.send_signal(signal.SIGINT)
+                tracer.wait(timeout=30)
+                print(f"system calls: {args.strace} ({result['completed']:,} operations)")
             n = result["completed"]
             per_cpu.append(n / ((u1 - u0) + (s1 - s0)))
             print(f"{args.proxy} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
                   f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
                   f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
                   f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+            if args.threads:
+                print_threads(t0, t1, n)
         if args.repeat > 1:
             print(f"median of {args.repeat}: {statistics.median(per_cpu):,.0f} per CPU-s")
     finally:

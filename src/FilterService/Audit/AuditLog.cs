@@ -1,55 +1,32 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using FilterService.Hosting;
 using PolicyModel.Decisions;
-using Serilog;
-using Serilog.Core;
-using Serilog.Events;
-using Serilog.Formatting;
 
 namespace FilterService.Audit;
 
 /// <summary>
 /// The audit log: one JSON line per decision in <c>audit-YYYYMMDD.json</c>, rolled daily and kept for
-/// <c>Audit:RetainDays</c>, and optionally the same in Squid's native access.log format. Serilog is configured
-/// here and nowhere else; writes go through an async sink so the request thread only enqueues.
+/// <c>Audit:RetainDays</c>, and optionally the same in Squid's native access.log format. The request thread formats
+/// its own record into a per-thread buffer and hands the bytes to an <see cref="AuditFile"/>, which writes them.
 /// </summary>
 internal sealed class AuditLog : IDecisionObserver, IDisposable
 {
-    private const string RecordProperty = "r";
-    private static readonly MessageTemplate Template = new Serilog.Parsing.MessageTemplateParser().Parse("{r}");
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
 
-    private readonly Logger _json;
-    private readonly Logger? _squid;
+    private readonly AuditFile _json;
+    private readonly AuditFile? _squid;
     private readonly bool _blockedOnly;
 
-    public AuditLog(AuditOptions options)
+    public AuditLog(AuditOptions options, ILogger<AuditLog> logger, TimeZoneInfo? zone = null)
     {
-        Directory.CreateDirectory(options.Path);
         _blockedOnly = options.Log == AuditScope.Blocked;
-        _json = Create(options, new JsonLineFormatter(), "audit-.json");
-        _squid = options.SquidFormat ? Create(options, new SquidFormatter(), "access-.log") : null;
+        _json = new AuditFile(options.Path, "audit-", ".json", options.RetainDays, logger, zone);
+        _squid = options.SquidFormat ? new AuditFile(options.Path, "access-", ".log", options.RetainDays, logger, zone) : null;
     }
-
-    private static Logger Create(AuditOptions options, ITextFormatter formatter, string name) =>
-        new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .WriteTo.Async(a => a.File(
-                formatter,
-                Path.Combine(options.Path, name),
-                rollingInterval: RollingInterval.Day,
-                retainedFileCountLimit: options.RetainDays,
-                fileSizeLimitBytes: null,
-                // Written in 4 KB blocks, flushed and fsynced every second, rather than a write() per record. A crash
-                // can lose at most that second, as it can lose the records still queued for this sink; alerts have
-                // their own fsynced outbox.
-                buffered: true,
-                flushToDiskInterval: TimeSpan.FromSeconds(1)),
-                bufferSize: 100_000,
-                // An audit trail with holes is no audit trail: if the disk falls 100k records behind, requests wait.
-                blockWhenFull: true)
-            .CreateLogger();
 
     public void OnDecision(DecisionRecord record)
     {
@@ -57,86 +34,111 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
         {
             return;
         }
-        var properties = new[] { new LogEventProperty(RecordProperty, new ScalarValue(record)) };
-        var evt = new LogEvent(record.At, LogEventLevel.Information, null, Template, properties);
-        _json.Write(evt);
-        _squid?.Write(evt);
+        var scratch = t_scratch ??= new ArrayBufferWriter<byte>(1024);
+        scratch.ResetWrittenCount();
+        JsonLineFormatter.Write(record, scratch);
+        scratch.Write("\n"u8);
+        _json.Append(scratch.WrittenSpan, record.At);
+        if (_squid is not null)
+        {
+            scratch.ResetWrittenCount();
+            SquidFormatter.Write(record, scratch);
+            scratch.Write("\n"u8);
+            _squid.Append(scratch.WrittenSpan, record.At);
+        }
     }
 
+    /// <summary>Writes and fsyncs what is queued.</summary>
     public void Dispose()
     {
         _json.Dispose();
         _squid?.Dispose();
     }
 
-    private static DecisionRecord? RecordOf(LogEvent evt) =>
-        evt.Properties.TryGetValue(RecordProperty, out var v) && v is ScalarValue { Value: DecisionRecord r } ? r : null;
-
-    /// <summary>Writes the record as one JSON object per line; runs on the async sink's thread.</summary>
-    internal sealed class JsonLineFormatter : ITextFormatter
+    /// <summary>Writes the record as one JSON object (no newline).</summary>
+    internal static class JsonLineFormatter
     {
-        private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-        public void Format(LogEvent logEvent, TextWriter output)
-        {
-            if (RecordOf(logEvent) is { } r)
-            {
-                output.Write(ToJson(r));
-                output.Write('\n');
-            }
-        }
+        [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+        private static readonly JsonEncodedText Time = JsonEncodedText.Encode("time"), Client = JsonEncodedText.Encode("client"),
+            User = JsonEncodedText.Encode("user"), Roles = JsonEncodedText.Encode("roles"), Network = JsonEncodedText.Encode("network"),
+            Method = JsonEncodedText.Encode("method"), Url = JsonEncodedText.Encode("url"), Action = JsonEncodedText.Encode("action"),
+            Rule = JsonEncodedText.Encode("rule"), Category = JsonEncodedText.Encode("category"), List = JsonEncodedText.Encode("list"),
+            Reason = JsonEncodedText.Encode("reason"), Until = JsonEncodedText.Encode("until"), Alert = JsonEncodedText.Encode("alert"),
+            Severity = JsonEncodedText.Encode("severity"), Status = JsonEncodedText.Encode("status"), BytesIn = JsonEncodedText.Encode("bytes_in"),
+            BytesOut = JsonEncodedText.Encode("bytes_out"), DurationMs = JsonEncodedText.Encode("duration_ms"), Ref = JsonEncodedText.Encode("ref"),
+            Policy = JsonEncodedText.Encode("policy"), Upstream = JsonEncodedText.Encode("upstream"),
+            Block = JsonEncodedText.Encode("block"), Allow = JsonEncodedText.Encode("allow");
 
         public static string ToJson(DecisionRecord r)
         {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
-            using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+            var buffer = new ArrayBufferWriter<byte>(512);
+            Write(r, buffer);
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+
+        public static void Write(DecisionRecord r, IBufferWriter<byte> output)
+        {
+            var w = t_writer;
+            if (w is null)
             {
-                w.WriteStartObject();
-                w.WriteString("time", r.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                w.WriteString("client", r.Client.ToString());
-                w.WriteString("user", r.User);
-                w.WriteStartArray("roles");
-                foreach (var role in r.Roles)
-                {
-                    w.WriteStringValue(role);
-                }
-                w.WriteEndArray();
-                w.WriteString("network", r.Network);
-                w.WriteString("method", r.Method);
-                w.WriteString("url", r.Target);
-                w.WriteString("action", r.Action == DecisionAction.Block ? "block" : "allow");
-                w.WriteString("rule", r.Rule);
-                w.WriteString("category", r.Category);
-                if (r.Decision is { } d)
-                {
-                    if (d.List is not null)
-                    {
-                        w.WriteString("list", d.List);
-                    }
-                    w.WriteString("reason", d.Reason);
-                    if (d.Until is { } until)
-                    {
-                        w.WriteString("until", until.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-                    }
-                    if (d.Alert)
-                    {
-                        w.WriteBoolean("alert", true);
-                        w.WriteString("severity", d.Severity.ToString().ToLowerInvariant());
-                    }
-                }
-                w.WriteNumber("status", r.Status);
-                w.WriteNumber("bytes_in", r.BytesFromClient);
-                w.WriteNumber("bytes_out", r.BytesToClient);
-                w.WriteNumber("duration_ms", Math.Round(r.Duration.TotalMilliseconds, 1, MidpointRounding.AwayFromZero));
-                w.WriteString("ref", r.Reference);
-                w.WriteString("policy", r.PolicyVersion);
-                if (r.UpstreamAddress is not null)
-                {
-                    w.WriteString("upstream", r.UpstreamAddress);
-                }
-                w.WriteEndObject();
+                t_writer = w = new Utf8JsonWriter(output, WriterOptions);
             }
-            return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+            else
+            {
+                w.Reset(output);
+            }
+            Span<byte> text = stackalloc byte[64];
+            w.WriteStartObject();
+            r.At.UtcDateTime.TryFormat(text, out int n, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+            w.WriteString(Time, text[..n]);
+            r.Client.TryFormat(text, out n);
+            w.WriteString(Client, text[..n]);
+            w.WriteString(User, r.User);
+            w.WriteStartArray(Roles);
+            for (int i = 0; i < r.Roles.Count; i++)
+            {
+                w.WriteStringValue(r.Roles[i]);
+            }
+            w.WriteEndArray();
+            w.WriteString(Network, r.Network);
+            w.WriteString(Method, r.Method);
+            w.WriteString(Url, r.Target);
+            w.WriteString(Action, r.Action == DecisionAction.Block ? Block : Allow);
+            w.WriteString(Rule, r.Rule);
+            w.WriteString(Category, r.Category);
+            if (r.Decision is { } d)
+            {
+                if (d.List is not null)
+                {
+                    w.WriteString(List, d.List);
+                }
+                w.WriteString(Reason, d.Reason);
+                if (d.Until is { } until)
+                {
+                    until.UtcDateTime.TryFormat(text, out n, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                    w.WriteString(Until, text[..n]);
+                }
+                if (d.Alert)
+                {
+                    w.WriteBoolean(Alert, true);
+                    w.WriteString(Severity, d.Severity.ToString().ToLowerInvariant());
+                }
+            }
+            w.WriteNumber(Status, r.Status);
+            w.WriteNumber(BytesIn, r.BytesFromClient);
+            w.WriteNumber(BytesOut, r.BytesToClient);
+            w.WriteNumber(DurationMs, Math.Round(r.Duration.TotalMilliseconds, 1, MidpointRounding.AwayFromZero));
+            w.WriteString(Ref, r.Reference);
+            w.WriteString(Policy, r.PolicyVersion);
+            if (r.UpstreamAddress is not null)
+            {
+                w.WriteString(Upstream, r.UpstreamAddress);
+            }
+            w.WriteEndObject();
+            w.Flush();
         }
     }
 
@@ -144,15 +146,13 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
     /// Squid's native format (<c>logformat squid</c>): time.ms elapsed client code/status bytes method URL user
     /// hierarchy/peer type. Fields never contain spaces; an absent one is <c>-</c>.
     /// </summary>
-    internal sealed class SquidFormatter : ITextFormatter
+    internal static class SquidFormatter
     {
-        public void Format(LogEvent logEvent, TextWriter output)
+        public static void Write(DecisionRecord r, IBufferWriter<byte> output)
         {
-            if (RecordOf(logEvent) is { } r)
-            {
-                output.Write(ToLine(r));
-                output.Write('\n');
-            }
+            var line = ToLine(r);
+            int n = Encoding.UTF8.GetBytes(line, output.GetSpan(Encoding.UTF8.GetMaxByteCount(line.Length)));
+            output.Advance(n);
         }
 
         public static string ToLine(DecisionRecord r)

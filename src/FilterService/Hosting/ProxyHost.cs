@@ -102,7 +102,7 @@ internal static class ProxyHost
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton<AuditLog>(_ => new AuditLog(options.Audit));
+        services.AddSingleton(sp => new AuditLog(options.Audit, sp.GetRequiredService<ILogger<AuditLog>>()));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);

@@ -14,7 +14,7 @@ public sealed class DeliveryWorkerTests : IDisposable
     private readonly FakeTime _time = new(new DateTimeOffset(2025, 3, 10, 9, 0, 0, TimeSpan.Zero));
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly Outbox _outbox = new(TempDir.Create("outbox"), NullLogger<Outbox>.Instance);
-    private readonly CapturingLogger _log = new();
+    private readonly CapturingLogger<DeliveryWorker> _log = new();
 
     private DeliveryWorker Worker(AlertOptions options)
     {
@@ -83,22 +83,5 @@ public sealed class DeliveryWorkerTests : IDisposable
     {
         _outbox.Dispose();
         _services.Dispose();
-    }
-
-    private sealed class CapturingLogger : ILogger<DeliveryWorker>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (Entries)
-            {
-                Entries.Add((logLevel, formatter(state, exception)));
-            }
-        }
     }
 }

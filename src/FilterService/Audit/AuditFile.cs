@@ -1,0 +1,407 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+
+namespace FilterService.Audit;
+
+/// <summary>
+/// One log file rolled daily (<c>{prefix}YYYYMMDD{extension}</c>, the local date) and kept for a number of files,
+/// fed by many request threads and written by one thread of its own.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A request thread formats its record itself and copies the bytes into a 64 KB chunk under a short lock; it never
+/// waits for the disk and never wakes another thread, except once per full chunk. The writer thread writes whole
+/// chunks with one <c>pwrite</c> each and, once a second, seals the chunk being filled, writes it and fsyncs, so a
+/// crash loses at most the last second (docs/service.md). This replaced a Serilog async sink, whose per-record
+/// LogEvent, queue hand-off and spinning consumer cost about a fifth of the CPU of a blocked request
+/// (bench/load/README.md).
+/// </para>
+/// <para>
+/// Nothing is dropped: if the writer falls <see cref="MaxPendingBytes"/> behind (a stalled or full disk), request
+/// threads wait for it, as an audit trail with holes is no audit trail. A failed write is logged, truncated back
+/// to the last whole chunk and retried every second with the data kept.
+/// </para>
+/// </remarks>
+internal sealed partial class AuditFile : IDisposable
+{
+    public const int ChunkSize = 64 * 1024;
+
+    /// <summary>About 80,000 records of 400 bytes.</summary>
+    public const long MaxPendingBytes = 32L * 1024 * 1024;
+
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    private const int FreeChunksKept = 4;
+
+    private readonly string _directory;
+    private readonly string _prefix;
+    private readonly string _extension;
+    private readonly int _retainFiles;
+    private readonly TimeZoneInfo _zone;
+    private readonly ILogger _logger;
+    private readonly Thread _writer;
+
+    // Shared with the request threads, under _gate.
+    private readonly object _gate = new();
+    private readonly Queue<Chunk> _sealed = new();
+    private readonly Stack<Chunk> _free = new();
+    private Chunk _current;
+    private long _pendingBytes;
+    private long _rollAtUtcTicks = long.MinValue;
+    private DateOnly _day;
+    private bool _stopping;
+    private bool _closed;
+
+    // The writer thread's own (and, once closed, the appenders' under _gate).
+    private SafeFileHandle? _file;
+    private DateOnly _fileDay;
+    private long _offset;
+    private bool _unflushed;
+    private bool _failing;
+
+    private sealed class Chunk(int size)
+    {
+        public readonly byte[] Data = new byte[size];
+        public int Length;
+        public DateOnly Day;
+    }
+
+    public AuditFile(string directory, string prefix, string extension, int retainFiles, ILogger logger, TimeZoneInfo? zone = null)
+    {
+        _directory = directory;
+        _prefix = prefix;
+        _extension = extension;
+        _retainFiles = retainFiles;
+        _zone = zone ?? TimeZoneInfo.Local;
+        _logger = logger;
+        _current = new Chunk(ChunkSize);
+        Directory.CreateDirectory(directory);
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "Audit writer" };
+        _writer.Start();
+    }
+
+    /// <summary>Path of the file records made at <paramref name="at"/> go to.</summary>
+    public string PathFor(DateTimeOffset at) => PathFor(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _zone).DateTime));
+
+    private string PathFor(DateOnly day) =>
+        Path.Combine(_directory, _prefix + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + _extension);
+
+    /// <summary>
+    /// Queues one record (its bytes, newline included) made at <paramref name="at"/>. Waits only when the writer is
+    /// <see cref="MaxPendingBytes"/> behind. The file's day follows the latest record time seen, so a record that
+    /// finishes after midnight goes to the new day's file, as a file written line by line would have it.
+    /// </summary>
+    public void Append(ReadOnlySpan<byte> line, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            while (_pendingBytes >= MaxPendingBytes && !_stopping)
+            {
+                Monitor.Wait(_gate);
+            }
+            if (at.UtcTicks >= _rollAtUtcTicks)
+            {
+                StartDay(at);
+            }
+            if (_current.Length + line.Length > _current.Data.Length)
+            {
+                Seal();
+                if (line.Length > _current.Data.Length)
+                {
+                    _current = new Chunk(line.Length) { Day = _day };
+                }
+            }
+            line.CopyTo(_current.Data.AsSpan(_current.Length));
+            _current.Length += line.Length;
+            _pendingBytes += line.Length;
+            if (_closed)
+            {
+                // Disposed (a request finishing during shutdown): no writer thread any more, so write it here.
+                Seal();
+                WritePending(flush: true);
+            }
+        }
+    }
+
+    private void StartDay(DateTimeOffset at)
+    {
+        var local = TimeZoneInfo.ConvertTime(at, _zone).DateTime;
+        var day = DateOnly.FromDateTime(local);
+        if (day != _day || _rollAtUtcTicks == long.MinValue)
+        {
+            Seal();
+            _day = day;
+            _current.Day = day;
+        }
+        // Midnight may not exist locally (a zone whose clocks go forward at 00:00): the first hour that does.
+        var next = local.Date.AddDays(1);
+        while (_zone.IsInvalidTime(next))
+        {
+            next = next.AddHours(1);
+        }
+        _rollAtUtcTicks = TimeZoneInfo.ConvertTimeToUtc(next, _zone).Ticks;
+    }
+
+    /// <summary>Queues the chunk being filled for the writer (under _gate).</summary>
+    private void Seal()
+    {
+        if (_current.Length == 0)
+        {
+            return;
+        }
+        _sealed.Enqueue(_current);
+        _current = _free.TryPop(out var chunk) ? chunk : new Chunk(ChunkSize);
+        _current.Length = 0;
+        _current.Day = _day;
+        Monitor.PulseAll(_gate);
+    }
+
+    private void WriteLoop()
+    {
+        var nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;
+        int failuresWhileStopping = 0;
+        while (true)
+        {
+            bool flush, stopping;
+            lock (_gate)
+            {
+                while (_sealed.Count == 0 && !_stopping)
+                {
+                    long wait = nextFlush - Environment.TickCount64;
+                    if (wait <= 0)
+                    {
+                        break;
+                    }
+                    Monitor.Wait(_gate, (int)wait);
+                }
+                stopping = _stopping;
+                flush = stopping || Environment.TickCount64 >= nextFlush;
+                if (flush)
+                {
+                    Seal();
+                }
+            }
+            if (WritePending(flush))
+            {
+                failuresWhileStopping = 0;
+            }
+            else if (stopping && ++failuresWhileStopping >= 5)
+            {
+                long lost;
+                lock (_gate)
+                {
+                    lost = _pendingBytes;
+                }
+                LogLost(_logger, lost, PathFor(_day));
+                CloseFile();
+                return;
+            }
+            else
+            {
+                Thread.Sleep(FlushInterval); // a failing disk: retry each second, the records kept
+            }
+            if (flush)
+            {
+                nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;
+            }
+            if (stopping)
+            {
+                lock (_gate)
+                {
+                    if (_sealed.Count == 0 && _current.Length == 0)
+                    {
+                        CloseFile();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes every sealed chunk in order and, if <paramref name="flush"/>, fsyncs. On the writer thread, or under
+    /// _gate once closed. False if a write failed; the chunk that failed and those after it stay queued.
+    /// </summary>
+    private bool WritePending(bool flush)
+    {
+        while (true)
+        {
+            Chunk? chunk;
+            lock (_gate)
+            {
+                _sealed.TryPeek(out chunk);
+            }
+            if (chunk is null)
+            {
+                break;
+            }
+            long start = _offset;
+            try
+            {
+                if (_file is null || chunk.Day != _fileDay)
+                {
+                    OpenFile(chunk.Day);
+                    start = _offset;
+                }
+                RandomAccess.Write(_file!, chunk.Data.AsSpan(0, chunk.Length), _offset);
+                _offset += chunk.Length;
+                _unflushed = true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Failed(ex, start);
+                return false;
+            }
+            lock (_gate)
+            {
+                _sealed.Dequeue();
+                _pendingBytes -= chunk.Length;
+                if (chunk.Data.Length == ChunkSize && _free.Count < FreeChunksKept)
+                {
+                    _free.Push(chunk);
+                }
+                Monitor.PulseAll(_gate); // appenders waiting for room
+            }
+        }
+        if (flush && _unflushed && _file is not null)
+        {
+            try
+            {
+                RandomAccess.FlushToDisk(_file);
+                _unflushed = false;
+            }
+            catch (IOException ex)
+            {
+                Failed(ex, _offset);
+                return false;
+            }
+        }
+        if (_failing)
+        {
+            _failing = false;
+            LogRecovered(_logger, PathFor(_fileDay));
+        }
+        return true;
+    }
+
+    private void Failed(Exception ex, long wholeChunksEnd)
+    {
+        if (!_failing)
+        {
+            _failing = true;
+            LogWriteFailed(_logger, ex, _file is null ? PathFor(_day) : PathFor(_fileDay));
+        }
+        // A partial write would leave a torn line that the retry then repeats: cut the file back to its last
+        // whole chunk, or reopen it next time if even that fails.
+        try
+        {
+            if (_file is not null && RandomAccess.GetLength(_file) > wholeChunksEnd)
+            {
+                RandomAccess.SetLength(_file, wholeChunksEnd);
+            }
+            _offset = wholeChunksEnd;
+        }
+        catch (Exception) when (_file is not null)
+        {
+            CloseFile();
+        }
+    }
+
+    private void OpenFile(DateOnly day)
+    {
+        CloseFile();
+        Directory.CreateDirectory(_directory);
+        var path = PathFor(day);
+        _file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        _fileDay = day;
+        _offset = RandomAccess.GetLength(_file);
+        if (_offset > 0)
+        {
+            // A crash can have torn the last line: start on a line of our own.
+            Span<byte> last = stackalloc byte[1];
+            if (RandomAccess.Read(_file, last, _offset - 1) == 1 && last[0] != (byte)'\n')
+            {
+                RandomAccess.Write(_file, "\n"u8, _offset);
+                _offset++;
+            }
+        }
+        ApplyRetention();
+    }
+
+    private void CloseFile()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+        try
+        {
+            if (_unflushed)
+            {
+                RandomAccess.FlushToDisk(_file);
+                _unflushed = false;
+            }
+        }
+        catch (IOException ex)
+        {
+            LogWriteFailed(_logger, ex, PathFor(_fileDay));
+        }
+        _file.Dispose();
+        _file = null;
+    }
+
+    /// <summary>Keeps the newest <c>retainFiles</c> files of this log, the one just opened included.</summary>
+    private void ApplyRetention()
+    {
+        var ours = Directory.EnumerateFiles(_directory, _prefix + "*" + _extension)
+            .Where(f =>
+            {
+                var name = Path.GetFileName(f);
+                var stamp = name.AsSpan(_prefix.Length, name.Length - _prefix.Length - _extension.Length);
+                return stamp.Length == 8 && int.TryParse(stamp, NumberStyles.None, CultureInfo.InvariantCulture, out _);
+            })
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        foreach (var old in ours.Take(Math.Max(0, ours.Count - _retainFiles)))
+        {
+            try
+            {
+                File.Delete(old);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                LogRetentionFailed(_logger, ex, old);
+            }
+        }
+    }
+
+    /// <summary>Writes and fsyncs everything queued, then stops the writer; later appends are written at once.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                return;
+            }
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+        _writer.Join();
+        lock (_gate)
+        {
+            _closed = true;
+        }
+    }
+
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "Cannot write the audit log {Path}; the records are kept and retried every second")]
+    private static partial void LogWriteFailed(ILogger logger, Exception ex, string path);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "The audit log {Path} is being written again; no record was lost")]
+    private static partial void LogRecovered(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Critical, Message = "Shutting down with {Bytes} bytes of audit records that could not be written to {Path}")]
+    private static partial void LogLost(ILogger logger, long bytes, string path);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Cannot delete the expired audit file {Path}")]
+    private static partial void LogRetentionFailed(ILogger logger, Exception ex, string path);
+}
