@@ -60,6 +60,14 @@ internal sealed class ProxyOptions
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
+    /// <summary>
+    /// Serve well-formed bodiless GET and HEAD requests for http:// URLs in the lean stage (the connection's pipe and a
+    /// pooled upstream HTTP/1.1 client) instead of Kestrel's HTTP/1.1 and HttpClient; everything else, and every
+    /// request after the first one it does not recognise on a connection, goes the Kestrel way. Default true; false is
+    /// for comparison (bench/load/README.md) and diagnosis.
+    /// </summary>
+    public bool LeanHttp { get; set; } = true;
+
     /// <summary>Concurrent connections one client address may hold. Default 256 (a NATed classroom shares one address).</summary>
     public int MaxConnectionsPerClient { get; set; } = 256;
 

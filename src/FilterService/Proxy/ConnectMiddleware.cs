@@ -20,7 +20,8 @@ internal sealed class ProxyConnectionFeature
 /// <summary>
 /// The first stage of every proxy connection (see README.md):
 /// 1. cap connections per client address;
-/// 2. sniff the first bytes; anything but <c>CONNECT </c> is left unconsumed and handed to Kestrel's HTTP layer;
+/// 2. sniff the first bytes; anything but <c>CONNECT </c> goes to the lean HTTP stage, which serves the plain requests
+///    it recognises and leaves the first one it does not (and the rest of the connection) to Kestrel's HTTP layer;
 /// 3. CONNECT: parse the head strictly under a deadline, admit the client, decide on the host, answer 403 or
 ///    connect upstream and answer 200;
 /// 4. peek the ClientHello without consuming it; its SNI must agree with the CONNECT host;
@@ -38,13 +39,16 @@ internal sealed partial class ConnectMiddleware
     private readonly RejectedRequestLogger _rejected;
     private readonly HttpDelegateHolder _http;
     private readonly bool _canInspect;
+    private readonly PlainHttpStage? _lean;
     private readonly ILogger<ConnectMiddleware> _logger;
 
     /// <param name="next">Kestrel's HTTP/1.1, or with inspection enabled its TLS middleware in front of it.</param>
     /// <param name="http">Kestrel's HTTP/1.1 itself when <paramref name="next"/> is TLS; plain HTTP goes straight there.</param>
-    public ConnectMiddleware(ConnectionDelegate next, HttpDelegateHolder http, bool canInspect, ProxyServices proxy, ClientGate gate,
-        RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
+    /// <param name="lean">The lean stage for the plain requests it recognises (<c>Proxy:LeanHttp</c>), or null.</param>
+    public ConnectMiddleware(ConnectionDelegate next, HttpDelegateHolder http, bool canInspect, PlainHttpStage? lean, ProxyServices proxy,
+        ClientGate gate, RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
     {
+        _lean = lean;
         _next = next;
         _http = http;
         _canInspect = canInspect;
@@ -89,6 +93,17 @@ internal sealed partial class ConnectMiddleware
             }
             if (!isConnect)
             {
+                try
+                {
+                    if (_lean is not null && await _lean.ServeAsync(connection, client))
+                    {
+                        return;
+                    }
+                }
+                catch (Exception ex) when (IsGone(ex))
+                {
+                    return; // the client went away mid-exchange
+                }
                 _rejected.ConnectionStarted(connection.ConnectionId, client);
                 try
                 {
@@ -104,8 +119,7 @@ internal sealed partial class ConnectMiddleware
             {
                 await HandleConnectAsync(connection, client);
             }
-            catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException or OperationCanceledException
-                or System.Net.Sockets.SocketException)
+            catch (Exception ex) when (IsGone(ex))
             {
                 // The client or upstream went away mid-exchange: nothing left to answer.
             }
@@ -115,6 +129,9 @@ internal sealed partial class ConnectMiddleware
             _gate.Release(client);
         }
     }
+
+    private static bool IsGone(Exception ex) => ex is IOException or ConnectionResetException or ConnectionAbortedException
+        or OperationCanceledException or System.Net.Sockets.SocketException;
 
     /// <summary>Looks at the buffered bytes: the position consumed once they suffice, or null to wait for more.</summary>
     private delegate SequencePosition? HeadStep(in ReadOnlySequence<byte> buffer, bool completed);

@@ -23,11 +23,7 @@ internal sealed partial class ForwardingStage
 {
     private const int CopyBufferSize = 64 * 1024;
 
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer",
-        "Transfer-Encoding", "Upgrade", "Host", "Expect",
-    };
+    private static readonly HashSet<string> HopByHop = new(HttpHeaderTokens.HopByHop, StringComparer.OrdinalIgnoreCase);
 
     private readonly ProxyServices _proxy;
     private readonly HttpMessageInvoker _invoker;
@@ -114,9 +110,7 @@ internal sealed partial class ForwardingStage
 
         // Inside an inspected tunnel the target is origin-form and always goes to the host the CONNECT named.
         var target = tunnel is null ? raw : InspectedTarget(tunnel, raw);
-        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0
-            || uri.Scheme != (tunnel is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps)
-            || PolicyModel.Matching.HostName.Normalize(uri.Host) is not { } host)
+        if (!TryResolveTarget(target, https: tunnel is not null, out var uri, out var host))
         {
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Malformed request target.");
@@ -131,26 +125,10 @@ internal sealed partial class ForwardingStage
             (var admission, user, var retryAfter) = await _proxy.AdmitAsync(policy, client, headers.ProxyAuthorization);
             if (admission != Admission.Admitted)
             {
-                int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
-                if (admission == Admission.Challenge)
-                {
-                    context.Response.Headers.ProxyAuthenticate = _proxy.ProxyAuthenticate;
-                }
-                else if (admission == Admission.Throttled)
-                {
-                    context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-                else
-                {
-                    context.Response.Headers.Connection = "close";
-                }
-                await TextAsync(context, status, admission switch
-                {
-                    Admission.NotClient => "This proxy does not serve your address.",
-                    Admission.Challenge => "Sign in to use the web.",
-                    _ => "Too many failed sign-ins; try again later.",
-                });
-                Audit(_proxy.Refusal(at, client, null, method, url, ProxyServices.RuleFor(admission), status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+                var refusal = Refuse(admission, retryAfter, _proxy.ProxyAuthenticate);
+                context.Response.Headers.Append(refusal.Header ?? "Connection", refusal.Value ?? "close");
+                await TextAsync(context, refusal.Status, refusal.Text);
+                Audit(_proxy.Refusal(at, client, null, method, url, ProxyServices.RuleFor(admission), refusal.Status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
                 return;
             }
         }
@@ -300,6 +278,37 @@ internal sealed partial class ForwardingStage
             Stopwatch.GetElapsedTime(started), reference, version, upstreamAddress, contentType));
     }
 
+    /// <summary>
+    /// The absolute URI a request target names and its normalised host, or false for a target the proxy refuses
+    /// (400 malformed-request): not absolute, with user info, of the wrong scheme, or with a host that is no host.
+    /// Both HTTP stages decide on exactly this URI, so <c>/a/../b</c> is decided as <c>/b</c>, as it is sent.
+    /// </summary>
+    public static bool TryResolveTarget(string target, bool https, out Uri uri, out string host)
+    {
+        host = "";
+        if (!Uri.TryCreate(target, UriKind.Absolute, out uri!) || uri.UserInfo.Length > 0
+            || uri.Scheme != (https ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)
+            || PolicyModel.Matching.HostName.Normalize(uri.Host) is not { } normalised)
+        {
+            return false;
+        }
+        host = normalised;
+        return true;
+    }
+
+    /// <summary>
+    /// The answer to a client that is not admitted: its status, text and header (for <c>NotClient</c>,
+    /// <c>Connection: close</c>: a refused address gets nothing more on this connection).
+    /// </summary>
+    public static (int Status, string Text, string? Header, string? Value) Refuse(Admission admission, TimeSpan retryAfter, string proxyAuthenticate) =>
+        admission switch
+        {
+            Admission.NotClient => (403, "This proxy does not serve your address.", null, null),
+            Admission.Challenge => (407, "Sign in to use the web.", "Proxy-Authenticate", proxyAuthenticate),
+            _ => (429, "Too many failed sign-ins; try again later.", "Retry-After",
+                Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        };
+
     private static string InspectedTarget(InspectedTunnel tunnel, string raw)
     {
         var authority = tunnel.Host.Contains(':') ? "[" + tunnel.Host + "]" : tunnel.Host;
@@ -335,7 +344,7 @@ internal sealed partial class ForwardingStage
     {
         foreach (var (name, values) in source)
         {
-            if (HopByHop.Contains(name) || (connection is not null && IsListed(connection, name)))
+            if (HopByHop.Contains(name) || (connection is not null && HttpHeaderTokens.Contains(connection, name)))
             {
                 continue;
             }
@@ -357,26 +366,10 @@ internal sealed partial class ForwardingStage
     {
         foreach (var value in connection)
         {
-            if (value is not null && IsListed(value, name))
+            if (value is not null && HttpHeaderTokens.Contains(value, name))
             {
                 return true;
             }
-        }
-        return false;
-    }
-
-    private static bool IsListed(string connection, string name)
-    {
-        var rest = connection.AsSpan();
-        while (!rest.IsEmpty)
-        {
-            int comma = rest.IndexOf(',');
-            var token = (comma < 0 ? rest : rest[..comma]).Trim();
-            if (token.Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-            rest = comma < 0 ? default : rest[(comma + 1)..];
         }
         return false;
     }

@@ -450,9 +450,10 @@ internal sealed class PrometheusExporter : IDisposable
     /// </summary>
     private readonly struct TagKey : IEquatable<TagKey>
     {
-        public const int Capacity = 4;
+        /// <summary>The requests counter has five tags (kind, action, category, role, network).</summary>
+        public const int Capacity = 6;
         private readonly int _count;
-        private readonly KeyValuePair<string, object?> _a, _b, _c, _d;
+        private readonly KeyValuePair<string, object?> _a, _b, _c, _d, _e, _f;
 
         public TagKey(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -461,17 +462,20 @@ internal sealed class PrometheusExporter : IDisposable
             if (_count > 1) _b = tags[1];
             if (_count > 2) _c = tags[2];
             if (_count > 3) _d = tags[3];
+            if (_count > 4) _e = tags[4];
+            if (_count > 5) _f = tags[5];
         }
 
         public bool Equals(TagKey other) =>
-            _count == other._count && Same(_a, other._a) && Same(_b, other._b) && Same(_c, other._c) && Same(_d, other._d);
+            _count == other._count && Same(_a, other._a) && Same(_b, other._b) && Same(_c, other._c) && Same(_d, other._d)
+            && Same(_e, other._e) && Same(_f, other._f);
 
         private static bool Same(KeyValuePair<string, object?> x, KeyValuePair<string, object?> y) =>
             string.Equals(x.Key, y.Key, StringComparison.Ordinal) && Equals(x.Value, y.Value);
 
         public override bool Equals(object? obj) => obj is TagKey other && Equals(other);
 
-        public override int GetHashCode() => HashCode.Combine(_count, _a.Key, _a.Value, _b.Value, _c.Value, _d.Value);
+        public override int GetHashCode() => HashCode.Combine(_count, _a.Key, _a.Value, _b.Value, _c.Value, _d.Value, _e.Value, _f.Value);
     }
 
     private sealed class Series(long[]? buckets)

@@ -51,7 +51,7 @@ public sealed class PrometheusExporterTests : IDisposable
     public void SeriesLookup_DistinguishesTagNamesAndEveryPosition_AndMergesOrderAndBoxing()
     {
         // Counters find their series by the recorded tags (PrometheusExporter.TagKey); this pins what that key must
-        // tell apart (a tag's name, a value in the fourth position) and what it may not (order, a new box or string).
+        // tell apart (a tag's name, a value in the last positions it holds) and what it may not (order, a new box or string).
         var c = _meter.CreateCounter<long>("filterservice.test.keyed");
         KeyValuePair<string, object?> T(string name, object value) => new(name, value);
         c.Add(1, T("a", 1), T("b", "x"));
@@ -59,13 +59,21 @@ public sealed class PrometheusExporterTests : IDisposable
         c.Add(1, T("a", 1), T("c", "x"));
         c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 4));
         c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5));
-        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 6)); // five tags: the rendered-label path
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 6));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 8));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 9));
+        c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 9), T("g", 10)); // seven tags: the rendered-label path
         Assert.Equal(
             [
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\"} 2",
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"4\"} 1",
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\"} 1",
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"6\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\",f=\"8\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\",f=\"9\"} 1",
+                "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\",f=\"9\",g=\"10\"} 1",
                 "filterservice_test_keyed_total{a=\"1\",c=\"x\"} 1",
             ],
             FamilyLines("filterservice_test_keyed").Where(l => !l.StartsWith('#')));
