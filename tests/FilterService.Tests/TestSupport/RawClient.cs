@@ -33,7 +33,10 @@ public sealed class RawClient : IAsyncDisposable
     }
 
     /// <summary>Reads until the peer closes or <paramref name="timeout"/> passes; returns what arrived.</summary>
-    public async Task<(string Text, bool Closed)> ReadAllAsync(TimeSpan timeout)
+    public Task<(string Text, bool Closed)> ReadAllAsync(TimeSpan timeout) => ReadAllAsync(timeout, null);
+
+    /// <summary>As <see cref="ReadAllAsync(TimeSpan)"/>, but also stops once <paramref name="enough"/> holds for what arrived.</summary>
+    public async Task<(string Text, bool Closed)> ReadAllAsync(TimeSpan timeout, Func<string, bool>? enough)
     {
         var buffer = new byte[64 * 1024];
         var ms = new MemoryStream();
@@ -48,6 +51,10 @@ public sealed class RawClient : IAsyncDisposable
                     return (Encoding.Latin1.GetString(ms.ToArray()), true);
                 }
                 ms.Write(buffer, 0, n);
+                if (enough is not null && enough(Encoding.Latin1.GetString(ms.ToArray())))
+                {
+                    return (Encoding.Latin1.GetString(ms.ToArray()), false);
+                }
             }
         }
         catch (OperationCanceledException)
