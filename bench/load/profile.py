@@ -89,6 +89,8 @@ def main():
     parser.add_argument("--strace", help="count the proxy's system calls during the (first) step into this file (strace -c -f; "
                         "slows the proxy, so read the counts per operation, not the rates)")
     parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
+    parser.add_argument("--perf-event", help="with --perf: record this event instead of CPU samples, e.g. "
+                        "syscalls:sys_enter_futex to see who wakes threads")
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     args = parser.parse_args()
 
@@ -116,7 +118,8 @@ def main():
         for repeat in range(args.repeat):
             perf = None
             if args.perf and repeat == 0:
-                perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-p", str(proxy.pid), "-o", args.perf,
+                what = ["-e", args.perf_event] if args.perf_event else ["-F", "499"]
+                perf = subprocess.Popen(["perf", "record", *what, "-g", "-p", str(proxy.pid), "-o", args.perf,
                                          "--", "sleep", str(args.seconds)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             tracer = None

@@ -306,7 +306,7 @@ internal sealed partial class ConnectMiddleware
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
             using var active = _proxy.Metrics?.TrackTunnel();
             var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
-                connection.ConnectionClosed, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
+                lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,
                 policy.Version, remote!.Address.ToString(), null));
         }

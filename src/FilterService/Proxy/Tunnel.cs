@@ -13,10 +13,18 @@ internal static class Tunnel
 {
     private const int ReceiveBlock = 64 * 1024;
 
+    /// <remarks>
+    /// The usual ends are exception-free: the client's FIN completes its pipe, the origin's FIN (or reset) ends the
+    /// receive with 0, and the other direction is then stopped by cancelling the pipe read or shutting the socket down,
+    /// never by cancelling a token. A cancelled socket operation throws and completes on the thread pool, and Kestrel
+    /// signals its <c>ConnectionClosed</c> token on every client close, so the previous linked token cost an
+    /// exception and a thread-pool hop per tunnel (bench/load/profile.py tunnels --perf). The token now carries only
+    /// the idle timeout and server shutdown, which are rare.
+    /// </remarks>
     public static async Task<(long FromClient, long ToClient)> SpliceAsync(IDuplexPipe client, Socket upstream, TimeSpan idle,
-        CancellationToken closed, CancellationToken closeRequested)
+        CancellationToken closeRequested)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(closed, closeRequested);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(closeRequested);
         cts.CancelAfter(idle);
         var counters = new long[2];
         var up = ClientToUpstreamAsync(client.Input, upstream, counters, cts, idle);
@@ -24,12 +32,28 @@ internal static class Tunnel
         // The client finishing first is a half-close: keep delivering the response. Upstream finishing first, or
         // either side failing, ends the tunnel.
         var first = await Task.WhenAny(up, down);
-        if (first == down || !first.Result)
+        if (first == down)
         {
-            cts.Cancel();
+            client.Input.CancelPendingRead();
+        }
+        else if (!first.Result)
+        {
+            Stop(upstream);
         }
         await Task.WhenAll(up, down);
         return (Interlocked.Read(ref counters[0]), Interlocked.Read(ref counters[1]));
+    }
+
+    /// <summary>Ends a pending receive on the upstream socket without an exception: it returns 0.</summary>
+    private static void Stop(Socket upstream)
+    {
+        try
+        {
+            upstream.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
     }
 
     private static async Task<bool> ClientToUpstreamAsync(PipeReader input, Socket upstream, long[] counters, CancellationTokenSource cts, TimeSpan idle)
@@ -54,7 +78,11 @@ internal static class Tunnel
                     cts.CancelAfter(idle);
                 }
                 input.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCanceled)
+                {
+                    return true; // upstream finished first: SpliceAsync stopped this read
+                }
+                if (result.IsCompleted)
                 {
                     try
                     {
