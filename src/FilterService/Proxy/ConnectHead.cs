@@ -113,26 +113,9 @@ internal static class ConnectHeadParser
             {
                 return HeadError.Malformed; // obsolete line folding
             }
-            int colon = line.IndexOf((byte)':');
-            if (colon <= 0)
+            if (!HttpHeaderTokens.TrySplitField(line, out var name, out var value))
             {
-                return HeadError.Malformed;
-            }
-            var name = line[..colon];
-            foreach (byte b in name)
-            {
-                if (!IsTokenChar(b))
-                {
-                    return HeadError.Malformed; // includes whitespace before the colon
-                }
-            }
-            var value = line[(colon + 1)..].Trim(" \t"u8);
-            foreach (byte b in value)
-            {
-                if ((b < 0x20 && b != '\t') || b == 0x7f)
-                {
-                    return HeadError.Malformed;
-                }
+                return HeadError.Malformed; // includes whitespace before the colon
             }
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8) || Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
             {
@@ -154,9 +137,4 @@ internal static class ConnectHeadParser
         result = new ConnectHead(Encoding.ASCII.GetString(target), proxyAuthorization, userAgent, length);
         return HeadError.None;
     }
-
-    private static bool IsTokenChar(byte b) =>
-        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-            or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 }

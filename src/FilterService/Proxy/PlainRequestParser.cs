@@ -198,26 +198,9 @@ internal static class PlainRequestParser
             {
                 return false;
             }
-            int colon = line.IndexOf((byte)':');
-            if (colon <= 0)
+            if (!HttpHeaderTokens.TrySplitField(line, out var name, out var value))
             {
                 return false;
-            }
-            var name = line[..colon];
-            foreach (byte b in name)
-            {
-                if (!IsTokenChar(b))
-                {
-                    return false;
-                }
-            }
-            var value = line[(colon + 1)..].Trim(" \t"u8);
-            foreach (byte b in value)
-            {
-                if ((b < 0x20 && b != '\t') || b == 0x7f)
-                {
-                    return false;
-                }
             }
             lines[2 * (count - 1)] = offset;
             lines[2 * (count - 1) + 1] = eol;
@@ -270,10 +253,6 @@ internal static class PlainRequestParser
         return true;
     }
 
-    internal static bool IsTokenChar(byte b) =>
-        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
-            or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
-            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 }
 
 /// <summary>Hop-by-hop headers (RFC 9110 7.6.1) and <c>Connection</c> token lists, shared by both HTTP stages.</summary>
@@ -285,6 +264,43 @@ internal static class HttpHeaderTokens
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer",
         "Transfer-Encoding", "Upgrade", "Host", "Expect",
     ];
+
+    /// <summary>
+    /// Splits a header field line (without its CRLF) into name and value (optional whitespace trimmed): false unless
+    /// the name is a non-empty token ending at the colon (so no whitespace before it) and the value holds no control
+    /// byte but tab. Shared by the CONNECT, plain-request and upstream-response parsers.
+    /// </summary>
+    public static bool TrySplitField(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        int colon = line.IndexOf((byte)':');
+        name = colon > 0 ? line[..colon] : default;
+        if (colon <= 0)
+        {
+            return false;
+        }
+        foreach (byte b in name)
+        {
+            if (!IsTokenChar(b))
+            {
+                return false;
+            }
+        }
+        value = line[(colon + 1)..].Trim(" \t"u8);
+        foreach (byte b in value)
+        {
+            if ((b < 0x20 && b != '\t') || b == 0x7f)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool IsTokenChar(byte b) =>
+        b is >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or >= (byte)'0' and <= (byte)'9'
+            or (byte)'!' or (byte)'#' or (byte)'$' or (byte)'%' or (byte)'&' or (byte)'\'' or (byte)'*' or (byte)'+'
+            or (byte)'-' or (byte)'.' or (byte)'^' or (byte)'_' or (byte)'`' or (byte)'|' or (byte)'~';
 
     public static bool IsHopByHop(ReadOnlySpan<byte> name)
     {

@@ -193,26 +193,9 @@ internal sealed class UpstreamResponseHead
                 return false;
             }
             line = rest[..eol];
-            int colon = line.IndexOf((byte)':');
-            if (++count > MaxHeaders || colon <= 0)
+            if (++count > MaxHeaders || !HttpHeaderTokens.TrySplitField(line, out var name, out var value))
             {
                 return false;
-            }
-            var name = line[..colon];
-            foreach (byte b in name)
-            {
-                if (!PlainRequestParser.IsTokenChar(b))
-                {
-                    return false;
-                }
-            }
-            var value = line[(colon + 1)..].Trim(" \t"u8);
-            foreach (byte b in value)
-            {
-                if ((b < 0x20 && b != '\t') || b == 0x7f)
-                {
-                    return false;
-                }
             }
             lines[2 * (count - 1)] = offset;
             lines[2 * (count - 1) + 1] = eol;
@@ -346,11 +329,10 @@ internal struct ChunkScanner
                     i++;
                     break;
                 case State.SizeLf:
-                    if (b != '\n')
+                    if (!Expect(b, (byte)'\n', _remaining == 0 ? State.TrailerStart : State.Data))
                     {
                         return -1;
                     }
-                    _state = _remaining == 0 ? State.TrailerStart : State.Data;
                     i++;
                     break;
                 case State.Data:
@@ -364,19 +346,11 @@ internal struct ChunkScanner
                     }
                     break;
                 case State.DataCr:
-                    if (b != '\r')
-                    {
-                        return -1;
-                    }
-                    _state = State.DataLf;
-                    i++;
-                    break;
                 case State.DataLf:
-                    if (b != '\n')
+                    if (!Expect(b, _state == State.DataCr ? (byte)'\r' : (byte)'\n', _state == State.DataCr ? State.DataLf : State.Size))
                     {
                         return -1;
                     }
-                    _state = State.Size;
                     _digits = 0;
                     i++;
                     break;
@@ -400,24 +374,27 @@ internal struct ChunkScanner
                     i++;
                     break;
                 case State.TrailerLf:
-                    if (b != '\n')
-                    {
-                        return -1;
-                    }
-                    _state = State.TrailerStart;
-                    i++;
-                    break;
                 case State.FinalLf:
-                    if (b != '\n')
+                    if (!Expect(b, (byte)'\n', _state == State.TrailerLf ? State.TrailerStart : State.Done))
                     {
                         return -1;
                     }
-                    _state = State.Done;
                     i++;
                     break;
             }
         }
         return i;
+    }
+
+    /// <summary>Moves to <paramref name="next"/> if <paramref name="b"/> is the byte the framing requires here.</summary>
+    private bool Expect(byte b, byte wanted, State next)
+    {
+        if (b != wanted)
+        {
+            return false;
+        }
+        _state = next;
+        return true;
     }
 
     private static int HexValue(byte b) => b switch
