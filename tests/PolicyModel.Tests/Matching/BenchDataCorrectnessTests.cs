@@ -35,6 +35,18 @@ public sealed class BenchDataCorrectnessTests
         Assert.True(failures.Count == 0, $"{failures.Count} wrong answers, first: {string.Join("; ", failures.Take(5))}");
     }
 
+    /// <summary>Records hold a name's 64-bit hash, not the name: no two of the 1.4M names may share one.</summary>
+    [BenchDataFact]
+    public void Hashes_OfThe1_4MBenchmarkNames_AreAllDistinct()
+    {
+        var seen = new Dictionary<ulong, string>();
+        foreach (string domain in ReadLines(Path.Combine(TestPaths.BenchData()!, "domains-1m.txt.gz")))
+        {
+            Assert.True(seen.TryAdd(DomainTable.HashOf(domain), domain), $"{domain} has the hash of {seen.GetValueOrDefault(DomainTable.HashOf(domain))}");
+        }
+        Assert.Equal(1_437_538, seen.Count);
+    }
+
     private static IEnumerable<string> ReadLines(string gz)
     {
         using var reader = new StreamReader(new GZipStream(File.OpenRead(gz), CompressionMode.Decompress));

@@ -286,4 +286,34 @@ public sealed class DomainMatcherTests
         Assert.Equal(0UL, matcher.Match("edgesuite.net", ""));
         Assert.Equal(0UL, matcher.Match("bbc.co.uk", ""));
     }
+
+    /// <summary>
+    /// Records hold a name's 64-bit hash, not the name, so names must not share hashes. Structured names are where a
+    /// weak mixing step would show: labels that differ in one character, in order, by a swap of labels, or only in
+    /// length. (The 1.4M benchmark names are checked in BenchDataCorrectnessTests when ../shared is present.)
+    /// </summary>
+    [Fact]
+    public void Hashes_OfStructuredNames_AreAllDistinct()
+    {
+        var seen = new Dictionary<ulong, string>();
+        var names = new HashSet<string>();
+        void Check(string name)
+        {
+            if (names.Add(name))
+            {
+                Assert.True(seen.TryAdd(DomainTable.HashOf(name), name), $"{name} has the hash of {seen.GetValueOrDefault(DomainTable.HashOf(name))}");
+            }
+        }
+        for (int i = 0; i < 300; i++)
+        {
+            for (int j = 0; j < 300; j++)
+            {
+                Check($"a{i}.b{j}.example.com");
+                Check($"b{j}.a{i}.example.com");
+                Check($"{i}-{j}.co.uk");
+                Check($"x{new string('y', i % 40)}{j}.net");
+            }
+        }
+        Assert.Equal(282_000, seen.Count); // 40 lengths x 300 of the last kind repeat
+    }
 }
