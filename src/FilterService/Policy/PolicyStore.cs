@@ -88,6 +88,7 @@ internal sealed partial class PolicyStore
             // stayed at over 300 MB without this; see bench/load/README.md); the policy itself is a few compact arrays. Collect and give the memory back to the OS now,
             // while it is one pause at a reload, rather than leaving the process resident at its load-time peak.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            Hosting.NativeMemoryTrimmer.Trim();
         }
         var report = new PolicyLoadReport(_time.GetUtcNow(), trigger, policy is not null, policy?.Version, lines);
         Volatile.Write(ref _lastReport, report);
