@@ -80,18 +80,23 @@ internal sealed partial class PolicyStore
 
     private PolicyLoadReport Publish(PolicySnapshot? policy, string trigger, IReadOnlyList<string> lines)
     {
+        var report = new PolicyLoadReport(_time.GetUtcNow(), trigger, policy is not null, policy?.Version, lines);
         if (policy is not null)
         {
             Volatile.Write(ref _current, policy);
+        }
+        // The report before the generation: whoever sees the generation move must see this load's report.
+        Volatile.Write(ref _lastReport, report);
+        if (policy is not null)
+        {
             Interlocked.Increment(ref _generation);
             // Loading the lists leaves their text behind (strings and builder arrays: with 1.4M domains the process
-            // stayed at over 300 MB without this; see bench/load/README.md); the policy itself is a few compact arrays. Collect and give the memory back to the OS now,
-            // while it is one pause at a reload, rather than leaving the process resident at its load-time peak.
+            // stayed at over 300 MB without this; see bench/load/README.md); the policy itself is a few compact
+            // arrays. Collect and give the memory back to the OS now, while it is one pause at a reload, rather than
+            // leaving the process resident at its load-time peak.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             Hosting.NativeMemoryTrimmer.Trim();
         }
-        var report = new PolicyLoadReport(_time.GetUtcNow(), trigger, policy is not null, policy?.Version, lines);
-        Volatile.Write(ref _lastReport, report);
         Reloaded?.Invoke(report);
         return report;
     }
