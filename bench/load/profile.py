@@ -41,6 +41,17 @@ def switches(root):
     return voluntary, involuntary
 
 
+def gc_figures(proxy):
+    """FilterService only: (bytes allocated, collections, seconds paused) from its own /metrics; None for Squid."""
+    if proxy != "filterservice":
+        return None
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{lb.ADMIN_PORT}/metrics", timeout=10).read().decode()
+    total = lambda name: sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name))
+    return (total("dotnet_gc_heap_total_allocated_bytes_total"), total("dotnet_gc_collections_total"),
+            total("dotnet_gc_pause_time_seconds_total"))
+
+
 def by_thread(root):
     """Per thread name (threads of one name summed): [voluntary switches, involuntary switches, CPU ticks]."""
     table = {}
@@ -127,9 +138,9 @@ def main():
                 tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(proxy.pid)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
-            (u0, s0), c0, t0 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid)
+            (u0, s0), c0, t0, g0 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
             result = steps[args.step](measure, raw)
-            (u1, s1), c1, t1 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid)
+            (u1, s1), c1, t1, g1 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
             if tracer:
@@ -142,6 +153,9 @@ def main():
                   f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
                   f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
                   f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+            if g0 is not None:
+                print(f"  managed allocation {(g1[0] - g0[0]) / n:,.0f} bytes per operation; {1000 * (g1[1] - g0[1]) / n:.2f} "
+                      f"collections and {1e6 * (g1[2] - g0[2]) / n:.1f} ms of GC pause per 1,000 operations")
             if args.threads:
                 print_threads(t0, t1, n)
         if args.repeat > 1:

@@ -58,6 +58,9 @@ internal sealed partial class PlainHttpStage : IDisposable
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
         var deadline = new CancellationTokenSource();
+        // One of each per connection, refilled by every request.
+        var head = new PlainRequestHead();
+        var response = new UpstreamResponseHead();
         // Graceful shutdown: an idle keep-alive connection stops waiting for its next request.
         using var stopping = lifetime?.ConnectionClosedRequested.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input) ?? default;
         try
@@ -73,7 +76,6 @@ internal sealed partial class PlainHttpStage : IDisposable
                 // for KeepAliveTimeout, and then must complete within HeadTimeout of their first byte.
                 deadline.CancelAfter(first ? _proxy.Options.HeadTimeout : _proxy.Options.KeepAliveTimeout);
                 bool started = first;
-                PlainRequestHead? head = null;
                 HeadCheck check;
                 bool timedOut = false, ended = false;
                 while (true)
@@ -102,16 +104,15 @@ internal sealed partial class PlainHttpStage : IDisposable
                         started = true;
                         deadline.CancelAfter(_proxy.Options.HeadTimeout);
                     }
-                    check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
-                    if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head!.Target, https: false, out head.Uri, out head.Host))
+                    check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, head);
+                    if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head.Target, https: false, out head.Uri, out head.Host))
                     {
-                        head!.Dispose();
-                        head = null;
+                        head.Dispose();
                         check = HeadCheck.NotSimple; // the ForwardingStage refuses it, as ever
                     }
                     if (check == HeadCheck.Simple)
                     {
-                        input.AdvanceTo(buffer.GetPosition(head!.Length));
+                        input.AdvanceTo(buffer.GetPosition(head.Length));
                         break;
                     }
                     if (check == HeadCheck.NotSimple || result.IsCompleted)
@@ -141,9 +142,13 @@ internal sealed partial class PlainHttpStage : IDisposable
                     return false;
                 }
                 Next next;
-                using (head)
+                try
                 {
-                    next = await HandleAsync(connection, client, head!);
+                    next = await HandleAsync(connection, client, head, response);
+                }
+                finally
+                {
+                    head.Dispose();
                 }
                 if (next == Next.Close)
                 {
@@ -155,6 +160,7 @@ internal sealed partial class PlainHttpStage : IDisposable
         finally
         {
             deadline.Dispose();
+            head.Dispose();
         }
     }
 
@@ -168,7 +174,7 @@ internal sealed partial class PlainHttpStage : IDisposable
             _proxy.NextReference(), _proxy.Policy.Current.Version));
     }
 
-    private async Task<Next> HandleAsync(ConnectionContext connection, IPAddress client, PlainRequestHead head)
+    private async Task<Next> HandleAsync(ConnectionContext connection, IPAddress client, PlainRequestHead head, UpstreamResponseHead response)
     {
         long started = Stopwatch.GetTimestamp();
         var at = _proxy.Time.GetUtcNow();
@@ -208,10 +214,10 @@ internal sealed partial class PlainHttpStage : IDisposable
             return flushed && head.KeepAlive ? Next.Served : Next.Close;
         }
 
-        return await ForwardAsync(connection, head, uri, host, url, decision, at, started, reference, policy.Version, client);
+        return await ForwardAsync(connection, head, response, uri, host, url, decision, at, started, reference, policy.Version, client);
     }
 
-    private async Task<Next> ForwardAsync(ConnectionContext connection, PlainRequestHead head, Uri uri, string host, string url,
+    private async Task<Next> ForwardAsync(ConnectionContext connection, PlainRequestHead head, UpstreamResponseHead response, Uri uri, string host, string url,
         Decision decision, DateTimeOffset at, long started, string reference, string version, IPAddress client)
     {
         var output = connection.Transport.Output;
@@ -223,7 +229,6 @@ internal sealed partial class PlainHttpStage : IDisposable
         try
         {
             // 1. A connection, the request sent, the response head read; once more on a new connection if a reused one was stale.
-            var response = new UpstreamResponseHead();
             int headLength = 0, filled = 0;
             long sending = 0;
             for (int attempt = 0; ; attempt++)

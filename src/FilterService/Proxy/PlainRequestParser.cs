@@ -20,6 +20,7 @@ internal enum HeadCheck
 /// <summary>
 /// A plain-HTTP request head the lean stage serves. The head's bytes are copied out of the connection's pipe into a
 /// pooled buffer so that the header lines to forward are sent upstream as they came, without a string per header.
+/// One instance serves every request of a connection: <see cref="Dispose"/> returns the buffer, the next parse refills it.
 /// </summary>
 internal sealed class PlainRequestHead : IDisposable
 {
@@ -67,9 +68,9 @@ internal static class PlainRequestParser
 {
     private static ReadOnlySpan<byte> Terminator => "\r\n\r\n"u8;
 
-    public static HeadCheck TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, out PlainRequestHead? head)
+    /// <summary>Looks at the start of <paramref name="buffer"/>; on <see cref="HeadCheck.Simple"/> <paramref name="head"/> holds the request.</summary>
+    public static HeadCheck TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, PlainRequestHead head)
     {
-        head = null;
         int available = (int)Math.Min(buffer.Length, maxHeadBytes);
         byte[]? rented = null;
         ReadOnlySpan<byte> bytes;
@@ -101,14 +102,15 @@ internal static class PlainRequestParser
             {
                 return HeadCheck.NotSimple;
             }
-            var result = new PlainRequestHead { Bytes = ArrayPool<byte>.Shared.Rent(length), Length = length };
-            bytes[..length].CopyTo(result.Bytes);
-            if (!Parse(result))
+            head.Dispose();
+            head.Bytes = ArrayPool<byte>.Shared.Rent(length);
+            head.Length = length;
+            bytes[..length].CopyTo(head.Bytes);
+            if (!Parse(head))
             {
-                result.Dispose();
+                head.Dispose();
                 return HeadCheck.NotSimple;
             }
-            head = result;
             return HeadCheck.Simple;
         }
         finally
@@ -162,6 +164,10 @@ internal static class PlainRequestParser
 
     private static bool Parse(PlainRequestHead result)
     {
+        result.ProxyAuthorization = null;
+        result.LineCount = 0;
+        result.Uri = null;
+        result.Host = "";
         var all = result.Bytes.AsSpan(0, result.Length - 2); // every line with its CRLF
         int eol = all.IndexOf("\r\n"u8);
         var line = all[..eol];
