@@ -148,7 +148,7 @@ internal static class ProxyHost
             // An absolute-form target is the authority; Kestrel rejects a disagreeing Host unless told to let the target win.
             k.AllowHostHeaderOverride = true;
             k.Limits.MaxRequestHeadersTotalSize = options.Proxy.MaxHeadBytes;
-            k.Limits.MaxRequestLineSize = Math.Min(options.Proxy.MaxHeadBytes, 16 * 1024);
+            k.Limits.MaxRequestLineSize = options.Proxy.MaxRequestLineBytes;
             k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;
             k.Limits.KeepAliveTimeout = options.Proxy.KeepAliveTimeout;
             k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered

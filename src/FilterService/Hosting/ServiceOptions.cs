@@ -31,6 +31,9 @@ internal sealed class ProxyOptions
     /// <summary>Largest request head (request line plus headers), bytes. Default 32 KiB, Kestrel's MaxRequestHeadersTotalSize.</summary>
     public int MaxHeadBytes { get; set; } = 32 * 1024;
 
+    /// <summary>Longest request line: the head's limit, at most 16 KiB. Longer lines get 414 (from Kestrel).</summary>
+    public int MaxRequestLineBytes => Math.Min(MaxHeadBytes, 16 * 1024);
+
     /// <summary>Time allowed for a whole request head to arrive. Default 10 s (Kestrel's RequestHeadersTimeout is 30 s; a proxy sees trickling clients more often).</summary>
     public TimeSpan HeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

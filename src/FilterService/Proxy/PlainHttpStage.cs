@@ -104,7 +104,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                         started = true;
                         deadline.CancelAfter(_proxy.Options.HeadTimeout);
                     }
-                    check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, head);
+                    check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, _proxy.Options.MaxRequestLineBytes, head);
                     if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head.Target, https: false, out head.Uri, out head.Host))
                     {
                         head.Dispose();

@@ -69,7 +69,7 @@ internal static class PlainRequestParser
     private static ReadOnlySpan<byte> Terminator => "\r\n\r\n"u8;
 
     /// <summary>Looks at the start of <paramref name="buffer"/>; on <see cref="HeadCheck.Simple"/> <paramref name="head"/> holds the request.</summary>
-    public static HeadCheck TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, PlainRequestHead head)
+    public static HeadCheck TryParse(in ReadOnlySequence<byte> buffer, int maxHeadBytes, int maxRequestLine, PlainRequestHead head)
     {
         int available = (int)Math.Min(buffer.Length, maxHeadBytes);
         byte[]? rented = null;
@@ -90,6 +90,12 @@ internal static class PlainRequestParser
             if (start != HeadCheck.Simple)
             {
                 return start;
+            }
+            // A request line over the limit is Kestrel's to refuse (414), as soon as the limit is passed.
+            int lineEnd = bytes.IndexOf("\r\n"u8);
+            if (lineEnd > maxRequestLine || (lineEnd < 0 && bytes.Length > maxRequestLine))
+            {
+                return HeadCheck.NotSimple;
             }
             int end = bytes.IndexOf(Terminator);
             if (end < 0)

@@ -82,6 +82,17 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
     }
 
     [Fact]
+    public async Task OverlongRequestLine_Gets414_FromThePlainRequestParserAsFromKestrel()
+    {
+        // 20 KB of URL: within the 32 KB head limit, over the 16 KB request-line limit. The lean stage must not
+        // forward what Kestrel would refuse.
+        var (text, _) = await SendRawAsync($"GET http://allowed.test/{new string('p', 20 * 1024)} HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 414", text);
+        await Service.WaitForAuditAsync(r => r.Str("rule") == "head-too-large" && r.Int("status") == 414, "the overlong request line");
+        await AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task TrickledHead_IsCutOffAtTheDeadline()
     {
         foreach (var (request, method) in new[] { ("CONNECT secure.test:443 HTTP/1.1\r\nHost: secure.test\r\n", "CONNECT"), ("GET http://allowed.test/hello HTTP/1.1\r\nHost: allowed.test\r\n", "-") })
