@@ -42,17 +42,9 @@ internal static class ConnectHeadParser
         {
             buffer.Slice(0, available).CopyTo(bytes);
             // Line endings are checked before the terminator is looked for, so a bare LF is refused as soon as it arrives.
-            for (int i = 0; i < bytes.Length; i++)
+            if (!HttpHeaderTokens.CrlfOnly(bytes))
             {
-                byte b = bytes[i];
-                if (b == '\n' && (i == 0 || bytes[i - 1] != '\r'))
-                {
-                    return HeadError.Malformed;
-                }
-                if (b == '\r' && i + 1 < bytes.Length && bytes[i + 1] != '\n')
-                {
-                    return HeadError.Malformed;
-                }
+                return HeadError.Malformed;
             }
             int end = bytes.IndexOf(Terminator);
             if (end < 0)

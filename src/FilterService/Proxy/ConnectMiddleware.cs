@@ -7,6 +7,7 @@ using FilterService.Audit;
 using FilterService.Identity;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -32,6 +33,7 @@ internal sealed class ProxyConnectionFeature
 internal sealed partial class ConnectMiddleware
 {
     private static ReadOnlySpan<byte> ConnectPrefix => "CONNECT "u8;
+    private static readonly ReadOnlyMemory<byte> Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
 
     private readonly ConnectionDelegate _next;
     private readonly ProxyServices _proxy;
@@ -67,11 +69,12 @@ internal sealed partial class ConnectMiddleware
             connection.Abort(new ConnectionAbortedException("Too many connections from this client."));
             return;
         }
+        using var deadline = new ReadDeadline();
         try
         {
             connection.Features.Set(ProxyConnectionFeature.Instance);
             bool isConnect = false, ended = false;
-            bool inTime = await ReadUntilAsync(connection.Transport.Input, _proxy.Options.HeadTimeout, connection.ConnectionClosed,
+            bool inTime = await ReadUntilAsync(connection.Transport.Input, deadline, _proxy.Options.HeadTimeout,
                 (in ReadOnlySequence<byte> buffer, bool completed) =>
                 {
                     int n = (int)Math.Min(buffer.Length, ConnectPrefix.Length);
@@ -117,7 +120,7 @@ internal sealed partial class ConnectMiddleware
             }
             try
             {
-                await HandleConnectAsync(connection, client);
+                await HandleConnectAsync(connection, client, deadline);
             }
             catch (Exception ex) when (IsGone(ex))
             {
@@ -138,38 +141,39 @@ internal sealed partial class ConnectMiddleware
 
     /// <summary>
     /// Reads until <paramref name="step"/> has enough bytes, under <paramref name="timeout"/>: the head and ClientHello
-    /// stages need deadlines of their own, which Kestrel's timeouts do not cover. False when the deadline passed or the
-    /// connection closed first.
+    /// stages need deadlines of their own, which Kestrel's timeouts do not cover. False when the deadline passed first;
+    /// a client that closes completes the pipe, which the step answers.
     /// </summary>
-    private static async ValueTask<bool> ReadUntilAsync(PipeReader input, TimeSpan timeout, CancellationToken closed, HeadStep step)
+    private static async ValueTask<bool> ReadUntilAsync(PipeReader input, ReadDeadline deadline, TimeSpan timeout, HeadStep step)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        deadline.CancelAfter(timeout);
-        while (true)
+        var token = deadline.Arm(timeout);
+        try
         {
-            ReadResult result;
-            try
+            while (true)
             {
-                result = await input.ReadAsync(deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
+                var result = await input.ReadAsync(token);
+                var buffer = result.Buffer;
+                if (step(buffer, result.IsCompleted) is { } consumed)
+                {
+                    input.AdvanceTo(consumed);
+                    return true;
+                }
 
-            var buffer = result.Buffer;
-            if (step(buffer, result.IsCompleted) is { } consumed)
-            {
-                input.AdvanceTo(consumed);
-                return true;
+                // A completed read always gets an answer from the step, so this cannot spin.
+                input.AdvanceTo(buffer.Start, buffer.End);
             }
-
-            // A completed read always gets an answer from the step, so this cannot spin.
-            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            deadline.Disarm();
         }
     }
 
-    private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client)
+    private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client, ReadDeadline deadline)
     {
         long started = Stopwatch.GetTimestamp();
         var at = _proxy.Time.GetUtcNow();
@@ -181,7 +185,7 @@ internal sealed partial class ConnectMiddleware
         // 1. The head, strictly, under a deadline Kestrel's own timeouts do not cover.
         ConnectHead? head = null;
         var error = HeadError.Incomplete;
-        await ReadUntilAsync(input, _proxy.Options.HeadTimeout, connection.ConnectionClosed, (in ReadOnlySequence<byte> buffer, bool completed) =>
+        await ReadUntilAsync(input, deadline, _proxy.Options.HeadTimeout, (in ReadOnlySequence<byte> buffer, bool completed) =>
         {
             error = ConnectHeadParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
             if (error == HeadError.Incomplete && !completed)
@@ -268,7 +272,7 @@ internal sealed partial class ConnectMiddleware
         // 4. Hosts whose rules need methods or paths are intercepted: the HTTP stage decides each request inside.
         if (_canInspect && _http.Http is not null && policy.NeedsInspection(host))
         {
-            await InspectAsync(connection, client, host, port, user, target, decision, at, started, reference, policy.Version);
+            await InspectAsync(connection, deadline, client, host, port, user, target, decision, at, started, reference, policy.Version);
             return;
         }
 
@@ -290,10 +294,10 @@ internal sealed partial class ConnectMiddleware
         }
         using (socket)
         {
-            await output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
+            await output.WriteAsync(Established);
 
             // 6. The ClientHello must name the host the CONNECT did.
-            var refusal = await CheckHelloAsync(input, host, connection.ConnectionClosed);
+            var refusal = await CheckHelloAsync(input, deadline, host);
             if (refusal is not null)
             {
                 LogTunnelRefused(_logger, client, refusal);
@@ -312,11 +316,11 @@ internal sealed partial class ConnectMiddleware
         }
     }
 
-    private async Task InspectAsync(ConnectionContext connection, IPAddress client, string host, int port, string? user, string target,
+    private async Task InspectAsync(ConnectionContext connection, ReadDeadline deadline, IPAddress client, string host, int port, string? user, string target,
         Decision decision, DateTimeOffset at, long started, string reference, string version)
     {
-        await connection.Transport.Output.WriteAsync("HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray());
-        var refusal = await CheckHelloAsync(connection.Transport.Input, host, connection.ConnectionClosed);
+        await connection.Transport.Output.WriteAsync(Established);
+        var refusal = await CheckHelloAsync(connection.Transport.Input, deadline, host);
         if (refusal is not null)
         {
             LogTunnelRefused(_logger, client, refusal);
@@ -330,9 +334,9 @@ internal sealed partial class ConnectMiddleware
     }
 
     /// <summary>Peeks the ClientHello; null if it is TLS naming <paramref name="host"/>, else the refusal's rule.</summary>
-    private async Task<string?> CheckHelloAsync(PipeReader input, string host, CancellationToken closed)
+    private async Task<string?> CheckHelloAsync(PipeReader input, ReadDeadline deadline, string host)
     {
-        var (hello, helloStatus) = await PeekHelloAsync(input, closed);
+        var (hello, helloStatus) = await PeekHelloAsync(input, deadline);
         string? refusal = helloStatus switch
         {
             HelloStatus.Ok => null,
@@ -361,11 +365,11 @@ internal sealed partial class ConnectMiddleware
         _ => (502, "upstream-connect-failed"),
     };
 
-    private async Task<(ClientHelloInfo?, HelloStatus)> PeekHelloAsync(PipeReader input, CancellationToken closed)
+    private async Task<(ClientHelloInfo?, HelloStatus)> PeekHelloAsync(PipeReader input, ReadDeadline deadline)
     {
         ClientHelloInfo? info = null;
         var status = HelloStatus.Incomplete;
-        var inTime = await ReadUntilAsync(input, _proxy.Options.ClientHelloTimeout, closed, (in ReadOnlySequence<byte> buffer, bool completed) =>
+        var inTime = await ReadUntilAsync(input, deadline, _proxy.Options.ClientHelloTimeout, (in ReadOnlySequence<byte> buffer, bool completed) =>
         {
             status = ClientHelloParser.TryParse(buffer, out info);
             // Peeked, not consumed: the ClientHello goes upstream untouched.
@@ -377,7 +381,7 @@ internal sealed partial class ConnectMiddleware
     private static async ValueTask RespondAsync(PipeWriter output, int status, string text, string? extraHeaders)
     {
         var body = Encoding.UTF8.GetBytes(text + "\n");
-        var head = $"HTTP/1.1 {status} {Reason(status)}\r\n{extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
+        var head = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
         try
         {
             await output.WriteAsync(Encoding.ASCII.GetBytes(head));
@@ -388,20 +392,6 @@ internal sealed partial class ConnectMiddleware
             // The client went away; nothing to answer.
         }
     }
-
-    private static string Reason(int status) => status switch
-    {
-        400 => "Bad Request",
-        403 => "Forbidden",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        502 => "Bad Gateway",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    };
 
     private static TimeSpan Elapsed(long started) => Stopwatch.GetElapsedTime(started);
 

@@ -227,8 +227,8 @@ internal sealed partial class ForwardingStage
                     context.Response.Headers.Via = _proxy.Via;
                     await TextAsync(context, status, $"{rule}. Reference {reference}.");
                 }
-                Audit(ProxyServices.FromDecision(at, client, request.Method, uri.AbsoluteUri, decision, status, bodyStream.Count, 0,
-                    Stopwatch.GetElapsedTime(started), reference, version, null, null) with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule });
+                Audit(ProxyServices.UpstreamFailure(at, client, request.Method, uri.AbsoluteUri, decision, status, rule, bodyStream.Count,
+                    Stopwatch.GetElapsedTime(started), reference, version));
                 return;
             }
 

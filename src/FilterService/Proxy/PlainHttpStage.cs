@@ -57,7 +57,7 @@ internal sealed partial class PlainHttpStage : IDisposable
     {
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
-        var deadline = new CancellationTokenSource();
+        using var deadline = new ReadDeadline();
         // One of each per connection, refilled by every request.
         var head = new PlainRequestHead();
         var response = new UpstreamResponseHead();
@@ -74,7 +74,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                 }
                 // The first request's bytes have arrived: its head must complete within HeadTimeout. Later ones may idle
                 // for KeepAliveTimeout, and then must complete within HeadTimeout of their first byte.
-                deadline.CancelAfter(first ? _proxy.Options.HeadTimeout : _proxy.Options.KeepAliveTimeout);
+                var token = deadline.Arm(first ? _proxy.Options.HeadTimeout : _proxy.Options.KeepAliveTimeout);
                 bool started = first;
                 HeadCheck check;
                 bool timedOut = false, ended = false;
@@ -83,7 +83,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                     ReadResult result;
                     try
                     {
-                        result = await input.ReadAsync(deadline.Token);
+                        result = await input.ReadAsync(token);
                     }
                     catch (OperationCanceledException)
                     {
@@ -102,7 +102,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                     if (!started && !buffer.IsEmpty)
                     {
                         started = true;
-                        deadline.CancelAfter(_proxy.Options.HeadTimeout);
+                        deadline.Arm(_proxy.Options.HeadTimeout);
                     }
                     check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, _proxy.Options.MaxRequestLineBytes, head);
                     if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head.Target, https: false, out head.Uri, out head.Host))
@@ -123,11 +123,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                     }
                     input.AdvanceTo(buffer.Start, buffer.End);
                 }
-                if (!deadline.TryReset())
-                {
-                    deadline.Dispose();
-                    deadline = new CancellationTokenSource();
-                }
+                deadline.Disarm();
                 if (ended || (timedOut && !started))
                 {
                     return true; // closed, or idle past the keep-alive timeout: close quietly
@@ -159,7 +155,6 @@ internal sealed partial class PlainHttpStage : IDisposable
         }
         finally
         {
-            deadline.Dispose();
             head.Dispose();
         }
     }
@@ -336,8 +331,8 @@ internal sealed partial class PlainHttpStage : IDisposable
     {
         WriteText(output, status, ReasonPhrases.GetReasonPhrase(status), $"{rule}. Reference {reference}.", !head.KeepAlive, via: true);
         bool flushed = await TryFlushAsync(output);
-        _proxy.Observe(ProxyServices.FromDecision(at, client, head.Method, url, decision, status, 0, 0, Stopwatch.GetElapsedTime(started),
-            reference, version, null, null) with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule });
+        _proxy.Observe(ProxyServices.UpstreamFailure(at, client, head.Method, url, decision, status, rule, 0, Stopwatch.GetElapsedTime(started),
+            reference, version));
         return flushed && head.KeepAlive ? Next.Served : Next.Close;
     }
 

@@ -30,7 +30,7 @@ internal sealed class PlainRequestHead : IDisposable
     /// <summary>The head's length in the pipe, the blank line included.</summary>
     public int Length;
     public bool IsHead;
-    public string Method = "GET";
+    public string Method => IsHead ? "HEAD" : "GET";
     public string Target = "";
     /// <summary>HTTP/1.1 without <c>Connection: close</c>.</summary>
     public bool KeepAlive;
@@ -101,10 +101,10 @@ internal static class PlainRequestParser
             if (end < 0)
             {
                 // Line endings are checked as they arrive, so a bare LF or CR goes to Kestrel (and its 400) at once.
-                return !LineEndingsOk(bytes) || available >= maxHeadBytes ? HeadCheck.NotSimple : HeadCheck.Incomplete;
+                return !HttpHeaderTokens.CrlfOnly(bytes) || available >= maxHeadBytes ? HeadCheck.NotSimple : HeadCheck.Incomplete;
             }
             int length = end + 4;
-            if (!LineEndingsOk(bytes[..length]))
+            if (!HttpHeaderTokens.CrlfOnly(bytes[..length]))
             {
                 return HeadCheck.NotSimple;
             }
@@ -141,33 +141,6 @@ internal static class PlainRequestParser
         return n == expected.Length ? HeadCheck.Simple : HeadCheck.Incomplete;
     }
 
-    private static bool LineEndingsOk(ReadOnlySpan<byte> bytes)
-    {
-        int i = 0;
-        while (true)
-        {
-            int at = bytes[i..].IndexOfAny((byte)'\r', (byte)'\n');
-            if (at < 0)
-            {
-                return true;
-            }
-            i += at;
-            if (bytes[i] == (byte)'\n')
-            {
-                return false; // an LF not after a CR
-            }
-            if (i + 1 < bytes.Length && bytes[i + 1] != (byte)'\n')
-            {
-                return false; // a CR not before an LF
-            }
-            i += 2;
-            if (i >= bytes.Length)
-            {
-                return true;
-            }
-        }
-    }
-
     private static bool Parse(PlainRequestHead result)
     {
         result.ProxyAuthorization = null;
@@ -178,7 +151,6 @@ internal static class PlainRequestParser
         int eol = all.IndexOf("\r\n"u8);
         var line = all[..eol];
         result.IsHead = line[0] == (byte)'H';
-        result.Method = result.IsHead ? "HEAD" : "GET";
         line = line[(result.IsHead ? 5 : 4)..];
         int sp = line.IndexOf((byte)' ');
         if (sp <= 0 || !line[(sp + 1)..].SequenceEqual("HTTP/1.1"u8))
@@ -267,9 +239,44 @@ internal static class PlainRequestParser
 
 }
 
-/// <summary>Hop-by-hop headers (RFC 9110 7.6.1) and <c>Connection</c> token lists, shared by both HTTP stages.</summary>
+/// <summary>
+/// What the CONNECT, plain-request and upstream-response parsers share: CRLF line endings, header field syntax,
+/// hop-by-hop headers (RFC 9110 7.6.1) and <c>Connection</c> token lists.
+/// </summary>
 internal static class HttpHeaderTokens
 {
+    /// <summary>
+    /// Whether every line ending so far is CRLF: no LF without a CR before it, no CR followed by anything but LF (a CR
+    /// at the very end may still get its LF). A lenient parser disagreeing with a strict one is how requests are
+    /// smuggled, so a bare LF or CR is refused, not tolerated.
+    /// </summary>
+    public static bool CrlfOnly(ReadOnlySpan<byte> bytes)
+    {
+        int i = 0;
+        while (true)
+        {
+            int at = bytes[i..].IndexOfAny((byte)'\r', (byte)'\n');
+            if (at < 0)
+            {
+                return true;
+            }
+            i += at;
+            if (bytes[i] == (byte)'\n')
+            {
+                return false; // an LF not after a CR
+            }
+            if (i + 1 < bytes.Length && bytes[i + 1] != (byte)'\n')
+            {
+                return false; // a CR not before an LF
+            }
+            i += 2;
+            if (i >= bytes.Length)
+            {
+                return true;
+            }
+        }
+    }
+
     /// <summary>Never forwarded either way; <c>Host</c> and <c>Expect</c> are rewritten or refused by the proxy itself.</summary>
     public static readonly string[] HopByHop =
     [

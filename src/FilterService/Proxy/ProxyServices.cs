@@ -133,6 +133,15 @@ internal sealed class ProxyServices
         new(at, client, user ?? identity?.User, identity is null ? [] : identity.Roles, identity?.Network, method, target, DecisionAction.Block,
             rule, null, status, bytesIn, bytesOut, duration, reference, policyVersion, null);
 
+    /// <summary>
+    /// A request the engine allowed that could not be forwarded: a 403 (the resolved address is refused) is the
+    /// proxy's own block under <paramref name="rule"/>; a 502 or 504 keeps the engine's decision and rule.
+    /// </summary>
+    public static DecisionRecord UpstreamFailure(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
+        int status, string rule, long bytesIn, TimeSpan duration, string reference, string? policyVersion) =>
+        FromDecision(at, client, method, target, decision, status, bytesIn, 0, duration, reference, policyVersion, null, null)
+            with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule };
+
     public static DecisionRecord FromDecision(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
         int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, string? upstream, string? contentType) =>
         new(at, client, decision.Identity.User, decision.Identity.Roles, decision.Identity.Network, method, target, decision.Action,
