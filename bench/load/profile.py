@@ -25,20 +25,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadbench as lb  # noqa: E402
 
 
-def switches(root):
-    voluntary = involuntary = 0
+def switches(table):
+    """(voluntary, involuntary) context switches of the whole process tree, from a by_thread() table."""
+    return sum(row[0] for row in table.values()), sum(row[1] for row in table.values())
+
+
+def smaps(root, top=25):
+    """Resident kB per mapping name (anonymous mappings as [anon]) across the process tree, largest first."""
+    per = {}
     for pid in lb.process_tree(root):
+        name = None
         try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/status") as f:
-                    for line in f:
-                        if line.startswith("voluntary_ctxt_switches"):
-                            voluntary += int(line.split()[1])
-                        elif line.startswith("nonvoluntary_ctxt_switches"):
-                            involuntary += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps") as f:
+                for line in f:
+                    parts = line.split()
+                    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                        name = parts[5] if len(parts) > 5 else "[anon]"
+                    elif parts and parts[0] == "Rss:":
+                        per[name] = per.get(name, 0) + int(parts[1])
         except FileNotFoundError:
             continue
-    return voluntary, involuntary
+    return sorted(per.items(), key=lambda kv: -kv[1])[:top]
 
 
 def gc_figures(proxy):
@@ -99,6 +106,7 @@ def main():
                         help="also break context switches and CPU down by thread name (threads of one name summed)")
     parser.add_argument("--strace", help="count the proxy's system calls during the (first) step into this file (strace -c -f; "
                         "slows the proxy, so read the counts per operation, not the rates)")
+    parser.add_argument("--smaps", action="store_true", help="after the step, list the proxy's resident memory by mapping")
     parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
     parser.add_argument("--perf-event", help="with --perf: record this event instead of CPU samples, e.g. "
                         "syscalls:sys_enter_futex to see who wakes threads")
@@ -138,9 +146,10 @@ def main():
                 tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(proxy.pid)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
-            (u0, s0), c0, t0, g0 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            (u0, s0), t0, g0 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
             result = steps[args.step](measure, raw)
-            (u1, s1), c1, t1, g1 = lb.cpu_times(proxy.pid), switches(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            (u1, s1), t1, g1 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            c0, c1 = switches(t0), switches(t1)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
             if tracer:
@@ -158,6 +167,10 @@ def main():
                       f"collections and {1e6 * (g1[2] - g0[2]) / n:.1f} ms of GC pause per 1,000 operations")
             if args.threads:
                 print_threads(t0, t1, n)
+        if args.smaps:
+            print("resident MB by mapping after the last step:")
+            for name, kb in smaps(proxy.pid):
+                print(f"  {kb / 1024:7.1f}  {name}")
         if args.repeat > 1:
             print(f"median of {args.repeat}: {statistics.median(per_cpu):,.0f} per CPU-s")
     finally:
