@@ -127,6 +127,8 @@ def main():
     proxy = None
     try:
         proxy, startup = lb.start_proxy(args.proxy, run, 180)
+        time.sleep(2)  # as `run` does: RSS 2 s after the first answer, before any load
+        print(f"{args.proxy}: started in {startup:.2f} s; RSS 2 s after start {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
         raw = os.path.join(run, "raw", f"profile-{args.proxy}-{args.step}.txt")
         steps = lb.load_steps(args.proxy, run)
         warm = argparse.Namespace(connections=args.connections, duration=args.warmup)

@@ -6,6 +6,7 @@ using FilterService.Notifications;
 using FilterService.Policy;
 using FilterService.Proxy;
 using FilterService.Telemetry;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -138,6 +139,11 @@ internal static class ProxyHost
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
         services.AddSingleton<ForwardingStage>();
         services.AddSingleton<PlainHttpStage>();
+        if (options.Proxy.TunnelLoop && Libc.Supported)
+        {
+            services.AddSingleton<IConnectionListenerFactory>(sp => new TunnelLoopTransportFactory(sp.GetRequiredService<ProxyServices>(),
+                sp.GetRequiredService<ClientGate>(), inspection is not null, options.Proxy.InlineCompletions, sp.GetRequiredService<ILoggerFactory>()));
+        }
         configureServices?.Invoke(services);
 
         var proxyListeners = new List<ListenOptions>();
@@ -152,9 +158,10 @@ internal static class ProxyHost
             k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;
             k.Limits.KeepAliveTimeout = options.Proxy.KeepAliveTimeout;
             k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered
+            bool loop = options.Proxy.TunnelLoop && Libc.Supported;
             foreach (var ep in options.Proxy.Listen)
             {
-                k.Listen(ep, lo =>
+                k.Listen(loop ? new TunnelLoopEndPoint(ep) : ep, lo =>
                 {
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;

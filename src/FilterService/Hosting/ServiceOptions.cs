@@ -71,6 +71,14 @@ internal sealed class ProxyOptions
     /// </summary>
     public bool LeanHttp { get; set; } = true;
 
+    /// <summary>
+    /// Accept proxy connections in the tunnel loop (<see cref="Proxy.TunnelLoop"/>), one thread with its own epoll that
+    /// carries the common tunnel (an allowed, uninspected CONNECT needing no password hash) from accept to close and
+    /// hands every other connection, untouched, to Kestrel. Default true; Linux on x64 or arm64 only (elsewhere Kestrel
+    /// accepts everything, as with false). False is for comparison (bench/load/README.md) and diagnosis.
+    /// </summary>
+    public bool TunnelLoop { get; set; } = true;
+
     /// <summary>Concurrent connections one client address may hold. Default 256 (a NATed classroom shares one address).</summary>
     public int MaxConnectionsPerClient { get; set; } = 256;
 

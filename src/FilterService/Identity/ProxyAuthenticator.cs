@@ -46,27 +46,50 @@ internal sealed class ProxyAuthenticator
     /// </summary>
     public ValueTask<AuthResult> AuthenticateAsync(PolicySnapshot policy, IPAddress client, string? header)
     {
+        if (TryAuthenticateInline(policy, client, header, out var result, out var key))
+        {
+            return new(result);
+        }
+        var cache = _verified.GetValue(policy, static _ => new());
+        return new(Task.Run(() => Verify(policy, client, header!, cache, key!)));
+    }
+
+    /// <summary>
+    /// The outcome when it needs no password hash (no credentials, credentials ignored, throttled, or remembered);
+    /// false when only the hash can tell. Changes nothing, so a caller may ask and then go the slow way.
+    /// </summary>
+    public bool TryAuthenticateInline(PolicySnapshot policy, IPAddress client, string? header, out AuthResult result) =>
+        TryAuthenticateInline(policy, client, header, out result, out _);
+
+    private bool TryAuthenticateInline(PolicySnapshot policy, IPAddress client, string? header, out AuthResult result, out string? key)
+    {
+        key = null;
         if (string.IsNullOrEmpty(header))
         {
             bool challenge = policy.ProxyAuth == ProxyAuthMode.Required && policy.Identify(client, null).User is null;
-            return new(new AuthResult(challenge ? AuthOutcome.Challenge : AuthOutcome.Anonymous));
+            result = new AuthResult(challenge ? AuthOutcome.Challenge : AuthOutcome.Anonymous);
+            return true;
         }
         if (policy.ProxyAuth == ProxyAuthMode.Off)
         {
             // Credentials are ignored when the policy does not use them; bindings still identify the address.
-            return new(new AuthResult(AuthOutcome.Anonymous));
+            result = new AuthResult(AuthOutcome.Anonymous);
+            return true;
         }
         if (_throttle.IsThrottled(client, out var retryAfter))
         {
-            return new(new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter));
+            result = new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter);
+            return true;
         }
         var cache = _verified.GetValue(policy, static _ => new());
-        var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
         {
-            return new(new AuthResult(AuthOutcome.Authenticated, known));
+            result = new AuthResult(AuthOutcome.Authenticated, known);
+            return true;
         }
-        return new(Task.Run(() => Verify(policy, client, header, cache, key)));
+        result = default;
+        return false;
     }
 
     private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string> cache, string key)

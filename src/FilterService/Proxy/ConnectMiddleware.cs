@@ -19,6 +19,12 @@ internal sealed class ProxyConnectionFeature
 }
 
 /// <summary>
+/// Set on a connection the tunnel loop accepted and handed over (<see cref="TunnelLoop"/>): when it was accepted, so
+/// the head deadline counts from the accept, not from the hand-over.
+/// </summary>
+internal sealed record AcceptedAtFeature(long Timestamp);
+
+/// <summary>
 /// The first stage of every proxy connection (see README.md):
 /// 1. cap connections per client address;
 /// 2. sniff the first bytes; anything but <c>CONNECT </c> goes to the lean HTTP stage, which serves the plain requests
@@ -32,8 +38,8 @@ internal sealed class ProxyConnectionFeature
 /// </summary>
 internal sealed partial class ConnectMiddleware
 {
-    private static ReadOnlySpan<byte> ConnectPrefix => "CONNECT "u8;
-    private static readonly ReadOnlyMemory<byte> Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
+    internal static ReadOnlySpan<byte> ConnectPrefix => "CONNECT "u8;
+    internal static readonly ReadOnlyMemory<byte> Established = "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray();
 
     private readonly ConnectionDelegate _next;
     private readonly ProxyServices _proxy;
@@ -73,8 +79,10 @@ internal sealed partial class ConnectMiddleware
         try
         {
             connection.Features.Set(ProxyConnectionFeature.Instance);
+            // The whole head, first bytes included, is due HeadTimeout after the connection was accepted.
+            long accepted = connection.Features.Get<AcceptedAtFeature>()?.Timestamp ?? Stopwatch.GetTimestamp();
             bool isConnect = false, ended = false;
-            bool inTime = await ReadUntilAsync(connection.Transport.Input, deadline, _proxy.Options.HeadTimeout,
+            bool inTime = await ReadUntilAsync(connection.Transport.Input, deadline, HeadTimeLeft(accepted),
                 (in ReadOnlySequence<byte> buffer, bool completed) =>
                 {
                     int n = (int)Math.Min(buffer.Length, ConnectPrefix.Length);
@@ -120,7 +128,7 @@ internal sealed partial class ConnectMiddleware
             }
             try
             {
-                await HandleConnectAsync(connection, client, deadline);
+                await HandleConnectAsync(connection, client, deadline, accepted);
             }
             catch (Exception ex) when (IsGone(ex))
             {
@@ -131,6 +139,12 @@ internal sealed partial class ConnectMiddleware
         {
             _gate.Release(client);
         }
+    }
+
+    private TimeSpan HeadTimeLeft(long accepted)
+    {
+        var left = _proxy.Options.HeadTimeout - Stopwatch.GetElapsedTime(accepted);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     private static bool IsGone(Exception ex) => ex is IOException or ConnectionResetException or ConnectionAbortedException
@@ -173,7 +187,7 @@ internal sealed partial class ConnectMiddleware
         }
     }
 
-    private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client, ReadDeadline deadline)
+    private async Task HandleConnectAsync(ConnectionContext connection, IPAddress client, ReadDeadline deadline, long accepted)
     {
         long started = Stopwatch.GetTimestamp();
         var at = _proxy.Time.GetUtcNow();
@@ -185,7 +199,7 @@ internal sealed partial class ConnectMiddleware
         // 1. The head, strictly, under a deadline Kestrel's own timeouts do not cover.
         ConnectHead? head = null;
         var error = HeadError.Incomplete;
-        await ReadUntilAsync(input, deadline, _proxy.Options.HeadTimeout, (in ReadOnlySequence<byte> buffer, bool completed) =>
+        await ReadUntilAsync(input, deadline, HeadTimeLeft(accepted), (in ReadOnlySequence<byte> buffer, bool completed) =>
         {
             error = ConnectHeadParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, out head);
             if (error == HeadError.Incomplete && !completed)
@@ -257,8 +271,7 @@ internal sealed partial class ConnectMiddleware
         if (decision.IsBlocked)
         {
             await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
-            await RespondAsync(output, 403, $"Blocked by the school web filter: {decision.Reason} (rule {decision.Rule}"
-                + (decision.Category is null ? "" : $", category {decision.Category}") + $"). Reference {reference}.", null);
+            await RespondAsync(output, 403, BlockedText(decision, reference), null);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));
             return;
         }
@@ -337,7 +350,13 @@ internal sealed partial class ConnectMiddleware
     private async Task<string?> CheckHelloAsync(PipeReader input, ReadDeadline deadline, string host)
     {
         var (hello, helloStatus) = await PeekHelloAsync(input, deadline);
-        string? refusal = helloStatus switch
+        return HelloRefusal(helloStatus, hello, host);
+    }
+
+    /// <summary>Null if the ClientHello is TLS naming <paramref name="host"/> (or none for an address literal), else the refusal's rule.</summary>
+    internal static string? HelloRefusal(HelloStatus status, ClientHelloInfo? hello, string host)
+    {
+        string? refusal = status switch
         {
             HelloStatus.Ok => null,
             HelloStatus.NotTls => "tunnel-not-tls",
@@ -378,14 +397,23 @@ internal sealed partial class ConnectMiddleware
         return inTime ? (info, status) : (null, HelloStatus.Incomplete);
     }
 
+    internal static string BlockedText(Decision decision, string reference) =>
+        $"Blocked by the school web filter: {decision.Reason} (rule {decision.Rule}"
+        + (decision.Category is null ? "" : $", category {decision.Category}") + $"). Reference {reference}.";
+
+    /// <summary>The proxy's own answer to a CONNECT it refuses: a short text/plain response, then the connection closes.</summary>
+    internal static byte[] Response(int status, string text, string? extraHeaders)
+    {
+        var body = text + "\n";
+        var head = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n";
+        return Encoding.UTF8.GetBytes(head + body);
+    }
+
     private static async ValueTask RespondAsync(PipeWriter output, int status, string text, string? extraHeaders)
     {
-        var body = Encoding.UTF8.GetBytes(text + "\n");
-        var head = $"HTTP/1.1 {status} {ReasonPhrases.GetReasonPhrase(status)}\r\n{extraHeaders}Content-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n";
         try
         {
-            await output.WriteAsync(Encoding.ASCII.GetBytes(head));
-            await output.WriteAsync(body);
+            await output.WriteAsync(Response(status, text, extraHeaders));
         }
         catch (Exception ex) when (ex is IOException or ConnectionResetException or OperationCanceledException or InvalidOperationException)
         {
@@ -396,7 +424,7 @@ internal sealed partial class ConnectMiddleware
     private static TimeSpan Elapsed(long started) => Stopwatch.GetElapsedTime(started);
 
     [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Refused a connection from {Client}: too many concurrent connections")]
-    private static partial void LogTooManyConnections(ILogger logger, IPAddress client);
+    internal static partial void LogTooManyConnections(ILogger logger, IPAddress client);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Refused {Client}: not in the policy's clients")]
     private static partial void LogNotAClient(ILogger logger, IPAddress client);
@@ -405,8 +433,8 @@ internal sealed partial class ConnectMiddleware
     private static partial void LogRefusedHead(ILogger logger, IPAddress client, string rule);
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Refused an upstream connection for {Client} to forbidden address {Address}")]
-    private static partial void LogAddressRefused(ILogger logger, IPAddress client, IPAddress? address);
+    internal static partial void LogAddressRefused(ILogger logger, IPAddress client, IPAddress? address);
 
     [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "Closed a tunnel from {Client}: {Rule}")]
-    private static partial void LogTunnelRefused(ILogger logger, IPAddress client, string rule);
+    internal static partial void LogTunnelRefused(ILogger logger, IPAddress client, string rule);
 }

@@ -77,15 +77,35 @@ internal sealed class ProxyServices
         {
             return new(Admission.NotClient, null, TimeSpan.Zero);
         }
-        var (outcome, user, retryAfter) = await Authenticator.AuthenticateAsync(policy, client, proxyAuthorization);
-        var admission = outcome switch
-        {
-            AuthOutcome.Challenge => Admission.Challenge,
-            AuthOutcome.Throttled => Admission.Throttled,
-            _ => Admission.Admitted,
-        };
-        return new(admission, user, retryAfter);
+        return ToAdmit(await Authenticator.AuthenticateAsync(policy, client, proxyAuthorization));
     }
+
+    /// <summary>
+    /// Admission when it needs no password hash, changing nothing (<see cref="ProxyAuthenticator.TryAuthenticateInline"/>);
+    /// false when only <see cref="AdmitAsync"/> can tell.
+    /// </summary>
+    public bool TryAdmitInline(PolicySnapshot policy, IPAddress client, string? proxyAuthorization, out AdmitResult result)
+    {
+        if (!policy.IsClient(client))
+        {
+            result = new(Admission.NotClient, null, TimeSpan.Zero);
+            return true;
+        }
+        if (!Authenticator.TryAuthenticateInline(policy, client, proxyAuthorization, out var auth))
+        {
+            result = default;
+            return false;
+        }
+        result = ToAdmit(auth);
+        return true;
+    }
+
+    private static AdmitResult ToAdmit(AuthResult auth) => new(auth.Outcome switch
+    {
+        AuthOutcome.Challenge => Admission.Challenge,
+        AuthOutcome.Throttled => Admission.Throttled,
+        _ => Admission.Admitted,
+    }, auth.User, auth.RetryAfter);
 
     public static string RuleFor(Admission admission) => admission switch
     {

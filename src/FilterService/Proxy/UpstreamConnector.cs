@@ -82,44 +82,74 @@ internal sealed class UpstreamConnector
         return !a.IsIPv6LinkLocal && !a.IsIPv6Multicast && !a.IsIPv6SiteLocal && !a.IsIPv4MappedToIPv6;
     }
 
+    /// <summary>
+    /// The candidate endpoints when they are known without a lookup: a host override or an address literal. False
+    /// when the name must be resolved (<see cref="ResolveAsync"/>).
+    /// </summary>
+    public bool TryResolveInline(string host, int port, out IPEndPoint[] candidates)
+    {
+        if (_overrides.TryGetValue(host, out var overridden))
+        {
+            candidates = [new IPEndPoint(overridden.Address, overridden.Port == 0 ? port : overridden.Port)];
+            return true;
+        }
+        if (IPAddress.TryParse(host, out var literal))
+        {
+            candidates = [new IPEndPoint(literal, port)];
+            return true;
+        }
+        candidates = [];
+        return false;
+    }
+
+    /// <summary>Resolves the name: the candidates, or NameNotResolved, or Timeout when <paramref name="cancellationToken"/> fires.</summary>
+    public async ValueTask<(IPEndPoint[] Candidates, UpstreamError Error)> ResolveAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        if (TryResolveInline(host, port, out var known))
+        {
+            return (known, UpstreamError.None);
+        }
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            return addresses.Length == 0 ? ([], UpstreamError.NameNotResolved) : (addresses.Select(a => new IPEndPoint(a, port)).ToArray(), UpstreamError.None);
+        }
+        catch (OperationCanceledException)
+        {
+            return ([], UpstreamError.Timeout);
+        }
+        catch (SocketException)
+        {
+            return ([], UpstreamError.NameNotResolved);
+        }
+    }
+
+    /// <summary>
+    /// The candidates the address policy allows, in order. When none is allowed, the error for the first one
+    /// (AddressRefused or Loop) and that endpoint, for the refusal's record.
+    /// </summary>
+    public (IPEndPoint[] Allowed, UpstreamError Error, IPEndPoint? Refused) Allow(IPEndPoint[] candidates)
+    {
+        var allowed = Array.FindAll(candidates, c => Check(c) == UpstreamError.None);
+        return allowed.Length > 0 || candidates.Length == 0 ? (allowed, UpstreamError.None, null) : (allowed, Check(candidates[0]), candidates[0]);
+    }
+
     /// <summary>Resolves and connects; on success the socket is connected and owned by the caller.</summary>
     public async ValueTask<(Socket? Socket, UpstreamError Error, IPEndPoint? Remote)> ConnectAsync(string host, int port, CancellationToken cancellationToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(_options.UpstreamConnectTimeout);
-        IPEndPoint[] candidates;
-        try
+        var (candidates, resolveError) = await ResolveAsync(host, port, cts.Token).ConfigureAwait(false);
+        if (resolveError != UpstreamError.None)
         {
-            if (_overrides.TryGetValue(host, out var overridden))
-            {
-                candidates = [new IPEndPoint(overridden.Address, overridden.Port == 0 ? port : overridden.Port)];
-            }
-            else if (IPAddress.TryParse(host, out var literal))
-            {
-                candidates = [new IPEndPoint(literal, port)];
-            }
-            else
-            {
-                var addresses = await Dns.GetHostAddressesAsync(host, cts.Token).ConfigureAwait(false);
-                candidates = addresses.Select(a => new IPEndPoint(a, port)).ToArray();
-            }
+            // A cancelled lookup is the connect timeout unless the caller itself gave up.
+            cancellationToken.ThrowIfCancellationRequested();
+            return (null, resolveError, null);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return (null, UpstreamError.Timeout, null);
-        }
-        catch (SocketException)
-        {
-            return (null, UpstreamError.NameNotResolved, null);
-        }
-        if (candidates.Length == 0)
-        {
-            return (null, UpstreamError.NameNotResolved, null);
-        }
-        var allowed = candidates.Where(c => Check(c) == UpstreamError.None).ToArray();
+        var (allowed, refused, refusedAt) = Allow(candidates);
         if (allowed.Length == 0)
         {
-            return (null, Check(candidates[0]), candidates[0]);
+            return (null, refused, refusedAt);
         }
         var error = UpstreamError.ConnectFailed;
         foreach (var ep in allowed)

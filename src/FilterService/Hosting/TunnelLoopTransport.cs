@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using FilterService.Identity;
+using FilterService.Proxy;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+
+namespace FilterService.Hosting;
+
+/// <summary>A proxy listen address served through the <see cref="TunnelLoop"/> rather than Kestrel's socket transport.</summary>
+internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint
+{
+    public IPEndPoint Address => address;
+
+    public override string ToString() => address.ToString();
+}
+
+/// <summary>
+/// Kestrel's transport for <see cref="TunnelLoopEndPoint"/>s: binds the socket, runs a <see cref="TunnelLoop"/> on it,
+/// and gives Kestrel (and so ConnectMiddleware and the HTTP stages) the connections the loop hands over, as
+/// connections of Kestrel's own socket transport. Other endpoints (the admin port) stay with the socket transport.
+/// </summary>
+internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, bool inlineScheduling, ILoggerFactory loggers)
+    : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    public bool CanBind(EndPoint endpoint) => endpoint is TunnelLoopEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        var address = ((TunnelLoopEndPoint)endpoint).Address;
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (address.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+            socket.Bind(address);
+            socket.Listen(512);
+            socket.Blocking = false;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            socket.Dispose();
+            throw new AddressInUseException(ex.Message, ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new(new TunnelLoopListener(socket, proxy, gate, canInspect, inlineScheduling, loggers));
+    }
+}
+
+internal sealed class TunnelLoopListener : IConnectionListener
+{
+    private readonly Socket _socket;
+    private readonly SocketConnectionContextFactory _contexts;
+    private readonly Channel<ConnectionContext> _handedOver = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly TunnelLoop _loop;
+
+    public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, bool inlineScheduling, ILoggerFactory loggers)
+    {
+        _socket = socket;
+        EndPoint = socket.LocalEndPoint!;
+        _contexts = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
+        {
+            UnsafePreferInlineScheduling = inlineScheduling,
+        }, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        _loop = new TunnelLoop((int)socket.Handle, proxy, gate, canInspect, HandOver, loggers.CreateLogger<TunnelLoop>());
+    }
+
+    public EndPoint EndPoint { get; }
+
+    /// <summary>On the loop thread: wraps the client socket as a Kestrel connection and queues it for Kestrel's accept loop.</summary>
+    private void HandOver(int fd, long accepted)
+    {
+        var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        var connection = _contexts.Create(socket);
+        connection.Features.Set(new AcceptedAtFeature(accepted));
+        if (!_handedOver.Writer.TryWrite(connection))
+        {
+            _ = connection.DisposeAsync(); // shutting down
+        }
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            while (await _handedOver.Reader.WaitToReadAsync(cancellationToken))
+            {
+                if (_handedOver.Reader.TryRead(out var connection))
+                {
+                    return connection;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return null; // unbound: Kestrel's accept loop ends
+    }
+
+    public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        await _loop.StopAsync().WaitAsync(cancellationToken);
+        _handedOver.Writer.TryComplete();
+        _socket.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _loop.StopAsync();
+        _handedOver.Writer.TryComplete();
+        while (_handedOver.Reader.TryRead(out var connection))
+        {
+            await connection.DisposeAsync();
+        }
+        _loop.Dispose();
+        _socket.Dispose();
+        _contexts.Dispose();
+    }
+}
