@@ -24,7 +24,21 @@ internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint
 internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, bool inlineScheduling, ILoggerFactory loggers)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
+    private readonly List<TunnelLoopListener> _listeners = [];
+
     public bool CanBind(EndPoint endpoint) => endpoint is TunnelLoopEndPoint;
+
+    /// <summary>The loops bound so far (tests read their counters).</summary>
+    public IReadOnlyList<TunnelLoop> Loops
+    {
+        get
+        {
+            lock (_listeners)
+            {
+                return _listeners.Select(l => l.Loop).ToList();
+            }
+        }
+    }
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -50,7 +64,12 @@ internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate
             socket.Dispose();
             throw;
         }
-        return new(new TunnelLoopListener(socket, proxy, gate, canInspect, inlineScheduling, loggers));
+        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, inlineScheduling, loggers);
+        lock (_listeners)
+        {
+            _listeners.Add(listener);
+        }
+        return new(listener);
     }
 }
 
@@ -73,6 +92,8 @@ internal sealed class TunnelLoopListener : IConnectionListener
     }
 
     public EndPoint EndPoint { get; }
+
+    public TunnelLoop Loop => _loop;
 
     /// <summary>On the loop thread: wraps the client socket as a Kestrel connection and queues it for Kestrel's accept loop.</summary>
     private void HandOver(int fd, long accepted)

@@ -17,7 +17,7 @@ internal static unsafe class Libc
     public const int SOCK_STREAM = 1, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     public const int AF_INET = 2, AF_INET6 = 10;
     public const int MSG_PEEK = 0x2, MSG_NOSIGNAL = 0x4000;
-    public const int SOL_SOCKET = 1, SO_ERROR = 4, IPPROTO_TCP = 6, TCP_NODELAY = 1;
+    public const int IPPROTO_TCP = 6, TCP_NODELAY = 1;
     public const int SHUT_WR = 1;
     public const int EFD_NONBLOCK = 0x800, EFD_CLOEXEC = 0x80000;
     public const int SockaddrSize = 28; // sockaddr_in6, the larger of the two
@@ -42,7 +42,6 @@ internal static unsafe class Libc
     [DllImport("libc", SetLastError = true)] public static extern int connect(int fd, byte* addr, int addrLen);
     [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
     [DllImport("libc", SetLastError = true)] public static extern int shutdown(int fd, int how);
-    [DllImport("libc", SetLastError = true)] public static extern int getsockopt(int fd, int level, int name, int* value, int* length);
     [DllImport("libc", SetLastError = true)] public static extern int setsockopt(int fd, int level, int name, int* value, int length);
     [DllImport("libc", SetLastError = true)] public static extern int eventfd(uint initial, int flags);
     [DllImport("libc", SetLastError = true)] public static extern nint read(int fd, byte* buffer, nint count);

@@ -57,6 +57,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private bool _listening;
     private volatile bool _stopRequested;
     private int _disposed;
+    private long _carried;
+    private long _handedOver;
 
     /// <param name="listenFd">A bound, listening, non-blocking socket; the caller keeps owning it.</param>
     /// <param name="handOff">Takes over a client socket (with nothing consumed from it) and when it was accepted.</param>
@@ -82,6 +84,12 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = "Tunnel loop" };
         _thread.Start();
     }
+
+    /// <summary>Tunnels this loop took on (head consumed), since start.</summary>
+    public long Carried => Volatile.Read(ref _carried);
+
+    /// <summary>Connections handed to Kestrel untouched, since start.</summary>
+    public long HandedOver => Volatile.Read(ref _handedOver);
 
     private enum Stage
     {
@@ -341,7 +349,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                 Close(c); // the client left before the answer: nothing to say, as in ConnectMiddleware
                 break;
             case Stage.Connecting when upstream && writable:
-                OnConnected(c);
+                OnConnected(c, failed: (events & (EPOLLERR | EPOLLHUP)) != 0);
                 break;
             case Stage.Hello when !upstream && readable:
                 OnHello(c);
@@ -400,6 +408,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             Close(c); // cannot happen for peeked bytes; nothing safe to answer if it does
             return true;
         }
+        Volatile.Write(ref _carried, _carried + 1);
         c.Started = started;
         c.User = admit.User;
         c.At = at;
@@ -491,10 +500,10 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         Fail(c, UpstreamError.ConnectFailed, c.Candidates.Length > 0 ? c.Candidates[0] : null);
     }
 
-    private void OnConnected(Conn c)
+    /// <param name="failed">EPOLLERR or EPOLLHUP came with the EPOLLOUT: the connect failed (no getsockopt needed to tell).</param>
+    private void OnConnected(Conn c, bool failed)
     {
-        int error = 0, length = sizeof(int);
-        if (getsockopt(c.UpstreamFd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0)
+        if (failed)
         {
             close(c.UpstreamFd);
             c.UpstreamFd = -1;
@@ -585,8 +594,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private void Pump(Conn c)
     {
         long before = c.Up.Bytes + c.Down.Bytes;
-        var down = Move(ref c.Down, c.UpstreamFd, c.ClientFd);
-        var up = down == Moved.Failed ? Moved.Failed : Move(ref c.Up, c.ClientFd, c.UpstreamFd);
+        var down = Move(ref c.Down, c.UpstreamFd, c.ClientFd, halfClose: false);
+        var up = down == Moved.Failed ? Moved.Failed : Move(ref c.Up, c.ClientFd, c.UpstreamFd, halfClose: true);
         if (down is Moved.Failed or Moved.Finished || up == Moved.Failed)
         {
             // The client finishing first is a half-close: the response is still delivered. Upstream finishing first,
@@ -608,7 +617,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     }
 
     /// <summary>Sends what is pending, then relays from <paramref name="source"/> until it would block, ends or fails.</summary>
-    private Moved Move(ref Flow f, int source, int target)
+    /// <param name="halfClose">Pass the source's end on to the target with a shutdown; not needed when the tunnel ends (closes) with it.</param>
+    private Moved Move(ref Flow f, int source, int target, bool halfClose)
     {
         while (true)
         {
@@ -643,7 +653,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             }
             if (f.Ended)
             {
-                if (!f.ShutDown)
+                if (halfClose && !f.ShutDown)
                 {
                     f.ShutDown = true;
                     shutdown(target, SHUT_WR);
@@ -742,6 +752,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         EpollRemove(_epoll, c.ClientFd);
         _gate.Release(c.Client); // the middleware takes its own slot
         Release(c);
+        Volatile.Write(ref _handedOver, _handedOver + 1);
         try
         {
             _handOff(c.ClientFd, c.Accepted);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Security;
 using System.Text;
 using FilterService.Proxy;
+using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
 
@@ -61,25 +62,10 @@ public sealed class ConnectHeadParserTests
 
 public sealed class ClientHelloParserTests
 {
-    /// <summary>Captures the ClientHello .NET's own SslStream sends, so the parser is tested against a real one.</summary>
-    private static async Task<byte[]> CaptureHelloAsync(string host, params string[] alpn)
-    {
-        var capture = new CaptureStream();
-        using var tls = new SslStream(capture);
-        var options = new SslClientAuthenticationOptions
-        {
-            TargetHost = host,
-            ApplicationProtocols = alpn.Select(a => new SslApplicationProtocol(a)).ToList(),
-        };
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await Assert.ThrowsAnyAsync<Exception>(() => tls.AuthenticateAsClientAsync(options, cts.Token));
-        return capture.Written.ToArray();
-    }
-
     [Fact]
     public async Task Parse_RealClientHello_FindsSniAndAlpn()
     {
-        var hello = await CaptureHelloAsync("www.example.org", "h2", "http/1.1");
+        var hello = await TlsHello.CaptureAsync("www.example.org", "h2", "http/1.1");
         Assert.Equal(HelloStatus.Ok, ClientHelloParser.TryParse(new ReadOnlySequence<byte>(hello), out var info));
         Assert.Equal("www.example.org", info!.ServerName);
         Assert.Equal(["h2", "http/1.1"], info.Alpn);
@@ -88,7 +74,7 @@ public sealed class ClientHelloParserTests
     [Fact]
     public async Task Parse_EveryPrefix_IsIncompleteNeverWrong()
     {
-        var hello = await CaptureHelloAsync("secure.test");
+        var hello = await TlsHello.CaptureAsync("secure.test");
         for (int n = 1; n < hello.Length; n += 7)
         {
             Assert.Equal(HelloStatus.Incomplete, ClientHelloParser.TryParse(new ReadOnlySequence<byte>(hello, 0, n), out _));
@@ -98,19 +84,4 @@ public sealed class ClientHelloParserTests
     [Fact]
     public void Parse_PlainHttp_IsNotTls() =>
         Assert.Equal(HelloStatus.NotTls, ClientHelloParser.TryParse(new ReadOnlySequence<byte>("GET / HTTP/1.1\r\n"u8.ToArray()), out _));
-
-    private sealed class CaptureStream : Stream
-    {
-        public MemoryStream Written { get; } = new();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => 0; // the "server" hangs up at once
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Written.Write(buffer, offset, count);
-    }
 }

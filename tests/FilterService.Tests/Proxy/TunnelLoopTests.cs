@@ -1,0 +1,256 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using FilterService.Hosting;
+using FilterService.Proxy;
+using FilterService.Tests.TestSupport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FilterService.Tests.Proxy;
+
+/// <summary>
+/// The tunnel loop (Proxy:TunnelLoop) on real sockets: which connections it carries and which it hands to Kestrel
+/// untouched, the answers it gives itself (502, the ClientHello deadline, the idle deadline), and the splice's edge
+/// cases: a half-close, bytes relayed exactly, and a slow reader (the pending-buffer path). The behaviours that must
+/// not depend on who carries the tunnel run with the loop on and off.
+/// </summary>
+public sealed class TunnelLoopTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    private TestOrigin _origin = null!;
+    private TcpListener _echo = null!;
+    private Task _echoing = Task.CompletedTask;
+    private int _deadPort;
+    private readonly CancellationTokenSource _stop = new();
+
+    public async Task InitializeAsync()
+    {
+        _origin = await TestOrigin.StartAsync();
+        // An origin that reads until the client half-closes, then says how much it got and closes.
+        _echo = new TcpListener(IPAddress.Loopback, 0);
+        _echo.Start();
+        _echoing = EchoAsync();
+        // A port nothing listens on.
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        _deadPort = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _stop.Cancel();
+        _echo.Stop();
+        await _echoing.WaitAsync(Wait).ContinueWith(_ => { });
+        await _origin.DisposeAsync();
+    }
+
+    private async Task EchoAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var socket = await _echo.AcceptSocketAsync(_stop.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (socket)
+                    {
+                        long total = 0;
+                        var buffer = new byte[8192];
+                        int n;
+                        while ((n = await socket.ReceiveAsync(buffer)) > 0)
+                        {
+                            total += n;
+                        }
+                        await socket.SendAsync(Encoding.ASCII.GetBytes($"received {total} bytes"));
+                    }
+                });
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private Task<RunningService> StartAsync(bool loop) => RunningService.StartAsync(Samples.DefaultDir, _origin,
+        $"--Proxy:TunnelLoop={loop}", "--Proxy:ClientHelloTimeout=00:00:01", "--Proxy:TunnelIdleTimeout=00:00:02",
+        $"--Proxy:HostOverrides:echo.test=127.0.0.1:{((IPEndPoint)_echo.LocalEndpoint).Port}",
+        $"--Proxy:HostOverrides:dead.test=127.0.0.1:{_deadPort}");
+
+    private static TunnelLoop Loop(RunningService service) =>
+        Assert.Single(service.App.App.Services.GetServices<IConnectionListenerFactory>().OfType<TunnelLoopTransportFactory>().Single().Loops);
+
+    private static async Task<RawClient> TunnelAsync(RunningService service, string target)
+    {
+        var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync($"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", await raw.ReadHeadAsync(Wait));
+        return raw;
+    }
+
+    private static async Task<string> GetOverTlsAsync(Stream tunnel, string host, string path)
+    {
+        using var tls = new SslStream(tunnel, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        using var cts = new CancellationTokenSource(Wait);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host }, cts.Token);
+        await tls.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"), cts.Token);
+        using var reader = new StreamReader(tls);
+        return await reader.ReadToEndAsync(cts.Token);
+    }
+
+    [Fact]
+    public async Task Tunnel_IsCarriedByTheLoop_WhileOtherConnectionsAreHandedOverUntouched()
+    {
+        await using var service = await StartAsync(loop: true);
+        var loop = Loop(service);
+
+        await using (var raw = await TunnelAsync(service, "secure.test:443"))
+        {
+            Assert.Contains("Hello from the origin", await GetOverTlsAsync(raw.Stream, "secure.test", "/hello"));
+        }
+        Assert.Equal(1, loop.Carried);
+        Assert.Equal(0, loop.HandedOver);
+        var record = await service.WaitForAuditAsync(r => r.Str("method") == "CONNECT" && r.Int("status") == 200, "the tunnel");
+        Assert.True(record.Long("bytes_in") > 0 && record.Long("bytes_out") > 0);
+
+        // Plain HTTP, a refused CONNECT and a malformed one: Kestrel and ConnectMiddleware answer, as before the loop.
+        using (var client = service.CreateClient())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("http://allowed.test/hello")).StatusCode);
+        }
+        await using (var raw = await RawClient.ConnectAsync(service.ProxyEndPoint))
+        {
+            await raw.SendAsync("CONNECT secure.test:8443 HTTP/1.1\r\nHost: secure.test:8443\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 403", await raw.ReadHeadAsync(Wait));
+        }
+        await using (var raw = await RawClient.ConnectAsync(service.ProxyEndPoint))
+        {
+            await raw.SendAsync("CONNECT secure.test:443 HTTP/1.1\nHost: secure.test:443\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 400", await raw.ReadHeadAsync(Wait));
+        }
+        Assert.Equal(1, loop.Carried);
+        Assert.Equal(3, loop.HandedOver);
+    }
+
+    [Fact]
+    public async Task ConnectHead_InTwoPieces_IsHandedOverWithNothingLost()
+    {
+        await using var service = await StartAsync(loop: true);
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync("CONNECT secu");
+        await Task.Delay(300);
+        await raw.SendAsync("re.test:443 HTTP/1.1\r\nHost: secure.test:443\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200", await raw.ReadHeadAsync(Wait));
+        Assert.Contains("Hello from the origin", await GetOverTlsAsync(raw.Stream, "secure.test", "/hello"));
+        Assert.Equal(0, Loop(service).Carried);
+        Assert.Equal(1, Loop(service).HandedOver);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task UpstreamRefusingTheConnection_Gets502WithReference_AndIsAudited(bool loop)
+    {
+        await using var service = await StartAsync(loop);
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync("CONNECT dead.test:443 HTTP/1.1\r\nHost: dead.test:443\r\n\r\n");
+        var (text, closed) = await raw.ReadAllAsync(Wait);
+        Assert.StartsWith("HTTP/1.1 502 Bad Gateway\r\n", text);
+        Assert.Contains("Connection: close\r\n", text);
+        Assert.Contains("upstream-connect-failed. Reference ", text);
+        Assert.True(closed);
+        var record = await service.WaitForAuditAsync(r => r.Str("url") == "dead.test:443", "the failed tunnel");
+        Assert.Equal(502, record.Int("status"));
+        Assert.Equal("upstream-connect-failed", record.Str("rule"));
+        Assert.Contains(record.Str("ref")!, text);
+        if (loop)
+        {
+            Assert.Equal(1, Loop(service).Carried);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task NoClientHello_IsClosedAtTheDeadline_AndAudited(bool loop)
+    {
+        await using var service = await StartAsync(loop);
+        await using var raw = await TunnelAsync(service, "secure.test:443");
+        var (text, closed) = await raw.ReadAllAsync(Wait);
+        Assert.True(closed);
+        Assert.Equal("", text);
+        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "client-hello-timeout", "the silent tunnel");
+        Assert.Equal(403, record.Int("status"));
+        Assert.Equal("secure.test:443", record.Str("url"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task IdleTunnel_IsClosedAtTheIdleDeadline_AndAudited(bool loop)
+    {
+        await using var service = await StartAsync(loop);
+        await using var raw = await TunnelAsync(service, "secure.test:443");
+        using var tls = new SslStream(raw.Stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "secure.test" });
+        var started = DateTime.UtcNow;
+        var read = await tls.ReadAsync(new byte[16]).AsTask().WaitAsync(Wait); // nothing comes; the proxy closes at 2 s idle
+        Assert.Equal(0, read);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1), Wait);
+        var record = await service.WaitForAuditAsync(r => r.Str("url") == "secure.test:443" && r.Int("status") == 200, "the idle tunnel");
+        Assert.True(record.Long("bytes_in") > 0 && record.Long("bytes_out") > 0);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ClientHalfClose_TheUpstreamAnswerStillArrives_EveryByteRelayed(bool loop)
+    {
+        await using var service = await StartAsync(loop);
+        await using var raw = await TunnelAsync(service, "echo.test:443");
+        var hello = await TlsHello.CaptureAsync("echo.test");
+        var payload = new byte[300_000];
+        Random.Shared.NextBytes(payload);
+        await raw.SendAsync([.. hello, .. payload]);
+        raw.Stream.Socket.Shutdown(SocketShutdown.Send);
+        var (text, closed) = await raw.ReadAllAsync(Wait);
+        Assert.Equal($"received {hello.Length + payload.Length} bytes", text);
+        Assert.True(closed);
+        var record = await service.WaitForAuditAsync(r => r.Str("url") == "echo.test:443", "the echo tunnel");
+        Assert.Equal(hello.Length + payload.Length, record.Long("bytes_in"));
+        Assert.Equal(text.Length, record.Long("bytes_out"));
+    }
+
+    [Fact]
+    public async Task SlowReader_GetsEveryByte_ThroughTheLoopsPendingBuffers()
+    {
+        await using var service = await StartAsync(loop: true);
+        await using var raw = await TunnelAsync(service, "secure.test:443");
+        using var tls = new SslStream(raw.Stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "secure.test" }, cts.Token);
+        await tls.WriteAsync("GET /big?mb=24 HTTP/1.1\r\nHost: secure.test\r\nConnection: close\r\n\r\n"u8.ToArray(), cts.Token);
+        // Let the origin fill every buffer on the way (the loop then holds the rest and stops reading the origin).
+        await Task.Delay(1000);
+        long total = 0;
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await tls.ReadAsync(buffer, cts.Token)) > 0)
+        {
+            total += n;
+            if (total < 4 * 1024 * 1024)
+            {
+                await Task.Delay(2); // and keep reading slowly for a while
+            }
+        }
+        // The TLS record MACs prove every byte arrived unchanged and in order; the count proves none is missing.
+        Assert.InRange(total, 24L * 1024 * 1024, 24L * 1024 * 1024 + 1024);
+        var record = await service.WaitForAuditAsync(r => r.Str("url") == "secure.test:443" && r.Int("status") == 200, "the download");
+        Assert.True(record.Long("bytes_out") > 24L * 1024 * 1024);
+        Assert.Equal(1, Loop(service).Carried);
+    }
+}
