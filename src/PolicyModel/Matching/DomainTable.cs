@@ -7,14 +7,18 @@ using System.Runtime.Intrinsics.X86;
 namespace PolicyModel.Matching;
 
 /// <summary>
-/// The domain (subtree and exact) entries of every list: an open-addressing hash table whose records hold each
-/// name's 64-bit hash, not its text. Immutable after construction; reads need no locks. See Matching/README.md for
+/// The domain (subtree and exact) entries of every list: an open-addressing hash table whose records hold 48 bits
+/// of each name's 64-bit hash, not its text. Immutable after construction; reads need no locks. See Matching/README.md for
 /// the layout and invariants.
 /// </summary>
 internal sealed class DomainTable
 {
-    /// <summary>A record: tag (2 bytes, little-endian), then the name's full 64-bit hash (8).</summary>
-    private const int RecordSize = 10;
+    /// <summary>
+    /// A record is one <c>ulong</c>: the tag in the low 16 bits, the low 48 bits of the name's hash above it
+    /// (<c>hash &lt;&lt; 16 | tag</c>). With the 8-bit fingerprint (the hash's top byte) a match compares 56 bits.
+    /// </summary>
+    private const int TagBits = 16;
+    private const ulong TagMask = (1UL << TagBits) - 1;
 
     /// <summary>Linear probing stays short (about 2-6 slots for a miss, i.e. one or two cache lines) up to here.</summary>
     private const double MaxLoad = 0.7;
@@ -45,7 +49,7 @@ internal sealed class DomainTable
     /// </summary>
     private readonly int[] _blockBases;
     private readonly int _slotMask;
-    private readonly byte[] _blob;
+    private readonly ulong[] _records;
 
     /// <summary>Bit k set when some name has k labels (bit 63: 63 or more); other suffix lengths are not probed.</summary>
     private readonly ulong _labelCounts;
@@ -55,6 +59,8 @@ internal sealed class DomainTable
     public DomainTable(List<KeyValuePair<string, int>> namesAndTags)
     {
         Count = namesAndTags.Count;
+        if (Count > 200_000_000)
+            throw new InvalidOperationException("The domain lists hold more than 200 million names.");
         int capacity = 1 << BlockShift;
         while (capacity * MaxLoad < Count)
             capacity <<= 1;
@@ -75,8 +81,6 @@ internal sealed class DomainTable
             _labelCounts |= 1UL << Math.Min(LabelCount(name), 63);
         }
         _fingerprints.AsSpan(0, Mirror).CopyTo(_fingerprints.AsSpan(capacity));
-        if ((long)Count * RecordSize > int.MaxValue)
-            throw new InvalidOperationException("The domain lists hold more than 200 million names.");
 
         // Pass 2, in slot order: each occupied slot's record index (a running count) and the block bases.
         var recordOfSlot = new int[capacity];
@@ -92,18 +96,17 @@ internal sealed class DomainTable
         }
 
         // Pass 3, in name order again (reading names in slot order would chase a pointer per record).
-        _blob = HugePageArrays.Allocate<byte>(Count * RecordSize);
+        _records = HugePageArrays.Allocate<ulong>(Count);
         for (int i = 0; i < Count; i++)
         {
             var (name, tag) = namesAndTags[i];
-            int at = recordOfSlot[slotOfName[i]] * RecordSize;
-            Unsafe.WriteUnaligned(ref _blob[at], (ushort)tag);
-            Unsafe.WriteUnaligned(ref _blob[at + 2], HashName(name));
+            _records[recordOfSlot[slotOfName[i]]] = (HashName(name) << TagBits) | (ushort)tag;
         }
     }
 
-    /// <summary>Bytes held by the table (fingerprints, block bases, blob), for the resident-size figures.</summary>
-    public long ResidentBytes => (long)_fingerprints.Length + (long)_blockBases.Length * sizeof(int) + _blob.Length;
+    /// <summary>Bytes held by the table (fingerprints, block bases, records), for the resident-size figures.</summary>
+    public long ResidentBytes =>
+        (long)_fingerprints.Length + (long)_blockBases.Length * sizeof(int) + (long)_records.Length * sizeof(ulong);
 
     /// <summary>
     /// ORs into a mask the categories of the entries matching <paramref name="host"/>: for the whole host
@@ -123,10 +126,7 @@ internal sealed class DomainTable
         bool colon = false;
         ulong dots = short64 ? ScanDots(ref h0, n, out colon) : 0;
         if (short64 ? colon || (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) : IsLiteral(host))
-        {
-            int literal = Find(HashName(host));
-            return literal >= 0 ? fullMask[literal] : 0;
-        }
+            return Find(HashName(host), fullMask, null);
 
         // Right to left, one label at a time: the hash of each suffix extends the previous one by one label, so
         // every suffix costs one label's hashing. Suffixes with a label count no entry has are not probed.
@@ -230,12 +230,7 @@ internal sealed class DomainTable
     {
         ulong mask = 0;
         for (int i = 0; i < count; i++)
-        {
-            int start = probes.Starts[i];
-            int tag = Find(probes.Hashes[i]);
-            if (tag >= 0)
-                mask |= start == 0 ? fullMask[tag] : subtreeMask[tag];
-        }
+            mask |= Find(probes.Hashes[i], probes.Starts[i] == 0 ? fullMask : subtreeMask, null);
         return mask;
     }
 
@@ -259,9 +254,10 @@ internal sealed class DomainTable
         var hits = new List<(string, int, bool)>();
         if (Count == 0 || host.IsEmpty)
             return hits;
-        int whole = Find(HashName(host));
-        if (whole >= 0)
-            hits.Add((host.ToString(), whole, true));
+        var tags = new List<int>();
+        Find(HashName(host), null, tags);
+        foreach (int tag in tags)
+            hits.Add((host.ToString(), tag, true));
         if (IsLiteral(host))
             return hits;
         for (int i = 0; i < host.Length; i++)
@@ -269,8 +265,9 @@ internal sealed class DomainTable
             if (host[i] != '.')
                 continue;
             var suffix = host[(i + 1)..];
-            int tag = Find(HashName(suffix));
-            if (tag >= 0)
+            tags.Clear();
+            Find(HashName(suffix), null, tags);
+            foreach (int tag in tags)
                 hits.Add((suffix.ToString(), tag, false));
         }
         return hits;
@@ -281,8 +278,15 @@ internal sealed class DomainTable
     private static bool IsLiteral(ReadOnlySpan<char> host) =>
         (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) || host.Contains(':');
 
-    /// <summary>The hash a record holds for <paramref name="name"/> (for the tests that the names in use never collide).</summary>
-    internal static ulong HashOf(string name) => HashName(name);
+    /// <summary>
+    /// The 56 bits a lookup compares for <paramref name="name"/>: its fingerprint and the 48 hash bits its record
+    /// holds (for the tests that the names in use never share them).
+    /// </summary>
+    internal static ulong HashOf(string name)
+    {
+        ulong hash = HashName(name);
+        return ((ulong)FingerprintOf(hash) << 48) | (hash & (ulong.MaxValue >> TagBits));
+    }
 
     /// <summary>The hash <see cref="Match"/> computes for <paramref name="name"/> as a whole.</summary>
     private static ulong HashName(ReadOnlySpan<char> name)
@@ -347,18 +351,22 @@ internal sealed class DomainTable
     private static byte FingerprintOf(ulong hash) => Math.Max((byte)1, (byte)(hash >> 56));
 
     /// <summary>
-    /// The tag of the name whose hash is <paramref name="hash"/>, or -1. Compares the fingerprint first, and the full
-    /// hash only on a fingerprint hit. Two different names with the same 64-bit hash would match each other: about
-    /// one chance in 10^13 per probe with 1.4M names, and only ever a name blocked that is not listed, never a listed
-    /// name let through (bench/README.md has what storing hashes instead of names saves).
+    /// Every record for <paramref name="hash"/>: the OR of <paramref name="masks"/>[tag] over them, and with
+    /// <paramref name="tags"/> their tags. A record is for the hash when the fingerprint (top 8 bits) and the 48 bits
+    /// it holds (the low 48) agree. Every record that agrees counts, not only the first: if two listed names share
+    /// those 56 bits, a lookup of either gets the categories of both, so a listed name is never let through, and the
+    /// only possible error is an unlisted name blocked (about one chance in 5 x 10^10 per probe with 1.4M names;
+    /// Matching/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong hash)
+    private ulong Find(ulong hash, ulong[]? masks, List<int>? tags)
     {
         // Sixteen slots per step: one compare finds the fingerprint matches before the first empty slot, so the
         // usual miss is one load and two compares, with no branch per slot. The mirror after the last slot
         // lets a step that starts near the end read past it.
         var target = Vector128.Create(FingerprintOf(hash));
+        ulong key = hash << TagBits;
+        ulong mask = 0;
         int index = (int)hash & _slotMask;
         ref byte f0 = ref MemoryMarshal.GetArrayDataReference(_fingerprints);
         while (true)
@@ -368,22 +376,24 @@ internal sealed class DomainTable
             uint matches = Vector128.Equals(slots, target).ExtractMostSignificantBits() & ((empty & (0u - empty)) - 1);
             while (matches != 0)
             {
-                int slot = (index + BitOperations.TrailingZeroCount(matches)) & _slotMask;
-                ref byte record = ref RecordAt(slot);
-                if (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref record, 2)) == hash)
+                ulong record = RecordAt((index + BitOperations.TrailingZeroCount(matches)) & _slotMask);
+                if ((record & ~TagMask) == key)
                 {
-                    return Unsafe.ReadUnaligned<ushort>(ref record);
+                    int tag = (int)(record & TagMask);
+                    if (masks is not null)
+                        mask |= masks[tag];
+                    tags?.Add(tag);
                 }
                 matches &= matches - 1;
             }
             if (empty != 0)
-                return -1;
+                return mask;
             index = (index + Mirror) & _slotMask;
         }
     }
 
     /// <summary>The record of an occupied slot: its block's first record, then one record per occupied slot before it.</summary>
-    private ref byte RecordAt(int index)
+    private ulong RecordAt(int index)
     {
         ref byte f0 = ref MemoryMarshal.GetArrayDataReference(_fingerprints);
         int record = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blockBases), index >> BlockShift);
@@ -392,6 +402,6 @@ internal sealed class DomainTable
             if (Unsafe.Add(ref f0, slot) != 0)
                 record++;
         }
-        return ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blob), record * RecordSize);
+        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_records), record);
     }
 }

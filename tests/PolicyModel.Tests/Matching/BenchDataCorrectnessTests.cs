@@ -35,7 +35,8 @@ public sealed class BenchDataCorrectnessTests
         Assert.True(failures.Count == 0, $"{failures.Count} wrong answers, first: {string.Join("; ", failures.Take(5))}");
     }
 
-    /// <summary>Records hold a name's 64-bit hash, not the name: no two of the 1.4M names may share one.</summary>
+    /// <summary>Records hold 48 bits of a name's hash, not the name: no two of the 1.4M names may share the 56 bits a lookup
+    /// compares (fingerprint and record).</summary>
     [BenchDataFact]
     public void Hashes_OfThe1_4MBenchmarkNames_AreAllDistinct()
     {

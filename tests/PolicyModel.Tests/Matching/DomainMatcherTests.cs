@@ -288,9 +288,9 @@ public sealed class DomainMatcherTests
     }
 
     /// <summary>
-    /// Records hold a name's 64-bit hash, not the name, so names must not share hashes. Structured names are where a
-    /// weak mixing step would show: labels that differ in one character, in order, by a swap of labels, or only in
-    /// length. (The 1.4M benchmark names are checked in BenchDataCorrectnessTests when ../shared is present.)
+    /// Records hold 48 bits of a name's hash, not the name, so names must not share the 56 bits a lookup compares
+    /// (fingerprint and record). Structured names are where a weak mixing step would show: labels that differ in one
+    /// character, in order, by a swap of labels, or only in length. (The 1.4M benchmark names are checked in BenchDataCorrectnessTests when ../shared is present.)
     /// </summary>
     [Fact]
     public void Hashes_OfStructuredNames_AreAllDistinct()
