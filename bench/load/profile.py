@@ -45,7 +45,7 @@ def smaps(root, top=25):
                         per[name] = per.get(name, 0) + int(parts[1])
         except FileNotFoundError:
             continue
-    return sorted(per.items(), key=lambda kv: -kv[1])[:top]
+    return sorted(per.items(), key=lambda kv: -kv[1])[:top]  # top=None: all
 
 
 def gc_figures(proxy):
@@ -129,6 +129,7 @@ def main():
         proxy, startup = lb.start_proxy(args.proxy, run, 180)
         time.sleep(2)  # as `run` does: RSS 2 s after the first answer, before any load
         print(f"{args.proxy}: started in {startup:.2f} s; RSS 2 s after start {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+        at_start = dict(smaps(proxy.pid, top=None)) if args.smaps else {}
         raw = os.path.join(run, "raw", f"profile-{args.proxy}-{args.step}.txt")
         steps = lb.load_steps(args.proxy, run)
         warm = argparse.Namespace(connections=args.connections, duration=args.warmup)
@@ -170,9 +171,17 @@ def main():
             if args.threads:
                 print_threads(t0, t1, n)
         if args.smaps:
-            print("resident MB by mapping after the last step:")
+            print("resident MB by mapping after the last step, and its growth since the start (warm-up included):")
             for name, kb in smaps(proxy.pid):
-                print(f"  {kb / 1024:7.1f}  {name}")
+                print(f"  {kb / 1024:7.1f}  {(kb - at_start.get(name, 0)) / 1024:+6.1f}  {name}")
+            if args.proxy == "filterservice":
+                import urllib.request
+                text = urllib.request.urlopen(f"http://127.0.0.1:{lb.ADMIN_PORT}/metrics", timeout=10).read().decode()
+                print("the GC at its last collection (MB):")
+                for line in text.splitlines():
+                    if line.startswith(("dotnet_gc_last_collection", "dotnet_gc_heap")) and not line.startswith("#"):
+                        label, value = line.rsplit(" ", 1)
+                        print(f"  {float(value) / 1048576:7.1f}  {label}")
         if args.repeat > 1:
             print(f"median of {args.repeat}: {statistics.median(per_cpu):,.0f} per CPU-s")
     finally:

@@ -98,7 +98,7 @@ internal static class ProxyHost
         services.AddSingleton(options.Audit);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ListenerRegistry>();
-        services.AddHostedService<NativeMemoryTrimmer>();
+        services.AddHostedService<MemoryTrimmer>();
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>()));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
