@@ -107,6 +107,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private struct Flow
     {
         public bool SourceReadable;
+        /// <summary>The source sent its FIN (or failed): read on to the 0 however short the reads, as no new edge will come.</summary>
+        public bool SourceHungUp;
         public bool TargetWritable;
         public bool Ended;
         public bool ShutDown;
@@ -125,7 +127,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         public required IPAddress Client;
         public long Accepted;
         public long Due;
-        public bool ClientHungUp;
         public Flow Up; // client to upstream
         public Flow Down; // upstream to client
         // Known once the head is taken:
@@ -333,21 +334,22 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         if (upstream)
         {
             c.Down.SourceReadable |= readable;
+            c.Down.SourceHungUp |= hup;
             c.Up.TargetWritable |= writable;
         }
         else
         {
             c.Up.SourceReadable |= readable;
             c.Down.TargetWritable |= writable;
-            c.ClientHungUp |= hup;
+            c.Up.SourceHungUp |= hup;
         }
         switch (c.Stage)
         {
             case Stage.Head when !upstream && readable:
                 OnHead(c);
                 break;
-            case Stage.Resolving when c.ClientHungUp:
-            case Stage.Connecting when c.ClientHungUp:
+            case Stage.Resolving when c.Up.SourceHungUp:
+            case Stage.Connecting when c.Up.SourceHungUp:
                 Close(c); // the client left before the answer: nothing to say, as in ConnectMiddleware
                 break;
             case Stage.Connecting when upstream && writable:
@@ -495,6 +497,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                 c.UpstreamFd = fd;
                 c.Up.TargetWritable = false;
                 c.Down.SourceReadable = false;
+                c.Down.SourceHungUp = false;
                 return; // the first EPOLLOUT says how it went
             }
             close(fd);
@@ -547,7 +550,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         // A peek leaves the bytes queued, so the next edge comes only with more of them.
         c.Up.SourceReadable = false;
         var status = ClientHelloParser.TryParse(new ReadOnlySequence<byte>(_buffer, 0, n), out var hello);
-        if (status == HelloStatus.Incomplete && !c.ClientHungUp && n < BufferSize)
+        if (status == HelloStatus.Incomplete && !c.Up.SourceHungUp && n < BufferSize)
         {
             return;
         }
@@ -682,9 +685,11 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                 continue;
             }
             f.Bytes += n;
-            if (n < BufferSize)
+            if (n < BufferSize && !f.SourceHungUp)
             {
-                f.SourceReadable = false; // drained: edge-triggered, the next arrival raises a new event
+                // Drained: edge-triggered, the next arrival raises a new event. Not after a FIN: its edge has come
+                // already (perhaps with this very data), so the next read must be the one that returns 0.
+                f.SourceReadable = false;
             }
             nint s = 0;
             if (f.TargetWritable)
