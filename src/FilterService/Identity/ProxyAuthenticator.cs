@@ -46,12 +46,11 @@ internal sealed class ProxyAuthenticator
     /// </summary>
     public ValueTask<AuthResult> AuthenticateAsync(PolicySnapshot policy, IPAddress client, string? header)
     {
-        if (TryAuthenticateInline(policy, client, header, out var result, out var key))
+        if (TryAuthenticateInline(policy, client, header, out var result, out var cache, out var key))
         {
             return new(result);
         }
-        var cache = _verified.GetValue(policy, static _ => new());
-        return new(Task.Run(() => Verify(policy, client, header!, cache, key!)));
+        return new(Task.Run(() => Verify(policy, client, header!, cache!, key!)));
     }
 
     /// <summary>
@@ -59,10 +58,13 @@ internal sealed class ProxyAuthenticator
     /// false when only the hash can tell. Changes nothing, so a caller may ask and then go the slow way.
     /// </summary>
     public bool TryAuthenticateInline(PolicySnapshot policy, IPAddress client, string? header, out AuthResult result) =>
-        TryAuthenticateInline(policy, client, header, out result, out _);
+        TryAuthenticateInline(policy, client, header, out result, out _, out _);
 
-    private bool TryAuthenticateInline(PolicySnapshot policy, IPAddress client, string? header, out AuthResult result, out string? key)
+    /// <param name="cache">With <paramref name="key"/>, where a verified header is remembered, when the hash must run.</param>
+    private bool TryAuthenticateInline(PolicySnapshot policy, IPAddress client, string? header, out AuthResult result,
+        out ConcurrentDictionary<string, string>? cache, out string? key)
     {
+        cache = null;
         key = null;
         if (string.IsNullOrEmpty(header))
         {
@@ -81,7 +83,7 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter);
             return true;
         }
-        var cache = _verified.GetValue(policy, static _ => new());
+        cache = _verified.GetValue(policy, static _ => new());
         key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
         {

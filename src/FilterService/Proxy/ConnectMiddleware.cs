@@ -4,6 +4,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using FilterService.Audit;
+using FilterService.Hosting;
 using FilterService.Identity;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -251,42 +252,33 @@ internal sealed partial class ConnectMiddleware
             return;
         }
 
-        // 3. What is asked for.
-        string? host = null;
-        int port = 0;
-        if (Authority.TrySplit(head.Authority, 0, out var hostSpan, out port))
-        {
-            host = PolicyModel.Matching.HostName.Normalize(hostSpan);
-        }
-        if (host is null)
+        // 3. What is asked for, and what it gets.
+        var judged = Judge(policy, client, user, head.Authority, at, _proxy.Options, _canInspect && _http.Http is not null);
+        if (judged.Verdict == ConnectVerdict.BadTarget)
         {
             await RespondAsync(output, 400, "bad-connect-target", null);
             _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", head.Authority, "bad-connect-target", 400, 0, 0, Elapsed(started), reference,
                 policy.Version, policy.Identify(client, user)));
             return;
         }
+        _proxy.Metrics?.RecordDecisionTime(judged.DecisionTime);
+        var (host, port, decision) = (judged.Host!, judged.Port, judged.Decision!);
         var target = Authority.Format(host, port);
-        var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
-        var decision = _proxy.Decide(policy, in request);
-        if (decision.IsBlocked)
+        switch (judged.Verdict)
         {
-            await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
-            await RespondAsync(output, 403, BlockedText(decision, reference), null);
-            _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));
-            return;
-        }
-        if (_proxy.Options.ConnectPorts.Count > 0 && !_proxy.Options.ConnectPorts.Contains(port))
-        {
-            await RespondAsync(output, 403, $"Tunnels to port {port} are not allowed. Reference {reference}.", null);
-            _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, "connect-port", 403, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity));
-            return;
-        }
-
-        // 4. Hosts whose rules need methods or paths are intercepted: the HTTP stage decides each request inside.
-        if (_canInspect && _http.Http is not null && policy.NeedsInspection(host))
-        {
-            await InspectAsync(connection, deadline, client, host, port, user, target, decision, at, started, reference, policy.Version);
-            return;
+            case ConnectVerdict.Blocked:
+                await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
+                await RespondAsync(output, 403, BlockedText(decision, reference), null);
+                _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));
+                return;
+            case ConnectVerdict.PortRefused:
+                await RespondAsync(output, 403, $"Tunnels to port {port} are not allowed. Reference {reference}.", null);
+                _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, "connect-port", 403, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity));
+                return;
+            case ConnectVerdict.Inspect:
+                // 4. Hosts whose rules need methods or paths are intercepted: the HTTP stage decides each request inside.
+                await InspectAsync(connection, deadline, client, host, port, user, target, decision, at, started, reference, policy.Version);
+                return;
         }
 
         // 5. Upstream, with the address policy applied to the resolved address.
@@ -314,8 +306,8 @@ internal sealed partial class ConnectMiddleware
             if (refusal is not null)
             {
                 LogTunnelRefused(_logger, client, refusal);
-                _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference,
-                    policy.Version, remote!.Address.ToString(), null) with { Action = DecisionAction.Block, Rule = refusal, Category = null });
+                _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, policy.Version,
+                    remote!.Address.ToString()));
                 return;
             }
 
@@ -337,8 +329,7 @@ internal sealed partial class ConnectMiddleware
         if (refusal is not null)
         {
             LogTunnelRefused(_logger, client, refusal);
-            _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, version, null, null)
-                with { Action = DecisionAction.Block, Rule = refusal, Category = null });
+            _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, version, null));
             return;
         }
         _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, 0, 0, Elapsed(started), reference, version, "inspected", null));
@@ -395,6 +386,45 @@ internal sealed partial class ConnectMiddleware
             return status == HelloStatus.Incomplete && !completed ? null : buffer.Start;
         });
         return inTime ? (info, status) : (null, HelloStatus.Incomplete);
+    }
+
+    /// <summary>What an admitted CONNECT gets, in the order the checks are made.</summary>
+    internal enum ConnectVerdict
+    {
+        /// <summary>400: the target is not host:port.</summary>
+        BadTarget,
+        /// <summary>403 from the engine, with its alert.</summary>
+        Blocked,
+        /// <summary>403: a port outside <c>Proxy:ConnectPorts</c>.</summary>
+        PortRefused,
+        /// <summary>Allowed, through TLS inspection: the host's rules need methods or paths.</summary>
+        Inspect,
+        /// <summary>Allowed, spliced.</summary>
+        Splice,
+    }
+
+    /// <param name="DecisionTime">How long the engine took, for the caller to record once (not set for BadTarget).</param>
+    internal readonly record struct ConnectJudgement(ConnectVerdict Verdict, string? Host, int Port, Decision? Decision, TimeSpan DecisionTime);
+
+    /// <summary>
+    /// The target, the engine's decision, the port policy and whether the host is inspected, for an admitted CONNECT:
+    /// the one judgement this middleware answers and the tunnel loop carries or hands over on (a new check belongs
+    /// here, so the loop can never carry a tunnel the middleware would refuse).
+    /// </summary>
+    internal static ConnectJudgement Judge(PolicySnapshot policy, IPAddress client, string? user, string authority, DateTimeOffset at,
+        ProxyOptions options, bool canInspect)
+    {
+        if (!Authority.TrySplit(authority, 0, out var hostSpan, out int port) || PolicyModel.Matching.HostName.Normalize(hostSpan) is not { } host)
+        {
+            return new(ConnectVerdict.BadTarget, null, 0, null, default);
+        }
+        var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
+        var decision = ProxyServices.Decide(policy, in request, out var took);
+        var verdict = decision.IsBlocked ? ConnectVerdict.Blocked
+            : options.ConnectPorts.Count > 0 && !options.ConnectPorts.Contains(port) ? ConnectVerdict.PortRefused
+            : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
+            : ConnectVerdict.Splice;
+        return new(verdict, host, port, decision, took);
     }
 
     internal static string BlockedText(Decision decision, string reference) =>

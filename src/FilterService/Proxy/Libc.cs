@@ -27,10 +27,10 @@ internal static unsafe class Libc
         && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
 
     /// <summary>Size of <c>struct epoll_event</c>: packed (12 bytes) on x64, naturally aligned (16) elsewhere.</summary>
-    public static int EventStride => RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+    public static readonly int EventStride = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
 
     /// <summary>Offset of the event's 64-bit data field.</summary>
-    public static int EventDataOffset => RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+    public static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
     [DllImport("libc", SetLastError = true)] public static extern int epoll_create1(int flags);
     [DllImport("libc", SetLastError = true)] public static extern int epoll_ctl(int epfd, int op, int fd, byte* ev);

@@ -118,9 +118,17 @@ internal sealed class ProxyServices
     /// <summary>Asks the engine, timing the call for the decision-latency histogram.</summary>
     public Decision Decide(PolicySnapshot policy, in FilterRequest request)
     {
+        var decision = Decide(policy, in request, out var took);
+        Metrics?.RecordDecisionTime(took);
+        return decision;
+    }
+
+    /// <summary>Asks the engine and says how long it took, recording nothing (the caller records it, once).</summary>
+    public static Decision Decide(PolicySnapshot policy, in FilterRequest request, out TimeSpan took)
+    {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var decision = policy.Decide(in request);
-        Metrics?.RecordDecisionTime(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         return decision;
     }
 
@@ -161,6 +169,15 @@ internal sealed class ProxyServices
         int status, string rule, long bytesIn, TimeSpan duration, string reference, string? policyVersion) =>
         FromDecision(at, client, method, target, decision, status, bytesIn, 0, duration, reference, policyVersion, null, null)
             with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule };
+
+    /// <summary>
+    /// A tunnel the engine allowed that the proxy refused on what followed the CONNECT (the ClientHello): the proxy's
+    /// own block under <paramref name="rule"/>.
+    /// </summary>
+    public static DecisionRecord TunnelRefused(DateTimeOffset at, IPAddress client, string target, Decision decision, string rule, TimeSpan duration,
+        string reference, string? policyVersion, string? upstream) =>
+        FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, duration, reference, policyVersion, upstream, null)
+            with { Action = DecisionAction.Block, Rule = rule, Category = null };
 
     public static DecisionRecord FromDecision(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
         int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, string? upstream, string? contentType) =>

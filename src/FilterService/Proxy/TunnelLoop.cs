@@ -42,6 +42,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private readonly bool _canInspect;
     private readonly Action<int, long> _handOff;
     private readonly ILogger _logger;
+    private readonly long _headMs, _connectMs, _helloMs, _idleMs; // the deadlines, in Environment.TickCount64 units
     private readonly int _listenFd;
     private readonly int _epoll;
     private readonly int _wake;
@@ -56,7 +57,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private readonly Stack<byte[]> _spare = new();
     private readonly List<int> _freeAfterBatch = [];
     private long _acceptPausedUntil;
-    private bool _listening;
     private volatile bool _stopRequested;
     private int _disposed;
     private long _carried;
@@ -72,6 +72,10 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         _canInspect = canInspect;
         _handOff = handOff;
         _logger = logger;
+        _headMs = (long)proxy.Options.HeadTimeout.TotalMilliseconds;
+        _connectMs = (long)proxy.Options.UpstreamConnectTimeout.TotalMilliseconds;
+        _helloMs = (long)proxy.Options.ClientHelloTimeout.TotalMilliseconds;
+        _idleMs = (long)proxy.Options.TunnelIdleTimeout.TotalMilliseconds;
         _bufferPtr = (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(_buffer, 0);
         _events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * EventStride));
         _epoll = epoll_create1(SOCK_CLOEXEC);
@@ -82,7 +86,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             Dispose();
             throw new IOException($"The tunnel loop could not set up epoll (errno {errno}).");
         }
-        _listening = true;
         _thread = new Thread(Run) { IsBackground = true, Name = "Tunnel loop" };
         _thread.Start();
     }
@@ -244,10 +247,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                     }
                 }
             }
-            if (_listening)
-            {
-                EpollRemove(_epoll, _listenFd);
-            }
             _stopped.TrySetResult();
         }
     }
@@ -256,8 +255,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     {
         if (_acceptPausedUntil != 0 && now >= _acceptPausedUntil)
         {
-            _acceptPausedUntil = 0;
-            _listening = EpollAdd(_epoll, _listenFd, EPOLLIN, ListenerData);
+            // Listening again; if even that fails, try again in a second.
+            _acceptPausedUntil = EpollAdd(_epoll, _listenFd, EPOLLIN, ListenerData) ? 0 : now + 1000;
         }
         for (int i = 0; i < _slots.Count; i++)
         {
@@ -297,7 +296,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                 // Out of descriptors or memory: stop listening for a moment rather than spin on a level-triggered listener.
                 LogAcceptFailed(_logger, errno);
                 EpollRemove(_epoll, _listenFd);
-                _listening = false;
                 _acceptPausedUntil = Environment.TickCount64 + 1000;
             }
             return;
@@ -312,7 +310,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         NoDelay(fd);
         int slot = _free.Count > 0 ? _free.Pop() : AddSlot();
         var c = new Conn { Slot = slot, ClientFd = fd, Client = client, Accepted = Stopwatch.GetTimestamp(), Stage = Stage.Head };
-        c.Due = Environment.TickCount64 + (long)_proxy.Options.HeadTimeout.TotalMilliseconds;
+        c.Due = Environment.TickCount64 + _headMs;
         _slots[slot] = c;
         if (!EpollAdd(_epoll, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, (ulong)slot << 1))
         {
@@ -386,27 +384,22 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         }
     }
 
-    /// <summary>Admits and decides; true when the tunnel is this loop's to carry, with the head consumed.</summary>
+    /// <summary>Admits and judges as ConnectMiddleware does; true when the tunnel is this loop's to carry, with the head consumed.</summary>
     private bool TryTake(Conn c, ConnectHead head)
     {
         long started = Stopwatch.GetTimestamp();
         var policy = _proxy.Policy.Current;
-        if (!_proxy.TryAdmitInline(policy, c.Client, head.ProxyAuthorization, out var admit) || admit.Admission != Admission.Admitted
-            || !Authority.TrySplit(head.Authority, 0, out var hostSpan, out int port)
-            || PolicyModel.Matching.HostName.Normalize(hostSpan) is not { } host
-            || (_proxy.Options.ConnectPorts.Count > 0 && !_proxy.Options.ConnectPorts.Contains(port))
-            || (_canInspect && policy.NeedsInspection(host)))
+        if (!_proxy.TryAdmitInline(policy, c.Client, head.ProxyAuthorization, out var admit) || admit.Admission != Admission.Admitted)
         {
-            return false;
+            return false; // a refusal, or a password to hash: the middleware answers
         }
         var at = _proxy.Time.GetUtcNow();
-        var request = new FilterRequest(c.Client, admit.User, "CONNECT", "https", host, port, "", at);
-        var decision = policy.Decide(in request);
-        if (decision.IsBlocked)
+        var judged = ConnectMiddleware.Judge(policy, c.Client, admit.User, head.Authority, at, _proxy.Options, _canInspect);
+        if (judged.Verdict != ConnectMiddleware.ConnectVerdict.Splice)
         {
-            return false; // the middleware decides again, raises the alert and answers 403
+            return false; // the middleware judges again (recording the decision once), raises any alert and answers
         }
-        _proxy.Metrics?.RecordDecisionTime(Stopwatch.GetElapsedTime(started));
+        _proxy.Metrics?.RecordDecisionTime(judged.DecisionTime);
         if (recv(c.ClientFd, _bufferPtr, head.Length, 0) != head.Length)
         {
             Close(c); // cannot happen for peeked bytes; nothing safe to answer if it does
@@ -416,15 +409,15 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         c.Started = started;
         c.User = admit.User;
         c.At = at;
-        c.Host = host;
-        c.Port = port;
-        c.Target = Authority.Format(host, port);
-        c.Decision = decision;
+        c.Host = judged.Host!;
+        c.Port = judged.Port;
+        c.Target = Authority.Format(c.Host, c.Port);
+        c.Decision = judged.Decision!;
         c.PolicyVersion = policy.Version;
         c.Reference = _proxy.NextReference();
         c.Connecting = Stopwatch.GetTimestamp();
-        c.Due = Environment.TickCount64 + (long)_proxy.Options.UpstreamConnectTimeout.TotalMilliseconds;
-        if (_proxy.Upstream.TryResolveInline(host, port, out var candidates))
+        c.Due = Environment.TickCount64 + _connectMs;
+        if (_proxy.Upstream.TryResolveInline(c.Host, c.Port, out var candidates))
         {
             StartConnect(c, candidates);
         }
@@ -526,7 +519,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             }
         }
         c.Stage = Stage.Hello;
-        c.Due = Environment.TickCount64 + (long)_proxy.Options.ClientHelloTimeout.TotalMilliseconds;
+        c.Due = Environment.TickCount64 + _helloMs;
         if (c.Up.SourceReadable)
         {
             OnHello(c);
@@ -561,7 +554,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         }
         c.Stage = Stage.Splice;
         c.Active = _proxy.Metrics?.TrackTunnel() ?? default;
-        c.Due = Environment.TickCount64 + (long)_proxy.Options.TunnelIdleTimeout.TotalMilliseconds;
+        c.Due = Environment.TickCount64 + _idleMs;
         c.Up.SourceReadable = true; // the ClientHello is waiting
         c.Up.TargetWritable = true; // connected, nothing sent yet
         c.Down.TargetWritable = true;
@@ -571,8 +564,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private void RefuseHello(Conn c, string refusal)
     {
         ConnectMiddleware.LogTunnelRefused(_logger, c.Client, refusal);
-        _proxy.Observe(ProxyServices.FromDecision(c.At, c.Client, "CONNECT", c.Target, c.Decision, 403, 0, 0, Stopwatch.GetElapsedTime(c.Started),
-            c.Reference, c.PolicyVersion, c.Remote!.Address.ToString(), null) with { Action = DecisionAction.Block, Rule = refusal, Category = null });
+        _proxy.Observe(ProxyServices.TunnelRefused(c.At, c.Client, c.Target, c.Decision, refusal, Stopwatch.GetElapsedTime(c.Started), c.Reference,
+            c.PolicyVersion, c.Remote!.Address.ToString()));
         Close(c);
     }
 
@@ -610,7 +603,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         }
         if (c.Up.Bytes + c.Down.Bytes != before)
         {
-            c.Due = Environment.TickCount64 + (long)_proxy.Options.TunnelIdleTimeout.TotalMilliseconds;
+            c.Due = Environment.TickCount64 + _idleMs;
         }
     }
 

@@ -132,8 +132,15 @@ public sealed class TunnelLoopTests : IAsyncLifetime
             await raw.SendAsync("CONNECT secure.test:443 HTTP/1.1\nHost: secure.test:443\r\n\r\n");
             Assert.StartsWith("HTTP/1.1 400", await raw.ReadHeadAsync(Wait));
         }
+        // A CONNECT the engine blocks: the middleware answers it, with the decision recorded once.
+        await using (var raw = await RawClient.ConnectAsync(service.ProxyEndPoint))
+        {
+            await raw.SendAsync("CONNECT blocked-terror.test:443 HTTP/1.1\r\nHost: blocked-terror.test:443\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 403", await raw.ReadHeadAsync(Wait));
+        }
+        await service.WaitForAuditAsync(r => r.Str("url") == "blocked-terror.test:443" && r.Int("status") == 403, "the blocked tunnel");
         Assert.Equal(1, loop.Carried);
-        Assert.Equal(3, loop.HandedOver);
+        Assert.Equal(4, loop.HandedOver);
     }
 
     [Fact]
