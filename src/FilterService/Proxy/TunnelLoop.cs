@@ -35,7 +35,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private const int MaxEvents = 256;
     private const ulong ListenerData = ulong.MaxValue, WakeData = ulong.MaxValue - 1;
     private const int SweepMs = 250;
-    private const int SparesKept = 8;
 
     private readonly ProxyServices _proxy;
     private readonly ClientGate _gate;
@@ -54,7 +53,6 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Conn?> _slots = [];
     private readonly Stack<int> _free = new();
-    private readonly Stack<byte[]> _spare = new();
     private readonly List<int> _freeAfterBatch = [];
     private long _acceptPausedUntil;
     private volatile bool _stopRequested;
@@ -646,7 +644,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
                 {
                     continue; // the next send says whether the socket is full
                 }
-                ReturnBuffer(f.Pending!);
+                ArrayPool<byte>.Shared.Return(f.Pending!);
                 f.Pending = null;
             }
             if (f.Ended)
@@ -701,26 +699,11 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             if (s < n)
             {
                 int rest = (int)(n - s);
-                f.Pending = RentBuffer();
+                f.Pending = ArrayPool<byte>.Shared.Rent(rest);
                 _buffer.AsSpan((int)s, rest).CopyTo(f.Pending);
                 f.PendingAt = 0;
                 f.PendingLength = rest;
             }
-        }
-    }
-
-    /// <summary>
-    /// A buffer for what a send could not take (at most one receive, <see cref="BufferSize"/>). The loop keeps a few
-    /// for reuse and lets the GC have the rest, so a burst of slow readers does not stay resident afterwards, as it
-    /// would in the shared ArrayPool.
-    /// </summary>
-    private byte[] RentBuffer() => _spare.TryPop(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>(BufferSize);
-
-    private void ReturnBuffer(byte[] buffer)
-    {
-        if (_spare.Count < SparesKept)
-        {
-            _spare.Push(buffer);
         }
     }
 
@@ -751,12 +734,12 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         Release(c);
     }
 
-    private void ReturnPending(ref Flow f)
+    private static void ReturnPending(ref Flow f)
     {
         if (f.Pending is { } pending)
         {
             f.Pending = null;
-            ReturnBuffer(pending);
+            ArrayPool<byte>.Shared.Return(pending);
         }
     }
 
