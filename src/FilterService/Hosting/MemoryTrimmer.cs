@@ -7,9 +7,9 @@ namespace FilterService.Hosting;
 /// <see cref="GcSlack"/> committed beyond its live heap, and glibc malloc's (also after each policy load).
 /// <list type="bullet">
 /// <item>The GC keeps emptied regions and the gen0 budget committed after a burst of allocation; a compacting
-/// collection in <see cref="GCCollectionMode.Aggressive"/> mode returns them. Its pause is a few milliseconds
-/// every ten seconds at most (the heap is small: the matcher's arrays hold no references). RSS after the
-/// downloads step 107 -> 100 MB, with no change to the GC pause per request (bench/load/README.md).</item>
+/// collection in <see cref="GCCollectionMode.Aggressive"/> mode returns them, at most every ten seconds and only
+/// after allocation has left that much slack. RSS after the downloads step 106-107 -> 99-100 MB; GC pause per 1,000
+/// new tunnels 0.5-0.6 -> 2.6-5.0 ms, about 0.3-0.5% of the time at that load (bench/load/README.md).</item>
 /// <item>The runtime's native allocations (the JIT above all, which compiles hot methods a second time, optimised,
 /// in the first minutes under load) leave the malloc arenas mostly free but resident: after the load benchmark
 /// about 13 of 18 MB. A trim takes 0.3-0.65 ms. Linux with glibc only; elsewhere, or on a libc without
