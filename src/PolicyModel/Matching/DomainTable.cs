@@ -7,18 +7,18 @@ using System.Runtime.Intrinsics.X86;
 namespace PolicyModel.Matching;
 
 /// <summary>
-/// The domain (subtree and exact) entries of every list: an open-addressing hash table whose records hold 48 bits
-/// of each name's 64-bit hash, not its text. Immutable after construction; reads need no locks. See Matching/README.md for
+/// The domain (subtree and exact) entries of every list: an open-addressing hash table whose records hold 32 bits
+/// of each name's 64-bit hash and its tag, not its text. Immutable after construction; reads need no locks. See Matching/README.md for
 /// the layout and invariants.
 /// </summary>
 internal sealed class DomainTable
 {
     /// <summary>
-    /// A record is one <c>ulong</c>: the tag in the low 16 bits, the low 48 bits of the name's hash above it
-    /// (<c>hash &lt;&lt; 16 | tag</c>). With the 8-bit fingerprint (the hash's top byte) a match compares 56 bits.
+    /// A record is a 32-bit key, bits 24-55 of the name's hash (<see cref="KeyOf"/>), and a 16-bit tag, in two
+    /// parallel arrays. The key shares no bit with the fingerprint (bits 56-63) nor, up to 2^24 slots (11.7M
+    /// names), with the slot index (the low bits): a probe compares 40 bits that the slot has not already fixed.
     /// </summary>
-    private const int TagBits = 16;
-    private const ulong TagMask = (1UL << TagBits) - 1;
+    private const int KeyShift = 24;
 
     /// <summary>Linear probing stays short (about 2-6 slots for a miss, i.e. one or two cache lines) up to here.</summary>
     private const double MaxLoad = 0.7;
@@ -49,7 +49,8 @@ internal sealed class DomainTable
     /// </summary>
     private readonly int[] _blockBases;
     private readonly int _slotMask;
-    private readonly ulong[] _records;
+    private readonly uint[] _keys;
+    private readonly ushort[] _tags;
 
     /// <summary>Bit k set when some name has k labels (bit 63: 63 or more); other suffix lengths are not probed.</summary>
     private readonly ulong _labelCounts;
@@ -96,17 +97,21 @@ internal sealed class DomainTable
         }
 
         // Pass 3, in name order again (reading names in slot order would chase a pointer per record).
-        _records = HugePageArrays.Allocate<ulong>(Count);
+        _keys = HugePageArrays.Allocate<uint>(Count);
+        _tags = HugePageArrays.Allocate<ushort>(Count);
         for (int i = 0; i < Count; i++)
         {
             var (name, tag) = namesAndTags[i];
-            _records[recordOfSlot[slotOfName[i]]] = (HashName(name) << TagBits) | (ushort)tag;
+            int record = recordOfSlot[slotOfName[i]];
+            _keys[record] = KeyOf(HashName(name));
+            _tags[record] = checked((ushort)tag);
         }
     }
 
-    /// <summary>Bytes held by the table (fingerprints, block bases, records), for the resident-size figures.</summary>
+    /// <summary>Bytes held by the table (fingerprints, block bases, keys, tags), for the resident-size figures.</summary>
     public long ResidentBytes =>
-        (long)_fingerprints.Length + (long)_blockBases.Length * sizeof(int) + (long)_records.Length * sizeof(ulong);
+        (long)_fingerprints.Length + (long)_blockBases.Length * sizeof(int) + (long)_keys.Length * sizeof(uint)
+        + (long)_tags.Length * sizeof(ushort);
 
     /// <summary>
     /// ORs into a mask the categories of the entries matching <paramref name="host"/>: for the whole host
@@ -278,14 +283,16 @@ internal sealed class DomainTable
     private static bool IsLiteral(ReadOnlySpan<char> host) =>
         (char.IsAsciiDigit(host[^1]) && HostName.IsDottedQuad(host)) || host.Contains(':');
 
-    /// <summary>
-    /// The 56 bits a lookup compares for <paramref name="name"/>: its fingerprint and the 48 hash bits its record
-    /// holds (for the tests that the names in use never share them).
-    /// </summary>
-    internal static ulong HashOf(string name)
+    /// <summary>The whole 64-bit hash of <paramref name="name"/> (for the tests of the mixing).</summary>
+    internal static ulong HashOf(string name) => HashName(name);
+
+    /// <summary>How many records a lookup of <paramref name="name"/> as a whole agrees with: 1 for a listed name
+    /// when no other name in its probe run shares its fingerprint and key (for the tests).</summary>
+    internal int RecordsAgreeingWith(string name)
     {
-        ulong hash = HashName(name);
-        return ((ulong)FingerprintOf(hash) << 48) | (hash & (ulong.MaxValue >> TagBits));
+        var tags = new List<int>();
+        Find(HashName(name), null, tags);
+        return tags.Count;
     }
 
     /// <summary>The hash <see cref="Match"/> computes for <paramref name="name"/> as a whole.</summary>
@@ -350,12 +357,17 @@ internal sealed class DomainTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static byte FingerprintOf(ulong hash) => Math.Max((byte)1, (byte)(hash >> 56));
 
+    /// <summary>Bits 24-55 of the hash: what a record holds besides its tag.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint KeyOf(ulong hash) => (uint)(hash >> KeyShift);
+
     /// <summary>
     /// Every record for <paramref name="hash"/>: the OR of <paramref name="masks"/>[tag] over them, and with
-    /// <paramref name="tags"/> their tags. A record is for the hash when the fingerprint (top 8 bits) and the 48 bits
-    /// it holds (the low 48) agree. Every record that agrees counts, not only the first: if two listed names share
-    /// those 56 bits, a lookup of either gets the categories of both, so a listed name is never let through, and the
-    /// only possible error is an unlisted name blocked (about one chance in 5 x 10^10 per probe with 1.4M names;
+    /// <paramref name="tags"/> their tags. A record is for the hash when it lies in the hash's probe run (from its
+    /// slot to the first empty one) and its fingerprint (bits 56-63) and key (bits 24-55) agree. Every record that
+    /// agrees counts, not only the first: if two listed names in one run share those 40 bits, a lookup of either
+    /// gets the categories of both, so a listed name is never let through, and the only possible error is an
+    /// unlisted name taken for a listed one (about one chance in 2 x 10^11 per probe at the table's load;
     /// Matching/README.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -365,7 +377,7 @@ internal sealed class DomainTable
         // usual miss is one load and two compares, with no branch per slot. The mirror after the last slot
         // lets a step that starts near the end read past it.
         var target = Vector128.Create(FingerprintOf(hash));
-        ulong key = hash << TagBits;
+        uint key = KeyOf(hash);
         ulong mask = 0;
         int index = (int)hash & _slotMask;
         ref byte f0 = ref MemoryMarshal.GetArrayDataReference(_fingerprints);
@@ -376,10 +388,10 @@ internal sealed class DomainTable
             uint matches = Vector128.Equals(slots, target).ExtractMostSignificantBits() & ((empty & (0u - empty)) - 1);
             while (matches != 0)
             {
-                ulong record = RecordAt((index + BitOperations.TrailingZeroCount(matches)) & _slotMask);
-                if ((record & ~TagMask) == key)
+                int record = RecordAt((index + BitOperations.TrailingZeroCount(matches)) & _slotMask);
+                if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_keys), record) == key)
                 {
-                    int tag = (int)(record & TagMask);
+                    int tag = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), record);
                     if (masks is not null)
                         mask |= masks[tag];
                     tags?.Add(tag);
@@ -392,8 +404,8 @@ internal sealed class DomainTable
         }
     }
 
-    /// <summary>The record of an occupied slot: its block's first record, then one record per occupied slot before it.</summary>
-    private ulong RecordAt(int index)
+    /// <summary>The record index of an occupied slot: its block's first record, then one per occupied slot before it.</summary>
+    private int RecordAt(int index)
     {
         ref byte f0 = ref MemoryMarshal.GetArrayDataReference(_fingerprints);
         int record = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blockBases), index >> BlockShift);
@@ -402,6 +414,6 @@ internal sealed class DomainTable
             if (Unsafe.Add(ref f0, slot) != 0)
                 record++;
         }
-        return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_records), record);
+        return record;
     }
 }
