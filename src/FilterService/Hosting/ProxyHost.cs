@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using FilterService.Audit;
@@ -77,6 +78,8 @@ internal static class ProxyHost
         {
             // Read by System.Net.Sockets when its first socket is made, which has not happened yet.
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
+                options.Proxy.EffectiveSocketThreads.ToString(CultureInfo.InvariantCulture));
             builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         }
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);

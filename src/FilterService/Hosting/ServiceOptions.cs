@@ -56,12 +56,25 @@ internal sealed class ProxyOptions
     public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
 
     /// <summary>
-    /// Run socket completions and the proxy's own code on the socket threads (one per core, each with its own epoll)
+    /// Run socket completions and the proxy's own code on the socket threads (<see cref="SocketThreads"/>, each with its own epoll)
     /// rather than hopping to the thread pool for every read and write. Default true: with it, context switches per
     /// plain-HTTP request fall from 4-7 to under 1 (bench/load/README.md). Anything slow that the proxy does (password hashing, the alert outbox's fsync) runs on the thread
     /// pool either way. Process-wide and read once at start.
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
+
+    /// <summary>
+    /// Socket threads (epoll threads) for Kestrel's connections, with <see cref="InlineCompletions"/>; the tunnel loop
+    /// is one more. Default 0: one per two cores, at least one. One thread serves about 15,000-19,000 plain
+    /// requests per second of its core on the benchmark machine; a second one on two cores, shared with other work,
+    /// gave no more requests per CPU-second and a longer tail (p99 about 13 against 10 ms, bench/load/README.md),
+    /// because each thread is preempted with all its connections, and a request whose pooled upstream connection
+    /// lives on the other thread waits for both. Read once at start.
+    /// </summary>
+    public int SocketThreads { get; set; }
+
+    /// <summary>What <see cref="SocketThreads"/> comes to on this machine.</summary>
+    public int EffectiveSocketThreads => SocketThreads > 0 ? SocketThreads : Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>
     /// Serve well-formed bodiless GET and HEAD requests for http:// URLs in the lean stage (the connection's pipe and a
@@ -215,6 +228,10 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         if (proxy.MaxHeadBytes is < 1024 or > 1024 * 1024)
         {
             errors.Add($"Proxy:MaxHeadBytes: {proxy.MaxHeadBytes} is outside 1024-1048576");
+        }
+        if (proxy.SocketThreads is < 0 or > 256)
+        {
+            errors.Add($"Proxy:SocketThreads: {proxy.SocketThreads} is outside 0-256 (0: one per two cores)");
         }
         if (proxy.MaxConnectionsPerClient < 1)
         {

@@ -11,6 +11,7 @@ public sealed class StartupTests
     {
         var app = ProxyHost.Build(
             ["--Proxy:Listen=not-an-endpoint", "--Proxy:HeadTimeout=soon", "--Audit:RetainDays=0", "--Proxy:Bogus=1", "--Admin:Listen=127.0.0.1:99999",
+             "--Proxy:SocketThreads=-1",
              $"--Policy:Path={Samples.DefaultDir}"],
             null, out var errors);
         Assert.Null(app);
@@ -19,6 +20,7 @@ public sealed class StartupTests
         Assert.Contains("config: error FS0001: Audit:RetainDays: 0 is outside 1-3650", errors);
         Assert.Contains("config: error FS0001: Proxy:Bogus: unknown setting", errors);
         Assert.Contains("config: error FS0001: Admin:Listen: '127.0.0.1:99999' is not address:port (IPv6 as [address]:port)", errors);
+        Assert.Contains("config: error FS0001: Proxy:SocketThreads: -1 is outside 0-256 (0: one per two cores)", errors);
     }
 
     [Fact]
