@@ -142,7 +142,8 @@ internal static class ProxyHost
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
         services.AddSingleton<ForwardingStage>();
         services.AddSingleton<PlainHttpStage>();
-        if (options.Proxy.TunnelLoop && Libc.Supported)
+        bool tunnelLoop = options.Proxy.TunnelLoop && Libc.Supported;
+        if (tunnelLoop)
         {
             services.AddSingleton<IConnectionListenerFactory>(sp => new TunnelLoopTransportFactory(sp.GetRequiredService<ProxyServices>(),
                 sp.GetRequiredService<ClientGate>(), inspection is not null, options.Proxy.InlineCompletions, sp.GetRequiredService<ILoggerFactory>()));
@@ -161,10 +162,9 @@ internal static class ProxyHost
             k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;
             k.Limits.KeepAliveTimeout = options.Proxy.KeepAliveTimeout;
             k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered
-            bool loop = options.Proxy.TunnelLoop && Libc.Supported;
             foreach (var ep in options.Proxy.Listen)
             {
-                k.Listen(loop ? new TunnelLoopEndPoint(ep) : ep, lo =>
+                k.Listen(tunnelLoop ? new TunnelLoopEndPoint(ep) : ep, lo =>
                 {
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;

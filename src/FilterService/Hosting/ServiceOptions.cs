@@ -67,9 +67,8 @@ internal sealed class ProxyOptions
     /// Socket threads (epoll threads) for Kestrel's connections, with <see cref="InlineCompletions"/>; the tunnel loop
     /// is one more. Default 0: one per two cores, at least one. One thread serves about 15,000-19,000 plain
     /// requests per second of its core on the benchmark machine; a second one on two cores, shared with other work,
-    /// gave no more requests per CPU-second and a longer tail (p99 about 13 against 10 ms, bench/load/README.md),
-    /// because each thread is preempted with all its connections, and a request whose pooled upstream connection
-    /// lives on the other thread waits for both. Read once at start.
+    /// gave no more requests per CPU-second and a longer tail (median p99 13.0 against 10.1 ms in alternating
+    /// profile.py runs, bench/load/README.md). Read once at start.
     /// </summary>
     public int SocketThreads { get; set; }
 
