@@ -4,6 +4,7 @@ per operation, RSS, and optionally a `perf record` of the proxy during the step.
 
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
     python3 bench/load/profile.py squid tunnels --repeat 3
+    python3 bench/load/profile.py filterservice plain --start-timeline 14   # memory from the first answer, no load
 
 Run bench/load/run once first: it installs the servers, builds the binaries and prepares the run directory this
 script reuses. Environment variables are passed to the proxy, so a runtime knob can be tried without a rebuild
@@ -110,6 +111,9 @@ def main():
     parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
     parser.add_argument("--perf-event", help="with --perf: record this event instead of CPU samples, e.g. "
                         "syscalls:sys_enter_futex to see who wakes threads")
+    parser.add_argument("--start-timeline", type=float, metavar="SECONDS",
+                        help="instead of a step: from the first answer, print RSS and glibc's [heap], anonymous memory and "
+                        "JIT code (MB) every 0.5 s for this long, then stop")
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     args = parser.parse_args()
 
@@ -127,6 +131,16 @@ def main():
     proxy = None
     try:
         proxy, startup = lb.start_proxy(args.proxy, run, 180)
+        if args.start_timeline:
+            began = time.monotonic()
+            print("s after first answer   RSS  [heap]  [anon]  JIT code")
+            while time.monotonic() - began < args.start_timeline:
+                m = dict(smaps(proxy.pid, top=None))
+                mb = lambda name: m.get(name, 0) / 1024
+                print(f"{time.monotonic() - began:20.1f} {lb.rss_mb(proxy.pid):5.1f} {mb('[heap]'):7.1f} {mb('[anon]'):7.1f} "
+                      f"{mb('/memfd:doublemapper'):9.1f}", flush=True)
+                time.sleep(0.5)
+            return
         time.sleep(2)  # as `run` does: RSS 2 s after the first answer, before any load
         print(f"{args.proxy}: started in {startup:.2f} s; RSS 2 s after start {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
         at_start = dict(smaps(proxy.pid, top=None)) if args.smaps else {}
