@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """One proxy, one load step, looked at closely: user and system CPU microseconds per operation, context switches
-per operation, RSS, and optionally a `perf record` of the proxy during the step.
+per operation, RSS, the CPU the load generator and the origin used per operation (they share the cores), finer
+latency percentiles for the plain step, and optionally a `perf record` of the proxy during the step.
 
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
     python3 bench/load/profile.py squid tunnels --repeat 3
@@ -16,6 +17,7 @@ script reuses. Environment variables are passed to the proxy, so a runtime knob 
 import argparse
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -60,8 +62,15 @@ def gc_figures(proxy):
             total("dotnet_gc_pause_time_seconds_total"))
 
 
+def children_cpu_seconds():
+    """User and system CPU of this script's finished children: the load generator (wrk or LoadClient) of each step."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def by_thread(root):
-    """Per thread name (threads of one name summed): [voluntary switches, involuntary switches, CPU ticks]."""
+    """Per thread name (threads of one name summed): [voluntary switches, involuntary switches, CPU ticks,
+    nanoseconds spent runnable but waiting for a CPU (schedstat's run_delay)]."""
     table = {}
     for pid in lb.process_tree(root):
         try:
@@ -74,25 +83,28 @@ def by_thread(root):
                     stat = f.read()
                 with open(f"/proc/{pid}/task/{tid}/status") as f:
                     status = f.read()
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    run_delay = int(f.read().split()[1])
             except FileNotFoundError:
                 continue
             name = stat[stat.index("(") + 1:stat.rindex(")")]
             fields = stat[stat.rindex(")") + 2:].split()
-            row = table.setdefault(name, [0, 0, 0])
+            row = table.setdefault(name, [0, 0, 0, 0])
             row[0] += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
             row[1] += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
             row[2] += int(fields[11]) + int(fields[12])
+            row[3] += run_delay
     return table
 
 
 def print_threads(before, after, n):
     tick = os.sysconf("SC_CLK_TCK")
-    print(f"  {'thread':<18}{'vol/op':>8}{'invol/op':>10}{'CPU us/op':>11}")
-    for name in sorted(after, key=lambda k: -(after[k][2] - before.get(k, [0, 0, 0])[2])):
-        b = before.get(name, [0, 0, 0])
+    print(f"  {'thread':<18}{'vol/op':>8}{'invol/op':>10}{'CPU us/op':>11}{'waiting us/op':>15}")
+    for name in sorted(after, key=lambda k: -(after[k][2] - before.get(k, [0, 0, 0, 0])[2])):
+        b = before.get(name, [0, 0, 0, 0])
         d = [a - x for a, x in zip(after[name], b)]
         if any(d):
-            print(f"  {name:<18}{d[0] / n:>8.2f}{d[1] / n:>10.2f}{1e6 * d[2] / tick / n:>11.1f}")
+            print(f"  {name:<18}{d[0] / n:>8.2f}{d[1] / n:>10.2f}{1e6 * d[2] / tick / n:>11.1f}{d[3] / 1e3 / n:>15.1f}")
 
 
 def main():
@@ -104,7 +116,8 @@ def main():
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=1, help="measure the step this many times; prints the median too")
     parser.add_argument("--threads", action="store_true",
-                        help="also break context switches and CPU down by thread name (threads of one name summed)")
+                        help="also break context switches, CPU and time spent runnable but waiting for a CPU down by "
+                        "thread name (threads of one name summed)")
     parser.add_argument("--strace", help="count the proxy's system calls during the (first) step into this file (strace -c -f; "
                         "slows the proxy, so read the counts per operation, not the rates)")
     parser.add_argument("--smaps", action="store_true", help="after the step, list the proxy's resident memory by mapping")
@@ -164,8 +177,10 @@ def main():
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             (u0, s0), t0, g0 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            o0, l0 = lb.cpu_seconds(nginx.pid), children_cpu_seconds()
             result = steps[args.step](measure, raw)
             (u1, s1), t1, g1 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            o1, l1 = lb.cpu_seconds(nginx.pid), children_cpu_seconds()
             c0, c1 = switches(t0), switches(t1)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
@@ -179,6 +194,12 @@ def main():
                   f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
                   f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
                   f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+            with open(raw) as f:
+                finer = re.search(r"^percentiles \(ms\):(.*)$", f.read(), re.M)  # plain.lua's own line
+            if finer:
+                print("  latency" + finer.group(1))
+            print(f"  the load generator used {1e6 * (l1 - l0) / n:.1f} us and the origin {1e6 * (o1 - o0) / n:.1f} us of CPU "
+                  f"per operation")
             if g0 is not None:
                 print(f"  managed allocation {(g1[0] - g0[0]) / n:,.0f} bytes per operation; {1000 * (g1[1] - g0[1]) / n:.2f} "
                       f"collections and {1e6 * (g1[2] - g0[2]) / n:.1f} ms of GC pause per 1,000 operations")

@@ -80,8 +80,12 @@ internal static class ProxyHost
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
                 options.Proxy.EffectiveSocketThreads.ToString(CultureInfo.InvariantCulture));
-            builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = true);
         }
+        builder.WebHost.UseSockets(o =>
+        {
+            o.UnsafePreferInlineScheduling = options.Proxy.InlineCompletions;
+            o.WaitForDataBeforeAllocatingBuffer = !options.Proxy.IdleReadBuffers;
+        });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: with any level enabled, hosting starts an Activity and a log scope for every request (about 2%
         // of a plain request's CPU in bench/load/profile.py --perf); it logs only request start and finish.
@@ -146,7 +150,7 @@ internal static class ProxyHost
         if (tunnelLoop)
         {
             services.AddSingleton<IConnectionListenerFactory>(sp => new TunnelLoopTransportFactory(sp.GetRequiredService<ProxyServices>(),
-                sp.GetRequiredService<ClientGate>(), inspection is not null, options.Proxy.InlineCompletions, sp.GetRequiredService<ILoggerFactory>()));
+                sp.GetRequiredService<ClientGate>(), inspection is not null, options.Proxy, sp.GetRequiredService<ILoggerFactory>()));
         }
         configureServices?.Invoke(services);
 

@@ -21,7 +21,7 @@ internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint
 /// and gives Kestrel (and so ConnectMiddleware and the HTTP stages) the connections the loop hands over, as
 /// connections of Kestrel's own socket transport. Other endpoints (the admin port) stay with the socket transport.
 /// </summary>
-internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, bool inlineScheduling, ILoggerFactory loggers)
+internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, ProxyOptions options, ILoggerFactory loggers)
     : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly List<TunnelLoopListener> _listeners = [];
@@ -64,7 +64,7 @@ internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate
             socket.Dispose();
             throw;
         }
-        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, inlineScheduling, loggers);
+        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, options, loggers);
         lock (_listeners)
         {
             _listeners.Add(listener);
@@ -80,13 +80,14 @@ internal sealed class TunnelLoopListener : IConnectionListener
     private readonly Channel<ConnectionContext> _handedOver = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly TunnelLoop _loop;
 
-    public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, bool inlineScheduling, ILoggerFactory loggers)
+    public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, ProxyOptions options, ILoggerFactory loggers)
     {
         _socket = socket;
         EndPoint = socket.LocalEndPoint!;
         _contexts = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
         {
-            UnsafePreferInlineScheduling = inlineScheduling,
+            UnsafePreferInlineScheduling = options.InlineCompletions, // as ProxyHost sets them for Kestrel's own transport
+            WaitForDataBeforeAllocatingBuffer = !options.IdleReadBuffers,
         }, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         _loop = new TunnelLoop((int)socket.Handle, proxy, gate, canInspect, HandOver, loggers.CreateLogger<TunnelLoop>());
     }

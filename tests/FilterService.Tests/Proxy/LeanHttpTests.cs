@@ -186,6 +186,28 @@ public sealed class LeanHttpTests : IAsyncLifetime
         Assert.Equal(["GET", "POST", "GET"], _origin.Requests.Select(r => r.Split(' ')[0]));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task WithOrWithoutIdleReadBuffers_AKeptAliveConnection_ServesRequestsThatIdleAndTrickle(bool idleReadBuffers)
+    {
+        await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, "--Proxy:AllowLoopbackUpstream=true",
+            $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{_origin.Port}", $"--Proxy:IdleReadBuffers={idleReadBuffers}");
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        for (int i = 0; i < 3; i++)
+        {
+            await Task.Delay(50); // the connection idles with its read posted
+            var request = Get($"/idle{i}");
+            await raw.SendAsync(request[..10]); // and the head comes in two reads
+            await Task.Delay(20);
+            await raw.SendAsync(request[10..]);
+            var (text, closed) = await raw.ReadAllAsync(Wait, t => t.EndsWith($"/idle{i}", StringComparison.Ordinal));
+            Assert.False(closed);
+            Assert.StartsWith("HTTP/1.1 200 OK\r\n", text);
+            Assert.EndsWith($"\r\n\r\n/idle{i}", text);
+        }
+    }
+
     [Fact]
     public void ChunkScanner_FindsTheEnd_HoweverTheBytesAreSplit()
     {
