@@ -10,6 +10,8 @@ using FilterService.Telemetry;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
 
 namespace FilterService.Hosting;
 
@@ -81,6 +83,7 @@ internal static class ProxyHost
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT",
                 options.Proxy.EffectiveSocketThreads.ToString(CultureInfo.InvariantCulture));
         }
+        // The one place the proxy's settings become socket-transport settings; the tunnel loop's hand-over reads them too.
         builder.WebHost.UseSockets(o =>
         {
             o.UnsafePreferInlineScheduling = options.Proxy.InlineCompletions;
@@ -150,7 +153,8 @@ internal static class ProxyHost
         if (tunnelLoop)
         {
             services.AddSingleton<IConnectionListenerFactory>(sp => new TunnelLoopTransportFactory(sp.GetRequiredService<ProxyServices>(),
-                sp.GetRequiredService<ClientGate>(), inspection is not null, options.Proxy, sp.GetRequiredService<ILoggerFactory>()));
+                sp.GetRequiredService<ClientGate>(), inspection is not null, sp.GetRequiredService<IOptions<SocketTransportOptions>>(),
+                sp.GetRequiredService<ILoggerFactory>()));
         }
         configureServices?.Invoke(services);
 

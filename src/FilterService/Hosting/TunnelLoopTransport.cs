@@ -5,6 +5,7 @@ using FilterService.Identity;
 using FilterService.Proxy;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
 
 namespace FilterService.Hosting;
 
@@ -19,12 +20,23 @@ internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint
 /// <summary>
 /// Kestrel's transport for <see cref="TunnelLoopEndPoint"/>s: binds the socket, runs a <see cref="TunnelLoop"/> on it,
 /// and gives Kestrel (and so ConnectMiddleware and the HTTP stages) the connections the loop hands over, as
-/// connections of Kestrel's own socket transport. Other endpoints (the admin port) stay with the socket transport.
+/// connections of Kestrel's own socket transport, made with that transport's settings (ProxyHost's <c>UseSockets</c>).
+/// Other endpoints (the admin port) stay with the socket transport.
 /// </summary>
-internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, ProxyOptions options, ILoggerFactory loggers)
-    : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, IOptions<SocketTransportOptions> transport,
+    ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly List<TunnelLoopListener> _listeners = [];
+
+    /// <summary>What the connections handed to Kestrel are made with: the socket transport's own settings.</summary>
+    internal SocketConnectionFactoryOptions HandOverOptions { get; } = new()
+    {
+        IOQueueCount = transport.Value.IOQueueCount,
+        WaitForDataBeforeAllocatingBuffer = transport.Value.WaitForDataBeforeAllocatingBuffer,
+        MaxReadBufferSize = transport.Value.MaxReadBufferSize,
+        MaxWriteBufferSize = transport.Value.MaxWriteBufferSize,
+        UnsafePreferInlineScheduling = transport.Value.UnsafePreferInlineScheduling,
+    };
 
     public bool CanBind(EndPoint endpoint) => endpoint is TunnelLoopEndPoint;
 
@@ -64,7 +76,7 @@ internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate
             socket.Dispose();
             throw;
         }
-        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, options, loggers);
+        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, HandOverOptions, loggers);
         lock (_listeners)
         {
             _listeners.Add(listener);
@@ -80,15 +92,12 @@ internal sealed class TunnelLoopListener : IConnectionListener
     private readonly Channel<ConnectionContext> _handedOver = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly TunnelLoop _loop;
 
-    public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, ProxyOptions options, ILoggerFactory loggers)
+    public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, SocketConnectionFactoryOptions handOver,
+        ILoggerFactory loggers)
     {
         _socket = socket;
         EndPoint = socket.LocalEndPoint!;
-        _contexts = new SocketConnectionContextFactory(new SocketConnectionFactoryOptions
-        {
-            UnsafePreferInlineScheduling = options.InlineCompletions, // as ProxyHost sets them for Kestrel's own transport
-            WaitForDataBeforeAllocatingBuffer = !options.IdleReadBuffers,
-        }, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
+        _contexts = new SocketConnectionContextFactory(handOver, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
         _loop = new TunnelLoop((int)socket.Handle, proxy, gate, canInspect, HandOver, loggers.CreateLogger<TunnelLoop>());
     }
 

@@ -1,7 +1,12 @@
 using System.Net;
 using System.Text;
+using FilterService.Hosting;
 using FilterService.Proxy;
 using FilterService.Tests.TestSupport;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace FilterService.Tests.Proxy;
 
@@ -193,6 +198,12 @@ public sealed class LeanHttpTests : IAsyncLifetime
     {
         await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, "--Proxy:AllowLoopbackUpstream=true",
             $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{_origin.Port}", $"--Proxy:IdleReadBuffers={idleReadBuffers}");
+        // The setting reaches Kestrel's socket transport and the connections the tunnel loop hands over.
+        var services = service.App.App.Services;
+        Assert.Equal(!idleReadBuffers, services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.WaitForDataBeforeAllocatingBuffer);
+        var loop = services.GetServices<IConnectionListenerFactory>().OfType<TunnelLoopTransportFactory>().Single();
+        Assert.Equal(!idleReadBuffers, loop.HandOverOptions.WaitForDataBeforeAllocatingBuffer);
+
         await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
         for (int i = 0; i < 3; i++)
         {
