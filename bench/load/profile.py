@@ -52,14 +52,16 @@ def smaps(root, top=25):
 
 
 def gc_figures(proxy):
-    """FilterService only: (bytes allocated, collections, seconds paused) from its own /metrics; None for Squid."""
+    """FilterService only: (bytes allocated, collections, seconds paused, methods JIT-compiled, seconds compiling) from its
+    own /metrics; None for Squid."""
     if proxy != "filterservice":
         return None
     import urllib.request
     text = urllib.request.urlopen(f"http://127.0.0.1:{lb.ADMIN_PORT}/metrics", timeout=10).read().decode()
     total = lambda name: sum(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name))
     return (total("dotnet_gc_heap_total_allocated_bytes_total"), total("dotnet_gc_collections_total"),
-            total("dotnet_gc_pause_time_seconds_total"))
+            total("dotnet_gc_pause_time_seconds_total"), total("dotnet_jit_compiled_methods_total"),
+            total("dotnet_jit_compilation_time_seconds_total"))
 
 
 def children_cpu_seconds():
@@ -202,7 +204,8 @@ def main():
                   f"per operation")
             if g0 is not None:
                 print(f"  managed allocation {(g1[0] - g0[0]) / n:,.0f} bytes per operation; {1000 * (g1[1] - g0[1]) / n:.2f} "
-                      f"collections and {1e6 * (g1[2] - g0[2]) / n:.1f} ms of GC pause per 1,000 operations")
+                      f"collections and {1e6 * (g1[2] - g0[2]) / n:.1f} ms of GC pause per 1,000 operations; "
+                      f"{g1[3] - g0[3]:,.0f} methods JIT-compiled during the step, {1000 * (g1[4] - g0[4]):,.0f} ms of compiling")
             if args.threads:
                 print_threads(t0, t1, n)
         if args.smaps:
