@@ -370,10 +370,10 @@ internal sealed class PolicyCompiler
         if (YamlSource.Get(entries, "required_on") is { } requiredNode)
         {
             _signInNetworks = NetworkMask(requiredNode, "required_on");
-            if (mode != ProxyAuthMode.Optional)
+            if (mode == ProxyAuthMode.Off)
             {
                 _src.Error(requiredNode, "PM0105",
-                    $"required_on goes with 'proxy_auth: optional' (it names the networks that must sign in when others need not); proxy_auth is {mode.ToString().ToLowerInvariant()}");
+                    "required_on needs 'proxy_auth: optional' (sign-in on these networks, not elsewhere); with proxy_auth off nobody is asked to sign in");
             }
         }
 
