@@ -113,7 +113,7 @@ internal static class ProxyHost
             sp.GetRequiredService<ILogger<PolicyStore>>()));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
             sp.GetRequiredService<ILogger<PolicyWatcher>>()));
-        services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.MaxAuthFailuresPerAddress, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();

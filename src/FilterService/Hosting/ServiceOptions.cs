@@ -103,8 +103,20 @@ internal sealed class ProxyOptions
     /// <summary>Concurrent connections one client address may hold. Default 256 (a NATed classroom shares one address).</summary>
     public int MaxConnectionsPerClient { get; set; } = 256;
 
-    /// <summary>Failed proxy logins per client address within <see cref="AuthFailureWindow"/> before further attempts are refused. Default 10.</summary>
+    /// <summary>
+    /// Failed proxy logins per client address and user name within <see cref="AuthFailureWindow"/> before further
+    /// attempts as that user from that address are refused. Default 10. Per name as well as address, so one pupil's
+    /// wrong passwords do not lock out the rest of a NAT'd classroom (issue 15 item 16).
+    /// </summary>
     public int MaxAuthFailures { get; set; } = 10;
+
+    /// <summary>
+    /// Failed proxy logins per client address, whatever the names, within <see cref="AuthFailureWindow"/> before every
+    /// new login from that address is refused: the ceiling against one password sprayed across many names. Default 100,
+    /// ten times <see cref="MaxAuthFailures"/>: a classroom of 30 behind one address mistyping three times a minute
+    /// each stays under it. Credentials already verified keep working.
+    /// </summary>
+    public int MaxAuthFailuresPerAddress { get; set; } = 100;
 
     /// <summary>The window for <see cref="MaxAuthFailures"/>. Default 1 min.</summary>
     public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(1);
@@ -248,6 +260,10 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         if (proxy.MaxAuthFailures < 1)
         {
             errors.Add($"Proxy:MaxAuthFailures: {proxy.MaxAuthFailures} must be at least 1");
+        }
+        if (proxy.MaxAuthFailuresPerAddress < proxy.MaxAuthFailures)
+        {
+            errors.Add($"Proxy:MaxAuthFailuresPerAddress: {proxy.MaxAuthFailuresPerAddress} must be at least Proxy:MaxAuthFailures ({proxy.MaxAuthFailures})");
         }
         if (string.IsNullOrWhiteSpace(proxy.ViaName) || proxy.ViaName.Any(c => c <= ' ' || c >= 127 || c is ',' or '(' or ')'))
         {

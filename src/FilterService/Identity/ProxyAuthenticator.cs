@@ -15,9 +15,9 @@ internal enum AuthOutcome
     Anonymous,
     /// <summary>Valid Basic credentials.</summary>
     Authenticated,
-    /// <summary>Answer 407: credentials required, wrong, or not Basic.</summary>
+    /// <summary>Answer 407: credentials required (everywhere, or on this network), wrong, or not Basic.</summary>
     Challenge,
-    /// <summary>Answer 429: too many failed logins from this address.</summary>
+    /// <summary>Answer 429: too many failed logins as this user from this address, or from this address at all.</summary>
     Throttled,
 }
 
@@ -27,7 +27,11 @@ internal readonly record struct AuthResult(AuthOutcome Outcome, string? User = n
 /// <summary>
 /// Proxy-Authorization: Basic, checked against the user directory's password hashes. Wrong credentials are
 /// challenged whatever the policy's mode (a typo should be noticed, not silently downgraded to the network's
-/// default role); failures are throttled per client address.
+/// default role). No credentials are challenged where the policy requires sign-in: everywhere with
+/// <c>proxy_auth: required</c>, on the <c>required_on</c> networks with <c>optional</c> (issue 15 item 5).
+/// Failures are throttled per client address and user name, under a higher per-address ceiling (<see cref="AuthThrottle"/>);
+/// credentials already verified under this policy are let through before the throttle is asked, so a person who
+/// signed in is not locked out by someone guessing from the same address (issue 15 item 16).
 /// </summary>
 internal sealed class ProxyAuthenticator
 {
@@ -68,7 +72,7 @@ internal sealed class ProxyAuthenticator
         key = null;
         if (string.IsNullOrEmpty(header))
         {
-            bool challenge = policy.ProxyAuth == ProxyAuthMode.Required && policy.Identify(client, null).User is null;
+            bool challenge = policy.SignInRequired(client) && policy.Identify(client, null).User is null;
             result = new AuthResult(challenge ? AuthOutcome.Challenge : AuthOutcome.Anonymous);
             return true;
         }
@@ -78,11 +82,6 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Anonymous);
             return true;
         }
-        if (_throttle.IsThrottled(client, out var retryAfter))
-        {
-            result = new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter);
-            return true;
-        }
         cache = _verified.GetValue(policy, static _ => new());
         key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
@@ -90,15 +89,31 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Authenticated, known);
             return true;
         }
+        // Only a successful check fills the cache, and no check runs while throttled: asking the cache first
+        // opens nothing to a guesser, and keeps signed-in people browsing behind an address someone is attacking.
+        if (_throttle.IsThrottled(client, UserOf(header), out var retryAfter))
+        {
+            result = new AuthResult(AuthOutcome.Throttled, RetryAfter: retryAfter);
+            return true;
+        }
         result = default;
         return false;
     }
 
+    /// <summary>The user name a header claims, or empty when it is not well-formed Basic (counted under "").</summary>
+    private static string UserOf(string header) => TryParseBasic(header, out var user, out _) ? user : "";
+
     private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string> cache, string key)
     {
-        if (!TryParseBasic(header, out var name, out var password) || !policy.VerifyPassword(name, password))
+        if (!TryParseBasic(header, out var name, out var password))
         {
-            _throttle.RecordFailure(client);
+            _throttle.RecordFailure(client, "");
+            return new AuthResult(AuthOutcome.Challenge);
+        }
+        // An unknown name costs the same PBKDF2 work as a known one (PolicySnapshot.VerifyPassword): timing tells nothing.
+        if (!policy.VerifyPassword(name, password))
+        {
+            _throttle.RecordFailure(client, name);
             return new AuthResult(AuthOutcome.Challenge);
         }
         if (cache.Count >= MaxCached)

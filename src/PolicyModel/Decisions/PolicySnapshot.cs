@@ -117,6 +117,30 @@ public sealed class PolicySnapshot
 
     public ProxyAuthMode ProxyAuth { get; }
 
+    /// <summary>
+    /// The networks of <c>identity.required_on</c> (a bit per network index): with <c>proxy_auth: optional</c>, a device
+    /// on one of them must sign in, so the person's rules (denied users, staff rules) cannot be escaped by sending no
+    /// credentials. 0 when the policy names none.
+    /// </summary>
+    internal ulong SignInNetworkMask { get; init; }
+
+    /// <summary>The names of the networks in <see cref="SignInNetworkMask"/>, in file order (for <c>check</c> and docs).</summary>
+    public IReadOnlyList<string> SignInNetworks =>
+        _networks.Where(n => (SignInNetworkMask & (1UL << n.Index)) != 0).Select(n => n.Name).ToArray();
+
+    /// <summary>
+    /// Whether a request from <paramref name="client"/> must carry valid credentials: everywhere with
+    /// <c>proxy_auth: required</c>, on the <c>required_on</c> networks with <c>optional</c>, never with <c>off</c>.
+    /// A bound address is identified by its binding and is not asked (the caller checks <see cref="Identify"/>).
+    /// </summary>
+    public bool SignInRequired(IPAddress client) => ProxyAuth switch
+    {
+        ProxyAuthMode.Required => true,
+        ProxyAuthMode.Optional when SignInNetworkMask != 0 =>
+            NetworkIndex(Canonical(client)) is var i and >= 0 && (SignInNetworkMask & (1UL << i)) != 0,
+        _ => false,
+    };
+
     public IReadOnlyList<ListSummary> Lists { get; }
 
     /// <summary>Warnings from loading (skipped list lines, expired exceptions).</summary>
@@ -148,9 +172,15 @@ public sealed class PolicySnapshot
         return false;
     }
 
-    /// <summary>Checks a proxy password against the user directory's hash. Slow by design (PBKDF2): cache successes.</summary>
-    public bool VerifyPassword(string user, string password) =>
-        _users.Find(user) is { Password: { } hash } && hash.Verify(password);
+    /// <summary>
+    /// Checks a proxy password against the user directory's hash. Slow by design (PBKDF2): cache successes. A name
+    /// that is not in the directory, or has no password, is checked against a decoy hash with the directory's
+    /// iteration count, so the time taken does not tell which names exist (issue 15 item 16).
+    /// </summary>
+    public bool VerifyPassword(string user, string password) => _users.Verify(user, password);
+
+    /// <summary>PBKDF2 iterations <see cref="VerifyPassword"/> has run on this snapshot: the same for any name, known or not.</summary>
+    public long PasswordIterationsRun => _users.IterationsRun;
 
     /// <summary>The directory entry for a user, if any (display name, roles).</summary>
     public UserRecord? FindUser(string user) => _users.Find(user);
@@ -562,20 +592,7 @@ public sealed class PolicySnapshot
     {
         client = Canonical(client);
         var isClient = IsClient(client);
-        var networkIndex = -1;
-        var bestPrefix = -1;
-        foreach (var network in _networks)
-        {
-            foreach (var cidr in network.Cidrs)
-            {
-                if (cidr.PrefixLength > bestPrefix && cidr.Contains(client))
-                {
-                    bestPrefix = cidr.PrefixLength;
-                    networkIndex = network.Index;
-                }
-            }
-        }
-
+        var networkIndex = NetworkIndex(client);
         var userName = authenticatedUser ?? _bindings.GetValueOrDefault(client);
         if (userName is not null && _users.Find(userName) is { } record)
         {
@@ -599,6 +616,26 @@ public sealed class PolicySnapshot
         var anonymous = _anonymousByNetwork[networkIndex >= 0 ? networkIndex : _networks.Length];
         var roleMask = networkIndex >= 0 && _networks[networkIndex].DefaultRole is int r ? 1UL << r : 0;
         return new Who(isClient ? anonymous : anonymous with { IsClient = false }, roleMask, networkIndex);
+    }
+
+    /// <summary>The network with the most specific CIDR containing <paramref name="client"/> (canonical), or -1.</summary>
+    private int NetworkIndex(IPAddress client)
+    {
+        var networkIndex = -1;
+        var bestPrefix = -1;
+        foreach (var network in _networks)
+        {
+            foreach (var cidr in network.Cidrs)
+            {
+                if (cidr.PrefixLength > bestPrefix && cidr.Contains(client))
+                {
+                    bestPrefix = cidr.PrefixLength;
+                    networkIndex = network.Index;
+                }
+            }
+        }
+
+        return networkIndex;
     }
 
     private readonly record struct Who(ClientIdentity Identity, ulong RoleMask, int NetworkIndex);

@@ -68,6 +68,13 @@ public sealed class PasswordHash
         return $"{Scheme}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
     }
 
+    /// <summary>
+    /// A hash no password matches (random salt and digest), with <paramref name="iterations"/>: checking a name that has
+    /// no hash against it costs what checking a real one does, so timing does not tell which names exist.
+    /// </summary>
+    internal static PasswordHash Decoy(int iterations) =>
+        new(iterations, RandomNumberGenerator.GetBytes(16), RandomNumberGenerator.GetBytes(32));
+
     /// <summary>Deliberately slow (PBKDF2); callers that verify per request should cache successes.</summary>
     public bool Verify(string password)
     {

@@ -85,6 +85,7 @@ internal sealed class PolicyCompiler
     private readonly Dictionary<string, Schedule?> _schedules = new(StringComparer.Ordinal);
     private UserDirectory _users = UserDirectory.Empty;
     private bool _usersLoaded;
+    private ulong _signInNetworks;
 
     public PolicyCompiler(string directory, YamlSource source, DateTimeOffset now)
     {
@@ -133,7 +134,7 @@ internal sealed class PolicyCompiler
         var warnings = Diagnostics.Items.Where(d => d.Severity == DiagnosticSeverity.Warning).ToList();
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
-            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings);
+            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks };
     }
 
     private string Version()
@@ -330,7 +331,7 @@ internal sealed class PolicyCompiler
             return (mode, bindings.ToFrozenDictionary());
         }
 
-        var entries = _src.Entries(node, "identity", ["users", "proxy_auth", "bindings"]);
+        var entries = _src.Entries(node, "identity", ["users", "proxy_auth", "required_on", "bindings"]);
         if (YamlSource.Get(entries, "users") is { } usersNode && _src.Scalar(usersNode, "users") is { } usersFile)
         {
             var full = Path.Combine(_directory, usersFile);
@@ -361,6 +362,18 @@ internal sealed class PolicyCompiler
             if (mode != ProxyAuthMode.Off && !_usersLoaded)
             {
                 _src.Error(authNode, "PM0502", "proxy_auth needs a users file to check passwords against");
+            }
+        }
+
+        // Issue 15 item 5: networks where a device must sign in although proxy_auth is optional elsewhere, so a
+        // person's rules (denied_users, staff rules) cannot be escaped by sending no credentials.
+        if (YamlSource.Get(entries, "required_on") is { } requiredNode)
+        {
+            _signInNetworks = NetworkMask(requiredNode, "required_on");
+            if (mode == ProxyAuthMode.Off)
+            {
+                _src.Error(requiredNode, "PM0105",
+                    "required_on needs 'proxy_auth: optional' (sign-in on these networks, not elsewhere); with proxy_auth off nobody is asked to sign in");
             }
         }
 
@@ -855,10 +868,10 @@ internal sealed class PolicyCompiler
     private string StatutoryName(ulong mask) =>
         _categories.Values.First(c => c.Statutory && (mask & (1UL << c.Index)) != 0).Name;
 
-    private ulong NetworkMask(YamlNode? node)
+    private ulong NetworkMask(YamlNode? node, string what = "networks")
     {
         var mask = 0UL;
-        foreach (var (name, at) in _src.ScalarList(node, "networks"))
+        foreach (var (name, at) in _src.ScalarList(node, what))
         {
             if (_networks.TryGetValue(name, out var n))
             {

@@ -8,7 +8,7 @@ public sealed record UserRecord(string UserName, string DisplayName, ImmutableAr
 
 /// <summary>
 /// The user directory (<c>users.csv</c>: <c>username,display_name,roles,password_hash</c>, roles separated by <c>;</c>).
-/// User names are case-insensitive. Immutable.
+/// User names are case-insensitive. Immutable but for <see cref="IterationsRun"/>, a thread-safe counter.
 /// </summary>
 public sealed class UserDirectory
 {
@@ -16,9 +16,35 @@ public sealed class UserDirectory
 
     private readonly FrozenDictionary<string, UserRecord> _users;
 
-    private UserDirectory(FrozenDictionary<string, UserRecord> users) => _users = users;
+    /// <summary>Checked instead when a name has no hash: the directory's most common iteration count (issue 15 item 16).</summary>
+    private readonly PasswordHash _decoy;
+
+    private long _iterationsRun;
+
+    private UserDirectory(FrozenDictionary<string, UserRecord> users)
+    {
+        _users = users;
+        var iterations = users.Values.Where(u => u.Password is not null).GroupBy(u => u.Password!.Iterations)
+            .OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key).Select(g => g.Key).FirstOrDefault();
+        _decoy = PasswordHash.Decoy(iterations > 0 ? iterations : PasswordHash.DefaultIterations);
+    }
 
     public int Count => _users.Count;
+
+    /// <summary>PBKDF2 iterations run by <see cref="Verify"/> so far (tests show an unknown name costs what a known one does).</summary>
+    public long IterationsRun => Interlocked.Read(ref _iterationsRun);
+
+    /// <summary>
+    /// Whether <paramref name="password"/> is <paramref name="userName"/>'s. A name that is unknown or has no password
+    /// is checked against the decoy hash and refused, so the work (and the time) is the same whether the name exists.
+    /// </summary>
+    public bool Verify(string userName, string password)
+    {
+        var known = Find(userName)?.Password;
+        var hash = known ?? _decoy;
+        Interlocked.Add(ref _iterationsRun, hash.Iterations);
+        return hash.Verify(password) && known is not null;
+    }
 
     public IEnumerable<UserRecord> Users => _users.Values;
 

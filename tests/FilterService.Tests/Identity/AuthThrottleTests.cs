@@ -18,17 +18,50 @@ public sealed class AuthThrottleTests
     public void Throttle_AfterLimitFailuresInWindow_RefusesUntilWindowEnds()
     {
         var time = new ManualTime(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
-        var throttle = new AuthThrottle(3, TimeSpan.FromMinutes(1), time);
+        var throttle = new AuthThrottle(3, 30, TimeSpan.FromMinutes(1), time);
         for (int i = 0; i < 3; i++)
         {
-            Assert.False(throttle.IsThrottled(Client, out _));
-            throttle.RecordFailure(Client);
+            Assert.False(throttle.IsThrottled(Client, "pupil1", out _));
+            throttle.RecordFailure(Client, "pupil1");
         }
-        Assert.True(throttle.IsThrottled(Client, out var retry));
+        Assert.True(throttle.IsThrottled(Client, "pupil1", out var retry));
         Assert.Equal(TimeSpan.FromMinutes(1), retry);
-        Assert.False(throttle.IsThrottled(IPAddress.Parse("10.40.1.3"), out _));
+        Assert.False(throttle.IsThrottled(IPAddress.Parse("10.40.1.3"), "pupil1", out _));
         time.Now += TimeSpan.FromSeconds(61);
-        Assert.False(throttle.IsThrottled(Client, out _));
+        Assert.False(throttle.IsThrottled(Client, "pupil1", out _));
+    }
+
+    [Fact]
+    public void Item16_Throttle_WrongPasswordsForOneName_LeaveOtherNamesBehindTheAddressOpen()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+        var throttle = new AuthThrottle(10, 100, TimeSpan.FromMinutes(1), time);
+        for (int i = 0; i < 10; i++)
+        {
+            throttle.RecordFailure(Client, "pupil1");
+        }
+        Assert.True(throttle.IsThrottled(Client, "pupil1", out _));
+        Assert.True(throttle.IsThrottled(Client, "PUPIL1", out _)); // the directory ignores case, so does the count
+        Assert.False(throttle.IsThrottled(Client, "pupil2", out _));
+        Assert.False(throttle.IsThrottled(Client, "staff1", out _));
+    }
+
+    [Fact]
+    public void Item16_Throttle_ManyNamesFromOneAddress_HitThePerAddressCeiling()
+    {
+        var time = new ManualTime(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+        var throttle = new AuthThrottle(10, 100, TimeSpan.FromMinutes(1), time);
+        for (int i = 0; i < 99; i++)
+        {
+            throttle.RecordFailure(Client, $"guess{i}"); // one password sprayed across names: each name fails once
+        }
+        Assert.False(throttle.IsThrottled(Client, "staff1", out _));
+        throttle.RecordFailure(Client, "guess99");
+        Assert.True(throttle.IsThrottled(Client, "staff1", out var retry));
+        Assert.Equal(TimeSpan.FromMinutes(1), retry);
+        Assert.False(throttle.IsThrottled(IPAddress.Parse("10.40.1.3"), "staff1", out _));
+        time.Now += TimeSpan.FromSeconds(60);
+        Assert.False(throttle.IsThrottled(Client, "staff1", out _));
     }
 
     [Theory]
