@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace PolicyModel.Matching;
@@ -30,14 +31,26 @@ public static class UrlPath
     public static string Canonicalize(ReadOnlySpan<char> pathAndQuery) =>
         IsCanonical(pathAndQuery) ? pathAndQuery.ToString() : Build(pathAndQuery);
 
-    /// <summary>Whether <see cref="Canonicalize(string)"/> would return the text unchanged. Allocation-free.</summary>
+    /// <summary>Printable ASCII that needs no look in a canonical path: all but <c>/ % \ ; # ?</c>.</summary>
+    private static readonly SearchValues<char> PlainInPath = SearchValues.Create(
+        "!\"$&'()*+,-.0123456789:<=>@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    /// <summary>Printable ASCII that needs no look in a canonical query: all but <c>% #</c>.</summary>
+    private static readonly SearchValues<char> PlainInQuery = SearchValues.Create(
+        "!\"$&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+    /// <summary>Whether <see cref="Canonicalize(string)"/> would return the text unchanged. Allocation-free, vectorised over plain runs.</summary>
     public static bool IsCanonical(ReadOnlySpan<char> s)
     {
-        int i = 0;
         if (s.Length > 0 && s[0] != '/' && IsDotSegment(s, 0))
             return false;
-        for (; i < s.Length; i++)
+        int i = 0;
+        while (true)
         {
+            int next = s[i..].IndexOfAnyExcept(PlainInPath);
+            if (next < 0)
+                return true;
+            i += next;
             char c = s[i];
             if (c == '?')
                 break;
@@ -45,33 +58,25 @@ public static class UrlPath
             {
                 if (i + 1 < s.Length && (s[i + 1] == '/' || IsDotSegment(s, i + 1)))
                     return false;
+                i++;
                 continue;
             }
-            if (c == '%')
-            {
-                if (!IsUpperEscape(s, i, out int value) || !StaysEscapedInPath(value))
-                    return false;
-                i += 2;
-                continue;
-            }
-            if (c <= ' ' || c >= '\u007f' || c == '\\' || c == ';' || c == '#')
+            if (c != '%' || !IsUpperEscape(s, i, out int value) || !StaysEscapedInPath(value))
                 return false;
+            i += 3;
         }
 
-        for (i++; i < s.Length; i++)
+        i++;
+        while (true)
         {
-            char c = s[i];
-            if (c == '%')
-            {
-                if (!IsUpperEscape(s, i, out int value) || IsUnreserved(value))
-                    return false;
-                i += 2;
-                continue;
-            }
-            if (c <= ' ' || c >= '\u007f' || c == '#')
+            int next = s[i..].IndexOfAnyExcept(PlainInQuery);
+            if (next < 0)
+                return true;
+            i += next;
+            if (s[i] != '%' || !IsUpperEscape(s, i, out int value) || IsUnreserved(value))
                 return false;
+            i += 3;
         }
-        return true;
     }
 
     /// <summary>The slow path: decode, then resolve segments. Allocates; only non-canonical input gets here.</summary>
