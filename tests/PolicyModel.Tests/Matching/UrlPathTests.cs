@@ -147,6 +147,20 @@ public sealed class UrlPathTests
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(3000), property);
     }
 
+    [Fact]
+    public void Canonicalize_ArbitraryText_NeverThrowsAndGivesPrintableAsciiAgreeingWithReference()
+    {
+        var property = Prop.ForAll(ArbMap.Default.ArbFor<string>(), text =>
+        {
+            string path = "/" + text;
+            string canonical = UrlPath.Canonicalize(path);
+            if (canonical.Any(c => c <= ' ' || c >= '\u007f') || canonical != Reference(path) || !UrlPath.IsCanonical(canonical))
+                throw new Xunit.Sdk.XunitException($"'{path}' gave '{canonical}', reference '{Reference(path)}'");
+            _ = UrlPath.Canonicalize(text ?? ""); // unrooted (pattern) input must not throw either
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(5000), property);
+    }
+
     private static readonly string[] EntryPaths = ["/", "/a", "/a/", "/terror/recruitment", "/A//b", "/a;x/b", "/a/%2e%2e/b", "/%41", "/b?q=1", "/caf%C3%A9"];
 
     private static readonly Gen<(EntryKind Kind, string Path)> Entries =
