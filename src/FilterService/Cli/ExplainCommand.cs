@@ -84,7 +84,7 @@ internal static class ExplainCommand
         var decision = snapshot.Decide(request, withTrace: true);
         if (json)
         {
-            WriteJson(stdout, decision, snapshot.TimeZone, snapshot.Version);
+            WriteJson(stdout, decision, snapshot.TimeZone, snapshot.Version, request.PathAndQuery);
         }
         else
         {
@@ -149,7 +149,7 @@ internal static class ExplainCommand
         return tunnelHost is null ? null : new Target((method ?? "CONNECT").ToUpperInvariant(), "https", tunnelHost, port, string.Empty);
     }
 
-    private static void WriteJson(TextWriter stdout, Decision d, DateTimeZone zone, string version)
+    private static void WriteJson(TextWriter stdout, Decision d, DateTimeZone zone, string version, string pathAndQuery)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -182,6 +182,7 @@ internal static class ExplainCommand
 
             w.WriteEndArray();
             w.WriteString("network", d.Identity.Network);
+            w.WriteString("path", UrlPath.Canonicalize(pathAndQuery));
             w.WriteString("policy_version", version);
             w.WriteStartArray("trace");
             foreach (var step in d.Trace)
@@ -204,6 +205,12 @@ internal static class ExplainCommand
     {
         var target = request.PathAndQuery.Length == 0 ? $"{request.Host}:{request.Port}" : $"{request.Scheme}://{request.Host}{request.PathAndQuery}";
         o.WriteLine($"{(d.IsBlocked ? "BLOCKED" : "ALLOWED")}  {request.Method} {target}");
+        var judged = UrlPath.Canonicalize(request.PathAndQuery);
+        if (judged != request.PathAndQuery)
+        {
+            o.WriteLine($"  path:     judged as {judged} (the canonical form that lists and paths: rules match; sent as written)");
+        }
+
         o.WriteLine($"  reason:   {d.Reason}");
         o.WriteLine($"  decided:  {d.Rule}{(d.Category is null ? "" : $" (category {d.Category})")}");
         if (d.List is not null)

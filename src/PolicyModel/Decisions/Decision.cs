@@ -20,7 +20,8 @@ public enum AlertSeverity
 
 /// <summary>
 /// What the proxy asks about. <see cref="Host"/> is normalised (see <c>Matching.HostName</c>);
-/// <see cref="PathAndQuery"/> is empty for a CONNECT tunnel whose requests are not inspected.
+/// <see cref="PathAndQuery"/> is empty for a CONNECT tunnel whose requests are not inspected; otherwise it is the
+/// origin-form target as it will be forwarded: the engine judges its canonical form (<c>Matching.UrlPath</c>).
 /// </summary>
 public readonly record struct FilterRequest(
     IPAddress Client,

@@ -218,7 +218,14 @@ public sealed class PolicySnapshot
     }
 
     /// <summary>Decides one request. <paramref name="withTrace"/> fills <see cref="Decision.Trace"/> (explain, simulator).</summary>
-    public Decision Decide(in FilterRequest request, bool withTrace = false)
+    /// <remarks>
+    /// The path is judged in its canonical form (<see cref="UrlPath"/>): lists and <c>paths:</c> rules see
+    /// <c>/terror/recruitment</c> for <c>//terror;x/%2frecruitment</c>. The caller forwards what it received.
+    /// </remarks>
+    public Decision Decide(in FilterRequest request, bool withTrace = false) =>
+        DecideCanonical(request with { PathAndQuery = UrlPath.Canonicalize(request.PathAndQuery) }, withTrace);
+
+    private Decision DecideCanonical(in FilterRequest request, bool withTrace)
     {
         var who = Resolve(request.Client, request.User);
         var trace = withTrace ? ImmutableArray.CreateBuilder<TraceStep>() : null;
@@ -411,7 +418,7 @@ public sealed class PolicySnapshot
             var matched = false;
             foreach (var p in rule.Paths)
             {
-                if (Glob.Matches(p, request.PathAndQuery))
+                if (PathPattern.Matches(p, request.PathAndQuery))
                 {
                     matched = true;
                     break;

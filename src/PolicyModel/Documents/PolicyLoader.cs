@@ -842,7 +842,7 @@ internal sealed class PolicyCompiler
                 CategoryMask = categoryMask,
                 Hosts = Hosts(YamlSource.Get(e, "hosts")),
                 Methods = methods.Count == 0 ? null : methods.Select(m => m.Value.ToUpperInvariant()).ToFrozenSet(),
-                Paths = paths.Select(p => p.Value).ToImmutableArray(),
+                Paths = paths.Select(p => PathPattern.Compile(p.Value)).ToImmutableArray(),
                 During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
                 Outside = ScheduleRef(YamlSource.Get(e, "outside"), "outside"),
                 Alert = YamlSource.Get(e, "alert") is { } alertNode ? ReadSeverity(alertNode) : AlertSeverity.None,

@@ -224,11 +224,14 @@ public sealed class DomainMatcher
     /// <summary>
     /// The categories (bit i = category i) whose lists contain <paramref name="host"/> (already normalised:
     /// lower-case ASCII/punycode, no trailing dot; or an IP literal) or one of its parent domains, or a URL prefix
-    /// of <c>host + pathAndQuery</c>. <paramref name="pathAndQuery"/> may be empty (CONNECT, no path known).
+    /// of <c>host + pathAndQuery</c>. <paramref name="pathAndQuery"/> may be empty (CONNECT, no path known); it is
+    /// judged in its canonical form (<see cref="UrlPath"/>), which costs one scan and no allocation when it already is.
     /// </summary>
     public ulong Match(ReadOnlySpan<char> host, ReadOnlySpan<char> pathAndQuery)
     {
         ulong mask = _domains.Match(host, _fullMask, _subtreeMask);
+        if ((_urls is not null || _hashes is not null) && !UrlPath.IsCanonical(pathAndQuery))
+            pathAndQuery = UrlPath.Canonicalize(pathAndQuery);
         if (_urls is not null)
             mask |= _urls.Match(host, pathAndQuery, _fullMask);
         if (_hashes is not null)
@@ -245,6 +248,7 @@ public sealed class DomainMatcher
     {
         MatchHit? best = null;
         int bestLength = -1;
+        pathAndQuery = UrlPath.Canonicalize(pathAndQuery);
 
         void Consider(int tag, bool wholeHost, int length, string entry)
         {

@@ -13,8 +13,9 @@ internal static class EntryText
 
     /// <summary>
     /// Normalises a URL-prefix entry such as <c>Example.COM/Path/Page.htm</c> or <c>http://example.com/x</c>
-    /// to <c>example.com/path/page.htm</c>: scheme removed, host normalised, path lower-cased and kept as written
-    /// (a missing path becomes <c>/</c>). Null when the host is invalid or the text holds white space.
+    /// to <c>example.com/path/page.htm</c>: scheme removed, host normalised, path in the canonical form of
+    /// <see cref="UrlPath"/> and lower-cased (a missing path becomes <c>/</c>). Null when the host is invalid or the
+    /// text holds white space.
     /// </summary>
     public static string? NormalizeUrlPrefix(ReadOnlySpan<char> text)
     {
@@ -27,27 +28,27 @@ internal static class EntryText
         string? host = HostName.Normalize(hostPart);
         if (host is null)
             return null;
-        return string.Concat(host, path.ToString().ToLowerInvariant());
+        string canonical = UrlPath.Canonicalize(path);
+        return string.Concat(host, canonical.Length == 0 ? "/" : canonical.ToLowerInvariant());
     }
 
     /// <summary>
     /// The text whose digest a hashed list holds for a plain entry: the normalised host, or
-    /// <c>host/path</c> with the path lower-cased, without query, fragment or trailing <c>/</c>
-    /// (so <c>example.com/</c> is just <c>example.com</c>). Null when the host is invalid.
+    /// <c>host/path</c> with the path in the canonical form of <see cref="UrlPath"/>, lower-cased, without query,
+    /// fragment or trailing <c>/</c> (so <c>example.com/</c> is just <c>example.com</c>). Null when the host is invalid.
     /// </summary>
     public static string? HashInput(ReadOnlySpan<char> plain)
     {
         plain = StripScheme(plain.Trim());
-        int cut = plain.IndexOfAny('?', '#');
-        if (cut >= 0)
-            plain = plain[..cut];
-        int slash = plain.IndexOf('/');
-        if (slash < 0)
-            return HostName.Normalize(plain);
+        int slash = plain.IndexOfAny('/', '?', '#');
+        if (slash < 0 || plain[slash] != '/')
+            return HostName.Normalize(slash < 0 ? plain : plain[..slash]);
         string? host = HostName.Normalize(plain[..slash]);
         if (host is null)
             return null;
-        ReadOnlySpan<char> path = plain[slash..].TrimEnd('/');
+        string canonical = UrlPath.Canonicalize(plain[slash..]);
+        int query = canonical.IndexOf('?');
+        ReadOnlySpan<char> path = (query < 0 ? canonical : canonical[..query]).AsSpan().TrimEnd('/');
         return path.IsEmpty ? host : string.Concat(host, path.ToString().ToLowerInvariant());
     }
 

@@ -82,6 +82,23 @@ public sealed class CliCommandsTests
     }
 
     [Fact]
+    public async Task Item02_ExplainPostToDoubleSlashWikipediaPath_BlocksAndShowsTheJudgedPath()
+    {
+        string[] args = ["explain", "--policy", RepoPaths.Sample("default"), "--user", "staff1", "--ip", "10.30.0.7",
+            "--at", "2026-11-23T10:00", "--method", "POST", "--url", "http://en.wikipedia.org/w//index.php?title=X&action=submit"];
+        var (exit, output, err) = await Run(args);
+        Assert.True(exit == 0, err);
+        Assert.StartsWith("BLOCKED  POST http://en.wikipedia.org/w//index.php?title=X&action=submit", output);
+        Assert.Contains("path:     judged as /w/index.php?title=X&action=submit", output);
+        Assert.Contains("decided:  no-wikipedia-edits", output);
+
+        var (_, json, _) = await Run([.. args, "--json"]);
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal("block", doc.RootElement.GetProperty("action").GetString());
+        Assert.Equal("/w/index.php?title=X&action=submit", doc.RootElement.GetProperty("path").GetString());
+    }
+
+    [Fact]
     public async Task Explain_BadTime_ExitsTwoWithMessage()
     {
         var (exit, _, err) = await Run("explain", "--policy", RepoPaths.Sample("default"), "--ip", "10.30.0.7", "--at", "tomorrow", "--url", "https://a.test/");
