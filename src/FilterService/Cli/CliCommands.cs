@@ -8,7 +8,7 @@ namespace FilterService.Cli;
 /// </summary>
 internal static class CliCommands
 {
-    private static readonly string[] Names = ["check", "explain", "hash-password", "hash-list", "--help", "-h", "-?"];
+    private static readonly string[] Names = ["check", "explain", "hash-password", "hash-list", "lists", "--help", "-h", "-?"];
 
     public static bool IsCommand(string arg) => Names.Contains(arg, StringComparer.Ordinal);
 
@@ -22,6 +22,7 @@ internal static class CliCommands
             ExplainCommand.Create(stdout, stderr),
             HashCommands.CreateHashPassword(stdout, stdin),
             HashCommands.CreateHashList(stdout),
+            ListsCommand.Create(stdout, TimeProvider.System),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);
