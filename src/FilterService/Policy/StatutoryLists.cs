@@ -80,7 +80,7 @@ internal static class ListConfirmations
 /// <summary>
 /// The last good entry count of every statutory list, kept across restarts in <c>statutory-lists.json</c> beside
 /// the audit log, so that a list that shrank while the service was down is caught at start as it would be at a
-/// reload. Keyed by the list's path in the policy. Not thread-safe: <see cref="PolicyStore"/> calls it under its lock.
+/// reload. Keyed by the list file's full path (a policy directory moved elsewhere starts a new record). Not thread-safe: <see cref="PolicyStore"/> calls it under its lock.
 /// </summary>
 internal sealed class StatutoryCounts
 {
@@ -126,7 +126,9 @@ internal sealed class StatutoryCounts
 
     public string? FilePath => _path;
 
-    public int? LastGood(string list) => _lists.TryGetValue(list, out var e) ? e.Entries : null;
+    public int? LastGood(string fullPath) => _lists.TryGetValue(fullPath, out var e) ? e.Entries : null;
+
+    private static string Key(PolicySnapshot policy, ListSummary list) => System.IO.Path.GetFullPath(System.IO.Path.Combine(policy.Directory, list.Path));
 
     /// <summary>Records the statutory lists of a policy just published, and saves. Lists no longer loaded are kept.</summary>
     /// <exception cref="IOException">Saving failed (the counts in memory are updated all the same).</exception>
@@ -135,7 +137,7 @@ internal sealed class StatutoryCounts
         var statutory = policy.Categories.Where(c => c.Statutory).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var list in policy.Lists.Where(l => statutory.Contains(l.Category)))
         {
-            _lists[list.Path] = new Entry(list.Category, list.Entries, at);
+            _lists[Key(policy, list)] = new Entry(list.Category, list.Entries, at);
         }
         if (_path is not null)
         {
@@ -155,7 +157,7 @@ internal sealed class StatutoryCounts
         IReadOnlyList<ListConfirmation>? confirmed = null;
         foreach (var list in policy.Lists.Where(l => statutory.Contains(l.Category)))
         {
-            var lastGood = LastGood(list.Path);
+            var lastGood = LastGood(Key(policy, list));
             bool shrank = lastGood is int before && list.Entries < before * fraction;
             if (!shrank && !(floor > 0 && list.Entries < floor))
             {
@@ -166,7 +168,7 @@ internal sealed class StatutoryCounts
             var candidates = confirmed.Where(c => c.List == list.Path).ToList();
             if (candidates.Count > 0)
             {
-                var digest = ListConfirmations.Digest(System.IO.Path.Combine(policy.Directory, list.Path));
+                var digest = ListConfirmations.Digest(Key(policy, list));
                 confirmation = candidates.LastOrDefault(c => string.Equals(c.Sha256, digest, StringComparison.OrdinalIgnoreCase));
             }
             found.Add(new StatutoryShrink(list.Category, list.Path, lastGood ?? 0, list.Entries, confirmation));
