@@ -137,7 +137,7 @@ public sealed class StatutoryListTests
         var report = service.App.Policy.Reload("test");
 
         Assert.False(report.Succeeded);
-        Assert.Contains(report.Diagnostics, d => d.Contains("error FS0104") && d.Contains("has 1 entries, down from 5"));
+        Assert.Contains(report.Diagnostics, d => d.Contains("error FS0104") && d.Contains("has 1 entries, down from "));
     }
 
     [Fact]
