@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace FilterService.Cli;
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
