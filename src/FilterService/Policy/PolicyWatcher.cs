@@ -72,7 +72,17 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    private void OnChanged(object sender, FileSystemEventArgs e) => _timer?.Change(_delay, Timeout.InfiniteTimeSpan);
+    private void OnChanged(object sender, FileSystemEventArgs e)
+    {
+        try
+        {
+            _timer?.Change(_delay, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // An event racing shutdown.
+        }
+    }
 
     /// <summary>The policy directory itself was created, deleted or renamed: the watch on it is stale either way.</summary>
     private void OnDirectoryReplaced(object sender, FileSystemEventArgs e) => Lost("the policy directory was replaced");

@@ -168,8 +168,13 @@ internal sealed class StatutoryCounts
             var candidates = confirmed.Where(c => c.List == list.Path).ToList();
             if (candidates.Count > 0)
             {
-                var digest = ListConfirmations.Digest(Key(policy, list));
-                confirmation = candidates.LastOrDefault(c => string.Equals(c.Sha256, digest, StringComparison.OrdinalIgnoreCase));
+                var full = Key(policy, list);
+                var digest = ListConfirmations.Digest(full);
+                // The digest must be of the bytes that were loaded: a file rewritten since is not confirmed by it (the
+                // write itself brings another reload).
+                var now = System.IO.Directory.Exists(full) ? System.IO.Directory.GetLastWriteTimeUtc(full) : File.GetLastWriteTimeUtc(full);
+                bool unchanged = list.LastModified is not { } loaded || now == loaded.UtcDateTime;
+                confirmation = unchanged ? candidates.LastOrDefault(c => string.Equals(c.Sha256, digest, StringComparison.OrdinalIgnoreCase)) : null;
             }
             found.Add(new StatutoryShrink(list.Category, list.Path, lastGood ?? 0, list.Entries, confirmation));
         }
