@@ -250,6 +250,15 @@ internal sealed class FilterMetrics : IDecisionObserver
     private void CountReload(PolicyLoadReport report)
     {
         _reloads.Add(1, new TagList { { "outcome", report.Succeeded ? "success" : "failure" }, { "trigger", report.Trigger } });
+        if (report.Succeeded && TryCurrent() is { } policy)
+        {
+            // Each statutory category's series exists from the start at 0, so that increase() sees the first refusal.
+            foreach (var (name, statutory) in policy.Categories.Where(c => c.Statutory))
+            {
+                _shrinkRefused.Add(0, new KeyValuePair<string, object?>("category", name));
+                _shrinkConfirmed.Add(0, new KeyValuePair<string, object?>("category", name));
+            }
+        }
         foreach (var shrink in report.Shrinks ?? [])
         {
             if (shrink.Confirmation is null)

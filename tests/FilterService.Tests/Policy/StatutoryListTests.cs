@@ -83,6 +83,8 @@ public sealed class StatutoryListTests
         await using var service = await RunningService.StartAsync(policy, null, "--Policy:Watch=true");
         var list = Path.Combine(policy, "lists", "terrorism.sha256");
         var generation = (await HealthAsync(service.AdminPort)).GetProperty("policy").GetProperty("generation").GetInt64();
+        // The series exists at 0 from the start, so that the StatutoryListShrinkRefused alert's increase() sees the first refusal.
+        Assert.Contains("filterservice_statutory_list_shrink_refused_total{category=\"terrorism\"} 0", await ScrapeAsync(service.AdminPort));
 
         // Every line valid: a truncated download, not a corrupted one.
         await File.WriteAllTextAsync(list, $"# format: sha256\n{BlockedTerror}\n");
