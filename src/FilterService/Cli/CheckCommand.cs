@@ -9,12 +9,17 @@ internal static class CheckCommand
     public static Command Create(TextWriter stdout)
     {
         var policy = new Option<DirectoryInfo>("--policy") { Description = "The policy directory (holding policy.yaml)", Required = true };
-        var command = new Command("check", "Validate a policy directory and summarise it") { policy };
-        command.SetAction(parse => Run(parse.GetValue(policy)!.FullName, stdout));
+        var inspectionCa = new Option<FileInfo>("--inspection-ca")
+        {
+            Description = "The inspection CA certificate the service will use (Proxy:InspectionCaCertificate); without it, check warns about what cannot be enforced over HTTPS",
+        };
+        inspectionCa.AcceptExistingOnly();
+        var command = new Command("check", "Validate a policy directory and summarise it") { policy, inspectionCa };
+        command.SetAction(parse => Run(parse.GetValue(policy)!.FullName, parse.GetValue(inspectionCa) is not null, stdout));
         return command;
     }
 
-    private static int Run(string directory, TextWriter stdout)
+    private static int Run(string directory, bool inspectionCa, TextWriter stdout)
     {
         var result = PolicyLoader.Load(directory);
         foreach (var d in result.Diagnostics)
@@ -27,6 +32,14 @@ internal static class CheckCommand
             var errors = result.Errors.Count();
             stdout.WriteLine($"policy rejected: {errors} error{(errors == 1 ? "" : "s")}");
             return 1;
+        }
+
+        if (!inspectionCa)
+        {
+            foreach (var w in Policy.InspectionWarnings.For(snapshot))
+            {
+                stdout.WriteLine(w);
+            }
         }
 
         stdout.WriteLine($"policy OK: {directory.TrimEnd(Path.DirectorySeparatorChar)} (version {snapshot.Version}{(snapshot.Name is null ? "" : ", " + snapshot.Name)})");

@@ -3,12 +3,12 @@ using System.CommandLine;
 namespace FilterService.Cli;
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
-    private static readonly string[] Names = ["check", "explain", "hash-password", "hash-list", "--help", "-h", "-?"];
+    private static readonly string[] Names = ["check", "explain", "hash-password", "hash-list", "lists", "--help", "-h", "-?"];
 
     public static bool IsCommand(string arg) => Names.Contains(arg, StringComparer.Ordinal);
 
@@ -22,6 +22,7 @@ internal static class CliCommands
             ExplainCommand.Create(stdout, stderr),
             HashCommands.CreateHashPassword(stdout, stdin),
             HashCommands.CreateHashList(stdout),
+            ListsCommand.Create(stdout, TimeProvider.System),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

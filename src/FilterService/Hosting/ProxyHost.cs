@@ -110,9 +110,11 @@ internal static class ProxyHost
         services.AddSingleton<ListenerRegistry>();
         services.AddHostedService<MemoryTrimmer>();
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<PolicyStore>>()));
+            sp.GetRequiredService<ILogger<PolicyStore>>(),
+            new StatutoryGuard(options.Policy.StatutoryShrinkFraction, options.Policy.StatutoryMinEntries, options.Audit.Path),
+            sp.GetService<PolicyLoad>()));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
-            sp.GetRequiredService<ILogger<PolicyWatcher>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyWatcher>>()));
         services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.MaxAuthFailuresPerAddress, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
@@ -220,6 +222,11 @@ internal static class ProxyHost
             return null;
         }
 
+        if (inspection is null)
+        {
+            diagnostics = [.. diagnostics, .. InspectionWarnings.For(store.Current)];
+        }
+
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
         var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>());
@@ -292,18 +299,28 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
         if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))
         {
             var report = store.LastReport;
+            var problems = store.Problems;
+            var watch = store.Watch;
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
-                status = "ok",
-                policy = new { version = store.Current.Version, directory = store.Directory, generation = store.Generation },
+                status = problems.Count == 0 ? "ok" : "degraded",
+                problems,
+                policy = new
+                {
+                    version = store.Current.Version,
+                    directory = store.Directory,
+                    generation = store.Generation,
+                    watcher = new { state = watch.State.ToString().ToLowerInvariant(), since = watch.Since, problem = watch.Problem },
+                },
                 lastLoad = report is null ? null : new
                 {
                     at = report.At,
                     trigger = report.Trigger,
                     succeeded = report.Succeeded,
                     version = report.Version,
+                    error = report.FirstError,
                     diagnostics = report.Diagnostics,
                 },
             }));

@@ -164,6 +164,16 @@ internal sealed class PolicyOptions
 
     /// <summary>Quiet time after the last file change before reloading, so an editor's save is read once. Default 500 ms.</summary>
     public TimeSpan ReloadDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// A statutory list whose entry count falls below this fraction of its last good count is refused unless
+    /// confirmed (<c>lists confirm</c>). Default 0.9: a truncated download loses far more than 10%; a real update
+    /// rarely removes that much at once.
+    /// </summary>
+    public double StatutoryShrinkFraction { get; set; } = 0.9;
+
+    /// <summary>A statutory list with fewer entries than this is refused unless confirmed. Default 0 (off).</summary>
+    public int StatutoryMinEntries { get; set; }
 }
 
 /// <summary>What the audit log records.</summary>
@@ -282,6 +292,14 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
             }
         }
         Positive(policy.ReloadDelay, "Policy:ReloadDelay", errors);
+        if (!(policy.StatutoryShrinkFraction is >= 0 and <= 1))
+        {
+            errors.Add($"Policy:StatutoryShrinkFraction: {policy.StatutoryShrinkFraction} is outside 0-1");
+        }
+        if (policy.StatutoryMinEntries < 0)
+        {
+            errors.Add($"Policy:StatutoryMinEntries: {policy.StatutoryMinEntries} is negative");
+        }
         if (string.IsNullOrWhiteSpace(policy.Path))
         {
             errors.Add("Policy:Path: a policy directory is required");

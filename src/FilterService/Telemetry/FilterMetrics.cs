@@ -46,6 +46,8 @@ internal sealed class FilterMetrics : IDecisionObserver
     private readonly Counter<long> _hostile;
     private readonly Counter<long> _upstreamErrors;
     private readonly Counter<long> _reloads;
+    private readonly Counter<long> _shrinkRefused;
+    private readonly Counter<long> _shrinkConfirmed;
     private StatutorySet _statutory = new(null, FrozenSet<string>.Empty);
 
     private sealed record StatutorySet(PolicySnapshot? Policy, FrozenSet<string> Names);
@@ -103,6 +105,13 @@ internal sealed class FilterMetrics : IDecisionObserver
             "Seconds since each list file was last modified (absent when unknown).");
         meter.CreateObservableGauge("filterservice.statutory.loaded", StatutoryLoaded, "1",
             "1 if the statutory category has entries loaded in the active policy, else 0.");
+
+        _shrinkRefused = meter.CreateCounter<long>("filterservice.statutory.list_shrink_refused", "{load}",
+            "Loads refused because a statutory list shrank against its last good count without a confirmation, by category.");
+        _shrinkConfirmed = meter.CreateCounter<long>("filterservice.statutory.list_shrink_confirmed", "{load}",
+            "Loads that accepted a statutory list shrinking because the operator confirmed those exact bytes, by category.");
+        meter.CreateObservableGauge("filterservice.policy.watcher.up", WatcherUp, "1",
+            "1 while the policy directory is watched (or polled) for edits, 0 while the watch is lost and being re-armed; absent with Policy:Watch=false.");
 
         throttle.FailureRecorded += () => _authFailures.Add(1, new KeyValuePair<string, object?>("reason", "bad_credentials"));
         store.Reloaded += CountReload;
@@ -238,8 +247,33 @@ internal sealed class FilterMetrics : IDecisionObserver
         return cached.Names;
     }
 
-    private void CountReload(PolicyLoadReport report) =>
+    private void CountReload(PolicyLoadReport report)
+    {
         _reloads.Add(1, new TagList { { "outcome", report.Succeeded ? "success" : "failure" }, { "trigger", report.Trigger } });
+        if (report.Succeeded && TryCurrent() is { } policy)
+        {
+            // Each statutory category's series exists from the start at 0, so that increase() sees the first refusal.
+            foreach (var (name, statutory) in policy.Categories.Where(c => c.Statutory))
+            {
+                _shrinkRefused.Add(0, new KeyValuePair<string, object?>("category", name));
+                _shrinkConfirmed.Add(0, new KeyValuePair<string, object?>("category", name));
+            }
+        }
+        foreach (var shrink in report.Shrinks ?? [])
+        {
+            if (shrink.Confirmation is null)
+            {
+                _shrinkRefused.Add(1, new KeyValuePair<string, object?>("category", shrink.Category));
+            }
+            else if (report.Succeeded)
+            {
+                _shrinkConfirmed.Add(1, new KeyValuePair<string, object?>("category", shrink.Category));
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> WatcherUp() =>
+        _store.Watch.State == PolicyWatchState.Off ? [] : [new Measurement<long>(_store.Watch.State == PolicyWatchState.Dead ? 0 : 1)];
 
     private PolicySnapshot? TryCurrent()
     {

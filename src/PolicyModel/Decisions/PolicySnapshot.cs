@@ -188,6 +188,21 @@ public sealed class PolicySnapshot
     /// <summary>Resolves who is asking from the address and the authenticated user, if any.</summary>
     public ClientIdentity Identify(IPAddress client, string? authenticatedUser) => Resolve(client, authenticatedUser).Identity;
 
+    /// <summary>Rules that depend on the method or the path (enforced over HTTPS only with TLS inspection), with their lines.</summary>
+    public IEnumerable<(string Name, int Line)> InspectionRules =>
+        _rules.Where(r => r.NeedsInspection).Select(r => (r.Name, r.Line));
+
+    /// <summary>
+    /// URL-prefix entries of statutory lists below a site's root (<c>host/path</c>, not <c>host/</c>): over HTTPS
+    /// only TLS inspection sees the path. Allocates; for start-up warnings.
+    /// </summary>
+    public IEnumerable<(string Entry, string List)> StatutoryPathEntries =>
+        _matcher.UrlPrefixEntries()
+            .Where(e => (_statutoryMask & (1UL << e.Category)) != 0 && e.Entry.IndexOf('/') != e.Entry.Length - 1)
+            .Select(e => (e.Entry, e.List))
+            .Distinct()
+            .OrderBy(e => e.List, StringComparer.Ordinal).ThenBy(e => e.Entry, StringComparer.Ordinal);
+
     /// <summary>
     /// Whether some rule for this host depends on the method or the path, so a tunnel to it must be
     /// intercepted (TLS terminated) for the rule to be enforced.

@@ -567,12 +567,27 @@ internal sealed class PolicyCompiler
                 break;
             }
 
-            Diagnostics.Warning(new SourceLocation(w.File, w.Line, 1), "PM0202", w.Message);
+            if (statutory)
+            {
+                // A statutory list must parse cleanly: a truncated or corrupted download must not silently shrink it.
+                Diagnostics.Error(new SourceLocation(w.File, w.Line, 1), "PM0205", $"malformed line in statutory list: {w.Message}");
+            }
+            else
+            {
+                Diagnostics.Warning(new SourceLocation(w.File, w.Line, 1), "PM0202", w.Message);
+            }
         }
 
         if (parsed.SkippedLines > shown)
         {
-            Diagnostics.Warning(new SourceLocation(path, 0, 0), "PM0202", $"{parsed.SkippedLines} malformed lines skipped in all ({parsed.SkippedLines - shown} not shown)");
+            if (statutory)
+            {
+                Diagnostics.Error(new SourceLocation(path, 0, 0), "PM0205", $"{parsed.SkippedLines} malformed lines in statutory list '{path}' ({parsed.SkippedLines - shown} not shown); refusing it (fail closed)");
+            }
+            else
+            {
+                Diagnostics.Warning(new SourceLocation(path, 0, 0), "PM0202", $"{parsed.SkippedLines} malformed lines skipped in all ({parsed.SkippedLines - shown} not shown)");
+            }
         }
 
         var modified = isDirectory ? System.IO.Directory.GetLastWriteTimeUtc(full) : File.GetLastWriteTimeUtc(full);

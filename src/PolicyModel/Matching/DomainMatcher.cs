@@ -279,6 +279,21 @@ public sealed class DomainMatcher
         return best;
     }
 
+    /// <summary>Every URL-prefix entry with the list (name, category index) holding it; allocates.</summary>
+    public IEnumerable<(string Entry, string List, int Category)> UrlPrefixEntries()
+    {
+        if (_urls is null)
+            yield break;
+        foreach (var (entry, tag) in _urls.All())
+        {
+            foreach (var (list, kind) in _tagMembers[tag])
+            {
+                if (kind == EntryKind.UrlPrefix)
+                    yield return (entry, _lists[list].Name, _lists[list].Category);
+            }
+        }
+    }
+
     /// <summary>Number of distinct entries loaded for a list.</summary>
     public int EntryCount(int listId)
     {

@@ -32,6 +32,10 @@ internal sealed class UrlPrefixIndex
         _lookup = _byHost.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>Every entry with its tag, for summaries (start-up warnings); allocates.</summary>
+    public IEnumerable<(string Entry, int Tag)> All() =>
+        _byHost.Values.SelectMany(rules => rules).Select(r => (r.Entry, r.Tag));
+
     /// <summary>
     /// Categories of the entries whose host is <paramref name="host"/> or a parent of it and whose path is a prefix
     /// of <paramref name="pathAndQuery"/> (compared ignoring ASCII case). An empty path means "unknown" (CONNECT):

@@ -27,7 +27,13 @@ public sealed class RunningService : IAsyncDisposable
         StartAsync(policyDir, origin, null, extra);
 
     /// <summary>As above; <paramref name="time"/> replaces the service's clock.</summary>
-    public static async Task<RunningService> StartAsync(string policyDir, TestOrigin? origin, TimeProvider? time, params string[] extra)
+    public static Task<RunningService> StartAsync(string policyDir, TestOrigin? origin, TimeProvider? time, params string[] extra) =>
+        StartWithServicesAsync(policyDir, origin, time is null ? null
+            : services => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, time), extra);
+
+    /// <summary>As above; <paramref name="configure"/> may replace services (a seam) before the container is built.</summary>
+    internal static async Task<RunningService> StartWithServicesAsync(string policyDir, TestOrigin? origin,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure, params string[] extra)
     {
         var auditDir = TempDir.Create("audit");
         var args = new List<string>
@@ -51,8 +57,6 @@ public sealed class RunningService : IAsyncDisposable
             args.Add($"--Proxy:HostOverrides:secure.test=127.0.0.1:{origin.HttpsPort}");
         }
         args.AddRange(extra);
-        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = time is null ? null
-            : services => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, time);
         var app = ProxyHost.Build(args.ToArray(), configure, out var errors)
             ?? throw new InvalidOperationException("service did not build:\n" + string.Join("\n", errors));
         await app.StartAsync(CancellationToken.None);

@@ -21,6 +21,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     }
 
     public int ProxyPort { get; }
+
+    /// <summary>The first admin port, from the start-up line.</summary>
+    public int AdminPort => int.Parse(AdminLine().Match(Output).Groups[1].Value);
     public string Proxy => $"http://127.0.0.1:{ProxyPort}";
 
     public string Output
@@ -107,4 +110,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Proxy listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
+
+    [GeneratedRegex(@"Proxy listening on .*; admin on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex AdminLine();
 }
