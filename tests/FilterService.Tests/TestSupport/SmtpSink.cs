@@ -33,7 +33,7 @@ public sealed class SmtpSink : IAsyncDisposable
         return port;
     }
 
-    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null)
+    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null, SmtpTls? tls = null)
     {
         if (!File.Exists(Python) || !Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"))
         {
@@ -47,7 +47,13 @@ public sealed class SmtpSink : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}", "-c", "aiosmtpd.handlers.Mailbox", maildir })
+        var tlsArgs = tls switch
+        {
+            null => [],
+            { Implicit: true } => new[] { "--smtpscert", tls.CertificatePem, "--smtpskey", tls.KeyPem },
+            _ => new[] { "--tlscert", tls.CertificatePem, "--tlskey", tls.KeyPem },
+        };
+        foreach (var a in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}" }.Concat(tlsArgs).Concat(["-c", "aiosmtpd.handlers.Mailbox", maildir]))
         {
             psi.ArgumentList.Add(a);
         }
@@ -111,3 +117,9 @@ public sealed class SmtpSink : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>
+/// TLS for <see cref="SmtpSink"/>: PEM certificate and key files; <see cref="Implicit"/> = SMTPS (TLS from the first
+/// byte, aiosmtpd's --smtpscert), otherwise STARTTLS offered and required (aiosmtpd's --tlscert).
+/// </summary>
+public sealed record SmtpTls(string CertificatePem, string KeyPem, bool Implicit);
