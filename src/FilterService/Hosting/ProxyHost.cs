@@ -292,11 +292,14 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
         if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))
         {
             var report = store.LastReport;
+            // Issue 15 item 13: alerts held only in memory (outbox not writable) would be lost by a crash.
+            int alertsNotDurable = context.RequestServices.GetService<Notifications.AlertStats>()?.NotDurable ?? 0;
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
-                status = "ok",
+                status = alertsNotDurable > 0 ? "degraded" : "ok",
+                alerts = new { notDurable = alertsNotDurable },
                 policy = new { version = store.Current.Version, directory = store.Directory, generation = store.Generation },
                 lastLoad = report is null ? null : new
                 {

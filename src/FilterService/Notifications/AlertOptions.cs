@@ -139,6 +139,7 @@ internal sealed class AlertOptions
         }
         // Polly's own limits: timeout 10 ms-24 h, break and sampling durations at least 500 ms, throughput at least 2.
         Within(o.Timeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(24), "Alerts:Timeout", errors);
+        Within(o.Outbox.WriteTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), "Alerts:Outbox:WriteTimeout", errors);
         Within(o.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1), "Alerts:PollInterval", errors);
         Within(o.FoldWindow, TimeSpan.Zero, TimeSpan.FromDays(1), "Alerts:FoldWindow", errors);
         Within(o.DigestInterval, TimeSpan.Zero, TimeSpan.FromDays(1), "Alerts:DigestInterval", errors);
@@ -250,6 +251,12 @@ internal sealed class OutboxSettings
 {
     /// <summary>The outbox directory. Default <c>alerts-outbox</c> inside <c>Audit:Path</c>.</summary>
     public string? Path { get; set; }
+
+    /// <summary>
+    /// How long a block response waits for its incident's fsync. Default 2 s: a healthy fsync takes milliseconds, and a
+    /// pupil's block page must not hang on a stalled disk; after it the incident is held in memory until written.
+    /// </summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 internal sealed class RetrySettings

@@ -139,6 +139,45 @@ public sealed partial class DeployedAlertTests
         return (certPath, keyPath);
     }
 
+    [Fact]
+    public async Task Item13_OutboxDiskFull_DeployedService_EmailsFromMemory_MetricAndHealthSayIt_WrittenWhenSpaceReturns()
+    {
+        await using var smtp = await SmtpSink.StartAsync();
+        using var disk = FullDisk.Mount();
+        var outbox = Path.Combine(disk.Path, "alerts-outbox");
+        await using (var service = await StartAsync(outbox, Email(smtp.Port, "--Alerts:Smtp:StartTls=false")))
+        {
+            disk.Fill();
+            var started = DateTime.UtcNow;
+            await PupilTriesTerrorAsync(service);
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), "the block page waited " + (DateTime.UtcNow - started));
+
+            // Delivered from memory while the disk is full: the DSL's email is not held up by the outbox.
+            await WaitForDeliveredAsync(service, "email");
+            Assert.Contains("tried blocked-terror.test (terrorism)", Unfold(Assert.Single(smtp.Messages())));
+            var metrics = await MetricsAsync(service);
+            Assert.Matches(@"(?m)^filterservice_alerts_outbox_write_failures\S*_total(\{[^}]*\})? [1-9]", metrics);
+            Assert.Matches(@"(?m)^filterservice_alerts_outbox_not_durable\S*(\{[^}]*\})? 1\b", metrics);
+            Assert.Contains("\"status\":\"degraded\"", await AdminGetAsync(service, "/health"));
+            Assert.Contains("[1502]", service.Output);
+
+            // Space returns: the retry (backoff at most Alerts:Retry:MaxDelay = 1 s here) writes the incident and its mark.
+            disk.Free();
+            var deadline = DateTime.UtcNow + Delivered;
+            while (!Regex.IsMatch(await MetricsAsync(service), @"(?m)^filterservice_alerts_outbox_not_durable\S*(\{[^}]*\})? 0\b"))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the held incident was not written within " + Delivered + ":\n" + service.Output);
+                await Task.Delay(100);
+            }
+            Assert.Contains("\"status\":\"ok\"", await AdminGetAsync(service, "/health"));
+        }
+
+        var journal = Journal(outbox);
+        Assert.Contains("blocked-terror.test", journal);
+        Assert.Contains("\"channel\":\"email\"", journal);
+        Assert.Single(smtp.Messages());
+    }
+
     private static async Task<ServiceProcess> StartAsync(string outbox, string[] channel) =>
         await ServiceProcess.StartAsync([$"--Policy:Path={Samples.CopyDefault()}", $"--Audit:Path={TempDir.Create("audit")}",
             $"--Alerts:Outbox:Path={outbox}", .. Fast, .. channel]);
@@ -178,12 +217,14 @@ public sealed partial class DeployedAlertTests
     /// <summary>The journal after the service stopped (it holds the file exclusively while running).</summary>
     private static string Journal(string outbox) => File.ReadAllText(Path.Combine(outbox, Outbox.FileName));
 
-    private static async Task<string> MetricsAsync(ServiceProcess service)
+    private static Task<string> MetricsAsync(ServiceProcess service) => AdminGetAsync(service, "/metrics");
+
+    private static async Task<string> AdminGetAsync(ServiceProcess service, string path)
     {
         var admin = AdminLine().Match(service.Output);
         Assert.True(admin.Success, "no admin port in the start-up line:\n" + service.Output);
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
-        return await http.GetStringAsync($"http://127.0.0.1:{admin.Groups[1].Value}/metrics");
+        return await http.GetStringAsync($"http://127.0.0.1:{admin.Groups[1].Value}{path}");
     }
 
     private static string Unfold(string mail) => Regex.Replace(mail, @"\r?\n[ \t]+", " ");
