@@ -68,6 +68,8 @@ internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
         return new MailKit.Net.Smtp.SmtpClient
         {
             Timeout = (int)Math.Min(int.MaxValue, options.Timeout.TotalMilliseconds),
+            // As System.Net.Mail did: a CRL or OCSP server the filter cannot reach must not stop safeguarding alerts.
+            CheckCertificateRevocation = false,
             ServerCertificateValidationCallback = (_, certificate, _, errors) => IsTrusted(certificate, errors, trusted),
         };
     }

@@ -68,6 +68,37 @@ public sealed partial class DeployedAlertTests
     }
 
     [Fact]
+    public async Task Item15_EmailWithLoginOverStartTls_ArrivesOnceAndIsMarkedDelivered()
+    {
+        var (cert, key) = SelfSigned();
+        // The server refuses MAIL before STARTTLS and AUTH: the message arriving shows both happened.
+        await using var smtp = await SmtpSink.StartAsync(tls: new SmtpTls(cert, key, Implicit: false), login: ("filter", "s3cret-pass"));
+        var outbox = TempDir.Create("outbox");
+        await using (var service = await StartAsync(outbox, Email(smtp.Port, $"--Alerts:Smtp:TrustedCertificates={cert}",
+            "--Alerts:Smtp:User=filter", "--Alerts:Smtp:Password=s3cret-pass")))
+        {
+            await PupilTriesTerrorAsync(service);
+            await WaitForDeliveredAsync(service, "email");
+        }
+
+        Assert.Contains("tried blocked-terror.test (terrorism)", Unfold(Assert.Single(smtp.Messages())));
+    }
+
+    [Fact]
+    public async Task Item15_EmailWithWrongPassword_IsNeverSentAndStaysPending()
+    {
+        var (cert, key) = SelfSigned();
+        await using var smtp = await SmtpSink.StartAsync(tls: new SmtpTls(cert, key, Implicit: false), login: ("filter", "s3cret-pass"));
+        await using var service = await StartAsync(TempDir.Create("outbox"), Email(smtp.Port, $"--Alerts:Smtp:TrustedCertificates={cert}",
+            "--Alerts:Smtp:User=filter", "--Alerts:Smtp:Password=wrong-pass"));
+
+        await PupilTriesTerrorAsync(service);
+
+        await WaitForFailedAsync(service);
+        Assert.Empty(smtp.Messages());
+    }
+
+    [Fact]
     public async Task Item15_EmailWithImplicitTls_PinnedSelfSignedCertificate_ArrivesOnceAndIsMarkedDelivered()
     {
         var (cert, key) = SelfSigned();
@@ -92,16 +123,7 @@ public sealed partial class DeployedAlertTests
 
         await PupilTriesTerrorAsync(service);
 
-        // Retries spent (3 attempts, 0.2-1 s apart): the failure is counted and the alert stays pending.
-        var failed = new Regex(@"(?m)^filterservice_alerts_failed\S*_total\{[^}]*channel=""email""[^}]*\} [1-9]");
-        var deadline = DateTime.UtcNow + Delivered;
-        string metrics;
-        while (!failed.IsMatch(metrics = await MetricsAsync(service)))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "no failed delivery counted within " + Delivered + ":\n" + metrics + "\n" + service.Output);
-            await Task.Delay(100);
-        }
-        Assert.Matches(@"(?m)^filterservice_alerts_pending\S*\{[^}]*channel=""email""[^}]*\} 1\b", metrics);
+        await WaitForFailedAsync(service);
         Assert.Empty(smtp.Messages());
     }
 
@@ -212,6 +234,20 @@ public sealed partial class DeployedAlertTests
             }
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>Waits (bounded) until the email channel's retries are spent (3 attempts, 0.2-1 s apart) and the alert is still pending.</summary>
+    private static async Task WaitForFailedAsync(ServiceProcess service)
+    {
+        var failed = new Regex(@"(?m)^filterservice_alerts_failed\S*_total\{[^}]*channel=""email""[^}]*\} [1-9]");
+        var deadline = DateTime.UtcNow + Delivered;
+        string metrics;
+        while (!failed.IsMatch(metrics = await MetricsAsync(service)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no failed delivery counted within " + Delivered + ":\n" + metrics + "\n" + service.Output);
+            await Task.Delay(100);
+        }
+        Assert.Matches(@"(?m)^filterservice_alerts_pending\S*\{[^}]*channel=""email""[^}]*\} 1\b", metrics);
     }
 
     /// <summary>The journal after the service stopped (it holds the file exclusively while running).</summary>
