@@ -86,6 +86,7 @@ internal sealed partial class IncidentRecorder
         {
             durable = false;
             error = ex is TimeoutException ? null : ex;
+            _outbox.MarkOverdue(incident);
         }
         if (!durable && incident.Deliverable)
         {

@@ -49,14 +49,29 @@ internal sealed class Outbox : IDisposable
         Replay(logger);
     }
 
-    /// <summary>Incidents in memory whose line is not on disk yet (a write failed, or is still in progress).</summary>
+    /// <summary>
+    /// Incidents held in memory whose line is not on disk: a write of it failed, or it outlasted its caller's wait
+    /// (<see cref="MarkOverdue"/>). A write merely in progress does not count, so health does not flicker on every fsync.
+    /// </summary>
     public int NotDurable
     {
         get
         {
             lock (_state)
             {
-                return _unwritten.Count(u => u.Incident is not null);
+                return _unwritten.Count(u => u.Incident is not null && u.Overdue);
+            }
+        }
+    }
+
+    /// <summary>The caller stopped waiting for this incident's write (a stalled disk): count it as not durable until written.</summary>
+    public void MarkOverdue(Incident incident)
+    {
+        lock (_state)
+        {
+            foreach (var u in _unwritten.Where(u => ReferenceEquals(u.Incident, incident)))
+            {
+                u.Overdue = true;
             }
         }
     }
@@ -285,6 +300,10 @@ internal sealed class Outbox : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Interlocked.Increment(ref _writeFailures);
+            foreach (var b in batch)
+            {
+                b.Overdue = true;
+            }
             try
             {
                 // Cut off whatever part of the batch reached the file, so the journal never holds a torn line.
@@ -378,11 +397,19 @@ internal sealed class Outbox : IDisposable
         public Incident? Incident { get; } = incident;
 
         private volatile bool _written;
+        private volatile bool _overdue;
 
         public bool Written
         {
             get => _written;
             set => _written = value;
+        }
+
+        /// <summary>A write of it failed, or its caller gave up waiting: it counts in <see cref="NotDurable"/>.</summary>
+        public bool Overdue
+        {
+            get => _overdue;
+            set => _overdue = value;
         }
     }
 
