@@ -299,14 +299,21 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
         if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))
         {
             var report = store.LastReport;
-            var problems = store.Problems;
             var watch = store.Watch;
+            // Issue 15 item 13: alerts held only in memory (outbox not writable) would be lost by a crash.
+            int alertsNotDurable = context.RequestServices.GetService<Notifications.AlertStats>()?.NotDurable ?? 0;
+            var problems = new List<string>(store.Problems);
+            if (alertsNotDurable > 0)
+            {
+                problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
+            }
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
                 status = problems.Count == 0 ? "ok" : "degraded",
                 problems,
+                alerts = new { notDurable = alertsNotDurable },
                 policy = new
                 {
                     version = store.Current.Version,

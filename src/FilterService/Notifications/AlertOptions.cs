@@ -1,4 +1,3 @@
-using System.Net.Mail;
 using Microsoft.Extensions.Configuration;
 
 namespace FilterService.Notifications;
@@ -61,11 +60,38 @@ internal sealed class AlertOptions
             {
                 errors.Add($"Alerts:Smtp:Port: {o.Smtp.Port} is outside 1-65535");
             }
+            if (o.Smtp.Security is not null && o.Smtp.StartTls is not null)
+            {
+                errors.Add("Alerts:Smtp:Security and Alerts:Smtp:StartTls: give one (StartTls=false is Security=None, StartTls=true is Security=StartTls)");
+            }
+            if (o.Smtp.Security is { } security && !Enum.IsDefined(security))
+            {
+                errors.Add($"Alerts:Smtp:Security: '{security}' is not one of StartTls, StartTlsWhenAvailable, SslOnConnect, None");
+            }
+            if (!string.IsNullOrWhiteSpace(o.Smtp.TrustedCertificates))
+            {
+                o.Smtp.TrustedCertificates = Path.GetFullPath(o.Smtp.TrustedCertificates, contentRoot);
+                try
+                {
+                    var pem = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                    pem.ImportFromPemFile(o.Smtp.TrustedCertificates);
+                    if (pem.Count == 0)
+                    {
+                        errors.Add($"Alerts:Smtp:TrustedCertificates: '{o.Smtp.TrustedCertificates}' holds no PEM certificate");
+                    }
+                    o.Smtp.TrustedThumbprints = pem.Select(c => c.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256))
+                        .ToHashSet(StringComparer.OrdinalIgnoreCase);
+                }
+                catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+                {
+                    errors.Add($"Alerts:Smtp:TrustedCertificates: '{o.Smtp.TrustedCertificates}': {ex.Message}");
+                }
+            }
             if (string.IsNullOrWhiteSpace(o.Email.From))
             {
                 errors.Add("Alerts:Email:From: required when Alerts:Smtp:Host is set");
             }
-            else if (!MailAddress.TryCreate(o.Email.From, out _))
+            else if (!IsAddress(o.Email.From))
             {
                 errors.Add($"Alerts:Email:From: '{o.Email.From}' is not an email address");
             }
@@ -73,7 +99,7 @@ internal sealed class AlertOptions
             {
                 errors.Add("Alerts:Email:To: at least one address is required when Alerts:Smtp:Host is set");
             }
-            foreach (var to in o.Recipients.Where(t => !MailAddress.TryCreate(t, out _)))
+            foreach (var to in o.Recipients.Where(t => !IsAddress(t)))
             {
                 errors.Add($"Alerts:Email:To: '{to}' is not an email address");
             }
@@ -113,6 +139,7 @@ internal sealed class AlertOptions
         }
         // Polly's own limits: timeout 10 ms-24 h, break and sampling durations at least 500 ms, throughput at least 2.
         Within(o.Timeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(24), "Alerts:Timeout", errors);
+        Within(o.Outbox.WriteTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), "Alerts:Outbox:WriteTimeout", errors);
         Within(o.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1), "Alerts:PollInterval", errors);
         Within(o.FoldWindow, TimeSpan.Zero, TimeSpan.FromDays(1), "Alerts:FoldWindow", errors);
         Within(o.DigestInterval, TimeSpan.Zero, TimeSpan.FromDays(1), "Alerts:DigestInterval", errors);
@@ -139,6 +166,9 @@ internal sealed class AlertOptions
         return errors.Count == before ? o : null;
     }
 
+    /// <summary>One mailbox, parsed as MimeKit will when sending.</summary>
+    private static bool IsAddress(string text) => MimeKit.MailboxAddress.TryParse(text, out var mailbox) && mailbox.Address.Contains('@');
+
     private static void Within(TimeSpan value, TimeSpan min, TimeSpan max, string key, List<string> errors)
     {
         if (value < min || value > max)
@@ -148,20 +178,54 @@ internal sealed class AlertOptions
     }
 }
 
+/// <summary>How the SMTP connection is secured.</summary>
+internal enum SmtpSecurity
+{
+    /// <summary>STARTTLS, required: a server that does not offer it is a failed delivery (submission, port 587).</summary>
+    StartTls,
+    /// <summary>STARTTLS if the server offers it, plain otherwise (an internal relay that may or may not have TLS).</summary>
+    StartTlsWhenAvailable,
+    /// <summary>Implicit TLS from the first byte (SMTPS, port 465).</summary>
+    SslOnConnect,
+    /// <summary>Plain SMTP (a relay on the same host or a trusted segment).</summary>
+    None,
+}
+
 internal sealed class SmtpSettings
 {
     /// <summary>The SMTP server; empty turns email off.</summary>
     public string? Host { get; set; }
 
-    /// <summary>Default 587 (submission with STARTTLS).</summary>
-    public int Port { get; set; } = 587;
+    /// <summary>Default 587 (submission with STARTTLS), or 465 when <see cref="Security"/> is <see cref="SmtpSecurity.SslOnConnect"/>.</summary>
+    public int? Port { get; set; }
 
-    /// <summary>Upgrade the connection with STARTTLS (System.Net.Mail's EnableSsl). Default true; implicit TLS (port 465) is not supported by System.Net.Mail.</summary>
-    public bool StartTls { get; set; } = true;
+    /// <summary>How the connection is secured. Default <see cref="SmtpSecurity.StartTls"/> (required), or <see cref="SmtpSecurity.SslOnConnect"/> when <see cref="Port"/> is 465.</summary>
+    public SmtpSecurity? Security { get; set; }
+
+    /// <summary>The older switch, kept for existing configurations: true = <see cref="SmtpSecurity.StartTls"/>, false = <see cref="SmtpSecurity.None"/>. Give it or <see cref="Security"/>, not both.</summary>
+    public bool? StartTls { get; set; }
+
+    /// <summary>
+    /// A PEM file of certificates accepted from the SMTP server although no trusted root issued them (a school's own
+    /// server with a self-signed certificate), matched exactly by SHA-256; the host name must still match.
+    /// </summary>
+    public string? TrustedCertificates { get; set; }
 
     /// <summary>Optional login; give both or neither.</summary>
     public string? User { get; set; }
     public string? Password { get; set; }
+
+    public SmtpSecurity EffectiveSecurity => Security ?? StartTls switch
+    {
+        false => SmtpSecurity.None,
+        true => SmtpSecurity.StartTls,
+        null => Port == 465 ? SmtpSecurity.SslOnConnect : SmtpSecurity.StartTls,
+    };
+
+    public int EffectivePort => Port ?? (EffectiveSecurity == SmtpSecurity.SslOnConnect ? 465 : 587);
+
+    /// <summary>SHA-256 thumbprints of <see cref="TrustedCertificates"/>, read by <see cref="AlertOptions.Bind"/>.</summary>
+    internal IReadOnlySet<string> TrustedThumbprints { get; set; } = new HashSet<string>();
 }
 
 internal sealed class EmailSettings
@@ -187,6 +251,12 @@ internal sealed class OutboxSettings
 {
     /// <summary>The outbox directory. Default <c>alerts-outbox</c> inside <c>Audit:Path</c>.</summary>
     public string? Path { get; set; }
+
+    /// <summary>
+    /// How long a block response waits for its incident's fsync. Default 2 s: a healthy fsync takes milliseconds, and a
+    /// pupil's block page must not hang on a stalled disk; after it the incident is held in memory until written.
+    /// </summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 internal sealed class RetrySettings

@@ -34,6 +34,10 @@ internal sealed class AlertStats
         _deliveredCounter = meter.CreateCounter<long>("filterservice.alerts.delivered", "{alert}", "Alerts delivered, by channel");
         _failedCounter = meter.CreateCounter<long>("filterservice.alerts.failed", "{attempt}", "Deliveries that exhausted their retries (the alert stays pending)");
         _raisedCounter = meter.CreateCounter<long>("filterservice.alerts.raised", "{incident}", "Alerting decisions recorded, by severity");
+        meter.CreateObservableCounter("filterservice.alerts.outbox.write_failures", () => outbox.WriteFailures, "{write}",
+            "Outbox journal writes that failed (a full disk); each retry counts");
+        meter.CreateObservableGauge("filterservice.alerts.outbox.not_durable", () => (long)outbox.NotDurable, "{incident}",
+            "Incidents held only in memory because the outbox could not be written yet; /health is degraded while above 0");
 
         // Every configured channel has its series from the first scrape, so increase() and "failing" alerts see a zero
         // rather than no data until something is delivered.
@@ -52,6 +56,11 @@ internal sealed class AlertStats
     public long Delivered(string channel) => _channels.TryGetValue(channel, out var c) ? Interlocked.Read(ref c.Delivered) : 0;
 
     public long Failed(string channel) => _channels.TryGetValue(channel, out var c) ? Interlocked.Read(ref c.Failed) : 0;
+
+    /// <summary>Incidents held only in memory (the outbox write failed or is still in progress); /health is degraded while above 0.</summary>
+    public int NotDurable => _outbox.NotDurable;
+
+    public long OutboxWriteFailures => _outbox.WriteFailures;
 
     public long Raised(AlertSeverity severity) => Interlocked.Read(ref _raised[(int)severity]);
 

@@ -1,6 +1,6 @@
-using System.Net;
-using System.Net.Mail;
-using System.Net.Mime;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -18,9 +18,18 @@ internal interface IAlertChannel
 }
 
 /// <summary>
-/// Email through System.Net.Mail. <c>EnableSsl</c> means STARTTLS on the submission port; the Message-ID is
-/// derived from the incident id so a mail system (or a person) can drop a redelivery after a crash.
+/// Email through MailKit: one connection per message (alerts are rare; a pooled connection would only go stale),
+/// secured as <see cref="SmtpSettings.EffectiveSecurity"/> says (STARTTLS required by default, implicit TLS on 465),
+/// then the optional login. Every socket operation is bounded by <c>Alerts:Timeout</c> and the whole attempt by the
+/// worker's cancellation token. The server certificate must pass the system's validation, or be one of the
+/// certificates in <c>Alerts:Smtp:TrustedCertificates</c> (pinned by SHA-256, host name still checked): there is no
+/// "accept any certificate". The Message-ID is derived from the incident id so a mail system (or a person) can drop a
+/// redelivery after a crash.
 /// </summary>
+/// <remarks>
+/// System.Net.Mail was replaced (issue 15): under the service's process-wide inline socket completions it waited for
+/// its timeout after the server's 250 to DATA, so every alert was sent again and never marked delivered.
+/// </remarks>
 internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
 {
     public string Name => "email";
@@ -28,42 +37,77 @@ internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
     public async Task SendAsync(AlertMessage message, CancellationToken cancellationToken)
     {
         using var client = CreateClient(options);
-        using var mail = CreateMessage(message, options);
-        await client.SendMailAsync(mail, cancellationToken);
+        var mail = CreateMessage(message, options);
+        await client.ConnectAsync(options.Smtp.Host!, options.Smtp.EffectivePort, SocketOptions(options.Smtp.EffectiveSecurity), cancellationToken);
+        if (!string.IsNullOrEmpty(options.Smtp.User))
+        {
+            await client.AuthenticateAsync(options.Smtp.User, options.Smtp.Password ?? "", cancellationToken);
+        }
+        await client.SendAsync(mail, cancellationToken);
+        // The message is accepted once SendAsync returns; a QUIT that fails must not make the worker send it again.
+        try
+        {
+            await client.DisconnectAsync(quit: true, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or MailKit.ProtocolException or MailKit.CommandException or OperationCanceledException)
+        {
+        }
     }
 
-    internal static SmtpClient CreateClient(AlertOptions options) => new(options.Smtp.Host, options.Smtp.Port)
+    internal static MailKit.Security.SecureSocketOptions SocketOptions(SmtpSecurity security) => security switch
     {
-        DeliveryMethod = SmtpDeliveryMethod.Network,
-        EnableSsl = options.Smtp.StartTls,
-        Timeout = (int)Math.Min(int.MaxValue, options.Timeout.TotalMilliseconds),
-        UseDefaultCredentials = false,
-        Credentials = string.IsNullOrEmpty(options.Smtp.User) ? null : new NetworkCredential(options.Smtp.User, options.Smtp.Password),
+        SmtpSecurity.StartTls => MailKit.Security.SecureSocketOptions.StartTls,
+        SmtpSecurity.StartTlsWhenAvailable => MailKit.Security.SecureSocketOptions.StartTlsWhenAvailable,
+        SmtpSecurity.SslOnConnect => MailKit.Security.SecureSocketOptions.SslOnConnect,
+        _ => MailKit.Security.SecureSocketOptions.None,
     };
 
-    internal static MailMessage CreateMessage(AlertMessage message, AlertOptions options)
+    internal static MailKit.Net.Smtp.SmtpClient CreateClient(AlertOptions options)
     {
-        var mail = new MailMessage
+        var trusted = options.Smtp.TrustedThumbprints;
+        return new MailKit.Net.Smtp.SmtpClient
         {
-            From = new MailAddress(options.Email.From!),
-            Subject = message.Subject,
-            SubjectEncoding = Encoding.UTF8,
-            Body = message.Text,
-            BodyEncoding = Encoding.UTF8,
-            // 8bit keeps the text readable in the raw message (every server we target speaks 8BITMIME); lines are short.
-            BodyTransferEncoding = TransferEncoding.EightBit,
-            IsBodyHtml = false,
+            Timeout = (int)Math.Min(int.MaxValue, options.Timeout.TotalMilliseconds),
+            // As System.Net.Mail did: a CRL or OCSP server the filter cannot reach must not stop safeguarding alerts.
+            CheckCertificateRevocation = false,
+            ServerCertificateValidationCallback = (_, certificate, _, errors) => IsTrusted(certificate, errors, trusted),
         };
+    }
+
+    /// <summary>
+    /// The system's verdict, except that a certificate pinned in <c>Alerts:Smtp:TrustedCertificates</c> needs no chain
+    /// to a trusted root (a school's own mail server with a self-signed certificate). The name must match either way.
+    /// </summary>
+    internal static bool IsTrusted(X509Certificate? certificate, SslPolicyErrors errors, IReadOnlySet<string> trusted) =>
+        errors == SslPolicyErrors.None
+        || (errors == SslPolicyErrors.RemoteCertificateChainErrors && certificate is not null
+            && trusted.Contains(certificate.GetCertHashString(HashAlgorithmName.SHA256)));
+
+    internal static MimeKit.MimeMessage CreateMessage(AlertMessage message, AlertOptions options)
+    {
+        var mail = new MimeKit.MimeMessage
+        {
+            Subject = message.Subject,
+            MessageId = $"{message.Id}@alerts.filterservice",
+        };
+        mail.From.Add(MimeKit.MailboxAddress.Parse(options.Email.From!));
         foreach (var to in options.Recipients)
         {
-            mail.To.Add(to);
+            mail.To.Add(MimeKit.MailboxAddress.Parse(to));
         }
-        mail.Headers.Add("Message-ID", $"<{message.Id}@alerts.filterservice>");
         mail.Headers.Add("X-FilterService-Alert", message.Id);
         if (message.Severity == PolicyModel.Decisions.AlertSeverity.High)
         {
-            mail.Priority = MailPriority.High;
+            // What System.Net.Mail's MailPriority.High wrote, so mail rules written for it still match.
+            mail.Priority = MimeKit.MessagePriority.Urgent;
+            mail.XPriority = MimeKit.XMessagePriority.Highest;
+            mail.Importance = MimeKit.MessageImportance.High;
         }
+        var body = new MimeKit.TextPart(MimeKit.Text.TextFormat.Plain);
+        body.SetText(Encoding.UTF8, message.Text);
+        // 8bit keeps the text readable in the raw message; MailKit falls back to quoted-printable if the server lacks 8BITMIME.
+        body.ContentTransferEncoding = MimeKit.ContentEncoding.EightBit;
+        mail.Body = body;
         return mail;
     }
 }

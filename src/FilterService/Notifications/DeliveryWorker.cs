@@ -13,7 +13,8 @@ namespace FilterService.Notifications;
 /// 3. send each through the channel's pipeline (retry with exponential backoff and jitter, circuit breaker,
 ///    per-attempt timeout); on success mark every incident in the message delivered for that channel (fsynced);
 ///    on failure count it, keep the rest for the next round.
-/// A housekeeping loop closes fold windows (writing their summaries) and compacts the outbox.
+/// A housekeeping loop closes fold windows (writing their summaries), retries outbox writes that failed (a full disk;
+/// exponential backoff from <c>Alerts:Retry:BaseDelay</c> to <c>MaxDelay</c>) and compacts the outbox.
 /// At-least-once per channel: a crash between sending and marking sends again with the same id.
 /// </summary>
 internal sealed partial class DeliveryWorker : BackgroundService
@@ -139,6 +140,7 @@ internal sealed partial class DeliveryWorker : BackgroundService
                     LogDeliveryFailed(_logger, channel.Name, message.Id, ex is BrokenCircuitException ? "circuit open" : ex.Message);
                     break;
                 }
+                // Marked in memory at once (never sent twice by this process); on a full disk the line is written later.
                 await _outbox.MarkDeliveredAsync(message.IncidentIds, channel.Name, CancellationToken.None);
                 _stats.OnDelivered(channel.Name, message.Incidents.Count);
                 LogDelivered(_logger, channel.Name, message.Id, message.Incidents.Count);
@@ -158,12 +160,26 @@ internal sealed partial class DeliveryWorker : BackgroundService
     {
         var tick = TimeSpan.FromMilliseconds(Math.Min(1000, Math.Max(50, _options.PollInterval.TotalMilliseconds)));
         var names = _channels.Select(c => c.Name).ToList();
+        var writeRetryAt = DateTimeOffset.MinValue;
+        var writeDelay = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 List<Incident> due;
                 var now = _time.GetUtcNow();
+                if (_outbox.HasUnwritten && now >= writeRetryAt)
+                {
+                    if (await _outbox.DrainAsync(stoppingToken))
+                    {
+                        writeDelay = TimeSpan.Zero;
+                    }
+                    else
+                    {
+                        writeDelay = writeDelay == TimeSpan.Zero ? Max(_options.Retry.BaseDelay, tick) : Min(writeDelay * 2, Max(_options.Retry.MaxDelay, tick));
+                        writeRetryAt = now + writeDelay;
+                    }
+                }
                 lock (_recorder.Folding)
                 {
                     due = _recorder.Folding.CloseDue(now);
@@ -211,6 +227,10 @@ internal sealed partial class DeliveryWorker : BackgroundService
             }
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     [LoggerMessage(EventId = 1520, Level = LogLevel.Warning,
         Message = "Alerts are OFF: no channel configured (Alerts:Smtp:Host or Alerts:Webhook:Url). Incidents are still written to the outbox {Path} and the log.")]

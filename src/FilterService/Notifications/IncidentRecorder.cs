@@ -5,8 +5,10 @@ namespace FilterService.Notifications;
 
 /// <summary>
 /// The hot-path hook: turns an alerting decision into an incident, folds repeats, and writes it to the outbox
-/// (fsynced) before the caller writes the block response. Never throws: if the outbox cannot be written the request
-/// is still blocked and the failure is logged at Critical, naming the incident id.
+/// (fsynced) before the caller writes the block response. Never throws, and waits for the write at most
+/// <c>Alerts:Outbox:WriteTimeout</c>: if the outbox cannot be written (a full disk) or is slow, the request is still
+/// blocked, the incident is held in memory and delivered from there while the outbox retries the write, and the
+/// failure is logged at Error naming the incident id (and shown by /health and the metrics).
 /// </summary>
 internal sealed partial class IncidentRecorder
 {
@@ -15,11 +17,13 @@ internal sealed partial class IncidentRecorder
     private readonly AlertStats _stats;
     private readonly TimeProvider _time;
     private readonly ILogger<IncidentRecorder> _logger;
+    private readonly TimeSpan _writeTimeout;
     private readonly List<SemaphoreSlim> _wake = new();
 
     public IncidentRecorder(AlertOptions options, Outbox outbox, AlertStats stats, TimeProvider time, ILogger<IncidentRecorder> logger)
     {
         _outbox = outbox;
+        _writeTimeout = options.Outbox.WriteTimeout;
         _stats = stats;
         _time = time;
         _logger = logger;
@@ -71,14 +75,22 @@ internal sealed partial class IncidentRecorder
         {
             incident = _folding.Classify(candidate);
         }
+        bool durable;
+        Exception? error = null;
         try
         {
-            await _outbox.AppendAsync(incident);
+            // Bounded: a disk that hangs must not hang the block page. The write goes on; the incident is in memory.
+            durable = await _outbox.AppendAsync(incident).WaitAsync(_writeTimeout, _time);
         }
         catch (Exception ex)
         {
-            LogOutboxFailed(_logger, ex, incident.Id, incident.Severity, incident.Category, incident.Rule);
-            return;
+            durable = false;
+            error = ex is TimeoutException ? null : ex;
+            _outbox.MarkOverdue(incident);
+        }
+        if (!durable && incident.Deliverable)
+        {
+            LogNotDurable(_logger, error, incident.Id, incident.Severity, incident.Category, incident.Rule);
         }
         _stats.OnRaised(incident.Severity);
         if (incident.Kind == IncidentKind.Alert)
@@ -111,9 +123,9 @@ internal sealed partial class IncidentRecorder
         }
     }
 
-    [LoggerMessage(EventId = 1510, Level = LogLevel.Critical,
-        Message = "Alert {Id} ({Severity}, category {Category}, rule {Rule}) could NOT be written to the outbox; the request was blocked but the alert may be lost")]
-    private static partial void LogOutboxFailed(ILogger logger, Exception ex, string id, AlertSeverity severity, string? category, string rule);
+    [LoggerMessage(EventId = 1510, Level = LogLevel.Error,
+        Message = "Alert {Id} ({Severity}, category {Category}, rule {Rule}) is NOT on disk yet: the request was blocked, the alert is held in memory and delivered from there, and the outbox write is retried")]
+    private static partial void LogNotDurable(ILogger logger, Exception? ex, string id, AlertSeverity severity, string? category, string rule);
 
     [LoggerMessage(EventId = 1511, Level = LogLevel.Warning, Message = "Alert {Id} raised: {Severity}, category {Category}, rule {Rule}")]
     private static partial void LogRaised(ILogger logger, string id, AlertSeverity severity, string? category, string rule);

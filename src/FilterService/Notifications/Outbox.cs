@@ -10,6 +10,13 @@ namespace FilterService.Notifications;
 /// On start the journal is replayed (a torn last line from a crash is cut off); compaction rewrites it to a
 /// temporary file, fsyncs and renames it over the old one, so a crash leaves either the old or the new journal.
 /// The file is held open exclusively: two services cannot share one outbox. Thread-safe.
+/// <para>
+/// A write that fails (a full disk) loses nothing: the incident and delivery marks are in memory from the start, so
+/// the channels deliver them from memory; the unwritten lines stay queued in order, the file is cut back to its last
+/// whole line, and the queue is written again by the next append or <see cref="DrainAsync"/> (the worker retries with
+/// backoff). <see cref="NotDurable"/> counts the incidents held only in memory meanwhile; <see cref="WriteFailures"/>
+/// counts the failed writes.
+/// </para>
 /// </summary>
 internal sealed class Outbox : IDisposable
 {
@@ -24,17 +31,65 @@ internal sealed class Outbox : IDisposable
     private readonly object _state = new();
     private readonly List<Incident> _incidents = new();
     private readonly Dictionary<string, HashSet<string>> _delivered = new(StringComparer.Ordinal);
+    private readonly List<Unwritten> _unwritten = new(); // under _state, oldest first
     private readonly string _path;
+    private readonly ILogger _logger;
     private FileStream _file;
+    private long _length; // under _write: the journal's length up to its last whole, written line
+    private bool _failing; // under _write
     private int _linesSinceCompaction;
+    private long _writeFailures;
 
     public Outbox(string directory, ILogger<Outbox> logger)
     {
+        _logger = logger;
         Directory.CreateDirectory(directory);
         _path = System.IO.Path.Combine(directory, FileName);
         _file = Open(_path);
         Replay(logger);
     }
+
+    /// <summary>
+    /// Incidents held in memory whose line is not on disk: a write of it failed, or it outlasted its caller's wait
+    /// (<see cref="MarkOverdue"/>). A write merely in progress does not count, so health does not flicker on every fsync.
+    /// </summary>
+    public int NotDurable
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _unwritten.Count(u => u.Incident is not null && u.Overdue);
+            }
+        }
+    }
+
+    /// <summary>The caller stopped waiting for this incident's write (a stalled disk): count it as not durable until written.</summary>
+    public void MarkOverdue(Incident incident)
+    {
+        lock (_state)
+        {
+            foreach (var u in _unwritten.Where(u => ReferenceEquals(u.Incident, incident)))
+            {
+                u.Overdue = true;
+            }
+        }
+    }
+
+    /// <summary>Whether any line (an incident or a delivery mark) is queued for the journal.</summary>
+    public bool HasUnwritten
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _unwritten.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>Journal writes that failed since start (each retry counts).</summary>
+    public long WriteFailures => Interlocked.Read(ref _writeFailures);
 
     public string Path => _path;
 
@@ -42,34 +97,60 @@ internal sealed class Outbox : IDisposable
     public int LinesSinceCompaction => Volatile.Read(ref _linesSinceCompaction);
 
     /// <summary>
-    /// Writes the incident. A deliverable one (an alert, a summary) is fsynced: when this returns, no crash can lose it.
-    /// A folded repeat only adds to a count, so it is handed to the OS without an fsync: it survives the process being
-    /// killed, and the next fsync of the journal (at the latest the window's summary) makes it durable too.
+    /// Records the incident (in memory at once, so the channels see it) and writes it. A deliverable one (an alert, a
+    /// summary) is fsynced: when this returns true, no crash can lose it. A folded repeat only adds to a count, so it is
+    /// handed to the OS without an fsync: it survives the process being killed, and the next fsync of the journal (at
+    /// the latest the window's summary) makes it durable too. False: the write failed (or was cancelled); the incident
+    /// is held in memory, delivered from there, and written when the disk takes it.
     /// </summary>
-    public async Task AppendAsync(Incident incident, CancellationToken cancellationToken = default)
+    public async Task<bool> AppendAsync(Incident incident, CancellationToken cancellationToken = default)
     {
-        await WriteRawAsync(JsonSerializer.Serialize(new Line { Add = incident }, Json) + "\n", 1, cancellationToken, toDisk: incident.Deliverable);
+        var line = new Unwritten(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Line { Add = incident }, Json) + "\n"), 1, incident.Deliverable, incident);
         lock (_state)
         {
             _incidents.Add(incident);
+            _unwritten.Add(line);
         }
+        await DrainAsync(cancellationToken);
+        return line.Written;
     }
 
-    /// <summary>Records that the incidents went out on <paramref name="channel"/>; fsynced.</summary>
-    public async Task MarkDeliveredAsync(IReadOnlyList<string> ids, string channel, CancellationToken cancellationToken = default)
+    /// <summary>Records that the incidents went out on <paramref name="channel"/> (in memory at once) and writes it, fsynced; false as for <see cref="AppendAsync"/>.</summary>
+    public async Task<bool> MarkDeliveredAsync(IReadOnlyList<string> ids, string channel, CancellationToken cancellationToken = default)
     {
         var text = new StringBuilder();
         foreach (var id in ids)
         {
             text.Append(JsonSerializer.Serialize(new Line { Done = id, Channel = channel }, Json)).Append('\n');
         }
-        await WriteRawAsync(text.ToString(), ids.Count, cancellationToken);
+        var line = new Unwritten(Encoding.UTF8.GetBytes(text.ToString()), ids.Count, true, null);
         lock (_state)
         {
             foreach (var id in ids)
             {
                 Delivered(id).Add(channel);
             }
+            _unwritten.Add(line);
+        }
+        await DrainAsync(cancellationToken);
+        return line.Written;
+    }
+
+    /// <summary>
+    /// Writes every queued line, oldest first, in one write and (if any needs it) one fsync. True when nothing is left
+    /// unwritten. On failure the file is cut back to its last whole line and the lines stay queued; the failure is
+    /// counted and logged (at Error when the journal starts failing, at Information when it recovers).
+    /// </summary>
+    public async Task<bool> DrainAsync(CancellationToken cancellationToken = default)
+    {
+        await _write.WaitAsync(cancellationToken);
+        try
+        {
+            return DrainLocked();
+        }
+        finally
+        {
+            _write.Release();
         }
     }
 
@@ -114,9 +195,12 @@ internal sealed class Outbox : IDisposable
         try
         {
             List<Incident> kept;
+            int queued;
             var text = new StringBuilder();
             lock (_state)
             {
+                // The rewrite is made from memory, so it also carries every line still queued: those become durable with it.
+                queued = _unwritten.Count;
                 kept = _incidents.Where(i => keep(i, _delivered.TryGetValue(i.Id, out var s) ? s : EmptySet)).ToList();
                 foreach (var i in kept)
                 {
@@ -131,16 +215,29 @@ internal sealed class Outbox : IDisposable
                 }
             }
             var temp = _path + ".tmp";
-            await using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            try
             {
+                await using var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
                 await f.WriteAsync(Encoding.UTF8.GetBytes(text.ToString()), cancellationToken);
                 f.Flush(flushToDisk: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A full disk: give the space back; the journal itself is untouched.
+                File.Delete(temp);
+                throw;
             }
             _file.Dispose();
             File.Move(temp, _path, overwrite: true);
             _file = Open(_path);
+            _length = _file.Length;
             lock (_state)
             {
+                foreach (var u in _unwritten.Take(queued))
+                {
+                    u.Written = true;
+                }
+                _unwritten.RemoveRange(0, queued);
                 var ids = kept.Select(k => k.Id).ToHashSet(StringComparer.Ordinal);
                 _incidents.RemoveAll(i => !ids.Contains(i.Id));
                 foreach (var id in _delivered.Keys.Where(k => !ids.Contains(k)).ToList())
@@ -166,7 +263,8 @@ internal sealed class Outbox : IDisposable
 
     private static FileStream Open(string path)
     {
-        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 4096, FileOptions.None);
+        // Unbuffered: a failed write must leave nothing behind in a buffer to be written again later, out of order.
+        var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.None);
         file.Seek(0, SeekOrigin.End);
         return file;
     }
@@ -180,21 +278,69 @@ internal sealed class Outbox : IDisposable
         return set;
     }
 
-    private async Task WriteRawAsync(string text, int lines, CancellationToken cancellationToken, bool toDisk = true)
+    private bool DrainLocked()
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        await _write.WaitAsync(cancellationToken);
+        Unwritten[] batch;
+        lock (_state)
+        {
+            batch = _unwritten.ToArray();
+        }
+        if (batch.Length == 0)
+        {
+            return true;
+        }
+        var bytes = batch.Length == 1 ? batch[0].Bytes : batch.SelectMany(b => b.Bytes).ToArray();
         try
         {
-            await _file.WriteAsync(bytes, CancellationToken.None);
+            _file.Position = _length;
+            _file.Write(bytes);
             // fsync: the line is on disk before the caller goes on (for an alert, before the block response).
-            _file.Flush(flushToDisk: toDisk);
-            Interlocked.Add(ref _linesSinceCompaction, lines);
+            _file.Flush(flushToDisk: batch.Any(b => b.Fsync));
         }
-        finally
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            _write.Release();
+            Interlocked.Increment(ref _writeFailures);
+            foreach (var b in batch)
+            {
+                b.Overdue = true;
+            }
+            try
+            {
+                // Cut off whatever part of the batch reached the file, so the journal never holds a torn line.
+                _file.SetLength(_length);
+            }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+            {
+                // Replay cuts a torn tail off too; the next successful write starts at _length and overwrites it.
+            }
+            int held = NotDurable;
+            if (!_failing)
+            {
+                _failing = true;
+                OutboxLog.WriteFailed(_logger, ex, _path, held);
+            }
+            else
+            {
+                OutboxLog.WriteStillFailing(_logger, _path, held, ex.Message);
+            }
+            return false;
         }
+        _length += bytes.Length;
+        Interlocked.Add(ref _linesSinceCompaction, batch.Sum(b => b.Lines));
+        lock (_state)
+        {
+            foreach (var b in batch)
+            {
+                b.Written = true;
+            }
+            _unwritten.RemoveRange(0, batch.Length);
+        }
+        if (_failing)
+        {
+            _failing = false;
+            OutboxLog.WriteRecovered(_logger, _path, batch.Length);
+        }
+        return true;
     }
 
     private void Replay(ILogger logger)
@@ -210,6 +356,7 @@ internal sealed class Outbox : IDisposable
             _file.SetLength(end);
             _file.Flush(flushToDisk: true);
         }
+        _length = end;
         _file.Seek(0, SeekOrigin.End);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int lineNo = 0;
@@ -241,6 +388,31 @@ internal sealed class Outbox : IDisposable
         _linesSinceCompaction = lineNo;
     }
 
+    /// <summary>Journal text not yet on disk, with the incident it adds (null for delivery marks).</summary>
+    private sealed class Unwritten(byte[] bytes, int lines, bool fsync, Incident? incident)
+    {
+        public byte[] Bytes { get; } = bytes;
+        public int Lines { get; } = lines;
+        public bool Fsync { get; } = fsync;
+        public Incident? Incident { get; } = incident;
+
+        private volatile bool _written;
+        private volatile bool _overdue;
+
+        public bool Written
+        {
+            get => _written;
+            set => _written = value;
+        }
+
+        /// <summary>A write of it failed, or its caller gave up waiting: it counts in <see cref="NotDurable"/>.</summary>
+        public bool Overdue
+        {
+            get => _overdue;
+            set => _overdue = value;
+        }
+    }
+
     private sealed class Line
     {
         public Incident? Add { get; set; }
@@ -256,4 +428,15 @@ internal static partial class OutboxLog
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Error, Message = "Outbox {Path}:{Line}: unreadable line skipped")]
     public static partial void BadLine(ILogger logger, string path, int line);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Error,
+        Message = "Outbox {Path}: write FAILED; {Held} incident(s) held in memory only (delivered from memory, lost if the process dies); retrying with backoff")]
+    public static partial void WriteFailed(ILogger logger, Exception ex, string path, int held);
+
+    // Debug: every append retries the write while the disk is full; 1502 said it at Error and the metric counts each one.
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Debug, Message = "Outbox {Path}: write still failing ({Error}); {Held} incident(s) held in memory only")]
+    public static partial void WriteStillFailing(ILogger logger, string path, int held, string error);
+
+    [LoggerMessage(EventId = 1504, Level = LogLevel.Information, Message = "Outbox {Path}: writing again; {Count} held line(s) now on disk")]
+    public static partial void WriteRecovered(ILogger logger, string path, int count);
 }

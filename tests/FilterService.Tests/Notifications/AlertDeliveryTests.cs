@@ -43,7 +43,8 @@ public sealed class AlertDeliveryTests
         var mail = Assert.Single(await smtp.WaitForAsync(1, MailWait));
         AssertField(mail, "Subject", "[School web filter] HIGH alert: Pat Pupil (pupil1) tried blocked-terror.test (terrorism)");
         AssertField(mail, "To", "ict@school.test, dsl@school.test");
-        Assert.Matches(@"Message-ID: <[0-9a-f]{32}@alerts\.filterservice>", mail);
+        // Header names are case-insensitive (RFC 5322); MimeKit writes Message-Id.
+        Assert.Matches(@"(?im)^Message-ID: <[0-9a-f]{32}@alerts\.filterservice>\r?$", mail);
         AssertField(mail, "Severity", "High");
         Assert.Matches(@"Time:\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(Europe/London\); \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", mail);
         AssertField(mail, "User", "pupil1");

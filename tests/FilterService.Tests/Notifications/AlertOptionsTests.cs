@@ -57,23 +57,65 @@ public sealed class AlertOptionsTests
         Assert.Single(errors, e => e.StartsWith("Alerts: ") && e.Contains("Hots"));
     }
 
-    [Fact]
-    public void EmailClient_StartTlsAndCredentials_ComeFromOptions()
+    [Theory]
+    [InlineData(null, null, null, "StartTls", 587)]
+    [InlineData("465", null, null, "SslOnConnect", 465)]
+    [InlineData(null, "SslOnConnect", null, "SslOnConnect", 465)]
+    [InlineData("2525", "StartTlsWhenAvailable", null, "StartTlsWhenAvailable", 2525)]
+    [InlineData(null, "None", null, "None", 587)]
+    [InlineData("2525", null, "false", "None", 2525)]
+    [InlineData(null, null, "true", "StartTls", 587)]
+    public void Item15_SmtpSecurityAndPort_FollowSecurityThenStartTlsThenPort(string? port, string? security, string? startTls, string expected, int expectedPort)
     {
-        var (o, errors) = Bind(("Alerts:Smtp:Host", "mail.school.test"), ("Alerts:Smtp:User", "filter"), ("Alerts:Smtp:Password", "s3cret"),
-            ("Alerts:Email:From", "filter@school.test"), ("Alerts:Email:To", "ict@school.test;dsl@school.test"));
+        var (o, errors) = Bind([("Alerts:Smtp:Host", "mail.school.test"), ("Alerts:Email:From", "filter@school.test"), ("Alerts:Email:To", "dsl@school.test"),
+            .. new[] { ("Alerts:Smtp:Port", port), ("Alerts:Smtp:Security", security), ("Alerts:Smtp:StartTls", startTls) }
+                .Where(kv => kv.Item2 is not null).Select(kv => (kv.Item1, kv.Item2!))]);
         Assert.Empty(errors);
-        using var client = EmailChannel.CreateClient(o!);
-        Assert.Equal("mail.school.test", client.Host);
-        Assert.Equal(587, client.Port);
-        Assert.True(client.EnableSsl);
-        var credential = Assert.IsType<NetworkCredential>(client.Credentials);
-        Assert.Equal(("filter", "s3cret"), (credential.UserName, credential.Password));
+        Assert.Equal(expected, o!.Smtp.EffectiveSecurity.ToString());
+        Assert.Equal(expectedPort, o.Smtp.EffectivePort);
+    }
 
-        var (plain, _) = Bind(("Alerts:Smtp:Host", "127.0.0.1"), ("Alerts:Smtp:Port", "2525"), ("Alerts:Smtp:StartTls", "false"),
-            ("Alerts:Email:From", "filter@school.test"), ("Alerts:Email:To", "ict@school.test"));
-        using var plainClient = EmailChannel.CreateClient(plain!);
-        Assert.False(plainClient.EnableSsl);
-        Assert.Null(plainClient.Credentials);
+    [Fact]
+    public void Item15_SecurityAndStartTlsBoth_AndAnUnreadableTrustFile_AreErrors()
+    {
+        var (_, errors) = Bind(("Alerts:Smtp:Host", "mail.school.test"), ("Alerts:Email:From", "filter@school.test"), ("Alerts:Email:To", "dsl@school.test"),
+            ("Alerts:Smtp:Security", "None"), ("Alerts:Smtp:StartTls", "false"), ("Alerts:Smtp:TrustedCertificates", "/nonexistent/smtp.pem"));
+        Assert.Equal(2, errors.Count);
+        Assert.Equal("Alerts:Smtp:Security and Alerts:Smtp:StartTls: give one (StartTls=false is Security=None, StartTls=true is Security=StartTls)", errors[0]);
+        Assert.StartsWith("Alerts:Smtp:TrustedCertificates: '/nonexistent/smtp.pem': ", errors[1]);
+    }
+
+    [Fact]
+    public void Item15_CertificateCheck_PinnedCertificateSkipsOnlyTheChain_NeverTheName()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        using var cert = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=mail.school.test", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var pinned = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { cert.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256) };
+        var none = new HashSet<string>();
+        Assert.True(EmailChannel.IsTrusted(cert, System.Net.Security.SslPolicyErrors.None, none));
+        Assert.False(EmailChannel.IsTrusted(cert, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors, none));
+        Assert.True(EmailChannel.IsTrusted(cert, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors, pinned));
+        Assert.False(EmailChannel.IsTrusted(cert, System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch, pinned));
+        Assert.False(EmailChannel.IsTrusted(cert, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors | System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch, pinned));
+        Assert.False(EmailChannel.IsTrusted(null, System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable, pinned));
+    }
+
+    [Fact]
+    public void Item15_EmailMessage_CarriesIdAndPriority()
+    {
+        var (o, errors) = Bind(("Alerts:Smtp:Host", "mail.school.test"), ("Alerts:Email:From", "filter@school.test"), ("Alerts:Email:To", "ict@school.test;dsl@school.test"));
+        Assert.Empty(errors);
+        var incident = new Incident
+        {
+            Id = "0123456789abcdef0123456789abcdef", Kind = IncidentKind.Alert, At = DateTimeOffset.UnixEpoch, Client = "10.0.0.5", Method = "GET",
+            Target = "http://blocked-terror.test/", Host = "blocked-terror.test", Category = "terrorism", Rule = "statutory:terrorism",
+            Severity = PolicyModel.Decisions.AlertSeverity.High,
+        };
+        var mail = EmailChannel.CreateMessage(AlertMessage.For(incident, o!, TimeZoneInfo.Utc), o!);
+        Assert.Equal("0123456789abcdef0123456789abcdef@alerts.filterservice", mail.MessageId);
+        Assert.Equal(["ict@school.test", "dsl@school.test"], mail.To.Mailboxes.Select(m => m.Address));
+        Assert.Equal(MimeKit.MessagePriority.Urgent, mail.Priority);
+        Assert.Equal("0123456789abcdef0123456789abcdef", mail.Headers["X-FilterService-Alert"]);
     }
 }

@@ -87,4 +87,36 @@ public sealed class OutboxTests
         using var outbox = new Outbox(dir, NullLogger<Outbox>.Instance);
         Assert.ThrowsAny<IOException>(() => new Outbox(dir, NullLogger<Outbox>.Instance));
     }
+
+    [Fact]
+    public async Task Item13_DiskFull_IncidentHeldInMemoryNoTornLine_WrittenWhenSpaceReturns()
+    {
+        using var disk = FullDisk.Mount();
+        var dir = Path.Combine(disk.Path, "outbox");
+        var journal = Path.Combine(dir, Outbox.FileName);
+        using (var outbox = new Outbox(dir, NullLogger<Outbox>.Instance))
+        {
+            Assert.True(await outbox.AppendAsync(Make("a")));
+            // The outbox holds the journal exclusively; its length (stat) says whether a torn line was left behind.
+            long whole = new FileInfo(journal).Length;
+            disk.Fill();
+
+            // Larger than what is left of the journal's last page: part of it reaches the file before ENOSPC.
+            Assert.False(await outbox.AppendAsync(Make("b") with { Target = "http://blocked-terror.test/" + new string('x', 6000) }));
+            Assert.Equal(1, outbox.NotDurable);
+            Assert.True(outbox.WriteFailures >= 1);
+            Assert.Equal(["a", "b"], outbox.Pending("email").Select(i => i.Id));
+            Assert.False(await outbox.MarkDeliveredAsync(["b"], "email"));
+            Assert.True(outbox.IsDelivered("b", "email"));
+            Assert.Equal(whole, new FileInfo(journal).Length);
+            Assert.False(await outbox.DrainAsync());
+
+            disk.Free();
+            Assert.True(await outbox.DrainAsync());
+            Assert.Equal(0, outbox.NotDurable);
+        }
+        using var reopened = new Outbox(dir, NullLogger<Outbox>.Instance);
+        Assert.Equal(["a", "b"], reopened.Incidents().Select(i => i.Id));
+        Assert.Equal(["a"], reopened.Pending("email").Select(i => i.Id));
+    }
 }

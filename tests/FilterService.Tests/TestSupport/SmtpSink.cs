@@ -33,7 +33,27 @@ public sealed class SmtpSink : IAsyncDisposable
         return port;
     }
 
-    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null)
+    /// <summary>
+    /// aiosmtpd's command line has no AUTH; with a login the same server runs from this script, STARTTLS and AUTH
+    /// (PLAIN, LOGIN) both required, so a message in the maildir was sent over TLS by a client that logged in.
+    /// </summary>
+    private const string LoginServer = """
+        import signal, ssl, sys
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Mailbox
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        host, port, maildir, cert, key, user, password = sys.argv[1:]
+        def check(server, session, envelope, mechanism, data):
+            ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
+        Controller(Mailbox(maildir), hostname=host, port=int(port), tls_context=tls, require_starttls=True,
+                   authenticator=check, auth_required=True).start()
+        signal.sigwait([signal.SIGTERM, signal.SIGINT])
+        """;
+
+    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null, SmtpTls? tls = null, (string User, string Password)? login = null)
     {
         if (!File.Exists(Python) || !Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"))
         {
@@ -47,7 +67,16 @@ public sealed class SmtpSink : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}", "-c", "aiosmtpd.handlers.Mailbox", maildir })
+        var tlsArgs = tls switch
+        {
+            null => [],
+            { Implicit: true } => new[] { "--smtpscert", tls.CertificatePem, "--smtpskey", tls.KeyPem },
+            _ => new[] { "--tlscert", tls.CertificatePem, "--tlskey", tls.KeyPem },
+        };
+        var args = login is { } l
+            ? ["-c", LoginServer, "127.0.0.1", p.ToString(), maildir, (tls ?? throw new ArgumentException("a login needs STARTTLS", nameof(login))).CertificatePem, tls.KeyPem, l.User, l.Password]
+            : new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}" }.Concat(tlsArgs).Concat(["-c", "aiosmtpd.handlers.Mailbox", maildir]);
+        foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
         }
@@ -111,3 +140,9 @@ public sealed class SmtpSink : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>
+/// TLS for <see cref="SmtpSink"/>: PEM certificate and key files; <see cref="Implicit"/> = SMTPS (TLS from the first
+/// byte, aiosmtpd's --smtpscert), otherwise STARTTLS offered and required (aiosmtpd's --tlscert).
+/// </summary>
+public sealed record SmtpTls(string CertificatePem, string KeyPem, bool Implicit);
