@@ -117,7 +117,8 @@ internal static class ProxyHost
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton(sp => new AuditLog(options.Audit, sp.GetRequiredService<ILogger<AuditLog>>()));
+        services.AddSingleton(sp => new AuditLog(options.Audit, sp.GetRequiredService<ILogger<AuditLog>>(), null,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);
@@ -222,7 +223,7 @@ internal static class ProxyHost
 
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
-        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>());
+        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>());
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
@@ -278,7 +279,7 @@ internal sealed class ProxyApp : IAsyncDisposable
 }
 
 /// <summary>The admin endpoint: health and Prometheus metrics now; PAC file and pages are later issues.</summary>
-internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics)
+internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -294,9 +295,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
             var report = store.LastReport;
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
+            bool accepting = audit is null || audit.Accepting;
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
-                status = "ok",
+                // 200 either way: a restart would not free the disk and would lose the records queued in memory.
+                status = accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 policy = new { version = store.Current.Version, directory = store.Directory, generation = store.Generation },
                 lastLoad = report is null ? null : new
                 {
@@ -305,6 +308,17 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
                     succeeded = report.Succeeded,
                     version = report.Version,
                     diagnostics = report.Diagnostics,
+                },
+                audit = audit is null ? null : new
+                {
+                    accepting,
+                    writable = audit.Writable,
+                    onWriteFailure = audit.OnWriteFailure.ToString(),
+                    backlogBytes = audit.BacklogBytes,
+                    backlogRecords = audit.BacklogRecords,
+                    writeErrors = audit.WriteErrors,
+                    droppedRecords = audit.DroppedRecords,
+                    refusedRequests = audit.RefusedRequests,
                 },
             }));
             return;
