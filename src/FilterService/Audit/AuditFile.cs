@@ -72,6 +72,7 @@ internal sealed partial class AuditFile : IDisposable
     private DateOnly _fileDay;
     private long _offset;
     private bool _unflushed;
+    private FileStream? _pipe; // over _file when it cannot seek (RandomAccess will not write to it)
     private bool _failing;
     private long _droppedWhenFailed;
 
@@ -329,7 +330,8 @@ internal sealed partial class AuditFile : IDisposable
     }
 
     /// <summary>
-    /// Writes every sealed chunk in order and, if <paramref name="flush"/>, fsyncs. On the writer thread, or under
+    /// Writes every sealed chunk in order and, if <paramref name="flush"/>, fsyncs. Any exception is a failed write
+    /// (one escaping would end this thread and the process with it). On the writer thread, or under
     /// _gate once closed. False if a write failed; the chunk that failed and those after it stay queued.
     /// </summary>
     private bool WritePending(bool flush)
@@ -354,11 +356,18 @@ internal sealed partial class AuditFile : IDisposable
                     OpenFile(chunk.Day);
                     start = _offset;
                 }
-                RandomAccess.Write(_file!, chunk.Data.AsSpan(0, chunk.Length), _offset);
+                if (_pipe is not null)
+                {
+                    _pipe.Write(chunk.Data, 0, chunk.Length);
+                }
+                else
+                {
+                    RandomAccess.Write(_file!, chunk.Data.AsSpan(0, chunk.Length), _offset);
+                    _unflushed = true;
+                }
                 _offset += chunk.Length;
-                _unflushed = true;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Failed(ex, start);
                 return false;
@@ -382,15 +391,19 @@ internal sealed partial class AuditFile : IDisposable
                 }
             }
         }
-        if (flush && _unflushed && _file is not null)
+        if (flush && _unflushed)
         {
             Volatile.Write(ref _busySince, _time.GetTimestamp());
             try
             {
-                RandomAccess.FlushToDisk(_file);
+                if (_file is null)
+                {
+                    OpenFile(_fileDay); // closed by a failure after its last write
+                }
+                RandomAccess.FlushToDisk(_file!);
                 _unflushed = false;
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Failed(ex, _offset);
                 return false;
@@ -436,6 +449,12 @@ internal sealed partial class AuditFile : IDisposable
                 RandomAccess.SetLength(_file, wholeChunksEnd);
             }
             _offset = wholeChunksEnd;
+            // The retry opens the file by name again (the path may now lead elsewhere: a remounted or replaced
+            // directory); what was written but not fsynced is fsynced through the new handle.
+            _pipe?.Dispose();
+            _file?.Dispose();
+            _file = null;
+            _pipe = null;
         }
         catch (Exception) when (_file is not null)
         {
@@ -450,7 +469,16 @@ internal sealed partial class AuditFile : IDisposable
         var path = PathFor(day);
         _file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         _fileDay = day;
-        _offset = RandomAccess.GetLength(_file);
+        try
+        {
+            _offset = RandomAccess.GetLength(_file);
+        }
+        catch (NotSupportedException)
+        {
+            // A FIFO or a device (a log shipper's pipe): written in order, nothing to seek, repair or fsync.
+            _offset = 0;
+            _pipe = new FileStream(_file, FileAccess.ReadWrite, bufferSize: 0);
+        }
         if (_offset > 0)
         {
             // A crash can have torn the last line: start on a line of our own.
@@ -482,8 +510,10 @@ internal sealed partial class AuditFile : IDisposable
         {
             LogWriteFailed(_logger, ex, PathFor(_fileDay));
         }
+        _pipe?.Dispose();
         _file.Dispose();
         _file = null;
+        _pipe = null;
     }
 
     /// <summary>Keeps the newest <c>retainFiles</c> files of this log, the one just opened included.</summary>
