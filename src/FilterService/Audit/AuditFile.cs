@@ -416,7 +416,6 @@ internal sealed partial class AuditFile : IDisposable
         if (_failing && (flush || !_unflushed))
         {
             _failing = false;
-            _writable = true;
             long dropped = DroppedRecords - _droppedWhenFailed;
             if (dropped == 0)
             {
@@ -426,6 +425,7 @@ internal sealed partial class AuditFile : IDisposable
             {
                 LogRecoveredWithDrops(_logger, PathFor(_fileDay), dropped);
             }
+            _writable = true; // after the log line, so whoever sees traffic resume finds it
         }
         return true;
     }

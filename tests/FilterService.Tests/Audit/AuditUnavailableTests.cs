@@ -129,6 +129,11 @@ public sealed class AuditUnavailableTests
         var fifo = Path.Combine(logs, $"audit-{today:yyyyMMdd}.json");
         MakeFifo(fifo);
         MakeFifo(Path.Combine(logs, $"audit-{today.AddDays(1):yyyyMMdd}.json"));
+        // Filled before the service starts, so its first write blocks: 64 KB, a pipe's capacity, of lines a reader can
+        // tell apart. Held open to the end, as a pipe's contents go when its last end closes.
+        using var filler = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+        var fillerLine = "{\"filler\":\"" + new string('f', 50) + "\"}\n"; // 64 bytes
+        filler.Write(Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(fillerLine, 1024))));
         await using var service = await ServiceProcess.StartAsync(Settings(Samples.CopyDefault(), logs, origin, "--Audit:MaxBacklogBytes=65536"));
         using var http = ProxyClient(service);
         using var tunnelA = ProxyClient(service);
@@ -139,16 +144,17 @@ public sealed class AuditUnavailableTests
         var served = new List<string>();
         var refused = new List<string>();
         var clock = Stopwatch.StartNew();
-        // Until the pipe is full the writer still gets some chunks out, so the backlog may dip below the bound
-        // again; once it is stuck, everything is refused: five refusals in a row.
-        for (int n = 0, inARow = 0; inARow < 5; n++)
+        for (int n = 0; refused.Count < 5; n++)
         {
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the service never refused with its audit writer stalled ({n} requests)");
             var url = $"http://allowed.test/hello?n={n}";
             var (status, _, took) = await TimedGetAsync(http, url);
             Assert.True(took < Quick, $"{url} took {took}");
             (status == 200 ? served : status == 503 ? refused : throw new Xunit.Sdk.XunitException($"{url}: {status}")).Add(url);
-            inARow = status == 503 ? inARow + 1 : 0;
+            if (refused.Count > 0)
+            {
+                Assert.Equal(503, status); // once full, every one is refused until the writer catches up
+            }
         }
         Assert.StartsWith("HTTP/1.1 503 ", await ConnectAsync(service, "secure.test:443"));
 
@@ -205,12 +211,16 @@ public sealed class AuditUnavailableTests
             {
                 var text = drained.ToString();
                 return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                    .Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+                    .Select(l => JsonDocument.Parse(l).RootElement.Clone()).Where(r => !r.TryGetProperty("filler", out _)).ToList();
             }
         }
         await WaitForAsync(() => Task.FromResult(Records().Count(r => r.Str("method") == "CONNECT" && r.Int("status") == 200) == 2
             && Records().Any(r => r.Str("url") == "http://allowed.test/hello?after=1")), "every record through the FIFO");
         var records = Records();
+        lock (drained)
+        {
+            Assert.StartsWith(string.Concat(Enumerable.Repeat(fillerLine, 1024)) + "{\"time\"", drained.ToString());
+        }
         Assert.All(served, url => Assert.Equal(200, Assert.Single(records, r => r.Str("url") == url).Int("status")));
         var refusedRecords = records.Where(r => r.Str("rule") == "audit-unavailable").ToList();
         Assert.Equal(refused.Count + 1, refusedRecords.Count + dropped);
