@@ -228,6 +228,58 @@ public sealed class AuditUnavailableTests
         Assert.Equal(2, records.Count(r => r.Str("method") == "CONNECT" && r.Int("status") == 200)); // A and B, whole
     }
 
+    [Fact]
+    public async Task Item14_AllowAndCount_ServesWhileTheAuditDiskFails_CountsWhatFindsNoRoom_AndWritesTheRestOnRecovery()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        var logs = TempDir.Create("auditallow");
+        var day = Path.Combine(logs, $"audit-{DateTime.Now:yyyyMMdd}.json");
+        File.CreateSymbolicLink(day, "/dev/full"); // every write fails with ENOSPC
+        await using var service = await ServiceProcess.StartAsync(Settings(Samples.CopyDefault(), logs, origin,
+            "--Audit:OnWriteFailure=AllowAndCount", "--Audit:MaxBacklogBytes=65536"));
+        using var http = ProxyClient(service);
+        using var admin = new HttpClient { Timeout = Quick };
+
+        // 400 requests of about 300 bytes of record each: past the bound and its reserve, yet every one is served.
+        const int count = 400;
+        for (int n = 0; n < count; n++)
+        {
+            var (status, _, took) = await TimedGetAsync(http, $"http://allowed.test/hello?n={n}");
+            Assert.Equal(200, status);
+            Assert.True(took < Quick, $"request {n} took {took}");
+        }
+        var health = await HealthAsync(admin, service);
+        Assert.Equal("degraded", health.GetProperty("status").GetString());
+        var audit = health.GetProperty("audit");
+        Assert.True(audit.GetProperty("accepting").GetBoolean());
+        Assert.False(audit.GetProperty("writable").GetBoolean());
+        Assert.Equal("AllowAndCount", audit.GetProperty("onWriteFailure").GetString());
+        Assert.True(audit.GetProperty("writeErrors").GetInt64() >= 1);
+        long dropped = audit.GetProperty("droppedRecords").GetInt64();
+        Assert.InRange(dropped, 1, count - 1);
+        var metrics = await admin.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
+        Assert.Equal(dropped, Sample(metrics, "filterservice_audit_records_dropped_total{file=\"json\"}"));
+        Assert.Equal(1, Sample(metrics, "filterservice_audit_accepting"));
+
+        File.Delete(day);
+        await WaitForAsync(async () => (await HealthAsync(admin, service)).GetProperty("audit") is var a
+            && a.GetProperty("writable").GetBoolean() && a.GetProperty("backlogRecords").GetInt64() == 0, "the backlog to be written");
+        var urls = ReadRecords(logs).Select(r => r.Str("url")).ToList();
+        Assert.Equal(count - dropped, urls.Count);
+        Assert.Equal(urls.Count, urls.Distinct().Count());
+        Assert.Equal(Enumerable.Range(0, count - (int)dropped).Select(n => $"http://allowed.test/hello?n={n}"), urls); // the first ones, in order
+    }
+
+    [Fact]
+    public void Item14_AuditSettings_AreValidated()
+    {
+        var app = FilterService.Hosting.ProxyHost.Build(
+            ["--Audit:OnWriteFailure=Sometimes", "--Audit:MaxBacklogBytes=1000", $"--Policy:Path={Samples.DefaultDir}"], null, out var errors);
+        Assert.Null(app);
+        Assert.Contains("config: error FS0001: Audit:OnWriteFailure: 'Sometimes' is not a valid value (Refuse, AllowAndCount)", errors);
+        Assert.Contains("config: error FS0001: Audit:MaxBacklogBytes: 1000 is outside 65536-4294967296", errors);
+    }
+
     private static HttpClient ProxyClient(ServiceProcess service) => new(new SocketsHttpHandler
     {
         Proxy = new WebProxy(service.Proxy) { BypassProxyOnLocal = false },
