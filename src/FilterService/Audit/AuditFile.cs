@@ -40,6 +40,7 @@ internal sealed partial class AuditFile : IDisposable
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(15);
     private const int FreeChunksKept = 4;
 
     private readonly string _directory;
@@ -541,7 +542,10 @@ internal sealed partial class AuditFile : IDisposable
         }
     }
 
-    /// <summary>Writes and fsyncs everything queued, then stops the writer; later appends are written at once.</summary>
+    /// <summary>
+    /// Writes and fsyncs everything queued, then stops the writer; later appends are written at once. Gives up (logging
+    /// what is left) if the writer is stuck for longer than <see cref="ShutdownWait"/>.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -553,7 +557,18 @@ internal sealed partial class AuditFile : IDisposable
             _stopping = true;
             Monitor.PulseAll(_gate);
         }
-        _writer.Join();
+        // A write stuck in the kernel (a hung disk, an unread FIFO) must not hold the process up for ever. The failing
+        // case takes about 5 s (five retries a second apart), so this waits longer than that.
+        if (!_writer.Join(ShutdownWait))
+        {
+            long stuck;
+            lock (_gate)
+            {
+                stuck = _pendingBytes; // left queued: the writer thread may still be inside a write
+            }
+            LogLost(_logger, stuck, PathFor(_day));
+            return;
+        }
         lock (_gate)
         {
             _closed = true;
