@@ -17,19 +17,30 @@ namespace FilterService.Audit;
 /// (bench/load/README.md).
 /// </para>
 /// <para>
-/// Nothing is dropped: if the writer falls <see cref="MaxPendingBytes"/> behind (a stalled or full disk), request
-/// threads wait for it, as an audit trail with holes is no audit trail. A failed write is logged, truncated back
-/// to the last whole chunk and retried every second with the data kept.
+/// <see cref="Append"/> never waits (it runs on socket threads and on the tunnel loop's one thread, so a wait would
+/// freeze every connection and the admin endpoints with them). The owner (<see cref="AuditLog"/>) refuses new traffic
+/// while <see cref="Accepting"/> is false: a write has failed and not yet been retried successfully, a write has been
+/// stuck for <see cref="StallTimeout"/>, or <see cref="MaxBacklogBytes"/> are queued. Records of requests already
+/// under way may still use a reserve of a quarter of that bound on top; a record beyond it is dropped, counted
+/// (<see cref="DroppedRecords"/>) and logged, never lost silently. A failed write is logged, truncated back to the
+/// last whole chunk and retried with backoff (0.5 s doubling to 5 s, through the <see cref="TimeProvider"/>) with the
+/// data kept; the first write that succeeds (fsync included) makes the file writable again.
 /// </para>
 /// </remarks>
 internal sealed partial class AuditFile : IDisposable
 {
     public const int ChunkSize = 64 * 1024;
 
-    /// <summary>About 80,000 records of 400 bytes.</summary>
-    public const long MaxPendingBytes = 32L * 1024 * 1024;
+    /// <summary>About 80,000 records of 400 bytes: the default of <c>Audit:MaxBacklogBytes</c>.</summary>
+    public const long DefaultMaxBacklogBytes = 32L * 1024 * 1024;
+
+    /// <summary>A write or fsync in progress this long makes the file unwritable until it returns.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(15);
     private const int FreeChunksKept = 4;
 
     private readonly string _directory;
@@ -38,6 +49,8 @@ internal sealed partial class AuditFile : IDisposable
     private readonly int _retainFiles;
     private readonly TimeZoneInfo _zone;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly long _hardLimit;
     private readonly Thread _writer;
 
     // Shared with the request threads, under _gate.
@@ -46,6 +59,10 @@ internal sealed partial class AuditFile : IDisposable
     private readonly Stack<Chunk> _free = new();
     private Chunk _current;
     private long _pendingBytes;
+    private long _pendingRecords;
+    private long _dropped;
+    private bool _dropping;
+    private bool _retryDue;
     private long _rollAtUtcTicks = long.MinValue;
     private DateOnly _day;
     private bool _stopping;
@@ -56,17 +73,30 @@ internal sealed partial class AuditFile : IDisposable
     private DateOnly _fileDay;
     private long _offset;
     private bool _unflushed;
+    private FileStream? _pipe; // over _file when it cannot seek (RandomAccess will not write to it)
     private bool _failing;
+    private long _droppedWhenFailed;
+
+    // Read by any thread without the lock.
+    private volatile bool _writable = true;
+    private long _busySince;
+    private long _writeErrors;
 
     private sealed class Chunk(int size)
     {
         public readonly byte[] Data = new byte[size];
         public int Length;
+        public int Records;
         public DateOnly Day;
     }
 
-    public AuditFile(string directory, string prefix, string extension, int retainFiles, ILogger logger, TimeZoneInfo? zone = null)
+    public AuditFile(string directory, string prefix, string extension, int retainFiles, ILogger logger, TimeZoneInfo? zone = null,
+        long maxBacklogBytes = DefaultMaxBacklogBytes, TimeProvider? time = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBacklogBytes, ChunkSize);
+        MaxBacklogBytes = maxBacklogBytes;
+        _hardLimit = maxBacklogBytes + maxBacklogBytes / 4;
+        _time = time ?? TimeProvider.System;
         _directory = directory;
         _prefix = prefix;
         _extension = extension;
@@ -79,6 +109,38 @@ internal sealed partial class AuditFile : IDisposable
         _writer.Start();
     }
 
+    /// <summary>Queued bytes at which <see cref="Accepting"/> turns false (<c>Audit:MaxBacklogBytes</c>).</summary>
+    public long MaxBacklogBytes { get; }
+
+    /// <summary>Bytes queued and not yet written.</summary>
+    public long BacklogBytes => Volatile.Read(ref _pendingBytes);
+
+    /// <summary>Records queued and not yet written.</summary>
+    public long BacklogRecords => Volatile.Read(ref _pendingRecords);
+
+    /// <summary>Failed write, fsync or open attempts since start (each retry that fails counts).</summary>
+    public long WriteErrors => Interlocked.Read(ref _writeErrors);
+
+    /// <summary>Records dropped because the backlog had no room for them, since start.</summary>
+    public long DroppedRecords => Volatile.Read(ref _dropped);
+
+    /// <summary>False from a failed write until a retry succeeds, and while a write has been stuck for <see cref="StallTimeout"/>.</summary>
+    public bool Writable
+    {
+        get
+        {
+            if (!_writable)
+            {
+                return false;
+            }
+            long busy = Volatile.Read(ref _busySince);
+            return busy == 0 || _time.GetElapsedTime(busy) < StallTimeout;
+        }
+    }
+
+    /// <summary>Whether new traffic may be admitted: <see cref="Writable"/> and less than <see cref="MaxBacklogBytes"/> queued.</summary>
+    public bool Accepting => Writable && BacklogBytes < MaxBacklogBytes;
+
     /// <summary>Path of the file records made at <paramref name="at"/> go to.</summary>
     public string PathFor(DateTimeOffset at) => PathFor(DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _zone).DateTime));
 
@@ -86,39 +148,57 @@ internal sealed partial class AuditFile : IDisposable
         Path.Combine(_directory, _prefix + day.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + _extension);
 
     /// <summary>
-    /// Queues one record (its bytes, newline included) made at <paramref name="at"/>. Waits only when the writer is
-    /// <see cref="MaxPendingBytes"/> behind. The file's day follows the latest record time seen, so a record that
-    /// finishes after midnight goes to the new day's file, as a file written line by line would have it.
+    /// Queues one record (its bytes, newline included) made at <paramref name="at"/>, never waiting for the disk. The
+    /// file's day follows the latest record time seen, so a record that finishes after midnight goes to the new day's
+    /// file, as a file written line by line would have it. False when the record was dropped for want of room: the
+    /// backlog may hold <see cref="MaxBacklogBytes"/>, and a quarter more for records that may use the reserve
+    /// (<paramref name="mayUseReserve"/>: requests admitted before the log stopped accepting).
     /// </summary>
-    public void Append(ReadOnlySpan<byte> line, DateTimeOffset at)
+    public bool Append(ReadOnlySpan<byte> line, DateTimeOffset at, bool mayUseReserve = true)
     {
         lock (_gate)
         {
-            while (_pendingBytes >= MaxPendingBytes && !_stopping)
+            if (_pendingBytes + line.Length <= (mayUseReserve ? _hardLimit : MaxBacklogBytes))
             {
-                Monitor.Wait(_gate);
+                Queue(line, at);
+                return true;
             }
-            if (at.UtcTicks >= _rollAtUtcTicks)
+            Volatile.Write(ref _dropped, _dropped + 1);
+            if (_dropping)
             {
-                StartDay(at);
+                return false;
             }
-            if (_current.Length + line.Length > _current.Data.Length)
+            _dropping = true;
+        }
+        LogDropping(_logger, MaxBacklogBytes, PathFor(at));
+        return false;
+    }
+
+    /// <summary>Copies the record into the chunk being filled (under _gate).</summary>
+    private void Queue(ReadOnlySpan<byte> line, DateTimeOffset at)
+    {
+        if (at.UtcTicks >= _rollAtUtcTicks)
+        {
+            StartDay(at);
+        }
+        if (_current.Length + line.Length > _current.Data.Length)
+        {
+            Seal();
+            if (line.Length > _current.Data.Length)
             {
-                Seal();
-                if (line.Length > _current.Data.Length)
-                {
-                    _current = new Chunk(line.Length) { Day = _day };
-                }
+                _current = new Chunk(line.Length) { Day = _day };
             }
-            line.CopyTo(_current.Data.AsSpan(_current.Length));
-            _current.Length += line.Length;
-            _pendingBytes += line.Length;
-            if (_closed)
-            {
-                // Disposed (a request finishing during shutdown): no writer thread any more, so write it here.
-                Seal();
-                WritePending(flush: true);
-            }
+        }
+        line.CopyTo(_current.Data.AsSpan(_current.Length));
+        _current.Length += line.Length;
+        _current.Records++;
+        Volatile.Write(ref _pendingBytes, _pendingBytes + line.Length);
+        Volatile.Write(ref _pendingRecords, _pendingRecords + 1);
+        if (_closed)
+        {
+            // Disposed (a request finishing during shutdown): no writer thread any more, so write it here.
+            Seal();
+            WritePending(flush: true);
         }
     }
 
@@ -151,6 +231,7 @@ internal sealed partial class AuditFile : IDisposable
         _sealed.Enqueue(_current);
         _current = _free.TryPop(out var chunk) ? chunk : new Chunk(ChunkSize);
         _current.Length = 0;
+        _current.Records = 0;
         _current.Day = _day;
         Monitor.PulseAll(_gate);
     }
@@ -159,6 +240,8 @@ internal sealed partial class AuditFile : IDisposable
     {
         var nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;
         int failuresWhileStopping = 0;
+        var backoff = FirstRetry;
+        bool retrying = false;
         while (true)
         {
             bool flush, stopping;
@@ -174,7 +257,8 @@ internal sealed partial class AuditFile : IDisposable
                     Monitor.Wait(_gate, (int)wait);
                 }
                 stopping = _stopping;
-                flush = stopping || Environment.TickCount64 >= nextFlush;
+                // A retry also writes the chunk being filled and fsyncs: recovered means on disk.
+                flush = stopping || retrying || Environment.TickCount64 >= nextFlush;
                 if (flush)
                 {
                     Seal();
@@ -183,6 +267,8 @@ internal sealed partial class AuditFile : IDisposable
             if (WritePending(flush))
             {
                 failuresWhileStopping = 0;
+                backoff = FirstRetry;
+                retrying = false;
             }
             else if (stopping && ++failuresWhileStopping >= 5)
             {
@@ -197,7 +283,10 @@ internal sealed partial class AuditFile : IDisposable
             }
             else
             {
-                Thread.Sleep(FlushInterval); // a failing disk: retry each second, the records kept
+                // A failing disk: retry with backoff, the records kept; once stopping, every second five times.
+                WaitForRetry(stopping ? FlushInterval : backoff, stopping);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastRetry.Ticks));
+                retrying = true;
             }
             if (flush)
             {
@@ -217,8 +306,33 @@ internal sealed partial class AuditFile : IDisposable
         }
     }
 
+    /// <summary>Waits <paramref name="delay"/> on the <see cref="TimeProvider"/>; a Dispose cuts a backoff short.</summary>
+    private void WaitForRetry(TimeSpan delay, bool stopping)
+    {
+        lock (_gate)
+        {
+            _retryDue = false;
+        }
+        using var timer = _time.CreateTimer(_ =>
+        {
+            lock (_gate)
+            {
+                _retryDue = true;
+                Monitor.PulseAll(_gate);
+            }
+        }, null, delay, Timeout.InfiniteTimeSpan);
+        lock (_gate)
+        {
+            while (!_retryDue && (stopping || !_stopping))
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
     /// <summary>
-    /// Writes every sealed chunk in order and, if <paramref name="flush"/>, fsyncs. On the writer thread, or under
+    /// Writes every sealed chunk in order and, if <paramref name="flush"/>, fsyncs. Any exception is a failed write
+    /// (one escaping would end this thread and the process with it). On the writer thread, or under
     /// _gate once closed. False if a write failed; the chunk that failed and those after it stay queued.
     /// </summary>
     private bool WritePending(bool flush)
@@ -235,6 +349,7 @@ internal sealed partial class AuditFile : IDisposable
                 break;
             }
             long start = _offset;
+            Volatile.Write(ref _busySince, _time.GetTimestamp());
             try
             {
                 if (_file is null || chunk.Day != _fileDay)
@@ -242,52 +357,88 @@ internal sealed partial class AuditFile : IDisposable
                     OpenFile(chunk.Day);
                     start = _offset;
                 }
-                RandomAccess.Write(_file!, chunk.Data.AsSpan(0, chunk.Length), _offset);
+                if (_pipe is not null)
+                {
+                    _pipe.Write(chunk.Data, 0, chunk.Length);
+                }
+                else
+                {
+                    RandomAccess.Write(_file!, chunk.Data.AsSpan(0, chunk.Length), _offset);
+                    _unflushed = true;
+                }
                 _offset += chunk.Length;
-                _unflushed = true;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Failed(ex, start);
                 return false;
             }
+            finally
+            {
+                Volatile.Write(ref _busySince, 0);
+            }
             lock (_gate)
             {
                 _sealed.Dequeue();
-                _pendingBytes -= chunk.Length;
+                Volatile.Write(ref _pendingBytes, _pendingBytes - chunk.Length);
+                Volatile.Write(ref _pendingRecords, _pendingRecords - chunk.Records);
+                if (_pendingBytes < MaxBacklogBytes)
+                {
+                    _dropping = false; // the next drop is logged again
+                }
                 if (chunk.Data.Length == ChunkSize && _free.Count < FreeChunksKept)
                 {
                     _free.Push(chunk);
                 }
-                Monitor.PulseAll(_gate); // appenders waiting for room
             }
         }
-        if (flush && _unflushed && _file is not null)
+        if (flush && _unflushed)
         {
+            Volatile.Write(ref _busySince, _time.GetTimestamp());
             try
             {
-                RandomAccess.FlushToDisk(_file);
+                if (_file is null)
+                {
+                    OpenFile(_fileDay); // closed by a failure after its last write
+                }
+                RandomAccess.FlushToDisk(_file!);
                 _unflushed = false;
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Failed(ex, _offset);
                 return false;
             }
+            finally
+            {
+                Volatile.Write(ref _busySince, 0);
+            }
         }
-        if (_failing)
+        if (_failing && (flush || !_unflushed))
         {
             _failing = false;
-            LogRecovered(_logger, PathFor(_fileDay));
+            long dropped = DroppedRecords - _droppedWhenFailed;
+            if (dropped == 0)
+            {
+                LogRecovered(_logger, PathFor(_fileDay));
+            }
+            else
+            {
+                LogRecoveredWithDrops(_logger, PathFor(_fileDay), dropped);
+            }
+            _writable = true; // after the log line, so whoever sees traffic resume finds it
         }
         return true;
     }
 
     private void Failed(Exception ex, long wholeChunksEnd)
     {
+        Interlocked.Increment(ref _writeErrors);
+        _writable = false;
         if (!_failing)
         {
             _failing = true;
+            _droppedWhenFailed = DroppedRecords;
             LogWriteFailed(_logger, ex, _file is null ? PathFor(_day) : PathFor(_fileDay));
         }
         // A partial write would leave a torn line that the retry then repeats: cut the file back to its last
@@ -299,6 +450,12 @@ internal sealed partial class AuditFile : IDisposable
                 RandomAccess.SetLength(_file, wholeChunksEnd);
             }
             _offset = wholeChunksEnd;
+            // The retry opens the file by name again (the path may now lead elsewhere: a remounted or replaced
+            // directory); what was written but not fsynced is fsynced through the new handle.
+            _pipe?.Dispose();
+            _file?.Dispose();
+            _file = null;
+            _pipe = null;
         }
         catch (Exception) when (_file is not null)
         {
@@ -313,7 +470,16 @@ internal sealed partial class AuditFile : IDisposable
         var path = PathFor(day);
         _file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         _fileDay = day;
-        _offset = RandomAccess.GetLength(_file);
+        try
+        {
+            _offset = RandomAccess.GetLength(_file);
+        }
+        catch (NotSupportedException)
+        {
+            // A FIFO or a device (a log shipper's pipe): written in order, nothing to seek, repair or fsync.
+            _offset = 0;
+            _pipe = new FileStream(_file, FileAccess.ReadWrite, bufferSize: 0);
+        }
         if (_offset > 0)
         {
             // A crash can have torn the last line: start on a line of our own.
@@ -345,8 +511,10 @@ internal sealed partial class AuditFile : IDisposable
         {
             LogWriteFailed(_logger, ex, PathFor(_fileDay));
         }
+        _pipe?.Dispose();
         _file.Dispose();
         _file = null;
+        _pipe = null;
     }
 
     /// <summary>Keeps the newest <c>retainFiles</c> files of this log, the one just opened included.</summary>
@@ -374,7 +542,10 @@ internal sealed partial class AuditFile : IDisposable
         }
     }
 
-    /// <summary>Writes and fsyncs everything queued, then stops the writer; later appends are written at once.</summary>
+    /// <summary>
+    /// Writes and fsyncs everything queued, then stops the writer; later appends are written at once. Gives up (logging
+    /// what is left) if the writer is stuck for longer than <see cref="ShutdownWait"/>.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
@@ -386,14 +557,25 @@ internal sealed partial class AuditFile : IDisposable
             _stopping = true;
             Monitor.PulseAll(_gate);
         }
-        _writer.Join();
+        // A write stuck in the kernel (a hung disk, an unread FIFO) must not hold the process up for ever. The failing
+        // case takes about 5 s (five retries a second apart), so this waits longer than that.
+        if (!_writer.Join(ShutdownWait))
+        {
+            long stuck;
+            lock (_gate)
+            {
+                stuck = _pendingBytes; // left queued: the writer thread may still be inside a write
+            }
+            LogLost(_logger, stuck, PathFor(_day));
+            return;
+        }
         lock (_gate)
         {
             _closed = true;
         }
     }
 
-    [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "Cannot write the audit log {Path}; the records are kept and retried every second")]
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Error, Message = "Cannot write the audit log {Path}; the records are kept and retried, and new requests are refused meanwhile unless Audit:OnWriteFailure is AllowAndCount")]
     private static partial void LogWriteFailed(ILogger logger, Exception ex, string path);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "The audit log {Path} is being written again; no record was lost")]
@@ -401,6 +583,12 @@ internal sealed partial class AuditFile : IDisposable
 
     [LoggerMessage(EventId = 1402, Level = LogLevel.Critical, Message = "Shutting down with {Bytes} bytes of audit records that could not be written to {Path}")]
     private static partial void LogLost(ILogger logger, long bytes, string path);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Critical, Message = "The audit backlog for {Path} is full ({Bytes} bytes queued): records are being dropped and counted (filterservice_audit_records_dropped_total)")]
+    private static partial void LogDropping(ILogger logger, long bytes, string path);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Error, Message = "The audit log {Path} is being written again; {Dropped} records were dropped meanwhile because the backlog was full")]
+    private static partial void LogRecoveredWithDrops(ILogger logger, string path, long dropped);
 
     [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Cannot delete the expired audit file {Path}")]
     private static partial void LogRetentionFailed(ILogger logger, Exception ex, string path);

@@ -119,7 +119,8 @@ internal static class ProxyHost
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));
         services.AddSingleton<UpstreamConnector>();
-        services.AddSingleton(sp => new AuditLog(options.Audit, sp.GetRequiredService<ILogger<AuditLog>>()));
+        services.AddSingleton(sp => new AuditLog(options.Audit, sp.GetRequiredService<ILogger<AuditLog>>(), null,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);
@@ -229,7 +230,7 @@ internal static class ProxyHost
 
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
-        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>());
+        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>());
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
@@ -285,7 +286,7 @@ internal sealed class ProxyApp : IAsyncDisposable
 }
 
 /// <summary>The admin endpoint: health and Prometheus metrics now; PAC file and pages are later issues.</summary>
-internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics)
+internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -309,9 +310,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
             }
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
+            bool accepting = audit is null || audit.Accepting;
             await context.Response.WriteAsync(JsonSerializer.Serialize(new
             {
-                status = problems.Count == 0 ? "ok" : "degraded",
+                // 200 either way: a restart would not free the disk and would lose the records queued in memory.
+                status = problems.Count == 0 && accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 problems,
                 alerts = new { notDurable = alertsNotDurable },
                 policy = new
@@ -329,6 +332,17 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
                     version = report.Version,
                     error = report.FirstError,
                     diagnostics = report.Diagnostics,
+                },
+                audit = audit is null ? null : new
+                {
+                    accepting,
+                    writable = audit.Writable,
+                    onWriteFailure = audit.OnWriteFailure.ToString(),
+                    backlogBytes = audit.BacklogBytes,
+                    backlogRecords = audit.BacklogRecords,
+                    writeErrors = audit.WriteErrors,
+                    droppedRecords = audit.DroppedRecords,
+                    refusedRequests = audit.RefusedRequests,
                 },
             }));
             return;

@@ -197,6 +197,22 @@ internal sealed class AuditOptions
 
     /// <summary>Also write Squid's native access.log format, for existing log tools. Default false.</summary>
     public bool SquidFormat { get; set; }
+
+    /// <summary>What the proxy does while the audit log cannot take records. Default Refuse (fail closed).</summary>
+    public AuditFailureMode OnWriteFailure { get; set; } = AuditFailureMode.Refuse;
+
+    /// <summary>Bytes of records queued in memory before new traffic is refused. Default 32 MB (about 80,000 records).</summary>
+    public long MaxBacklogBytes { get; set; } = FilterService.Audit.AuditFile.DefaultMaxBacklogBytes;
+}
+
+/// <summary>What the proxy does while the audit log cannot take records (a full or failing disk, a full backlog).</summary>
+internal enum AuditFailureMode
+{
+    /// <summary>Refuse new requests and tunnels with 503 until the log is written again: nothing decided goes unrecorded.</summary>
+    Refuse,
+
+    /// <summary>Keep serving; records that find no room in the backlog are dropped and counted.</summary>
+    AllowAndCount,
 }
 
 /// <summary>All the service's options, bound and validated together so every problem is reported at once.</summary>
@@ -323,6 +339,10 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         if (audit.RetainDays is < 1 or > 3650)
         {
             errors.Add($"Audit:RetainDays: {audit.RetainDays} is outside 1-3650");
+        }
+        if (audit.MaxBacklogBytes is < FilterService.Audit.AuditFile.ChunkSize or > 1L << 32)
+        {
+            errors.Add($"Audit:MaxBacklogBytes: {audit.MaxBacklogBytes} is outside {FilterService.Audit.AuditFile.ChunkSize}-{1L << 32}");
         }
         foreach (var a in admin.Listen)
         {

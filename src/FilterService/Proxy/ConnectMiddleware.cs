@@ -235,7 +235,7 @@ internal sealed partial class ConnectMiddleware
         var (admission, user, retryAfter) = await _proxy.AdmitAsync(policy, client, head.ProxyAuthorization);
         if (admission != Admission.Admitted)
         {
-            int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, _ => 429 };
+            int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, Admission.AuditUnavailable => 503, _ => 429 };
             if (admission == Admission.NotClient)
             {
                 LogNotAClient(_logger, client);
@@ -244,6 +244,7 @@ internal sealed partial class ConnectMiddleware
             {
                 Admission.Challenge => "Proxy-Authenticate: " + _proxy.ProxyAuthenticate + "\r\n",
                 Admission.Throttled => $"Retry-After: {Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))}\r\n",
+                Admission.AuditUnavailable => "Retry-After: 30\r\n",
                 _ => null,
             };
             await RespondAsync(output, status, ProxyServices.RuleFor(admission), extra);

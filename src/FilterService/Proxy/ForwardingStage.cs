@@ -138,6 +138,14 @@ internal sealed partial class ForwardingStage
             context.Abort();
             return;
         }
+        else if (!_proxy.AuditAccepting)
+        {
+            var refusal = Refuse(Admission.AuditUnavailable, TimeSpan.Zero, _proxy.ProxyAuthenticate);
+            context.Response.Headers.Append(refusal.Header!, refusal.Value);
+            await TextAsync(context, refusal.Status, refusal.Text);
+            Audit(_proxy.Refusal(at, client, user, method, url, AuditLog.UnavailableRule, refusal.Status, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
 
         var filterRequest = new FilterRequest(client, user, method, tunnel is null ? "http" : "https", host, uri.Port, uri.PathAndQuery, at);
         var decision = _proxy.Decide(policy, in filterRequest);
@@ -305,6 +313,7 @@ internal sealed partial class ForwardingStage
         {
             Admission.NotClient => (403, "This proxy does not serve your address.", null, null),
             Admission.Challenge => (407, "Sign in to use the web.", "Proxy-Authenticate", proxyAuthenticate),
+            Admission.AuditUnavailable => (503, "The web filter cannot write its audit log just now, and every visit must be recorded, so it is not serving web pages. Please tell the ICT team.", "Retry-After", "30"),
             _ => (429, "Too many failed sign-ins; try again later.", "Retry-After",
                 Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
         };

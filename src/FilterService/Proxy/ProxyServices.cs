@@ -19,6 +19,8 @@ internal enum Admission
     Challenge,
     /// <summary>429: too many failed logins from this address.</summary>
     Throttled,
+    /// <summary>503: the audit log cannot take records (<c>Audit:OnWriteFailure=Refuse</c>): nothing is decided unrecorded.</summary>
+    AuditUnavailable,
 }
 
 /// <summary>The outcome of <see cref="ProxyServices.AdmitAsync"/>.</summary>
@@ -31,10 +33,13 @@ internal sealed class ProxyServices
     private int _sequence;
     private readonly IDecisionObserver[] _observers;
     private readonly IncidentRecorder? _alerts;
+    private readonly AuditLog? _audit;
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
-        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null)
+        IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null,
+        AuditLog? audit = null)
     {
+        _audit = audit;
         Metrics = metrics;
         _alerts = alerts;
         Options = options;
@@ -70,12 +75,19 @@ internal sealed class ProxyServices
         _ => IPAddress.None,
     };
 
+    /// <summary>False while the audit log cannot take the records of new traffic (see <see cref="AuditLog.Accepting"/>).</summary>
+    public bool AuditAccepting => _audit is null || _audit.Accepting;
+
     /// <summary>Whether the client may use the proxy, and as whom. A login's password hash runs off the socket threads.</summary>
     public async ValueTask<AdmitResult> AdmitAsync(PolicySnapshot policy, IPAddress client, string? proxyAuthorization)
     {
         if (!policy.IsClient(client))
         {
             return new(Admission.NotClient, null, TimeSpan.Zero);
+        }
+        if (!AuditAccepting)
+        {
+            return new(Admission.AuditUnavailable, null, TimeSpan.Zero);
         }
         return ToAdmit(await Authenticator.AuthenticateAsync(policy, client, proxyAuthorization));
     }
@@ -89,6 +101,11 @@ internal sealed class ProxyServices
         if (!policy.IsClient(client))
         {
             result = new(Admission.NotClient, null, TimeSpan.Zero);
+            return true;
+        }
+        if (!AuditAccepting)
+        {
+            result = new(Admission.AuditUnavailable, null, TimeSpan.Zero);
             return true;
         }
         if (!Authenticator.TryAuthenticateInline(policy, client, proxyAuthorization, out var auth))
@@ -112,6 +129,7 @@ internal sealed class ProxyServices
         Admission.NotClient => "not-a-client",
         Admission.Challenge => "proxy-auth",
         Admission.Throttled => "proxy-auth-throttled",
+        Admission.AuditUnavailable => AuditLog.UnavailableRule,
         _ => "",
     };
 

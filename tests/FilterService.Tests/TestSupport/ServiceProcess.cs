@@ -21,10 +21,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     }
 
     public int ProxyPort { get; }
-
-    /// <summary>The first admin port, from the start-up line.</summary>
-    public int AdminPort => int.Parse(AdminLine().Match(Output).Groups[1].Value);
     public string Proxy => $"http://127.0.0.1:{ProxyPort}";
+
+    /// <summary>The admin endpoint's port (0 when it is off).</summary>
+    public int AdminPort { get; private init; }
 
     public string Output
     {
@@ -55,6 +55,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int adminPort = 0;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         void OnLine(string? line)
         {
@@ -68,6 +69,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             }
             if (ListeningLine().Match(line) is { Success: true } m)
             {
+                if (AdminLine().Match(line) is { Success: true } admin)
+                {
+                    adminPort = int.Parse(admin.Groups[1].Value);
+                }
                 listening.TrySetResult(int.Parse(m.Groups[1].Value));
             }
         }
@@ -80,7 +85,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         try
         {
             int port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            return new ServiceProcess(process, output, port);
+            return new ServiceProcess(process, output, port) { AdminPort = adminPort };
         }
         catch (Exception ex)
         {
@@ -111,6 +116,6 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     [GeneratedRegex(@"Proxy listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
 
-    [GeneratedRegex(@"Proxy listening on .*; admin on 127\.0\.0\.1:(\d+)")]
+    [GeneratedRegex(@"; admin on 127\.0\.0\.1:(\d+)")]
     private static partial Regex AdminLine();
 }
