@@ -209,6 +209,14 @@ internal sealed partial class PolicyStore
         if (policy is not null)
         {
             Volatile.Write(ref _current, policy);
+        }
+        // The report before the generation: whoever sees the generation move must see this load's report.
+        Volatile.Write(ref _lastReport, report);
+        if (policy is not null)
+        {
+            Interlocked.Increment(ref _generation);
+            // After the swap, not between it and the generation: whoever is served by the new policy must see the
+            // generation move, and this writes (and syncs) a file.
             try
             {
                 _counts.Record(policy, report.At);
@@ -218,12 +226,6 @@ internal sealed partial class PolicyStore
                 // The counts in memory still guard reloads; a restart would compare against the older file.
                 LogCountsNotSaved(_logger, _counts.FilePath, ex);
             }
-        }
-        // The report before the generation: whoever sees the generation move must see this load's report.
-        Volatile.Write(ref _lastReport, report);
-        if (policy is not null)
-        {
-            Interlocked.Increment(ref _generation);
             // Loading the lists leaves their text behind (strings and builder arrays: with 1.4M domains the process
             // stayed at over 300 MB without this; see bench/load/README.md); the policy itself is a few compact
             // arrays. Collect and give the memory back to the OS now, while it is one pause at a reload, rather than
