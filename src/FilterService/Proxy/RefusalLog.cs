@@ -15,7 +15,7 @@ namespace FilterService.Proxy;
 internal sealed partial class RefusalLog : IDisposable
 {
     /// <summary>Reasons that were single Warning lines before aggregation: a misconfiguration or an attack.</summary>
-    internal const string TooManyConnections = "too-many-connections", NotAClient = "not-a-client", AddressRefused = "address-refused";
+    internal const string TooManyConnections = "too-many-connections", NotAClient = "not-a-client", AddressRefused = "upstream-address-refused";
 
     private readonly ConcurrentDictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
