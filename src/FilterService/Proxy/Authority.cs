@@ -6,7 +6,7 @@ using PolicyModel.Matching;
 namespace FilterService.Proxy;
 
 /// <summary>Splits an authority (<c>host:port</c>, <c>[v6]:port</c>) without allocating.</summary>
-internal static class Authority
+internal static partial class Authority
 {
     /// <summary>
     /// Splits <paramref name="authority"/>. <paramref name="defaultPort"/> 0 means the port is required
@@ -73,11 +73,24 @@ internal static class Authority
             return v6.IsIPv4MappedToIPv6 ? v6.MapToIPv4().ToString() : normalised;
         }
         // Only digits, dots, hex digits and the x of 0x can make an IPv4 literal; a name never parses as one.
-        return normalised.AsSpan().ContainsAnyExcept(NumericHostChars)
-            || !IPAddress.TryParse(normalised, out var v4) || v4.AddressFamily != AddressFamily.InterNetwork
-            ? normalised
-            : v4.ToString();
+        if (normalised.AsSpan().ContainsAnyExcept(NumericHostChars))
+        {
+            return normalised;
+        }
+        if (ParseIPv4(normalised) is { } v4)
+        {
+            return v4.ToString();
+        }
+        // glibc's getaddrinfo (which the connector would ask about a host the parser refuses) reads an empty hex part
+        // ("0x") as 0, as the URL standard does: so must the decision.
+        return normalised.Contains('x') && ParseIPv4(EmptyHex().Replace(normalised, "0")) is { } hex ? hex.ToString() : normalised;
     }
+
+    private static IPAddress? ParseIPv4(string text) =>
+        IPAddress.TryParse(text, out var a) && a.AddressFamily == AddressFamily.InterNetwork ? a : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![0-9a-fx])0x(?![0-9a-fx])")]
+    private static partial System.Text.RegularExpressions.Regex EmptyHex();
 
     private static readonly System.Buffers.SearchValues<char> NumericHostChars = System.Buffers.SearchValues.Create("0123456789abcdefx.");
 

@@ -1,4 +1,6 @@
-using System.Text;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
@@ -8,7 +10,7 @@ namespace FilterService.Tests.Proxy;
 /// the tunnel loop) on and off: what is decided is what is sent, one canonical address for every path, and the address
 /// policy sees through IPv6 forms of IPv4.
 /// </summary>
-public sealed class Issue15ProxyTests : IAsyncLifetime
+public sealed partial class Issue15ProxyTests : IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private static readonly string Staff = "Proxy-Authorization: Basic " + Convert.ToBase64String("staff1:staff1-demo"u8.ToArray()) + "\r\n";
@@ -169,4 +171,100 @@ public sealed class Issue15ProxyTests : IAsyncLifetime
         var record = await service.WaitForAuditAsync(r => r.Str("method") == "GET", url);
         Assert.Equal("upstream-address-refused", record.Str("rule"));
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SmallerItem_FloodOfRefusedTunnels_WritesSummaryLines_WhileTheAuditLogKeepsEveryRecord(bool loop)
+    {
+        const int Tunnels = 60, Heads = 60;
+        // An upstream that accepts and waits: the refusal is the proxy's, on the bytes after the CONNECT.
+        var upstream = new TcpListener(IPAddress.Loopback, 0);
+        upstream.Start();
+        var accepted = new List<Socket>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var socket = await upstream.AcceptSocketAsync(stop.Token);
+                    lock (accepted)
+                    {
+                        accepted.Add(socket);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+        var audit = TempDir.Create("audit");
+        try
+        {
+            await using var service = await ServiceProcess.StartAsync([$"--Policy:Path={Samples.DefaultDir}", $"--Audit:Path={audit}",
+                "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:HostOverrides:tunnel.test=127.0.0.1:{((IPEndPoint)upstream.LocalEndpoint).Port}", $"--Proxy:TunnelLoop={loop}", "--Proxy:RefusalLogInterval=00:00:01",
+                "--Logging:LogLevel:Default=Information"]);
+            var proxy = new IPEndPoint(IPAddress.Loopback, service.ProxyPort);
+            for (int i = 0; i < Tunnels; i++)
+            {
+                await using var raw = await RawClient.ConnectAsync(proxy);
+                await raw.SendAsync("CONNECT tunnel.test:443 HTTP/1.1\r\nHost: tunnel.test:443\r\n\r\n");
+                Assert.StartsWith("HTTP/1.1 200", await raw.ReadHeadAsync(Wait));
+                await raw.SendAsync("GET / HTTP/1.1\r\n\r\n"); // not TLS: refused
+                var (_, closed) = await raw.ReadAllAsync(Wait);
+                Assert.True(closed);
+            }
+            for (int i = 0; i < Heads; i++)
+            {
+                await using var raw = await RawClient.ConnectAsync(proxy);
+                await raw.SendAsync("CONNECT a:443 b HTTP/1.1\r\n\r\n"); // malformed
+                Assert.StartsWith("HTTP/1.1 400", await raw.ReadHeadAsync(Wait));
+            }
+
+            // Every refusal is in the audit log, and in the summary lines' counts, not in a line of its own.
+            var counts = new Dictionary<string, long>();
+            var deadline = DateTime.UtcNow + Wait;
+            while (true)
+            {
+                counts.Clear();
+                foreach (Match m in SummaryLine().Matches(service.Output))
+                {
+                    foreach (Match c in Count().Matches(m.Groups[1].Value))
+                    {
+                        counts[c.Groups[1].Value] = counts.GetValueOrDefault(c.Groups[1].Value) + long.Parse(c.Groups[2].Value);
+                    }
+                }
+                if (counts.GetValueOrDefault("tunnel-not-tls") == Tunnels && counts.GetValueOrDefault("malformed-request") == Heads)
+                {
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline, "summary counts " + string.Join(", ", counts) + "; output:\n" + service.Output);
+                await Task.Delay(100);
+            }
+            Assert.DoesNotContain("Closed a tunnel", service.Output);
+            Assert.DoesNotContain("Refused a CONNECT head", service.Output);
+            Assert.True(SummaryLine().Matches(service.Output).Count <= 15, service.Output);
+            var records = Directory.GetFiles(audit, "audit-*.json").SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).ToList();
+            Assert.Equal(Tunnels, records.Count(l => l.Contains("\"tunnel-not-tls\"", StringComparison.Ordinal)));
+            Assert.Equal(Heads, records.Count(l => l.Contains("\"malformed-request\"", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            stop.Cancel();
+            upstream.Stop();
+            await accepting.WaitAsync(Wait).ContinueWith(_ => { });
+            lock (accepted)
+            {
+                accepted.ForEach(s => s.Dispose());
+            }
+        }
+    }
+
+    [GeneratedRegex(@"Refused \d+ connections or tunnels in the last \d+ s: ([^\r\n]*)")]
+    private static partial Regex SummaryLine();
+
+    [GeneratedRegex(@"([a-z-]+)=(\d+)")]
+    private static partial Regex Count();
 }
