@@ -89,6 +89,20 @@ public sealed partial class Issue15ProxyTests : IAsyncLifetime
         Assert.DoesNotContain("X-Secret", forwarded, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData(true, "Connection: keep-alive, X\0y\r\n")]
+    [InlineData(false, "Connection: keep-alive, X\0y\r\n")]
+    [InlineData(false, "Connection: keep-alive, X\u00ff\r\n")]
+    public async Task SmallerItem_ConnectionHeaderWithNulOrBadUtf8_Gets400_AsAnyOtherHeader(bool lean, string connection)
+    {
+        await using var service = await StartWithOriginAsync(lean);
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync(System.Text.Encoding.Latin1.GetBytes($"GET http://allowed.test/bad HTTP/1.1\r\nHost: allowed.test\r\n{connection}\r\n"));
+        var (text, _) = await raw.ReadAllAsync(Wait, t => t.Contains("\r\n\r\n", StringComparison.Ordinal));
+        Assert.StartsWith("HTTP/1.1 400 ", text);
+        Assert.Empty(_origin.Requests);
+    }
+
     /// <summary>A copy of the default sample with 127.0.0.5 in the social list and social blocked for everyone.</summary>
     private static string PolicyListingAnAddress()
     {
