@@ -290,7 +290,7 @@ internal sealed partial class ConnectMiddleware
             var (status, rule) = UpstreamStatus(upstreamError);
             if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)
             {
-                _proxy.Refusals.Note(RefusalLog.AddressRefused, client);
+                _proxy.Refusals.Note(rule, client);
             }
             await RespondAsync(output, status, $"{rule}. Reference {reference}.", null);
             _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, rule, status, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity)

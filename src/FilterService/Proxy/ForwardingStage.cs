@@ -232,6 +232,10 @@ internal sealed partial class ForwardingStage
                     _ => ConnectMiddleware.UpstreamStatus(upstreamError),
                 };
                 LogUpstreamFailed(_logger, rule, ex.Message);
+                if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)
+                {
+                    _proxy.Refusals.Note(rule, client);
+                }
                 if (!context.Response.HasStarted)
                 {
                     context.Response.Headers.Via = _proxy.Via;

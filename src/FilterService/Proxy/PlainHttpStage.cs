@@ -238,7 +238,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                         var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
                         if (error is UpstreamError.AddressRefused or UpstreamError.Loop)
                         {
-                            _proxy.Refusals.Note(RefusalLog.AddressRefused, client);
+                            _proxy.Refusals.Note(rule, client);
                         }
                         return await RespondUpstreamFailureAsync(output, head, status, rule, at, started, reference, version, client, url, decision);
                     }

@@ -15,7 +15,8 @@ namespace FilterService.Proxy;
 internal sealed partial class RefusalLog : IDisposable
 {
     /// <summary>Reasons that were single Warning lines before aggregation: a misconfiguration or an attack.</summary>
-    internal const string TooManyConnections = "too-many-connections", NotAClient = "not-a-client", AddressRefused = "upstream-address-refused";
+    internal const string TooManyConnections = "too-many-connections", NotAClient = "not-a-client", AddressRefused = "upstream-address-refused",
+        Loop = "upstream-loop";
 
     private readonly ConcurrentDictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
@@ -69,7 +70,7 @@ internal sealed partial class RefusalLog : IDisposable
         }
     }
 
-    internal static bool IsWarning(string reason) => reason is TooManyConnections or NotAClient or AddressRefused;
+    internal static bool IsWarning(string reason) => reason is TooManyConnections or NotAClient or AddressRefused or Loop;
 
     public void Dispose()
     {

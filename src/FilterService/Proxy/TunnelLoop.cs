@@ -573,7 +573,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
         if (error is UpstreamError.AddressRefused or UpstreamError.Loop)
         {
-            _proxy.Refusals.Note(RefusalLog.AddressRefused, c.Client);
+            _proxy.Refusals.Note(rule, c.Client);
         }
         _proxy.Metrics?.RecordUpstreamTime(connect: true, Stopwatch.GetElapsedTime(c.Connecting));
         var response = ConnectMiddleware.Response(status, $"{rule}. Reference {c.Reference}.", null);
