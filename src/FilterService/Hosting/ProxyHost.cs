@@ -168,6 +168,8 @@ internal static class ProxyHost
             k.AddServerHeader = false;
             // An absolute-form target is the authority; Kestrel rejects a disagreeing Host unless told to let the target win.
             k.AllowHostHeaderOverride = true;
+            // Kestrel folds "Connection: keep-alive, X-Secret" to "keep-alive"; this keeps every token the forwarder must drop.
+            k.RequestHeaderEncodingSelector = Proxy.ConnectionHeaderEncoding.Select;
             k.Limits.MaxRequestHeadersTotalSize = options.Proxy.MaxHeadBytes;
             k.Limits.MaxRequestLineSize = options.Proxy.MaxRequestLineBytes;
             k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;

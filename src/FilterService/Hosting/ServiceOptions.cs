@@ -144,6 +144,13 @@ internal sealed class ProxyOptions
 
     /// <summary>How long graceful shutdown waits for requests and tunnels. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Refused connections and tunnels (not a client, too many connections, a bad CONNECT head, a forbidden upstream
+    /// address, a ClientHello that is not TLS for the host) are counted, and one operational log line per interval gives
+    /// the counts by reason: a flood of refusals cannot flood the log (the audit log still records each one). Default 1 min.
+    /// </summary>
+    public TimeSpan RefusalLogInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>The admin endpoint (section <c>Admin</c>): health now; metrics, PAC file and pages later.</summary>
@@ -271,6 +278,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         Positive(proxy.KeepAliveTimeout, "Proxy:KeepAliveTimeout", errors);
         Positive(proxy.AuthFailureWindow, "Proxy:AuthFailureWindow", errors);
         Positive(proxy.ShutdownTimeout, "Proxy:ShutdownTimeout", errors);
+        Positive(proxy.RefusalLogInterval, "Proxy:RefusalLogInterval", errors);
         if (proxy.MaxHeadBytes is < 1024 or > 1024 * 1024)
         {
             errors.Add($"Proxy:MaxHeadBytes: {proxy.MaxHeadBytes} is outside 1024-1048576");

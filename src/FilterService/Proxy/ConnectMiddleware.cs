@@ -72,7 +72,7 @@ internal sealed partial class ConnectMiddleware
         var client = ProxyServices.ClientAddress(connection.RemoteEndPoint);
         if (!_gate.TryEnter(client))
         {
-            LogTooManyConnections(_logger, client);
+            _proxy.Refusals.Note(RefusalLog.TooManyConnections, client);
             connection.Abort(new ConnectionAbortedException("Too many connections from this client."));
             return;
         }
@@ -225,7 +225,7 @@ internal sealed partial class ConnectMiddleware
                 HeadError.BodyNotAllowed => "connect-with-body",
                 _ => "malformed-request",
             };
-            LogRefusedHead(_logger, client, rule);
+            _proxy.Refusals.Note(rule, client);
             await RespondAsync(output, status, rule, null);
             _proxy.Observe(_proxy.Refusal(at, client, null, "CONNECT", "-", rule, status, 0, 0, Elapsed(started), reference, policy.Version));
             return;
@@ -238,7 +238,7 @@ internal sealed partial class ConnectMiddleware
             int status = admission switch { Admission.NotClient => 403, Admission.Challenge => 407, Admission.AuditUnavailable => 503, _ => 429 };
             if (admission == Admission.NotClient)
             {
-                LogNotAClient(_logger, client);
+                _proxy.Refusals.Note(RefusalLog.NotAClient, client);
             }
             string? extra = admission switch
             {
@@ -291,7 +291,7 @@ internal sealed partial class ConnectMiddleware
             var (status, rule) = UpstreamStatus(upstreamError);
             if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)
             {
-                LogAddressRefused(_logger, client, remote?.Address);
+                _proxy.Refusals.Note(rule, client);
             }
             await RespondAsync(output, status, $"{rule}. Reference {reference}.", null);
             _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, rule, status, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity)
@@ -306,7 +306,7 @@ internal sealed partial class ConnectMiddleware
             var refusal = await CheckHelloAsync(input, deadline, host);
             if (refusal is not null)
             {
-                LogTunnelRefused(_logger, client, refusal);
+                _proxy.Refusals.Note(refusal, client);
                 _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, policy.Version,
                     remote!.Address.ToString()));
                 return;
@@ -329,7 +329,7 @@ internal sealed partial class ConnectMiddleware
         var refusal = await CheckHelloAsync(connection.Transport.Input, deadline, host);
         if (refusal is not null)
         {
-            LogTunnelRefused(_logger, client, refusal);
+            _proxy.Refusals.Note(refusal, client);
             _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, version, null));
             return;
         }
@@ -415,7 +415,7 @@ internal sealed partial class ConnectMiddleware
     internal static ConnectJudgement Judge(PolicySnapshot policy, IPAddress client, string? user, string authority, DateTimeOffset at,
         ProxyOptions options, bool canInspect)
     {
-        if (!Authority.TrySplit(authority, 0, out var hostSpan, out int port) || PolicyModel.Matching.HostName.Normalize(hostSpan) is not { } host)
+        if (!Authority.TrySplit(authority, 0, out var hostSpan, out int port) || Authority.CanonicalHost(hostSpan) is not { } host)
         {
             return new(ConnectVerdict.BadTarget, null, 0, null, default);
         }
@@ -453,19 +453,4 @@ internal sealed partial class ConnectMiddleware
     }
 
     private static TimeSpan Elapsed(long started) => Stopwatch.GetElapsedTime(started);
-
-    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Refused a connection from {Client}: too many concurrent connections")]
-    internal static partial void LogTooManyConnections(ILogger logger, IPAddress client);
-
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Refused {Client}: not in the policy's clients")]
-    private static partial void LogNotAClient(ILogger logger, IPAddress client);
-
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Information, Message = "Refused a CONNECT head from {Client}: {Rule}")]
-    private static partial void LogRefusedHead(ILogger logger, IPAddress client, string rule);
-
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Refused an upstream connection for {Client} to forbidden address {Address}")]
-    internal static partial void LogAddressRefused(ILogger logger, IPAddress client, IPAddress? address);
-
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "Closed a tunnel from {Client}: {Rule}")]
-    internal static partial void LogTunnelRefused(ILogger logger, IPAddress client, string rule);
 }

@@ -79,6 +79,15 @@ internal sealed partial class ForwardingStage
         string method = request.Method;
         string raw = context.Features.Get<IHttpRequestFeature>()!.RawTarget;
 
+        if (!IsUpperCaseMethod(method))
+        {
+            // Methods are case-sensitive (RFC 9110 9.1): "post" is not POST to the rules, but lenient origins and the
+            // upstream client treat it as POST. What would not be forwarded exactly as decided is refused.
+            context.Response.Headers.Connection = "close";
+            await TextAsync(context, 400, "Request methods are case-sensitive: send them in upper case.");
+            Audit(_proxy.Refusal(at, client, null, method, raw, "method-not-upper-case", 400, 0, 0, Stopwatch.GetElapsedTime(started), reference, policy.Version));
+            return;
+        }
         if (HttpMethods.IsConnect(method))
         {
             // A CONNECT after the first request on a keep-alive connection reaches Kestrel's HTTP layer, which cannot tunnel.
@@ -172,6 +181,7 @@ internal sealed partial class ForwardingStage
         IPAddress client, Decision decision)
     {
         var request = context.Request;
+        // The method is upper case (IsUpperCaseMethod), so Parse sends exactly the token the engine decided on.
         var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
         {
             Version = HttpVersion.Version11,
@@ -230,6 +240,10 @@ internal sealed partial class ForwardingStage
                     _ => ConnectMiddleware.UpstreamStatus(upstreamError),
                 };
                 LogUpstreamFailed(_logger, rule, ex.Message);
+                if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)
+                {
+                    _proxy.Refusals.Note(rule, client);
+                }
                 if (!context.Response.HasStarted)
                 {
                     context.Response.Headers.Via = _proxy.Via;
@@ -287,6 +301,13 @@ internal sealed partial class ForwardingStage
     }
 
     /// <summary>
+    /// Whether <paramref name="method"/> has no lower-case letter. Every registered method (GET, POST, PROPFIND...) is
+    /// upper case; a token that differs from one only in case is a different method to the rules (RFC 9110 9.1) but the
+    /// same one to HttpClient and to lenient origins, so it is refused rather than decided as one method and sent as another.
+    /// </summary>
+    public static bool IsUpperCaseMethod(string method) => !method.AsSpan().ContainsAnyInRange('a', 'z');
+
+    /// <summary>
     /// The absolute URI a request target names and its normalised host, or false for a target the proxy refuses
     /// (400 malformed-request): not absolute, with user info, of the wrong scheme, or with a host that is no host.
     /// Both HTTP stages decide on exactly this URI, so <c>/a/../b</c> is decided as <c>/b</c>, as it is sent.
@@ -296,7 +317,7 @@ internal sealed partial class ForwardingStage
         host = "";
         if (!Uri.TryCreate(target, UriKind.Absolute, out uri!) || uri.UserInfo.Length > 0
             || uri.Scheme != (https ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)
-            || PolicyModel.Matching.HostName.Normalize(uri.Host) is not { } normalised)
+            || Authority.CanonicalHost(uri.Host) is not { } normalised)
         {
             return false;
         }

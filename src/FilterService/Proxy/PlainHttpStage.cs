@@ -238,7 +238,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                         var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
                         if (error is UpstreamError.AddressRefused or UpstreamError.Loop)
                         {
-                            LogAddressRefused(_logger, client, remote?.Address);
+                            _proxy.Refusals.Note(rule, client);
                         }
                         return await RespondUpstreamFailureAsync(output, head, status, rule, at, started, reference, version, client, url, decision);
                     }
@@ -645,9 +645,6 @@ internal sealed partial class PlainHttpStage : IDisposable
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Debug, Message = "Upstream failed: {Rule}: {Outcome}")]
     private static partial void LogUpstreamFailed(ILogger logger, string rule, string outcome);
-
-    [LoggerMessage(EventId = 1311, Level = LogLevel.Warning, Message = "Refused an upstream connection for {Client} to forbidden address {Address}")]
-    private static partial void LogAddressRefused(ILogger logger, IPAddress client, IPAddress? address);
 }
 
 /// <summary>The IMF-fixdate for <c>Date</c> headers, formatted once a second.</summary>

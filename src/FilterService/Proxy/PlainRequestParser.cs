@@ -60,7 +60,7 @@ internal sealed class PlainRequestHead : IDisposable
 /// Recognises the requests the lean stage serves, strictly, and nothing else: the request line
 /// <c>GET|HEAD SP http://... SP HTTP/1.1</c>, CRLF line endings only, header names that are tokens, no control bytes in
 /// values, no obsolete folding, at most 100 headers, and none of <c>Content-Length</c>, <c>Transfer-Encoding</c>,
-/// <c>Expect</c>, <c>Upgrade</c> or a second <c>Host</c> or <c>Proxy-Authorization</c>. Whatever it does not recognise is
+/// <c>Expect</c>, <c>Upgrade</c> or a second <c>Host</c> or <c>Proxy-Authorization</c>, and a <c>Host</c> present. Whatever it does not recognise is
 /// <see cref="HeadCheck.NotSimple"/> as soon as the offending byte arrives, so Kestrel's parser (and the refusals the
 /// hostile-input tests pin) see every odd request exactly as before.
 /// </summary>
@@ -217,6 +217,10 @@ internal static class PlainRequestParser
                 connection = connection is null ? text : connection + "," + text;
                 close |= HttpHeaderTokens.Contains(text, "close");
             }
+        }
+        if (!host)
+        {
+            return false; // HTTP/1.1 without Host is Kestrel's to refuse with 400 (RFC 9112 3.2)
         }
         result.KeepAlive = !close;
 

@@ -27,7 +27,7 @@ internal enum Admission
 internal readonly record struct AdmitResult(Admission Admission, string? User, TimeSpan RetryAfter);
 
 /// <summary>What the CONNECT and HTTP stages share: the live policy, identity, upstream connections, the observers.</summary>
-internal sealed class ProxyServices
+internal sealed class ProxyServices : IDisposable
 {
     private static readonly int ReferenceSeed = Random.Shared.Next();
     private int _sequence;
@@ -37,9 +37,10 @@ internal sealed class ProxyServices
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
         IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null,
-        AuditLog? audit = null)
+        AuditLog? audit = null, ILogger<RefusalLog>? refusalLogger = null)
     {
         _audit = audit;
+        Refusals = new RefusalLog(time, options.RefusalLogInterval, refusalLogger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalLog>.Instance);
         Metrics = metrics;
         _alerts = alerts;
         Options = options;
@@ -60,6 +61,11 @@ internal sealed class ProxyServices
     public FilterMetrics? Metrics { get; }
     public string ProxyAuthenticate { get; }
     public string Via { get; }
+
+    /// <summary>The operational log of refused connections and tunnels, one summary line per interval.</summary>
+    public RefusalLog Refusals { get; }
+
+    public void Dispose() => Refusals.Dispose();
 
     /// <summary>A short reference for one request, quoted on block pages and found in the audit log.</summary>
     public string NextReference() =>

@@ -301,7 +301,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         var client = ReadAddress(address);
         if (!_gate.TryEnter(client))
         {
-            ConnectMiddleware.LogTooManyConnections(_logger, client);
+            _proxy.Refusals.Note(RefusalLog.TooManyConnections, client);
             close(fd);
             return;
         }
@@ -561,7 +561,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
 
     private void RefuseHello(Conn c, string refusal)
     {
-        ConnectMiddleware.LogTunnelRefused(_logger, c.Client, refusal);
+        _proxy.Refusals.Note(refusal, c.Client);
         _proxy.Observe(ProxyServices.TunnelRefused(c.At, c.Client, c.Target, c.Decision, refusal, Stopwatch.GetElapsedTime(c.Started), c.Reference,
             c.PolicyVersion, c.Remote!.Address.ToString()));
         Close(c);
@@ -573,7 +573,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
         if (error is UpstreamError.AddressRefused or UpstreamError.Loop)
         {
-            ConnectMiddleware.LogAddressRefused(_logger, c.Client, remote?.Address);
+            _proxy.Refusals.Note(rule, c.Client);
         }
         _proxy.Metrics?.RecordUpstreamTime(connect: true, Stopwatch.GetElapsedTime(c.Connecting));
         var response = ConnectMiddleware.Response(status, $"{rule}. Reference {c.Reference}.", null);

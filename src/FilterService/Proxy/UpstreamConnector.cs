@@ -29,7 +29,7 @@ internal sealed class UpstreamConnectException(UpstreamError error, string messa
 /// <summary>
 /// Resolves and connects upstream for both tunnels and forwarded requests, applying the address policy to the
 /// resolved IP, never to the string the client sent: <c>127.1</c>, <c>2130706433</c> and <c>0x7f.1</c> all reach
-/// loopback. Refused: unspecified, broadcast, multicast, link-local (cloud metadata lives there), loopback unless
+/// loopback, and an IPv6 address that embeds an IPv4 one (<see cref="EmbeddedIPv4"/>) is judged as that IPv4. Refused: unspecified, broadcast, multicast, link-local (cloud metadata lives there), loopback unless
 /// <c>Proxy:AllowLoopbackUpstream</c>, and this process's own listeners whatever the setting.
 /// </summary>
 internal sealed class UpstreamConnector
@@ -55,7 +55,7 @@ internal sealed class UpstreamConnector
     /// <summary>Whether the proxy may connect to <paramref name="target"/>: None, AddressRefused or Loop.</summary>
     public UpstreamError Check(IPEndPoint target)
     {
-        var a = target.Address.IsIPv4MappedToIPv6 ? target.Address.MapToIPv4() : target.Address;
+        var a = EmbeddedIPv4(target.Address) ?? target.Address;
         if (_listeners.IsSelf(new IPEndPoint(a, target.Port)))
         {
             return UpstreamError.Loop;
@@ -65,6 +65,13 @@ internal sealed class UpstreamConnector
 
     private bool IsAllowedAddress(IPAddress a)
     {
+        // An IPv6 address that carries an IPv4 one (translated, NAT64, IPv4-compatible, 6to4, Teredo) reaches that IPv4
+        // through a translator or tunnel, so it is allowed only where its IPv4 would be (and the compatible form, which
+        // nothing routes, never): [64:ff9b::7f00:1] is 127.0.0.1 to a NAT64 gateway.
+        if (EmbeddedIPv4(a) is { } embedded)
+        {
+            return IsAllowedAddress(embedded);
+        }
         if (a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any) || a.Equals(IPAddress.Broadcast) || a.Equals(IPAddress.IPv6None))
         {
             return false;
@@ -79,7 +86,56 @@ internal sealed class UpstreamConnector
             a.TryWriteBytes(b, out _);
             return b[0] != 0 && b[0] < 224 && !(b[0] == 169 && b[1] == 254);
         }
-        return !a.IsIPv6LinkLocal && !a.IsIPv6Multicast && !a.IsIPv6SiteLocal && !a.IsIPv4MappedToIPv6;
+        return !a.IsIPv6LinkLocal && !a.IsIPv6Multicast && !a.IsIPv6SiteLocal;
+    }
+
+    /// <summary>
+    /// The IPv4 address an IPv6 address embeds, or null: IPv4-mapped <c>::ffff:0:0/96</c>, IPv4-translated
+    /// <c>::ffff:0:0:0/96</c> (RFC 2765), IPv4-compatible <c>::/96</c> (deprecated, RFC 4291 2.5.5.1; <c>::</c> and
+    /// <c>::1</c> excluded), the NAT64 prefixes <c>64:ff9b::/96</c> (RFC 6052) and <c>64:ff9b:1::/48</c> (RFC 8215, the
+    /// IPv4 in the last 32 bits), 6to4 <c>2002::/16</c> (RFC 3056, bits 16-47) and Teredo <c>2001::/32</c> (RFC 4380, the
+    /// client's IPv4 inverted in the last 32 bits).
+    /// </summary>
+    internal static IPAddress? EmbeddedIPv4(IPAddress a)
+    {
+        if (a.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+        Span<byte> b = stackalloc byte[16];
+        a.TryWriteBytes(b, out _);
+        static bool Zero(ReadOnlySpan<byte> s) => !s.ContainsAnyExcept((byte)0);
+        var last = b[12..];
+        if (Zero(b[..10]) && b[10] == 0xff && b[11] == 0xff)
+        {
+            return new IPAddress(last); // mapped
+        }
+        if (Zero(b[..8]) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+        {
+            return new IPAddress(last); // translated
+        }
+        if (Zero(b[..12]) && !(Zero(last[..3]) && last[3] <= 1))
+        {
+            return new IPAddress(last); // compatible (:: and ::1 are themselves)
+        }
+        if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && (Zero(b[4..12]) || (b[4] == 0 && b[5] == 1)))
+        {
+            return new IPAddress(last); // NAT64, well-known and local-use prefixes
+        }
+        if (b[0] == 0x20 && b[1] == 0x02)
+        {
+            return new IPAddress(b[2..6]); // 6to4
+        }
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0)
+        {
+            Span<byte> client = stackalloc byte[4];
+            for (int i = 0; i < 4; i++)
+            {
+                client[i] = (byte)~last[i];
+            }
+            return new IPAddress(client); // Teredo
+        }
+        return null;
     }
 
     /// <summary>
