@@ -33,7 +33,7 @@ internal sealed class YamlSource
     public static (YamlSource Source, YamlNode? Root) Parse(string file, string text, DiagnosticBag diagnostics)
     {
         var source = new YamlSource(file, diagnostics);
-        return (source, Load(file, text, diagnostics, "YAML syntax error: ", "PM0100", Describe) is { Documents.Count: > 0 } stream
+        return (source, Load(file, text, diagnostics.Error, "YAML syntax error: ", "PM0100", Describe) is { Documents.Count: > 0 } stream
             ? stream.Documents[0].RootNode
             : null);
     }
@@ -43,7 +43,7 @@ internal sealed class YamlSource
     /// error: <paramref name="syntaxCode"/> with <paramref name="prefix"/> for bad syntax, PM0108 for nesting.
     /// Returns null after reporting.
     /// </summary>
-    public static YamlStream? Load(string file, string text, DiagnosticBag diagnostics, string prefix, string syntaxCode, Func<YamlException, string> describe)
+    public static YamlStream? Load(string file, string text, Action<SourceLocation, string, string> report, string prefix, string syntaxCode, Func<YamlException, string> describe)
     {
         var parser = new LimitedParser(new Parser(new StringReader(text)));
         try
@@ -54,20 +54,20 @@ internal sealed class YamlSource
         }
         catch (TooDeepException e)
         {
-            diagnostics.Error(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), DocumentCodes.TooDeep,
+            report(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), DocumentCodes.TooDeep,
                 $"nested more than {MaxDepth} levels deep; a policy needs a handful");
         }
         catch (YamlException e)
         {
             var at = e.Start.Line > 0 ? e.Start : parser.LastGood;
-            diagnostics.Error(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, prefix + describe(e));
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, prefix + describe(e));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
         {
             // YamlDotNet throws these instead of a YamlException for some malformed input (an unclosed '{' before a
             // new line, a duplicate key); the best place we know is where the last thing that did parse ended.
-            diagnostics.Error(new SourceLocation(file, (int)parser.LastGood.Line, (int)parser.LastGood.Column), syntaxCode,
-                $"{prefix}malformed YAML near here");
+            var at = parser.Where;
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, $"{prefix}malformed YAML near here");
         }
 
         return null;
@@ -89,22 +89,49 @@ internal sealed class YamlSource
     /// <summary>Counts nesting as events stream past and stops at <see cref="MaxDepth"/>; remembers where the last good event ended.</summary>
     private sealed class LimitedParser(IParser inner) : IParser
     {
+        private readonly bool[] _mapping = new bool[MaxDepth];
+        private readonly int[] _children = new int[MaxDepth];
         private int _depth;
 
         public Mark LastGood { get; private set; } = new(0, 1, 1);
 
         public ParsingEvent? Current => inner.Current;
 
+        /// <summary>
+        /// Where a failure is best reported: if the scanner failed inside <see cref="MoveNext"/>, where the last good
+        /// event ended; if the tree builder refused the current event (an empty key, say), where that event starts.
+        /// </summary>
+        public Mark Where => !_moving && inner.Current is { Start.Line: > 0 } current ? current.Start : LastGood;
+
+        private bool _moving;
+
         public bool MoveNext()
         {
+            _moving = true;
             var moved = inner.MoveNext();
+            _moving = false;
+            if (moved && inner.Current is NodeEvent node)
+            {
+                // A key position of a mapping: an empty plain key is the ': value' form, which YamlDotNet 16 turns into
+                // a lopsided event stream that fails far away (at the end of the document); no policy file has one.
+                if (_depth > 0 && _mapping[_depth - 1] && _children[_depth - 1]++ % 2 == 0
+                    && node is Scalar { Value: "", Style: ScalarStyle.Plain })
+                {
+                    throw new YamlException(node.Start, node.End, "a key is missing before ':'");
+                }
+            }
+
             switch (inner.Current)
             {
                 case null:
                     break;
                 case MappingStart or SequenceStart when ++_depth > MaxDepth:
                     throw new TooDeepException(inner.Current.Start, inner.Current.End);
-                case MappingEnd or SequenceEnd:
+                case MappingStart or SequenceStart:
+                    _mapping[_depth - 1] = inner.Current is MappingStart;
+                    _children[_depth - 1] = 0;
+                    break;
+                case MappingEnd or SequenceEnd when _depth > 0:
                     _depth--;
                     break;
             }

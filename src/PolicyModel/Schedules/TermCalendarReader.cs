@@ -51,11 +51,10 @@ internal sealed partial class TermCalendarReader
 
     private TermCalendar? Parse(string text)
     {
-        var stream = YamlSource.Load(_file, text, _diagnostics, "cannot parse term calendar: ", ScheduleCodes.CalendarSyntax,
+        var stream = YamlSource.Load(_file, text, Error, "cannot parse term calendar: ", ScheduleCodes.CalendarSyntax,
             e => MarkPrefix().Replace(e.Message, ""));
         if (stream is null)
         {
-            _failed = true;
             return null;
         }
 

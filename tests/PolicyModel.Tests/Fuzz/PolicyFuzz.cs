@@ -57,7 +57,18 @@ internal static class PolicyFuzz
 
                     var seed = unchecked(firstSeed + i);
                     var sample = samples[(int)((uint)seed % (uint)samples.Length)];
-                    var (finding, wasRejected, took) = One(seed, sample, work);
+                    Finding? finding;
+                    bool wasRejected;
+                    TimeSpan took;
+                    try
+                    {
+                        (finding, wasRejected, took) = One(seed, sample, work);
+                    }
+                    catch (Exception e)
+                    {
+                        (finding, wasRejected, took) = (new Finding(seed, sample, [], "harness: " + e), false, TimeSpan.Zero);
+                    }
+
                     if (finding is not null)
                     {
                         findings.Add(finding);
@@ -114,7 +125,7 @@ internal static class PolicyFuzz
 
         var started = Stopwatch.GetTimestamp();
         var load = Task.Factory.StartNew(() => PolicyLoader.Load(work, SampleFiles.Clock), TaskCreationOptions.LongRunning);
-        if (!load.Wait(SlowLoad * 3))
+        if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(SlowLoad * 3))
         {
             return (Found($"hung: no result after {SlowLoad * 3}"), false, Stopwatch.GetElapsedTime(started));
         }
