@@ -9,7 +9,7 @@ namespace PolicyModel.Documents;
 /// socket, which could block or never end) and read through a bounded reader, so no input can make a load hang or
 /// grow the process without limit.
 /// </summary>
-internal static class PolicyFiles
+public static class PolicyFiles
 {
     /// <summary>policy.yaml and term calendars. A large trust's policy is tens of kilobytes.</summary>
     public const long MaxYamlBytes = 1 << 20;
@@ -68,7 +68,7 @@ internal static class PolicyFiles
     /// <c>cannot read WHAT 'file': ...</c> at <paramref name="at"/>, where the policy names the file. A file that is
     /// not regular (PM0110) or larger than <paramref name="maxBytes"/> (PM0109) is reported with its own code.
     /// </summary>
-    public static string? ReadText(string policyDirectory, string file, SourceLocation at, string code, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes)
+    internal static string? ReadText(string policyDirectory, string file, SourceLocation at, string code, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes)
     {
         var full = Path.Combine(policyDirectory, file);
         try
@@ -140,7 +140,7 @@ internal static class PolicyFiles
     }
 
     /// <summary>The text of a file for the policy's version hash, or null if it cannot be read safely (reported elsewhere).</summary>
-    public static string? ReadQuietly(string fullPath, long maxBytes)
+    internal static string? ReadQuietly(string fullPath, long maxBytes)
     {
         try
         {
