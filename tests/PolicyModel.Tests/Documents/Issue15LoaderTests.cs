@@ -226,13 +226,13 @@ public sealed class Issue15LoaderTests
     [Fact]
     public void Smaller_ExceptionFromToTheMinuteOrSecond_IsAcceptedInSchoolLocalTime()
     {
-        foreach (var from in new[] { "2026-06-01T09:00", "2026-06-01T09:00:00" })
+        foreach (var from in new[] { "2026-06-01T09:00", "2026-06-01T09:00:00", "2026-06-01T08:00Z", "2026-06-01T09:00+01:00", "2026-06-01T08:00:00Z" })
         {
             using var p = new TestPolicy(TestPolicy.Head + Rules + "  - { name: pupils-social, roles: [pupil], category: social, action: block }\n" +
                 $"exceptions:\n  - {{ name: drama, user: pupil1, allow: social, from: {from}, until: 2026-06-05, granted_by: Head, reason: Drama club page }}\n");
             var snapshot = p.Snapshot();
 
-            // 09:00 in London in June is 08:00Z (BST).
+            // 09:00 in London in June is 08:00Z (BST); each form says the same instant.
             Assert.Equal(DecisionAction.Block, Decide(snapshot, "facebook.com", "pupil1", "2026-06-01T07:59:00Z"));
             Assert.Equal(DecisionAction.Allow, Decide(snapshot, "facebook.com", "pupil1", "2026-06-01T08:00:00Z"));
         }

@@ -35,6 +35,7 @@ internal static class PolicyFuzz
     public static Outcome Run(int firstSeed, int policies, TimeSpan budget, int workers)
     {
         var samples = Samples();
+        var progress = Environment.GetEnvironmentVariable("FUZZ_PROGRESS");
         var findings = new ConcurrentBag<Finding>();
         var clock = Stopwatch.StartNew();
         var next = -1;
@@ -78,7 +79,13 @@ internal static class PolicyFuzz
                         }
                     }
 
-                    Interlocked.Increment(ref done);
+                    if (Interlocked.Increment(ref done) % 5000 == 0 && progress is not null)
+                    {
+                        lock (progress)
+                        {
+                            File.AppendAllText(progress, $"{done:N0} policies, {clock.Elapsed.TotalSeconds:F0} s, {findings.Count} findings\n");
+                        }
+                    }
                     if (wasRejected)
                     {
                         Interlocked.Increment(ref rejected);
