@@ -87,6 +87,32 @@ public sealed class Issue15CliTests
     }
 
     [Fact]
+    public async Task Item09_ReloadOfAPolicyNested20000Deep_IsRejectedAndTheServiceKeepsFiltering()
+    {
+        var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
+        await using var service = await TestSupport.ServiceProcess.StartAsync([$"--Policy:Path={dir}", $"--Audit:Path={Directory.CreateTempSubdirectory("audit-").FullName}"]);
+        var path = Path.Combine(dir, "policy.yaml");
+        File.WriteAllText(path, File.ReadAllText(path).TrimEnd('\n') + "\ndeep: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
+
+        using (var hup = Process.Start("kill", ["-HUP", service.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await hup.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!service.Output.Contains("stays live", StringComparison.Ordinal) && !service.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(service.HasExited, service.Output);
+        Assert.Contains("policy.yaml:83:70: error PM0108: nested more than 64 levels deep; a policy needs a handful", service.Output);
+        using var client = new HttpClient(new HttpClientHandler { Proxy = new System.Net.WebProxy(service.Proxy), UseProxy = true });
+        using var response = await client.GetAsync("http://blocked-terror.test/");
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
     public async Task Smaller_HashListBadEntry_NamesTheFileAndLineAndWritesNothing()
     {
         var dir = Directory.CreateTempSubdirectory("hash-list-").FullName;
