@@ -110,25 +110,25 @@ internal sealed class YamlSource
             _moving = true;
             var moved = inner.MoveNext();
             _moving = false;
-            if (moved && inner.Current is NodeEvent node)
+            if (!moved || inner.Current is not { } current)
             {
-                // A key position of a mapping: an empty plain key is the ': value' form, which YamlDotNet 16 turns into
-                // a lopsided event stream that fails far away (at the end of the document); no policy file has one.
-                if (_depth > 0 && _mapping[_depth - 1] && _children[_depth - 1]++ % 2 == 0
-                    && node is Scalar { Value: "", Style: ScalarStyle.Plain })
-                {
-                    throw new YamlException(node.Start, node.End, "a key is missing before ':'");
-                }
+                return moved;
             }
 
-            switch (inner.Current)
+            // A key position of a mapping: an empty plain key is the ': value' form, which YamlDotNet 16 turns into a
+            // lopsided event stream that fails far away (at the end of the document); no policy file has one.
+            if (current is NodeEvent && _depth > 0 && _mapping[_depth - 1] && _children[_depth - 1]++ % 2 == 0
+                && current is Scalar { Value: "", Style: ScalarStyle.Plain })
             {
-                case null:
-                    break;
+                throw new YamlException(current.Start, current.End, "a key is missing before ':'");
+            }
+
+            switch (current)
+            {
                 case MappingStart or SequenceStart when ++_depth > MaxDepth:
-                    throw new TooDeepException(inner.Current.Start, inner.Current.End);
+                    throw new TooDeepException(current.Start, current.End);
                 case MappingStart or SequenceStart:
-                    _mapping[_depth - 1] = inner.Current is MappingStart;
+                    _mapping[_depth - 1] = current is MappingStart;
                     _children[_depth - 1] = 0;
                     break;
                 case MappingEnd or SequenceEnd when _depth > 0:
@@ -136,12 +136,8 @@ internal sealed class YamlSource
                     break;
             }
 
-            if (moved && inner.Current is { } current)
-            {
-                LastGood = current.End;
-            }
-
-            return moved;
+            LastGood = current.End;
+            return true;
         }
     }
 
