@@ -3,7 +3,6 @@ using NodaTime;
 using NodaTime.Text;
 using PolicyModel.Documents;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Schedules;
