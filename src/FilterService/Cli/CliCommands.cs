@@ -21,7 +21,7 @@ internal static class CliCommands
             CheckCommand.Create(stdout),
             ExplainCommand.Create(stdout, stderr),
             HashCommands.CreateHashPassword(stdout, stdin),
-            HashCommands.CreateHashList(stdout),
+            HashCommands.CreateHashList(stdout, stderr),
             ListsCommand.Create(stdout, TimeProvider.System),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };

@@ -26,14 +26,52 @@ internal static class HashCommands
         return command;
     }
 
-    public static Command CreateHashList(TextWriter stdout)
+    public static Command CreateHashList(TextWriter stdout, TextWriter stderr)
     {
         var file = new Argument<FileInfo>("file") { Description = "A plain list: one host or host/path a line" };
         var command = new Command("hash-list", "Print the hashed (SHA-256) form of a plain list, for confidential lists") { file };
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(file)!.FullName;
-            ListWriter.WriteHashed(File.ReadLines(path), stdout);
+            var info = parse.GetValue(file)!;
+            var shown = info.ToString();
+            // The same limits as the policy loader's for a list; a confidential list is refused whole, never written
+            // with a line left out: the output would silently block less than the input says.
+            var check = PolicyFiles.Inspect(info.FullName, PolicyFiles.MaxListBytes);
+            if (check != PolicyFiles.Check.Ok)
+            {
+                stderr.WriteLine($"{shown}: error: {PolicyFiles.Describe(check, shown, PolicyFiles.MaxListBytes)}");
+                return 1;
+            }
+
+            string? text;
+            try
+            {
+                text = PolicyFiles.ReadBounded(info.FullName, PolicyFiles.MaxListBytes);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"{shown}: error: cannot read: {e.Message}");
+                return 1;
+            }
+
+            if (text is null)
+            {
+                stderr.WriteLine($"{shown}: error: {PolicyFiles.Describe(PolicyFiles.Check.TooLarge, shown, PolicyFiles.MaxListBytes)}");
+                return 1;
+            }
+
+            var hashed = new StringWriter();
+            try
+            {
+                ListWriter.WriteHashed(text.Split(["\r\n", "\r", "\n"], StringSplitOptions.None), hashed);
+            }
+            catch (InvalidListEntryException e)
+            {
+                stderr.WriteLine($"{shown}:{e.Line}: error: '{e.Entry.Trim()}' is not a valid host name or host/path; nothing written");
+                return 1;
+            }
+
+            stdout.Write(hashed.ToString());
             return 0;
         });
         return command;

@@ -1,24 +1,28 @@
 namespace PolicyModel.Decisions;
 
 /// <summary>
-/// A host condition: without <c>*</c>, the domain and its subdomains (like list entries); with <c>*</c>, a glob over
-/// the whole normalised host (<c>*.wikipedia.org</c> matches subdomains only). Immutable.
+/// A host condition, parsed structurally by the loader: a normalised domain meaning that domain and its subdomains
+/// (like list entries), or, written <c>*.domain</c>, its subdomains only. <c>*</c> is never a character of a host
+/// name, so a label that merely reads "wildcard" is just a label. Immutable.
 /// </summary>
 internal sealed class HostPattern
 {
-    private readonly string _pattern;
-    private readonly bool _glob;
+    private readonly string _domain;
+    private readonly bool _subdomainsOnly;
 
-    public HostPattern(string normalised)
+    public HostPattern(string domain, bool subdomainsOnly)
     {
-        _pattern = normalised;
-        _glob = normalised.Contains('*');
+        _domain = domain;
+        _subdomainsOnly = subdomainsOnly;
     }
 
-    public string Text => _pattern;
+    /// <summary>As written after normalisation: <c>example.org</c> or <c>*.example.org</c>.</summary>
+    public string Text => _subdomainsOnly ? "*." + _domain : _domain;
 
     public bool Matches(ReadOnlySpan<char> host) =>
-        _glob ? Glob.Matches(_pattern, host) : IsSameOrSubdomain(host, _pattern);
+        _subdomainsOnly
+            ? host.Length > _domain.Length && IsSameOrSubdomain(host, _domain)
+            : IsSameOrSubdomain(host, _domain);
 
     internal static bool IsSameOrSubdomain(ReadOnlySpan<char> host, ReadOnlySpan<char> domain) =>
         host.EndsWith(domain, StringComparison.Ordinal) &&

@@ -32,13 +32,33 @@ public static class PolicyLoader
     {
         var diagnostics = new DiagnosticBag();
         var path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
+        var check = PolicyFiles.Inspect(path, PolicyFiles.MaxYamlBytes);
+        if (check == PolicyFiles.Check.NotFound)
         {
             diagnostics.Error(new SourceLocation(FileName, 0, 0), "PM0101", $"no {FileName} in '{directory}'");
             return new PolicyLoadResult(null, diagnostics.Items);
         }
 
-        var text = File.ReadAllText(path);
+        string? text;
+        try
+        {
+            text = check == PolicyFiles.Check.Ok ? PolicyFiles.ReadBounded(path, PolicyFiles.MaxYamlBytes) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            diagnostics.Error(new SourceLocation(FileName, 0, 0), "PM0101", $"cannot read {FileName}: {e.Message}");
+            return new PolicyLoadResult(null, diagnostics.Items);
+        }
+
+        if (text is null)
+        {
+            var problem = check == PolicyFiles.Check.NotRegular ? check : PolicyFiles.Check.TooLarge;
+            diagnostics.Error(new SourceLocation(FileName, 0, 0),
+                problem == PolicyFiles.Check.NotRegular ? DocumentCodes.NotRegularFile : DocumentCodes.FileTooLarge,
+                PolicyFiles.Describe(problem, FileName, PolicyFiles.MaxYamlBytes));
+            return new PolicyLoadResult(null, diagnostics.Items);
+        }
+
         var (source, root) = YamlSource.Parse(FileName, text, diagnostics);
         if (root is null)
         {
@@ -84,6 +104,7 @@ internal sealed class PolicyCompiler
     private readonly Dictionary<string, CategoryDef> _categories = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Schedule?> _schedules = new(StringComparer.Ordinal);
     private UserDirectory _users = UserDirectory.Empty;
+    private DomainMatcher _matcher = DomainMatcher.Empty;
     private bool _usersLoaded;
     private ulong _signInNetworks;
 
@@ -114,6 +135,7 @@ internal sealed class PolicyCompiler
         ReadNetworks(Section("networks"));
         var (proxyAuth, bindings) = ReadIdentity(Section("identity"));
         var (matcher, lists) = ReadCategories(Section("categories"), root);
+        _matcher = matcher;
         ReadSchedules(Section("schedules"));
         var denied = ReadDenied(Section("denied_users"));
         var rules = ReadRules(Section("rules"));
@@ -335,15 +357,15 @@ internal sealed class PolicyCompiler
         if (YamlSource.Get(entries, "users") is { } usersNode && _src.Scalar(usersNode, "users") is { } usersFile)
         {
             var full = Path.Combine(_directory, usersFile);
-            if (!File.Exists(full))
+            if (PolicyFiles.Inspect(full, PolicyFiles.MaxTableBytes) == PolicyFiles.Check.NotFound)
             {
                 _src.Error(usersNode, "PM0502", $"users file '{usersFile}' not found");
             }
-            else
+            else if (PolicyFiles.ReadText(_directory, usersFile, _src.At(usersNode), "PM0502", "users file", Diagnostics) is { } usersText)
             {
-                _users = UserDirectory.Load(full, usersFile, _roles.ToHashSet(), Diagnostics);
+                _users = UserDirectory.Load(usersText, usersFile, _roles.ToHashSet(), Diagnostics);
                 _usersLoaded = true;
-                _versionParts.Add(File.ReadAllText(full));
+                _versionParts.Add(usersText);
             }
         }
 
@@ -537,10 +559,29 @@ internal sealed class PolicyCompiler
             return;
         }
 
+        var files = isDirectory ? new[] { (Path.Combine(full, "domains"), path + "/domains"), (Path.Combine(full, "urls"), path + "/urls") } : [(full, path)];
+        foreach (var (file, named) in files)
+        {
+            switch (PolicyFiles.Inspect(file, PolicyFiles.MaxListBytes))
+            {
+                case PolicyFiles.Check.NotRegular:
+                    _src.Error(pathNode, DocumentCodes.NotRegularFile, "list " + PolicyFiles.Describe(PolicyFiles.Check.NotRegular, named, PolicyFiles.MaxListBytes));
+                    return;
+                case PolicyFiles.Check.TooLarge:
+                    _src.Error(pathNode, DocumentCodes.FileTooLarge, "list " + PolicyFiles.Describe(PolicyFiles.Check.TooLarge, named, PolicyFiles.MaxListBytes));
+                    return;
+            }
+        }
+
         ParsedList parsed;
         try
         {
-            parsed = ListReader.Read(full, path, format, exact);
+            parsed = ListReader.Read(full, path, format, exact, PolicyFiles.MaxListBytes);
+        }
+        catch (ListTooLargeException)
+        {
+            _src.Error(pathNode, DocumentCodes.FileTooLarge, "list " + PolicyFiles.Describe(PolicyFiles.Check.TooLarge, path, PolicyFiles.MaxListBytes));
+            return;
         }
         catch (IOException e)
         {
@@ -655,9 +696,9 @@ internal sealed class PolicyCompiler
                 timetableNode is null ? default : _src.At(timetableNode));
             foreach (var file in new[] { spec.Calendar, spec.Timetable })
             {
-                if (file is not null && File.Exists(Path.Combine(_directory, file)))
+                if (file is not null && PolicyFiles.ReadQuietly(Path.Combine(_directory, file), PolicyFiles.MaxTableBytes) is { } scheduleText)
                 {
-                    _versionParts.Add(File.ReadAllText(Path.Combine(_directory, file)));
+                    _versionParts.Add(scheduleText);
                 }
             }
 
@@ -747,20 +788,39 @@ internal sealed class PolicyCompiler
         return users.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
-    private ImmutableArray<HostPattern> Hosts(YamlNode? node)
+    /// <summary>
+    /// The host patterns of a rule or exception. When <paramref name="allowedBy"/> names an allowing rule or exception,
+    /// a pattern whose domain (or a parent of it) is in a statutory list, hashed lists included, is an error (PM0407):
+    /// statutory content is decided first and cannot be allowed, and a policy that says otherwise is wrong.
+    /// </summary>
+    private ImmutableArray<HostPattern> Hosts(YamlNode? node, string? allowedBy = null)
     {
         var result = ImmutableArray.CreateBuilder<HostPattern>();
         foreach (var (text, at) in _src.ScalarList(node, "hosts"))
         {
-            var bare = text.Replace("*", "wildcard", StringComparison.Ordinal);
-            var normalised = HostName.Normalize(bare.AsSpan().TrimStart('.'));
-            if (normalised is null)
+            // Structurally: an optional first label "*" (subdomains only), then a host name normalised like any other.
+            var subdomainsOnly = text.StartsWith("*.", StringComparison.Ordinal);
+            var rest = subdomainsOnly ? text.AsSpan(2) : text.AsSpan().TrimStart('.');
+            if (rest.Contains('*'))
+            {
+                _src.Error(at, "PM0406", $"bad host pattern '{text}': '*' may only be the whole first label ('*.example.org': its subdomains)");
+                continue;
+            }
+
+            var normalised = HostName.Normalize(rest);
+            if (normalised is null || (subdomainsOnly && HostName.IsIPLiteral(normalised)))
             {
                 _src.Error(at, "PM0406", $"bad host pattern '{text}'");
                 continue;
             }
 
-            result.Add(new HostPattern(normalised.Replace("wildcard", "*", StringComparison.Ordinal)));
+            if (allowedBy is not null && (_matcher.Match(normalised, ReadOnlySpan<char>.Empty) & StatutoryMask) is var statutory and not 0)
+            {
+                _src.Error(at, DocumentCodes.AllowsStatutoryHost,
+                    $"{allowedBy} tries to allow '{text}', which is in the statutory category '{StatutoryName(statutory)}'; statutory lists cannot be overridden");
+            }
+
+            result.Add(new HostPattern(normalised, subdomainsOnly));
         }
 
         return result.ToImmutable();
@@ -855,7 +915,7 @@ internal sealed class PolicyCompiler
                 Users = Users(YamlSource.Get(e, "users"), "users"),
                 NetworkMask = NetworkMask(YamlSource.Get(e, "networks")),
                 CategoryMask = categoryMask,
-                Hosts = Hosts(YamlSource.Get(e, "hosts")),
+                Hosts = Hosts(YamlSource.Get(e, "hosts"), action == DecisionAction.Allow ? $"rule '{name}'" : null),
                 Methods = methods.Count == 0 ? null : methods.Select(m => m.Value.ToUpperInvariant()).ToFrozenSet(),
                 Paths = paths.Select(p => PathPattern.Compile(p.Value)).ToImmutableArray(),
                 During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
@@ -982,7 +1042,7 @@ internal sealed class PolicyCompiler
                     $"exception '{name}' tries to allow the statutory category '{StatutoryName(categoryMask)}'; statutory lists cannot be overridden");
             }
 
-            var hosts = Hosts(YamlSource.Get(e, "hosts"));
+            var hosts = Hosts(YamlSource.Get(e, "hosts"), $"exception '{name}'");
             if (allow.Count == 0 && hosts.IsEmpty)
             {
                 _src.Error(item, "PM0101", $"exception '{name}' needs 'allow' (categories) or 'hosts'");
@@ -1028,9 +1088,24 @@ internal sealed class PolicyCompiler
         return result.ToImmutable();
     }
 
+    /// <summary>Date-times as people write them: to the minute or to the second (fractions allowed), in school local time.</summary>
+    private static readonly LocalDateTimePattern[] LocalMoments =
+    [
+        LocalDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mm"),
+        LocalDateTimePattern.ExtendedIso,
+    ];
+
+    /// <summary>The same with an explicit offset (<c>Z</c>, <c>+01:00</c>).</summary>
+    private static readonly OffsetDateTimePattern[] OffsetMoments =
+    [
+        OffsetDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mmo<G>"),
+        OffsetDateTimePattern.ExtendedIso,
+    ];
+
     /// <summary>
     /// A date (<c>2026-12-18</c>: from its start, or when <paramref name="endOfDay"/>, until midnight after it, so
-    /// the named day is included) or an ISO date-time, local to the policy's zone unless it carries an offset.
+    /// the named day is included) or an ISO date-time to the minute or second (<c>2026-12-18T16:00</c>,
+    /// <c>2026-12-18T16:00:30</c>), in school local time (the policy's zone) unless it carries an offset.
     /// </summary>
     private Instant? ReadMoment(YamlNode? node, bool endOfDay)
     {
@@ -1045,17 +1120,23 @@ internal sealed class PolicyCompiler
             return _zone.AtStartOfDay(day).ToInstant();
         }
 
-        if (OffsetDateTimePattern.ExtendedIso.Parse(text) is { Success: true } offset)
+        foreach (var pattern in OffsetMoments)
         {
-            return offset.Value.ToInstant();
+            if (pattern.Parse(text) is { Success: true } offset)
+            {
+                return offset.Value.ToInstant();
+            }
         }
 
-        if (LocalDateTimePattern.ExtendedIso.Parse(text) is { Success: true } local)
+        foreach (var pattern in LocalMoments)
         {
-            return _zone.ResolveLocal(local.Value, NodaTime.TimeZones.Resolvers.LenientResolver).ToInstant();
+            if (pattern.Parse(text) is { Success: true } local)
+            {
+                return _zone.ResolveLocal(local.Value, NodaTime.TimeZones.Resolvers.LenientResolver).ToInstant();
+            }
         }
 
-        _src.Error(node, "PM0105", $"'{text}' is not a date (2026-12-18) or date-time (2026-12-18T16:00)");
+        _src.Error(node, "PM0105", $"'{text}' is not a date (2026-12-18) or a date-time in school local time (2026-12-18T16:00 or 2026-12-18T16:00:30)");
         return null;
     }
 }

@@ -3,8 +3,16 @@ namespace PolicyModel.Documents;
 /// <summary>"Did you mean" for misspelt names: a known name the word starts with (or that starts with it), or the closest by edit distance.</summary>
 internal static class Suggestions
 {
+    private const int MaxWordLength = 100;
+
     public static string? Closest(string word, IEnumerable<string> known)
     {
+        // Nobody misspells a name as a paragraph, and edit distance is quadratic: a megabyte-long value would stall a load.
+        if (word.Length > MaxWordLength)
+        {
+            return null;
+        }
+
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in known)

@@ -50,10 +50,10 @@ public sealed class UserDirectory
 
     public UserRecord? Find(string userName) => _users.GetValueOrDefault(userName);
 
-    internal static UserDirectory Load(string path, string displayPath, ISet<string> knownRoles, DiagnosticBag diagnostics)
+    internal static UserDirectory Load(string text, string displayPath, ISet<string> knownRoles, DiagnosticBag diagnostics)
     {
         var users = new Dictionary<string, UserRecord>(StringComparer.OrdinalIgnoreCase);
-        var lines = File.ReadAllLines(path);
+        var lines = text.Split(["\r\n", "\r", "\n"], StringSplitOptions.None);
         var lineNumber = 0;
         var headerSeen = false;
         foreach (var raw in lines)

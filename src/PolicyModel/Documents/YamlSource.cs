@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Documents;
@@ -21,30 +22,126 @@ internal sealed class YamlSource
 
     public DiagnosticBag Diagnostics => _diagnostics;
 
-    /// <summary>Parses <paramref name="text"/>; on a syntax error reports PM0100 and returns null.</summary>
+    /// <summary>
+    /// Mappings and sequences nested deeper than this are refused (PM0108) before the tree is built: YamlDotNet
+    /// builds it recursively, and a deep enough document overflows the stack, which no handler can catch. A policy
+    /// needs about 6 levels.
+    /// </summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Parses <paramref name="text"/>; on a syntax error reports PM0100 (PM0108 for nesting) and returns null.</summary>
     public static (YamlSource Source, YamlNode? Root) Parse(string file, string text, DiagnosticBag diagnostics)
     {
         var source = new YamlSource(file, diagnostics);
+        return (source, Load(file, text, diagnostics.Error, "YAML syntax error: ", "PM0100", Describe) is { Documents.Count: > 0 } stream
+            ? stream.Documents[0].RootNode
+            : null);
+    }
+
+    /// <summary>
+    /// Loads a YAML stream with the depth limit, turning every failure of the YAML library into one located
+    /// error: <paramref name="syntaxCode"/> with <paramref name="prefix"/> for bad syntax, PM0108 for nesting.
+    /// Returns null after reporting.
+    /// </summary>
+    public static YamlStream? Load(string file, string text, Action<SourceLocation, string, string> report, string prefix, string syntaxCode, Func<YamlException, string> describe)
+    {
+        var parser = new LimitedParser(new Parser(new StringReader(text)));
         try
         {
             var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            return (source, stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode);
+            stream.Load(parser);
+            return stream;
+        }
+        catch (TooDeepException e)
+        {
+            report(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), DocumentCodes.TooDeep,
+                $"nested more than {MaxDepth} levels deep; a policy needs a handful");
         }
         catch (YamlException e)
         {
-            var message = e.InnerException?.Message ?? e.Message;
-            // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: ...) - (...): "; the location goes in front instead.
-            var cut = message.LastIndexOf("): ", StringComparison.Ordinal);
-            if (cut >= 0 && message.StartsWith("(Line", StringComparison.Ordinal))
+            var at = e.Start.Line > 0 ? e.Start : parser.LastGood;
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, prefix + describe(e));
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet throws these instead of a YamlException for some malformed input (an unclosed '{' before a
+            // new line, a duplicate key); the best place we know is where the last thing that did parse ended.
+            var at = parser.Where;
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, $"{prefix}malformed YAML near here");
+        }
+
+        return null;
+    }
+
+    private static string Describe(YamlException e)
+    {
+        var message = e.InnerException?.Message ?? e.Message;
+        // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: ...) - (...): "; the location goes in front instead.
+        var cut = message.LastIndexOf("): ", StringComparison.Ordinal);
+        if (cut >= 0 && message.StartsWith("(Line", StringComparison.Ordinal))
+        {
+            message = message[(cut + 3)..];
+        }
+
+        return message.TrimEnd('.');
+    }
+
+    /// <summary>Counts nesting as events stream past and stops at <see cref="MaxDepth"/>; remembers where the last good event ended.</summary>
+    private sealed class LimitedParser(IParser inner) : IParser
+    {
+        private readonly bool[] _mapping = new bool[MaxDepth];
+        private readonly int[] _children = new int[MaxDepth];
+        private int _depth;
+
+        public Mark LastGood { get; private set; } = new(0, 1, 1);
+
+        public ParsingEvent? Current => inner.Current;
+
+        /// <summary>
+        /// Where a failure is best reported: if the scanner failed inside <see cref="MoveNext"/>, where the last good
+        /// event ended; if the tree builder refused the current event (an empty key, say), where that event starts.
+        /// </summary>
+        public Mark Where => !_moving && inner.Current is { Start.Line: > 0 } current ? current.Start : LastGood;
+
+        private bool _moving;
+
+        public bool MoveNext()
+        {
+            _moving = true;
+            var moved = inner.MoveNext();
+            _moving = false;
+            if (!moved || inner.Current is not { } current)
             {
-                message = message[(cut + 3)..];
+                return moved;
             }
 
-            diagnostics.Error(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), "PM0100", $"YAML syntax error: {message.TrimEnd('.')}");
-            return (source, null);
+            // A key position of a mapping: an empty plain key is the ': value' form, which YamlDotNet 16 turns into a
+            // lopsided event stream that fails far away (at the end of the document); no policy file has one.
+            if (current is NodeEvent && _depth > 0 && _mapping[_depth - 1] && _children[_depth - 1]++ % 2 == 0
+                && current is Scalar { Value: "", Style: ScalarStyle.Plain })
+            {
+                throw new YamlException(current.Start, current.End, "a key is missing before ':'");
+            }
+
+            switch (current)
+            {
+                case MappingStart or SequenceStart when ++_depth > MaxDepth:
+                    throw new TooDeepException(current.Start, current.End);
+                case MappingStart or SequenceStart:
+                    _mapping[_depth - 1] = current is MappingStart;
+                    _children[_depth - 1] = 0;
+                    break;
+                case MappingEnd or SequenceEnd when _depth > 0:
+                    _depth--;
+                    break;
+            }
+
+            LastGood = current.End;
+            return true;
         }
     }
+
+    private sealed class TooDeepException(Mark start, Mark end) : YamlException(start, end, "nested too deep");
 
     public SourceLocation At(YamlNode node) => new(File, (int)node.Start.Line, (int)node.Start.Column);
 

@@ -20,7 +20,12 @@ public static class ListReader
     /// a missing file throws <see cref="FileNotFoundException"/> (the policy loader checks existence first).
     /// <paramref name="displayPath"/> is what warnings name as the file.
     /// </summary>
-    public static ParsedList Read(string path, string displayPath, ListFormat format = ListFormat.Auto, bool exact = false)
+    /// <remarks>
+    /// Each file is read through a bounded stream: past <paramref name="maxBytesPerFile"/> bytes (a file that grows
+    /// while it is read, or a device that never ends) the read stops with a <see cref="ListTooLargeException"/>. The
+    /// policy loader also refuses non-regular and oversized files before it calls this.
+    /// </remarks>
+    public static ParsedList Read(string path, string displayPath, ListFormat format = ListFormat.Auto, bool exact = false, long maxBytesPerFile = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(displayPath);
@@ -29,7 +34,7 @@ public static class ListReader
         if (!isDirectory && !File.Exists(path))
             throw new FileNotFoundException($"List '{displayPath}' not found.", path);
         if (format == ListFormat.Auto)
-            format = isDirectory ? ListFormat.Ut1 : Sniff(path);
+            format = isDirectory ? ListFormat.Ut1 : Sniff(path, maxBytesPerFile);
         if (isDirectory != (format == ListFormat.Ut1))
         {
             throw new FileNotFoundException(isDirectory
@@ -45,13 +50,13 @@ public static class ListReader
             if (!File.Exists(domains) && !File.Exists(urls))
                 throw new FileNotFoundException($"UT1 folder '{displayPath}' holds neither 'domains' nor 'urls'.", domains);
             if (File.Exists(domains))
-                ReadLines(domains, displayPath + "/domains", ListFormat.Domains, sink);
+                ReadLines(domains, displayPath + "/domains", ListFormat.Domains, sink, maxBytesPerFile);
             if (File.Exists(urls))
-                ReadLines(urls, displayPath + "/urls", ListFormat.Ut1, sink);
+                ReadLines(urls, displayPath + "/urls", ListFormat.Ut1, sink, maxBytesPerFile);
         }
         else
         {
-            ReadLines(path, displayPath, format, sink);
+            ReadLines(path, displayPath, format, sink, maxBytesPerFile);
         }
 
         return new ParsedList
@@ -69,9 +74,9 @@ public static class ListReader
     /// <c>||</c>, <c>|</c>), a <c># format: sha256</c> header, dnsmasq directives, <c>IP name</c> pairs, 64-hex
     /// digests, else plain domains.
     /// </summary>
-    internal static ListFormat Sniff(string path)
+    internal static ListFormat Sniff(string path, long maxBytes = long.MaxValue)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(Open(path, maxBytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         int seen = 0;
         while (seen < SniffLines && reader.ReadLine() is { } raw)
         {
@@ -119,9 +124,15 @@ public static class ListReader
         }
     }
 
-    private static void ReadLines(string path, string file, ListFormat format, Sink sink)
+    private static Stream Open(string path, long maxBytes)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
+        return maxBytes == long.MaxValue ? file : new BoundedStream(file, maxBytes);
+    }
+
+    private static void ReadLines(string path, string file, ListFormat format, Sink sink, long maxBytes)
+    {
+        using var stream = Open(path, maxBytes);
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, BufferSize);
         int number = 0;
         while (reader.ReadLine() is { } raw)
@@ -331,4 +342,45 @@ public static class ListReader
     }
 
     private static string Shorten(ReadOnlySpan<char> text) => text.Length <= 80 ? text.ToString() : string.Concat(text[..77], "...");
+
+    /// <summary>A read-only stream that refuses to go past a byte limit.</summary>
+    private sealed class BoundedStream(Stream inner, long limit) : Stream
+    {
+        private long _read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer[..(int)Math.Min(buffer.Length, limit + 1 - _read)]);
+            _read += n;
+            if (_read > limit)
+                throw new ListTooLargeException(limit);
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
+
+/// <summary>A list file went past the byte limit it was read with.</summary>
+public sealed class ListTooLargeException(long limit) : IOException($"larger than the limit of {limit:N0} bytes")
+{
+    public long Limit { get; } = limit;
 }

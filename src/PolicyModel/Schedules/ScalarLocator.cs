@@ -36,7 +36,7 @@ internal sealed class ScalarLocator(string policyDirectory)
         {
             try
             {
-                lines = File.ReadAllLines(Path.Combine(policyDirectory, file));
+                lines = PolicyFiles.ReadQuietly(Path.Combine(policyDirectory, file), PolicyFiles.MaxTableBytes)?.Split(["\r\n", "\r", "\n"], StringSplitOptions.None);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {

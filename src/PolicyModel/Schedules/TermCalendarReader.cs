@@ -3,7 +3,6 @@ using NodaTime;
 using NodaTime.Text;
 using PolicyModel.Documents;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Schedules;
@@ -40,7 +39,7 @@ internal sealed partial class TermCalendarReader
     /// <param name="at">Where the path was written, for a file that cannot be read.</param>
     public static TermCalendar? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
     {
-        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.CalendarNotFound, "term calendar", diagnostics);
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.CalendarNotFound, "term calendar", diagnostics, PolicyFiles.MaxYamlBytes);
         if (text is null)
         {
             return null;
@@ -51,22 +50,10 @@ internal sealed partial class TermCalendarReader
 
     private TermCalendar? Parse(string text)
     {
-        var stream = new YamlStream();
-        var parser = new TrackingParser(new Parser(new StringReader(text)));
-        try
+        var stream = YamlSource.Load(_file, text, Error, "cannot parse term calendar: ", ScheduleCodes.CalendarSyntax,
+            e => MarkPrefix().Replace(e.Message, ""));
+        if (stream is null)
         {
-            stream.Load(parser);
-        }
-        catch (YamlException e)
-        {
-            Error(Location(e.Start), ScheduleCodes.CalendarSyntax, $"cannot parse term calendar: {MarkPrefix().Replace(e.Message, "")}");
-            return null;
-        }
-        catch (InvalidOperationException)
-        {
-            // YamlDotNet 16 throws this instead of a YamlException for some malformed input (an unclosed '{' before
-            // a new line); the best place we know is where the last thing that did parse ended.
-            Error(Location(parser.LastGood), ScheduleCodes.CalendarSyntax, "cannot parse term calendar: malformed YAML near here");
             return null;
         }
 
@@ -268,22 +255,6 @@ internal sealed partial class TermCalendarReader
     {
         _failed = true;
         _diagnostics.ErrorOnce(at, code, message);
-    }
-
-    /// <summary>Remembers where the last successfully parsed event ended, to locate errors YamlDotNet reports without a mark.</summary>
-    private sealed class TrackingParser(IParser inner) : IParser
-    {
-        public Mark LastGood { get; private set; } = Mark.Empty;
-
-        public ParsingEvent? Current => inner.Current;
-
-        public bool MoveNext()
-        {
-            var moved = inner.MoveNext();
-            if (moved && inner.Current is { } current)
-                LastGood = current.End;
-            return moved;
-        }
     }
 
     // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: 40) - (Line: 3, Col: 6, Idx: 41): "; we print the location ourselves.

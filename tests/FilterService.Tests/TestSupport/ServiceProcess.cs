@@ -21,6 +21,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     }
 
     public int ProxyPort { get; }
+    public int ProcessId => _process.Id;
+    public bool HasExited => _process.HasExited;
     public string Proxy => $"http://127.0.0.1:{ProxyPort}";
 
     /// <summary>The admin endpoint's port (0 when it is off).</summary>

@@ -258,7 +258,7 @@ public sealed class ListReaderTests
     [Fact]
     public void WriteHashed_InvalidEntry_ThrowsNamingIt()
     {
-        var ex = Assert.Throws<FormatException>(() => ListWriter.WriteHashed(["ok.example", "bad host"], new StringWriter()));
+        var ex = Assert.Throws<InvalidListEntryException>(() => ListWriter.WriteHashed(["ok.example", "bad host"], new StringWriter()));
         Assert.Equal("entry 2: 'bad host' is not a valid host name or host/path", ex.Message);
     }
 }

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using FilterService.Cli;
+
+namespace FilterService.Tests.Cli;
+
+/// <summary>
+/// Issue 15: a policy that used to crash the loader (stack overflow, endless read, YamlDotNet exceptions) is a
+/// located diagnostic in <c>check</c> (exit 1) and at service start (exit 2), both run as their own processes,
+/// exactly as deployed; and <c>hash-list</c> names a bad line instead of printing a stack trace.
+/// </summary>
+public sealed class Issue15CliTests
+{
+    private static async Task<(int Exit, string Out, string Err)> RunProcess(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "FilterService.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        finally
+        {
+            await TestSupport.ProcessExtensions.StopAsync(process);
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    public static TheoryData<string, string> BrokenPolicies() => new()
+    {
+        // Item 9: 20,000 nested flow sequences overflowed the stack (check exited 134; the service crash-looped).
+        { "deep", "policy.yaml:83:70: error PM0108: nested more than 64 levels deep; a policy needs a handful" },
+        // Item 9: policy.yaml a link to /dev/zero grew the process to 4.3 GB.
+        { "dev-zero", "policy.yaml: error PM0110: 'policy.yaml' is not a regular file (a device, FIFO or socket); refusing to read it" },
+        // Item 10: an unclosed flow mapping made YamlDotNet throw InvalidOperationException; start-up printed a stack trace.
+        { "unclosed", "policy.yaml:24:63: error PM0100: YAML syntax error: malformed YAML near here" },
+    };
+
+    private static string Break(string kind)
+    {
+        var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
+        var path = Path.Combine(dir, "policy.yaml");
+        var text = File.ReadAllText(path).TrimEnd('\n') + "\n";
+        switch (kind)
+        {
+            case "deep":
+                File.WriteAllText(path, text + "deep: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
+                break;
+            case "dev-zero":
+                File.Delete(path);
+                File.CreateSymbolicLink(path, "/dev/zero");
+                break;
+            default:
+                File.WriteAllText(path, text.Replace("      - { path: lists/social-extra.txt, format: domains }\n", "      - { path: {}\n"));
+                break;
+        }
+
+        return dir;
+    }
+
+    [Theory]
+    [MemberData(nameof(BrokenPolicies))]
+    public async Task Item09_Item10_BrokenPolicy_CheckExitsOneAndServiceExitsTwo_WithTheLocatedError(string kind, string expected)
+    {
+        var dir = Break(kind);
+
+        var check = await RunProcess("check", "--policy", dir);
+        Assert.True(check.Exit == 1, $"exit {check.Exit}\n{check.Out}\n{check.Err}");
+        Assert.Equal([expected, "policy rejected: 1 error"], check.Out.TrimEnd('\n').Split('\n'));
+        Assert.Equal("", check.Err);
+
+        var service = await RunProcess($"--Policy:Path={dir}", "--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false");
+        Assert.True(service.Exit == 2, $"exit {service.Exit}\n{service.Out}\n{service.Err}");
+        Assert.Contains(expected, service.Err.Split('\n'));
+        Assert.DoesNotContain("   at ", service.Err + service.Out);
+    }
+
+    [Fact]
+    public async Task Item09_ReloadOfAPolicyNested20000Deep_IsRejectedAndTheServiceKeepsFiltering()
+    {
+        var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
+        await using var service = await TestSupport.ServiceProcess.StartAsync([$"--Policy:Path={dir}", $"--Audit:Path={Directory.CreateTempSubdirectory("audit-").FullName}"]);
+        var path = Path.Combine(dir, "policy.yaml");
+        File.WriteAllText(path, File.ReadAllText(path).TrimEnd('\n') + "\ndeep: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
+
+        using (var hup = Process.Start("kill", ["-HUP", service.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await hup.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!service.Output.Contains("stays live", StringComparison.Ordinal) && !service.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.False(service.HasExited, service.Output);
+        Assert.Contains("policy.yaml:83:70: error PM0108: nested more than 64 levels deep; a policy needs a handful", service.Output);
+        using var client = new HttpClient(new HttpClientHandler { Proxy = new System.Net.WebProxy(service.Proxy), UseProxy = true });
+        using var response = await client.GetAsync("http://blocked-terror.test/");
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Smaller_HashListBadEntry_NamesTheFileAndLineAndWritesNothing()
+    {
+        var dir = Directory.CreateTempSubdirectory("hash-list-").FullName;
+        var list = Path.Combine(dir, "plain.txt");
+        File.WriteAllText(list, "# confidential\nblocked-terror.test\n\nnot a host!\nother.test\n");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = await CliCommands.RunAsync(["hash-list", list], stdout, stderr, new StringReader(""));
+
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout.ToString());
+        Assert.Equal($"{list}:4: error: 'not a host!' is not a valid host name or host/path; nothing written\n", stderr.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public async Task Smaller_HashListOfADevice_IsRefused()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = await CliCommands.RunAsync(["hash-list", "/dev/zero"], stdout, stderr, new StringReader(""));
+
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout.ToString());
+        Assert.Equal("/dev/zero: error: '/dev/zero' is not a regular file (a device, FIFO or socket); refusing to read it\n", stderr.ToString().ReplaceLineEndings("\n"));
+    }
+}
