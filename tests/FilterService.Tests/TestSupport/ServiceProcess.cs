@@ -107,4 +107,13 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     [GeneratedRegex(@"Proxy listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningLine();
+
+    /// <summary>Whether the process has exited (crashed, for a test that did not stop it).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The admin endpoint's port, from the start-up line.</summary>
+    public int AdminPort => int.Parse(AdminLine().Match(Output).Groups[1].Value);
+
+    [GeneratedRegex(@"admin on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex AdminLine();
 }
