@@ -45,6 +45,26 @@ public sealed class RequestHeadFuzzTests(ITestOutputHelper output)
     [MemberData(nameof(FastPaths))]
     public async Task MustShow_FuzzedRequestHeads_NoCrashNoUnhandledExceptionNoBlockedRequestForwarded(bool fastPaths)
     {
+        var policy = WritePolicy();
+        try
+        {
+            await FuzzAsync(fastPaths, policy);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(policy, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left in the temporary directory; the verdict stands.
+            }
+        }
+    }
+
+    private async Task FuzzAsync(bool fastPaths, string policy)
+    {
         int seed = EnvInt("FUZZ_SEED") ?? 15;
         long? heads = EnvInt("FUZZ_HEADS");
         var budget = TimeSpan.FromSeconds(EnvInt("FUZZ_SECONDS") ?? (heads is null ? 20 : 4 * 3600));
@@ -52,7 +72,6 @@ public sealed class RequestHeadFuzzTests(ITestOutputHelper output)
 
         await using var blocked = RecordingOrigin.Start();
         await using var mixed = RecordingOrigin.Start();
-        var policy = WritePolicy();
         var hellos = new Dictionary<string, byte[]>();
         foreach (var name in HeadGrammar.HelloNames)
         {
