@@ -1,6 +1,9 @@
 using FilterService.Cli;
 using FilterService.Hosting;
 
-return args.Length > 0 && CliCommands.IsCommand(args[0])
-    ? await CliCommands.RunAsync(args)
-    : await ProxyHost.RunAsync(args);
+return CliCommands.Classify(args) switch
+{
+    Invocation.Command => await CliCommands.RunAsync(args),
+    Invocation.Service => await ProxyHost.RunAsync(args),
+    _ => CliCommands.Unknown(args, Console.Error),
+};

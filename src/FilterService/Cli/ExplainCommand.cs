@@ -7,6 +7,9 @@ using System.Text.Encodings.Web;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
+using FilterService.Hosting;
+using FilterService.Proxy;
+using Microsoft.Extensions.Configuration;
 
 namespace FilterService.Cli;
 
@@ -29,20 +32,82 @@ internal static class ExplainCommand
         var url = new Option<string>("--url") { Description = "The URL, or host:port for a CONNECT tunnel", Required = true };
         var method = new Option<string?>("--method") { Description = "HTTP method (default GET; CONNECT for host:port)" };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object" };
-        var command = new Command("explain", "Decide one request and explain why") { policy, user, ip, at, url, method, json };
+        var inspectionCa = new Option<bool?>("--inspection-ca")
+        {
+            Description = "Answer as a proxy with (true) or without (false) a TLS inspection CA. Default: as the service's configuration says (Proxy:InspectionCaCertificate)",
+        };
+        var config = new Option<FileInfo?>("--config")
+        {
+            Description = "The service's settings file (appsettings.json) to read Proxy:InspectionCaCertificate from; default: the service's own configuration sources, from the current directory",
+        };
+        var command = new Command("explain", "Decide one request as the proxy would and explain why") { policy, user, ip, at, url, method, json, inspectionCa, config };
         command.SetAction(parse =>
         {
             var request = new ExplainRequest(
                 parse.GetValue(policy)!.FullName, parse.GetValue(user), parse.GetValue(ip)!, parse.GetValue(at)!,
                 parse.GetValue(url)!, parse.GetValue(method));
-            return Run(request, parse.GetValue(json), stdout, stderr);
+            if (parse.GetValue(config) is { Exists: false } missing)
+            {
+                stderr.WriteLine($"--config: file '{missing.FullName}' does not exist");
+                return 2;
+            }
+            bool inspection = parse.GetValue(inspectionCa) ?? HasInspectionCa(parse.GetValue(config));
+            return Run(request, inspection, parse.GetValue(json), stdout, stderr);
         });
         return command;
     }
 
     private sealed record ExplainRequest(string Policy, string? User, string Ip, string At, string Url, string? Method);
 
-    private static int Run(ExplainRequest input, bool json, TextWriter stdout, TextWriter stderr)
+    /// <summary>Where the proxy makes the decision for a request (<c>decided_on</c>).</summary>
+    internal enum DecidedOn
+    {
+        /// <summary>On the host alone, when the CONNECT arrives: a host:port, or an https URL whose tunnel is not inspected.</summary>
+        ConnectHost,
+        /// <summary>On the whole URL: plain http, or a request inside an inspected tunnel.</summary>
+        Url,
+    }
+
+    /// <summary>
+    /// Whether the service, configured as it would be started from here, has an inspection CA: the same sources it reads
+    /// (appsettings.json and appsettings.{Environment}.json in the current directory, environment variables such as
+    /// <c>Proxy__InspectionCaCertificate</c>), or <paramref name="settingsFile"/> and the environment.
+    /// </summary>
+    internal static bool HasInspectionCa(FileInfo? settingsFile)
+    {
+        IConfiguration configuration = settingsFile is null
+            ? Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder().Configuration
+            : new ConfigurationBuilder().AddJsonFile(settingsFile.FullName, optional: false).AddEnvironmentVariables().Build();
+        return !string.IsNullOrEmpty(configuration["Proxy:InspectionCaCertificate"]);
+    }
+
+    /// <summary>
+    /// The request the proxy actually decides for <paramref name="asked"/>, and on what. An https URL reaches the proxy as
+    /// <c>CONNECT host:port</c>: the tunnel is judged by <see cref="ConnectMiddleware.Judge"/>, the proxy's own judgement,
+    /// and only an inspected tunnel (an inspection CA, a host whose rules need methods or paths) has its requests decided
+    /// on the URL; otherwise the host at CONNECT is all the proxy sees.
+    /// </summary>
+    internal static (FilterRequest Decided, DecidedOn On) AsTheProxyWould(PolicySnapshot snapshot, FilterRequest asked, bool inspection)
+    {
+        if (asked.PathAndQuery.Length == 0)
+        {
+            return (asked, DecidedOn.ConnectHost);
+        }
+        if (asked.Scheme != "https")
+        {
+            return (asked, DecidedOn.Url);
+        }
+        var judged = ConnectMiddleware.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At,
+            new ProxyOptions(), inspection);
+        if (judged.Verdict == ConnectMiddleware.ConnectVerdict.Inspect)
+        {
+            return (asked, DecidedOn.Url);
+        }
+        return (new FilterRequest(asked.Client, asked.User, "CONNECT", "https", judged.Host ?? asked.Host, judged.Host is null ? asked.Port : judged.Port, "", asked.At),
+            DecidedOn.ConnectHost);
+    }
+
+    private static int Run(ExplainRequest input, bool inspection, bool json, TextWriter stdout, TextWriter stderr)
     {
         var result = PolicyLoader.Load(input.Policy);
         if (result.Snapshot is not { } snapshot)
@@ -80,15 +145,16 @@ internal static class ExplainCommand
             return 2;
         }
 
-        var request = new FilterRequest(address, input.User, target.Method, target.Scheme, target.Host, target.Port, target.PathAndQuery, instant.ToDateTimeOffset());
+        var asked = new FilterRequest(address, input.User, target.Method, target.Scheme, target.Host, target.Port, target.PathAndQuery, instant.ToDateTimeOffset());
+        var (request, on) = AsTheProxyWould(snapshot, asked, inspection);
         var decision = snapshot.Decide(request, withTrace: true);
         if (json)
         {
-            WriteJson(stdout, decision, snapshot.TimeZone, snapshot.Version, request.PathAndQuery);
+            WriteJson(stdout, decision, on, snapshot.TimeZone, snapshot.Version, request.PathAndQuery);
         }
         else
         {
-            WriteText(stdout, request, decision, snapshot.TimeZone);
+            WriteText(stdout, asked, request, on, inspection, decision, snapshot.TimeZone);
         }
 
         return 0;
@@ -149,7 +215,7 @@ internal static class ExplainCommand
         return tunnelHost is null ? null : new Target((method ?? "CONNECT").ToUpperInvariant(), "https", tunnelHost, port, string.Empty);
     }
 
-    private static void WriteJson(TextWriter stdout, Decision d, DateTimeZone zone, string version, string pathAndQuery)
+    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, DateTimeZone zone, string version, string pathAndQuery)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -169,6 +235,7 @@ internal static class ExplainCommand
             else
             {
                 w.WriteNull("until");
+                w.WriteNull("until_local");
             }
 
             w.WriteBoolean("alert", d.Alert);
@@ -184,6 +251,7 @@ internal static class ExplainCommand
             w.WriteString("network", d.Identity.Network);
             w.WriteString("path", UrlPath.Canonicalize(pathAndQuery));
             w.WriteString("policy_version", version);
+            w.WriteString("decided_on", on == DecidedOn.Url ? "url" : "connect-host");
             w.WriteStartArray("trace");
             foreach (var step in d.Trace)
             {
@@ -201,16 +269,28 @@ internal static class ExplainCommand
         stdout.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    private static void WriteText(TextWriter o, FilterRequest request, Decision d, DateTimeZone zone)
+    private static string Shown(FilterRequest r) =>
+        r.PathAndQuery.Length == 0 ? Authority.Format(r.Host, r.Port) : $"{r.Scheme}://{r.Host}{r.PathAndQuery}";
+
+    private static void WriteText(TextWriter o, FilterRequest asked, FilterRequest request, DecidedOn on, bool inspection, Decision d, DateTimeZone zone)
     {
-        var target = request.PathAndQuery.Length == 0 ? $"{request.Host}:{request.Port}" : $"{request.Scheme}://{request.Host}{request.PathAndQuery}";
-        o.WriteLine($"{(d.IsBlocked ? "BLOCKED" : "ALLOWED")}  {request.Method} {target}");
+        o.WriteLine($"{(d.IsBlocked ? "BLOCKED" : "ALLOWED")}  {request.Method} {Shown(request)}");
         var judged = UrlPath.Canonicalize(request.PathAndQuery);
         if (judged != request.PathAndQuery)
         {
             o.WriteLine($"  path:     judged as {judged} (the canonical form that lists and paths: rules match; sent as written)");
         }
-
+        var where = (on, asked.PathAndQuery.Length == 0, asked.Scheme) switch
+        {
+            (DecidedOn.ConnectHost, true, _) => "the host, at CONNECT",
+            (DecidedOn.ConnectHost, false, _) when !inspection =>
+                $"the host, at CONNECT: with no inspection CA the proxy sees only {Shown(request)} for {asked.Method} {Shown(asked)}; rules with methods or paths are not applied",
+            (DecidedOn.ConnectHost, false, _) =>
+                $"the host, at CONNECT: {request.Host} is not inspected (no rule for it needs methods or paths, or the tunnel is refused first), so the proxy sees only {Shown(request)} for {asked.Method} {Shown(asked)}",
+            (DecidedOn.Url, _, "https") => "the full URL, inside an inspected tunnel (inspection CA configured; the host's rules need methods or paths)",
+            _ => "the full URL (plain http)",
+        };
+        o.WriteLine($"  decided on: {where}");
         o.WriteLine($"  reason:   {d.Reason}");
         o.WriteLine($"  decided:  {d.Rule}{(d.Category is null ? "" : $" (category {d.Category})")}");
         if (d.List is not null)

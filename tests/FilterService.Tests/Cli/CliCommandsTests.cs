@@ -1,5 +1,9 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
 using System.Text.Json;
 using FilterService.Cli;
+using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Cli;
 
@@ -115,5 +119,180 @@ public sealed class CliCommandsTests
         Assert.True(hash is not null, problem);
         Assert.True(hash!.Verify("s3cret-pass"));
         Assert.False(hash.Verify("wrong"));
+    }
+
+    [Theory]
+    [InlineData("chek", "--policy", "deploy/samples/default")]
+    [InlineData("admin", "add", "someone")]
+    public async Task SmallerItem_MistypedCommand_ExitsTwoWithTheCommandsAndNeverStartsTheProxy(params string[] args)
+    {
+        // As deployed: the built service as its own process. Before the fix it started the proxy on the default sample
+        // (and 127.0.0.1:3128) and never exited.
+        var (exit, output) = await RunServiceBinaryAsync(args, TimeSpan.FromSeconds(30));
+
+        Assert.True(exit == 2, $"exit {exit}:\n{output}");
+        Assert.DoesNotContain("Proxy listening", output);
+        Assert.Contains($"error FS0005: unknown command '{args[0]}'", output);
+        Assert.Contains("Commands: check, explain, hash-password, hash-list", output);
+        if (args[0] == "chek")
+        {
+            Assert.Contains("unknown command 'chek'; did you mean 'check'?", output);
+        }
+    }
+
+    public static TheoryData<string[]> ServiceInvocations() => new(
+        [],
+        ["--Proxy:Listen=0.0.0.0:3128,[::]:3128", "--Policy:Path=/etc/school-filter"], // docs/service.md
+        ["--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false"], // ServiceProcess
+        ["--Policy:Path", "/etc/school-filter"], // .NET's --Key value form
+        ["/Policy:Path=/etc/school-filter", "Audit:Path=logs"]);
+
+    [Theory]
+    [MemberData(nameof(ServiceInvocations))]
+    public void SmallerItem_DocumentedServiceInvocations_StillStartTheService(string[] args) =>
+        Assert.Equal(Invocation.Service, CliCommands.Classify(args));
+
+    [Theory]
+    [InlineData("check", "--policy", "x")]
+    [InlineData("explain", "--help")]
+    [InlineData("hash-list", "plain.txt")]
+    [InlineData("--help")]
+    public void SmallerItem_Commands_AreCommands(params string[] args) => Assert.Equal(Invocation.Command, CliCommands.Classify(args));
+
+    [Theory]
+    [InlineData("chek", "--policy", "x")]
+    [InlineData("admin", "add", "x")]
+    [InlineData("--Policy:Path=/etc/x", "check")]
+    [InlineData("Check")]
+    public void SmallerItem_BareWords_AreUnknownCommands(params string[] args) => Assert.Equal(Invocation.Unknown, CliCommands.Classify(args));
+
+    /// <summary>The default sample with an allow rule for YouTube embeds (a <c>paths:</c> rule) ahead of the pupils' social block.</summary>
+    private static string SampleWithYouTubeEmbeds()
+    {
+        var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
+        var path = Path.Combine(dir, "policy.yaml");
+        var text = File.ReadAllText(path).Replace("""
+              # Seed: "pupils no social media"
+            """, """
+              - name: pupils-youtube-embeds
+                description: Embedded YouTube videos in lesson pages
+                roles: [pupil]
+                hosts: ["youtube.com"]
+                paths: ["/embed/*"]
+                action: allow
+
+              # Seed: "pupils no social media"
+            """);
+        Assert.Contains("pupils-youtube-embeds", text);
+        File.WriteAllText(path, text);
+        return dir;
+    }
+
+    [Fact]
+    public async Task SmallerItem_ExplainHttpsUrl_AnswersAsTheLiveProxyDecidesTheConnect()
+    {
+        var policy = SampleWithYouTubeEmbeds();
+        var auth = Convert.ToBase64String(Encoding.ASCII.GetBytes("pupil1:pupil1-demo"));
+
+        await using var service = await ServiceProcess.StartAsync([$"--Policy:Path={policy}", $"--Audit:Path={Path.Combine(policy, "logs")}"]);
+        await using var client = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, service.ProxyPort));
+        await client.SendAsync($"CONNECT www.youtube.com:443 HTTP/1.1\r\nHost: www.youtube.com:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n");
+        var live = await client.ReadHeadAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("HTTP/1.1 403", live);
+
+        // Before the fix explain decided the full URL and said allow (rule pupils-youtube-embeds).
+        var (exit, output, err) = await Run("explain", "--policy", policy, "--user", "pupil1", "--ip", "127.0.0.1", "--at", "2026-11-23T10:00",
+            "--url", "https://www.youtube.com/embed/dQw4w9WgXcQ", "--inspection-ca", "false", "--json");
+        Assert.True(exit == 0, err);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("block", json.RootElement.GetProperty("action").GetString());
+        Assert.Equal("pupils-social", json.RootElement.GetProperty("rule").GetString());
+        Assert.Equal("connect-host", json.RootElement.GetProperty("decided_on").GetString());
+
+        var (_, text, _) = await Run("explain", "--policy", policy, "--user", "pupil1", "--ip", "127.0.0.1", "--at", "2026-11-23T10:00",
+            "--url", "https://www.youtube.com/embed/dQw4w9WgXcQ", "--inspection-ca", "false");
+        Assert.StartsWith("BLOCKED  CONNECT www.youtube.com:443\n", text.ReplaceLineEndings("\n"));
+        Assert.Contains("  decided on: the host, at CONNECT: with no inspection CA the proxy sees only www.youtube.com:443 for GET https://www.youtube.com/embed/dQw4w9WgXcQ", text);
+    }
+
+    [Fact]
+    public async Task SmallerItem_ExplainWithInspectionCaInTheServiceConfig_DecidesInspectedHostsOnTheUrl()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fs-test-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var settings = Path.Combine(dir, "appsettings.json");
+        File.WriteAllText(settings, """{ "Proxy": { "InspectionCaCertificate": "ca.pem", "InspectionCaKey": "ca.key" } }""");
+        string[] ask = ["explain", "--policy", RepoPaths.Sample("default"), "--user", "staff1", "--ip", "10.30.0.7", "--at", "2026-11-23T10:00",
+            "--method", "POST", "--url", "https://en.wikipedia.org/w/index.php?action=submit", "--json"];
+
+        var (_, inspected, _) = await Run([.. ask, "--config", settings]);
+        var (_, spliced, _) = await Run([.. ask, "--inspection-ca", "false"]);
+        var (_, plain, _) = await Run([.. ask[..^2], "http://en.wikipedia.org/w/index.php?action=submit", "--json"]);
+        var (_, tunnel, _) = await Run([.. ask[..^5], "--url", "en.wikipedia.org:443", "--json", "--config", settings]);
+
+        using (var json = JsonDocument.Parse(inspected))
+        {
+            Assert.Equal("block", json.RootElement.GetProperty("action").GetString());
+            Assert.Equal("no-wikipedia-edits", json.RootElement.GetProperty("rule").GetString());
+            Assert.Equal("url", json.RootElement.GetProperty("decided_on").GetString());
+        }
+        using (var json = JsonDocument.Parse(spliced))
+        {
+            Assert.Equal("allow", json.RootElement.GetProperty("action").GetString()); // what the proxy without a CA does
+            Assert.Equal("connect-host", json.RootElement.GetProperty("decided_on").GetString());
+        }
+        using (var json = JsonDocument.Parse(plain))
+        {
+            Assert.Equal("block", json.RootElement.GetProperty("action").GetString());
+            Assert.Equal("url", json.RootElement.GetProperty("decided_on").GetString());
+        }
+        using (var json = JsonDocument.Parse(tunnel))
+        {
+            Assert.Equal("connect-host", json.RootElement.GetProperty("decided_on").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task SmallerItem_ExplainJsonWithoutUntil_HasUntilLocalNull()
+    {
+        var (exit, output, err) = await Run("explain", "--policy", RepoPaths.Sample("default"), "--user", "pupil1", "--ip", "10.40.0.7",
+            "--at", "2026-11-23T10:00:00Z", "--url", "www.facebook.com:443", "--json");
+        Assert.True(exit == 0, err);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("until").ValueKind);
+        Assert.True(json.RootElement.TryGetProperty("until_local", out var local), "until_local is missing");
+        Assert.Equal(JsonValueKind.Null, local.ValueKind);
+    }
+
+    /// <summary>Runs the built service binary with <paramref name="args"/>; kills it if it has not exited in time.</summary>
+    private static async Task<(int Exit, string Output)> RunServiceBinaryAsync(string[] args, TimeSpan timeout)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        var psi = new ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RepoPaths.Root,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FilterService.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await process.StopAsync();
+            return (-1, "still running after " + timeout + ":\n" + await stdout + await stderr);
+        }
+        return (process.ExitCode, await stdout + await stderr);
     }
 }
