@@ -25,9 +25,8 @@ public sealed class RequestHeadFuzzTests(ITestOutputHelper output)
     /// </summary>
     internal static readonly Dictionary<string, string> KnownIssues = new()
     {
-        [Tags.MethodCase] = "issue 15 item 1, method case",
-        [Tags.PathForm] = "issue 15 item 2, URL paths",
-        [Tags.IpLiteralConnect] = "issue 15 item 3, IP literals over CONNECT",
+        // Empty: issue 15 items 1 (method case), 2 (URL paths) and 3 (IP literals over CONNECT), which these generators
+        // found, are fixed. A newly found defect may be listed here only with its issue, while it is being fixed.
     };
 
     /// <summary>Which generators can explain each kind of finding.</summary>
@@ -85,7 +84,7 @@ public sealed class RequestHeadFuzzTests(ITestOutputHelper output)
             $"--Proxy:HostOverrides:{HeadGrammar.MixedHost}=127.0.0.1:{mixed.Port}",
             $"--Proxy:TunnelLoop={fastPaths}", $"--Proxy:LeanHttp={fastPaths}",
             "--Proxy:HeadTimeout=00:00:02", "--Proxy:ClientHelloTimeout=00:00:02", "--Proxy:UpstreamConnectTimeout=00:00:02",
-            "--Proxy:UpstreamReadTimeout=00:00:05", "--Proxy:MaxConnectionsPerClient=4096", "--Proxy:MaxAuthFailures=1000000",
+            "--Proxy:UpstreamReadTimeout=00:00:05", "--Proxy:MaxConnectionsPerClient=4096", "--Proxy:MaxAuthFailures=1000000", "--Proxy:MaxAuthFailuresPerAddress=1000000",
         ]);
         var proxy = new IPEndPoint(IPAddress.Loopback, service.ProxyPort);
 
