@@ -40,40 +40,46 @@ public sealed class Issue15CliTests
     public static TheoryData<string, string> BrokenPolicies() => new()
     {
         // Item 9: 20,000 nested flow sequences overflowed the stack (check exited 134; the service crash-looped).
-        { "deep", "policy.yaml:83:70: error PM0108: nested more than 64 levels deep; a policy needs a handful" },
+        { "deep", "policy.yaml:{line}:70: error PM0108: nested more than 64 levels deep; a policy needs a handful" },
         // Item 9: policy.yaml a link to /dev/zero grew the process to 4.3 GB.
         { "dev-zero", "policy.yaml: error PM0110: 'policy.yaml' is not a regular file (a device, FIFO or socket); refusing to read it" },
         // Item 10: an unclosed flow mapping made YamlDotNet throw InvalidOperationException; start-up printed a stack trace.
-        { "unclosed", "policy.yaml:24:63: error PM0100: YAML syntax error: malformed YAML near here" },
+        { "unclosed", "policy.yaml:{line}:63: error PM0100: YAML syntax error: malformed YAML near here" },
     };
 
-    private static string Break(string kind)
+    /// <summary>A broken copy of the default sample, and the line of policy.yaml the error is on (0: none).</summary>
+    private static (string Dir, int Line) Break(string kind)
     {
         var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
         var path = Path.Combine(dir, "policy.yaml");
         var text = File.ReadAllText(path).TrimEnd('\n') + "\n";
+        int LineOf(string part) => text[..text.IndexOf(part, StringComparison.Ordinal)].Count(c => c == '\n') + 1;
         switch (kind)
         {
             case "deep":
-                File.WriteAllText(path, text + "deep: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
-                break;
+                File.WriteAllText(path, text + Deep);
+                return (dir, text.Count(c => c == '\n') + 1);
             case "dev-zero":
                 File.Delete(path);
                 File.CreateSymbolicLink(path, "/dev/zero");
-                break;
+                return (dir, 0);
             default:
-                File.WriteAllText(path, text.Replace("      - { path: lists/social-extra.txt, format: domains }\n", "      - { path: {}\n"));
-                break;
+                const string line = "      - { path: lists/social-extra.txt, format: domains }\n";
+                Assert.Contains(line, text);
+                File.WriteAllText(path, text.Replace(line, "      - { path: {}\n"));
+                // The parser notices the broken mapping at the end of the last complete token: the line before.
+                return (dir, LineOf(line) - 1);
         }
-
-        return dir;
     }
+
+    private static readonly string Deep = "deep: " + new string('[', 20_000) + new string(']', 20_000) + "\n";
 
     [Theory]
     [MemberData(nameof(BrokenPolicies))]
     public async Task Item09_Item10_BrokenPolicy_CheckExitsOneAndServiceExitsTwo_WithTheLocatedError(string kind, string expected)
     {
-        var dir = Break(kind);
+        var (dir, line) = Break(kind);
+        expected = expected.Replace("{line}", line.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
         var check = await RunProcess("check", "--policy", dir);
         Assert.True(check.Exit == 1, $"exit {check.Exit}\n{check.Out}\n{check.Err}");
@@ -92,7 +98,9 @@ public sealed class Issue15CliTests
         var dir = RepoPaths.CopyToTemp(RepoPaths.Sample("default"));
         await using var service = await TestSupport.ServiceProcess.StartAsync([$"--Policy:Path={dir}", $"--Audit:Path={Directory.CreateTempSubdirectory("audit-").FullName}"]);
         var path = Path.Combine(dir, "policy.yaml");
-        File.WriteAllText(path, File.ReadAllText(path).TrimEnd('\n') + "\ndeep: " + new string('[', 20_000) + new string(']', 20_000) + "\n");
+        var text = File.ReadAllText(path).TrimEnd('\n') + "\n";
+        File.WriteAllText(path, text + Deep);
+        int line = text.Count(c => c == '\n') + 1;
 
         using (var hup = Process.Start("kill", ["-HUP", service.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
@@ -106,7 +114,7 @@ public sealed class Issue15CliTests
         }
 
         Assert.False(service.HasExited, service.Output);
-        Assert.Contains("policy.yaml:83:70: error PM0108: nested more than 64 levels deep; a policy needs a handful", service.Output);
+        Assert.Contains($"policy.yaml:{line}:70: error PM0108: nested more than 64 levels deep; a policy needs a handful", service.Output);
         using var client = new HttpClient(new HttpClientHandler { Proxy = new System.Net.WebProxy(service.Proxy), UseProxy = true });
         using var response = await client.GetAsync("http://blocked-terror.test/");
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, response.StatusCode);
