@@ -32,7 +32,7 @@ public sealed class AuditUnavailableTests
     public async Task Item14_AuditDiskFull_RequestsAndConnectsAreRefusedAtOnce_AdminAnswers_ThenTrafficFlowsAndNoRecordIsLost()
     {
         await using var origin = await TestOrigin.StartAsync();
-        using var disk = TmpfsMount.Create("256k");
+        using var disk = FullDisk.Mount(256);
         var logs = Path.Combine(disk.Path, "logs");
         await using var service = await ServiceProcess.StartAsync(Settings(Samples.CopyDefault(), logs, origin));
         using var http = ProxyClient(service);
@@ -361,51 +361,5 @@ public sealed class AuditUnavailableTests
     {
         using var mkfifo = Process.Start("mkfifo", [path]);
         Assert.True(mkfifo.WaitForExit(10_000) && mkfifo.ExitCode == 0, $"mkfifo {path} failed");
-    }
-
-    /// <summary>A small tmpfs (the suite runs as root; see .ci/run), filled and freed on demand, unmounted on dispose.</summary>
-    private sealed class TmpfsMount : IDisposable
-    {
-        private TmpfsMount(string path) => Path = path;
-
-        public string Path { get; }
-
-        private string Filler => System.IO.Path.Combine(Path, "filler");
-
-        public static TmpfsMount Create(string size)
-        {
-            var path = TempDir.Create("tmpfs");
-            Run("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", path);
-            return new TmpfsMount(path);
-        }
-
-        /// <summary>Writes until the filesystem says ENOSPC.</summary>
-        public void Fill()
-        {
-            using var stream = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough);
-            var block = new byte[4096];
-            for (int i = 0; i < 1024; i++) // 4 MB at most, against a 256 KB filesystem
-            {
-                try
-                {
-                    stream.Write(block);
-                }
-                catch (IOException)
-                {
-                    return;
-                }
-            }
-            throw new Xunit.Sdk.XunitException("the tmpfs never filled up");
-        }
-
-        public void Free() => File.Delete(Filler);
-
-        public void Dispose() => Run("umount", Path);
-
-        private static void Run(string file, params string[] args)
-        {
-            using var p = Process.Start(file, args);
-            Assert.True(p.WaitForExit(10_000) && p.ExitCode == 0, $"{file} {string.Join(' ', args)} failed (this test needs root)");
-        }
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using FilterService.Tests.TestSupport;
-
-namespace FilterService.Tests.Notifications;
+namespace FilterService.Tests.TestSupport;
 
 /// <summary>
 /// A real full disk: a small tmpfs mounted on a temporary directory (needs root, as the CI container runs), filled
