@@ -452,8 +452,10 @@ internal sealed partial class ConnectMiddleware
         }
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
         var decision = ProxyServices.Decide(policy, in request, out var took);
-        var verdict = decision.IsBlocked ? (canInspect && !IPAddress.TryParse(host, out _) ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
-            : options.ConnectPorts.Count > 0 && !options.ConnectPorts.Contains(port) ? ConnectVerdict.PortRefused
+        bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);
+        // A block page needs a name to mint a leaf for, and a port a browser would speak TLS on.
+        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !IPAddress.TryParse(host, out _) ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
+            : !portAllowed ? ConnectVerdict.PortRefused
             : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
         return new(verdict, host, port, decision, took);
