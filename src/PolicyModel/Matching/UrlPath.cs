@@ -8,11 +8,13 @@ namespace PolicyModel.Matching;
 /// loaded, the URL-list and hashed-list matcher, <c>paths:</c> rule patterns and requests, and <c>explain</c>.
 /// The proxy forwards the request target as received; only the decision uses this form. Rules (Matching/README.md):
 /// the fragment is dropped; in the path every ASCII percent-escape is decoded (delimiters <c>%2F</c>, <c>%5C</c>,
-/// <c>%3B</c> and <c>%2E</c> included, once: <c>%252F</c> is a literal <c>%2F</c>), IIS's <c>%uXXXX</c> too,
-/// backslash is a slash, each segment loses its path parameters (<c>;...</c>), empty segments (<c>//</c>) and
-/// dot segments are removed; escapes that stay (<c>%25</c>, <c>%3F</c>, <c>%23</c>, controls, space, bytes of
-/// non-ASCII characters, which are written as UTF-8 escapes) have upper-case hex. In the query only escapes of
-/// unreserved characters are decoded. Letter case is kept: matching ignores ASCII case.
+/// <c>%3B</c> and <c>%2E</c> included), IIS's <c>%uXXXX</c> too, and again until none is left, escapes produced by
+/// decoding included: <c>%252F</c> is a slash, as a server that decodes twice would take it; backslash is a slash,
+/// each segment loses its path parameters (<c>;...</c>), empty segments (<c>//</c>) and dot segments are removed;
+/// escapes that stay (<c>%25</c>, <c>%3F</c>, <c>%23</c>, controls, space, bytes of non-ASCII characters, which are
+/// written as UTF-8 escapes) have upper-case hex. In the query only escapes of unreserved characters are decoded,
+/// once (<c>%2541</c> stays). Letter case is kept: matching ignores ASCII case. The work is linear in the input, however
+/// deeply escapes nest.
 /// </summary>
 /// <remarks>
 /// Idempotent: <c>Canonicalize(Canonicalize(x)) == Canonicalize(x)</c>. A canonical input is returned as the same
@@ -63,6 +65,9 @@ public static class UrlPath
             }
             if (c != '%' || !IsUpperEscape(s, i, out int value) || !StaysEscapedInPath(value))
                 return false;
+            // A literal percent sign must not start an escape once decoded (%2541 is A, %25E9 is %E9).
+            if (value == '%' && (IsEscape(s, i + 2, out _) || IsUnicodeEscape(s, i + 2, out _)))
+                return false;
             i += 3;
         }
 
@@ -80,7 +85,13 @@ public static class UrlPath
     }
 
     /// <summary>The slow path: decode, then resolve segments. Allocates; only non-canonical input gets here.</summary>
-    private static string Build(ReadOnlySpan<char> s)
+    private static string Build(ReadOnlySpan<char> s) => Build(s, out _);
+
+    /// <summary>
+    /// <see cref="Build(ReadOnlySpan{char})"/>, also giving how many characters the path decoder wrote: at most a fixed
+    /// multiple of the input's length whatever the nesting of escapes (tests check the linear bound on <c>%2525...</c>).
+    /// </summary>
+    internal static string Build(ReadOnlySpan<char> s, out int decoderWrites)
     {
         int fragment = s.IndexOf('#');
         if (fragment >= 0)
@@ -88,8 +99,9 @@ public static class UrlPath
         int q = s.IndexOf('?');
         var path = q < 0 ? s : s[..q];
 
-        var decoded = new StringBuilder(path.Length + 8);
-        DecodePath(path, decoded);
+        var decoded = new PathDecoder(path.Length);
+        decoded.Decode(path);
+        decoderWrites = decoded.Writes;
         string d = decoded.ToString();
 
         bool leading = d.Length > 0 && d[0] == '/';
@@ -122,7 +134,12 @@ public static class UrlPath
         var result = new StringBuilder(s.Length + 8);
         if (leading)
             result.Append('/');
-        result.AppendJoin('/', kept);
+        for (int k = 0; k < kept.Count; k++)
+        {
+            if (k > 0)
+                result.Append('/');
+            AppendDecodedSegment(kept[k], result);
+        }
         if (trailing && kept.Count > 0)
             result.Append('/');
         if (q >= 0)
@@ -133,43 +150,121 @@ public static class UrlPath
         return result.ToString();
     }
 
-    private static void DecodePath(ReadOnlySpan<char> path, StringBuilder into)
+    /// <summary>
+    /// Writes a fully decoded segment in canonical form. The decoded text is ASCII and holds no decodable escape, so a
+    /// <c>%</c> before two hex digits is the escape of a non-ASCII byte (kept, upper-case hex) and any other <c>%</c>
+    /// is a literal percent sign (<c>%25</c>); the other bytes that must stay escaped are escaped.
+    /// </summary>
+    private static void AppendDecodedSegment(string segment, StringBuilder into)
     {
-        for (int i = 0; i < path.Length; i++)
+        for (int i = 0; i < segment.Length; i++)
         {
-            char c = path[i];
-            if (c == '%')
+            char c = segment[i];
+            if (c == '%' && IsEscape(segment, i, out int value))
             {
-                if (IsEscape(path, i, out int value))
-                {
-                    AppendPathByte(value, into);
-                    i += 2;
-                }
-                else if (IsUnicodeEscape(path, i, out int code))
-                {
-                    // IIS decodes %uXXXX: ASCII as the character, the rest as its UTF-8 bytes.
-                    if (code < 0x80)
-                        AppendPathByte(code, into);
-                    else
-                        AppendUtf8(new Rune(code), into);
-                    i += 5;
-                }
-                else
-                {
-                    AppendEscape(0x25, into);
-                }
+                AppendEscape(value, into);
+                i += 2;
             }
-            else if (c >= 0x80)
+            else if (StaysEscapedInPath(c))
             {
-                Rune.DecodeFromUtf16(path[i..], out Rune rune, out int used);
-                AppendUtf8(rune, into);
-                i += used - 1;
+                AppendEscape(c, into);
             }
             else
             {
-                AppendPathByte(c, into);
+                into.Append(c);
             }
         }
+    }
+
+    /// <summary>
+    /// Decodes a path until no ASCII escape remains, in one left-to-right pass. Each input character is appended to the
+    /// output; whenever the output then ends in a decodable escape (<c>%XX</c> of an ASCII byte, <c>%uXXXX</c>), those
+    /// characters are replaced by what they decode to and the new end is looked at again, so an escape that decoding
+    /// produces (<c>%2541</c>, <c>%25%32%46</c>) is decoded too. Escapes never overlap (the characters after a
+    /// <c>%</c> are hex digits or <c>u</c>), so decoding in any order gives this one result, the same as decoding the
+    /// whole path again and again until it stops changing. The output never holds a decodable escape (only its end can
+    /// become one, and that is looked at after every write), and each replacement shortens it, so the work is
+    /// linear in the input: a 32 KB <c>%252525...</c> costs one pass, not a pass per level.
+    /// Non-ASCII characters and <c>%uXXXX</c> of non-ASCII code points are written as the <c>%XX</c> escapes of their
+    /// UTF-8 bytes, which stay; backslash is written as <c>/</c>. The output is ASCII.
+    /// </summary>
+    private struct PathDecoder(int capacity)
+    {
+        private char[] _chars = new char[Math.Max(16, capacity + 8)];
+        private int _length;
+
+        /// <summary>Characters written, replacements included: the measure of the decoder's work.</summary>
+        public int Writes { get; private set; }
+
+        public void Decode(ReadOnlySpan<char> path)
+        {
+            for (int i = 0; i < path.Length; i++)
+            {
+                char c = path[i];
+                if (c >= 0x80)
+                {
+                    Rune.DecodeFromUtf16(path[i..], out Rune rune, out int used);
+                    AppendUtf8(rune);
+                    i += used - 1;
+                }
+                else
+                {
+                    Push(c);
+                }
+            }
+        }
+
+        /// <summary>Appends one ASCII character, then decodes the escapes it completes.</summary>
+        private void Push(char c)
+        {
+            Write(c == '\\' ? '/' : c);
+            while (true)
+            {
+                var tail = _chars.AsSpan(0, _length);
+                if (tail.Length >= 3 && tail[^3] == '%' && IsEscape(tail, tail.Length - 3, out int value) && value < 0x80)
+                {
+                    _length -= 3;
+                    Write(value == '\\' ? '/' : (char)value);
+                }
+                else if (tail.Length >= 6 && tail[^6] == '%' && IsUnicodeEscape(tail, tail.Length - 6, out int code))
+                {
+                    // IIS decodes %uXXXX: ASCII as the character, the rest as its UTF-8 bytes (which stay escaped).
+                    _length -= 6;
+                    if (code >= 0x80)
+                    {
+                        AppendUtf8(new Rune(code));
+                        return;
+                    }
+                    Write(code == '\\' ? '/' : (char)code);
+                }
+                else
+                {
+                    return;
+                }
+            }
+        }
+
+        private void AppendUtf8(Rune rune)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            int n = rune.EncodeToUtf8(bytes);
+            foreach (byte b in bytes[..n])
+            {
+                Write('%');
+                Write("0123456789ABCDEF"[b >> 4]);
+                Write("0123456789ABCDEF"[b & 15]);
+            }
+        }
+
+        private void Write(char c)
+        {
+            if (_length == _chars.Length)
+                Array.Resize(ref _chars, _chars.Length * 2);
+            _chars[_length++] = c;
+            Writes++;
+        }
+
+        public override readonly string ToString() => new(_chars, 0, _length);
     }
 
     private static void CanonicalQuery(ReadOnlySpan<char> query, StringBuilder into)
@@ -207,17 +302,6 @@ public static class UrlPath
                 into.Append(c);
             }
         }
-    }
-
-    /// <summary>One decoded path byte: a backslash is a slash; what must stay escaped is escaped; the rest is itself.</summary>
-    private static void AppendPathByte(int value, StringBuilder into)
-    {
-        if (value == '\\')
-            into.Append('/');
-        else if (StaysEscapedInPath(value))
-            AppendEscape(value, into);
-        else
-            into.Append((char)value);
     }
 
     private static void AppendUtf8(Rune rune, StringBuilder into)

@@ -38,7 +38,33 @@ public sealed class UrlPathTests
     [InlineData("/terror/recruitment/.", "/terror/recruitment/")]
     [InlineData("/", "/")]
     [InlineData("", "")]
-    [InlineData("/%252f", "/%252f")]
+    [InlineData("/%252f", "/")]
+    [InlineData("/terror%252frecruitment/page.html", "/terror/recruitment/page.html")]
+    [InlineData("/%252fterror/recruitment;x=1/page.html", "/terror/recruitment/page.html")]
+    [InlineData("/x;x=1%252f../terror/recruitment/page.html", "/terror/recruitment/page.html")]
+    [InlineData("/./w%252findex.php", "/w/index.php")]
+    [InlineData("/terror%25252525252Frecruitment", "/terror/recruitment")]
+    [InlineData("/%2574error/recruitment", "/terror/recruitment")]
+    [InlineData("/terror%25%32%46recruitment", "/terror/recruitment")]
+    [InlineData("/terror%%32%46recruitment", "/terror/recruitment")]
+    [InlineData("/%4%31", "/A")]
+    [InlineData("/%4%4%31", "/J")]
+    [InlineData("/%25u0074error%25u002frecruitment", "/terror/recruitment")]
+    [InlineData("/%u0025%32%46", "/")]
+    [InlineData("/a%252e%252e/terror", "/a../terror")]
+    [InlineData("/a/%252e%252e/terror", "/terror")]
+    [InlineData("/terror%253brecruitment", "/terror")]
+    [InlineData("/terror%255crecruitment", "/terror/recruitment")]
+    [InlineData("/%25", "/%25")]
+    [InlineData("/%2525", "/%25")]
+    [InlineData("/%254", "/%254")]
+    [InlineData("/%25zz", "/%25zz")]
+    [InlineData("/%253f", "/%3F")]
+    [InlineData("/%25e9", "/%E9")]
+    [InlineData("/%25u00e9", "/%C3%A9")]
+    [InlineData("/%25uD800", "/%25uD800")]
+    [InlineData("/%25%u0041", "/%25A")]
+    [InlineData("/q?a=%2541%252f", "/q?a=%2541%252f")]
     [InlineData("/100%", "/100%25")]
     [InlineData("/%3f/%23/%20", "/%3F/%23/%20")]
     [InlineData("/caf\u00e9", "/caf%C3%A9")]
@@ -65,6 +91,11 @@ public sealed class UrlPathTests
     [InlineData("/x/../terror/recruitment")]
     [InlineData("/terror/%2e/recruitment")]
     [InlineData("/terror\\recruitment")]
+    [InlineData("/terror%252frecruitment/page.html")]
+    [InlineData("/%252fterror/recruitment;x=1/page.html")]
+    [InlineData("/x;x=1%252f../terror/recruitment/page.html")]
+    [InlineData("/terror%25%32%46recruitment")]
+    [InlineData("/%2574error%25252Frecruitment")]
     public void Item02_StatutoryUrlEntry_PlainAndHashed_MatchesEveryFormOfItsPath(string path)
     {
         var plain = Build((Terror, EntryKind.UrlPrefix, "stand-in.test/terror/recruitment"));
@@ -80,7 +111,8 @@ public sealed class UrlPathTests
     [InlineData("/terror/recruitmen")]
     [InlineData("/terror/x/recruitment")]
     [InlineData("/terror/recruitment/../")]
-    [InlineData("/terror%252frecruitment")]
+    [InlineData("/terror%2525recruitment")]
+    [InlineData("/terror%25252xrecruitment")]
     public void Match_OtherPaths_AreNotTheStatutoryEntry(string path)
     {
         var plain = Build((Terror, EntryKind.UrlPrefix, "stand-in.test/terror/recruitment"));
@@ -116,12 +148,39 @@ public sealed class UrlPathTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Fact]
+    public void Item02_Canonicalize_32KbOfNestedPercentEscapes_DecodesInOnePass()
+    {
+        // %2525...25 decodes one level per round in a decoder that repeats whole passes: 32 KB would cost about 10,000
+        // passes over the path. The one-pass decoder writes each input character once and at most one more per decode.
+        string path = "/a%" + string.Concat(Enumerable.Repeat("25", 16 * 1024)) + "2Fb";
+
+        string canonical = UrlPath.Build(path, out int writes);
+
+        Assert.Equal("/a/b", canonical);
+        Assert.Equal(canonical, UrlPath.Canonicalize(path));
+        Assert.InRange(writes, path.Length, 2 * path.Length);
+    }
+
+    [Fact]
+    public void Item02_Canonicalize_32KbOfNestedPercentEscapesEndingInAPercent_KeepsTheLiteralPercent()
+    {
+        string path = "/a%" + string.Concat(Enumerable.Repeat("25", 16 * 1024));
+
+        string canonical = UrlPath.Build(path, out int writes);
+
+        Assert.Equal("/a%25", canonical);
+        Assert.True(UrlPath.IsCanonical(canonical));
+        Assert.InRange(writes, path.Length, 2 * path.Length);
+    }
+
     // ---- property tests against the naive reference ----
 
     private static readonly string[] Tokens =
     [
         "/", "//", "a", "B", "terror", "recruitment", ".", "..", "%2e", "%2E", "%2f", "%2F", "%5c", "\\", ";", ";x=1", "%3b",
         "%", "%25", "%252f", "%41", "%7e", "%7E", "%u002f", "%u0041", "%uD800", "%U00e9", "?", "#", "=", "&", "\u00e9",
+        "%2525", "%252F", "%252e", "%253b", "%255c", "%25%32%46", "%32", "%46", "2", "5", "e9", "E", "u", "u00", "%u0025", "%75", "%2541",
         "\U0001F600", "\uD800", " ", "%20", "%c3%a9", "%3f", "%23", "~", "*", "%0a", "\u007f", "%zz", "%4",
     ];
 
@@ -260,38 +319,39 @@ public sealed class UrlPathTests
         return entry.Length == 0 || path == entry || path.StartsWith(entry + "/", StringComparison.Ordinal);
     }
 
-    /// <summary>Matching/README.md's canonical form, step by step: fragment, split, decode, parameters, slashes, dots.</summary>
+    /// <summary>Matching/README.md's canonical form, step by step: fragment, split, decode until stable, parameters, slashes, dots.</summary>
     private static string Reference(string s)
     {
         s = s.Split('#')[0];
         int q = s.IndexOf('?');
         string path = q < 0 ? s : s[..q];
 
+        // Non-ASCII characters as the escapes of their UTF-8 bytes (a lone surrogate is U+FFFD).
+        string text = Regex.Replace(path, @"[\uD800-\uDBFF][\uDC00-\uDFFF]|[^\u0000-\u007f]",
+            m => string.Concat(Encoding.UTF8.GetBytes(m.Value).Select(b => $"%{b:X2}")));
+
+        // Decode every ASCII %XX and every %uXXXX (not a surrogate), again and again until nothing changes.
+        while (true)
+        {
+            string next = Regex.Replace(text, @"%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}", m =>
+            {
+                int code = Convert.ToInt32(m.Value[(m.Value[1] is 'u' or 'U' ? 2 : 1)..], 16);
+                if (code is >= 0xD800 and <= 0xDFFF || (m.Value.Length == 3 && code >= 0x80))
+                    return m.Value;
+                return code < 0x80 ? ((char)code).ToString() : string.Concat(Encoding.UTF8.GetBytes(char.ConvertFromUtf32(code)).Select(b => $"%{b:X2}"));
+            });
+            if (next == text)
+                break;
+            text = next;
+        }
+
+        // What is left: escapes of non-ASCII bytes (upper-case hex), literal percent signs, and characters, some of which stay escaped.
         var decoded = new StringBuilder();
-        foreach (Match m in Regex.Matches(path, @"%[0-9A-Fa-f]{2}|%[uU][0-9A-Fa-f]{4}|[\uD800-\uDBFF][\uDC00-\uDFFF]|.", RegexOptions.Singleline))
+        foreach (Match m in Regex.Matches(text, "%[0-9A-Fa-f]{2}|.", RegexOptions.Singleline))
         {
             string t = m.Value;
-            byte[] bytes;
-            string rest = "";
-            if (t.Length == 3 && t[0] == '%')
-            {
-                bytes = [Convert.ToByte(t[1..], 16)];
-            }
-            else if (t.Length == 6 && t[0] == '%')
-            {
-                int code = Convert.ToInt32(t[2..], 16);
-                if (code is >= 0xD800 and <= 0xDFFF)
-                    (bytes, rest) = ([(byte)'%'], t[1..]);
-                else
-                    bytes = Encoding.UTF8.GetBytes(char.ConvertFromUtf32(code));
-            }
-            else
-            {
-                bytes = Encoding.UTF8.GetBytes(t);
-            }
-            foreach (byte b in bytes)
-                decoded.Append(b == '\\' ? "/" : b > 0x20 && b < 0x7f && b != '%' && b != '?' && b != '#' ? ((char)b).ToString() : $"%{b:X2}");
-            decoded.Append(rest);
+            char b = t[0];
+            decoded.Append(t.Length == 3 ? t.ToUpperInvariant() : b == '\\' ? "/" : b > 0x20 && b < 0x7f && b != '%' && b != '?' && b != '#' ? t : $"%{(int)b:X2}");
         }
 
         string p = Regex.Replace(decoded.ToString(), ";[^/]*", "");
