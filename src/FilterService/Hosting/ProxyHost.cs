@@ -150,6 +150,7 @@ internal static class ProxyHost
             return null;
         }
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
+        services.AddSingleton(new ProxyPages(inspection?.Certificate));
         services.AddSingleton<ForwardingStage>();
         services.AddSingleton<PlainHttpStage>();
         bool tunnelLoop = options.Proxy.TunnelLoop && Libc.Supported;

@@ -272,6 +272,12 @@ internal sealed partial class ConnectMiddleware
                 await RespondAsync(output, 403, BlockedText(decision, reference), null);
                 _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, Elapsed(started), reference, policy.Version, null, null));
                 return;
+            case ConnectVerdict.BlockPage:
+                // Blocked, with a CA: answer 200 and terminate TLS, so the browser shows the block page, not a tunnel error
+                // it retries. The alert is raised here, once; nothing is connected upstream.
+                await _proxy.AlertAsync(at, client, "CONNECT", target, host, decision, reference, policy.Version);
+                await BlockInsideTlsAsync(connection, deadline, client, host, port, user, target, decision, at, started, reference, policy.Version);
+                return;
             case ConnectVerdict.PortRefused:
                 await RespondAsync(output, 403, $"Tunnels to port {port} are not allowed. Reference {reference}.", null);
                 _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, "connect-port", 403, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity));
@@ -338,6 +344,26 @@ internal sealed partial class ConnectMiddleware
         await _next(connection); // TLS with a minted certificate, then Kestrel's HTTP/1.1 and the HTTP stage
     }
 
+    private async Task BlockInsideTlsAsync(ConnectionContext connection, ReadDeadline deadline, IPAddress client, string host, int port, string? user,
+        string target, Decision decision, DateTimeOffset at, long started, string reference, string version)
+    {
+        await connection.Transport.Output.WriteAsync(Established);
+        var refusal = await CheckHelloAsync(connection.Transport.Input, deadline, host);
+        if (refusal is not null)
+        {
+            _proxy.Refusals.Note(refusal, client);
+            _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, version, null));
+            return;
+        }
+        // The CONNECT's record keeps the engine's block (action, rule, category) with the status the client saw.
+        _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, 0, 0, Elapsed(started), reference, version, BlockPageUpstream, null));
+        connection.Features.Set(new InspectedTunnel(host, port, user, reference, decision));
+        await _next(connection); // TLS with a minted certificate, then the HTTP stage, which answers every request with the block page
+    }
+
+    /// <summary>The upstream address recorded for a CONNECT bumped to show the block page: there is no upstream.</summary>
+    internal const string BlockPageUpstream = "block-page";
+
     /// <summary>Peeks the ClientHello; null if it is TLS naming <paramref name="host"/>, else the refusal's rule.</summary>
     private async Task<string?> CheckHelloAsync(PipeReader input, ReadDeadline deadline, string host)
     {
@@ -394,8 +420,13 @@ internal sealed partial class ConnectMiddleware
     {
         /// <summary>400: the target is not host:port.</summary>
         BadTarget,
-        /// <summary>403 from the engine, with its alert.</summary>
+        /// <summary>403 from the engine, with its alert (no inspection CA, or an address literal: there is no name for a leaf to show a page under).</summary>
         Blocked,
+        /// <summary>
+        /// Blocked by the engine, with an inspection CA: 200, the alert, TLS terminated with a leaf for the SNI, and the block
+        /// page for every request inside. Never connected upstream.
+        /// </summary>
+        BlockPage,
         /// <summary>403: a port outside <c>Proxy:ConnectPorts</c>.</summary>
         PortRefused,
         /// <summary>Allowed, through TLS inspection: the host's rules need methods or paths.</summary>
@@ -421,8 +452,10 @@ internal sealed partial class ConnectMiddleware
         }
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
         var decision = ProxyServices.Decide(policy, in request, out var took);
-        var verdict = decision.IsBlocked ? ConnectVerdict.Blocked
-            : options.ConnectPorts.Count > 0 && !options.ConnectPorts.Contains(port) ? ConnectVerdict.PortRefused
+        bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);
+        // A block page needs a name to mint a leaf for, and a port a browser would speak TLS on.
+        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !IPAddress.TryParse(host, out _) ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
+            : !portAllowed ? ConnectVerdict.PortRefused
             : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
         return new(verdict, host, port, decision, took);

@@ -28,10 +28,12 @@ internal sealed partial class ForwardingStage
     private readonly ProxyServices _proxy;
     private readonly HttpMessageInvoker _invoker;
     private readonly ILogger<ForwardingStage> _logger;
+    private readonly ProxyPages _pages;
 
-    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ILogger<ForwardingStage> logger)
+    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ProxyPages pages, ILogger<ForwardingStage> logger)
     {
         _proxy = proxy;
+        _pages = pages;
         _invoker = invoker;
         _logger = logger;
     }
@@ -99,6 +101,12 @@ internal sealed partial class ForwardingStage
         var tunnel = context.Features.Get<InspectedTunnel>();
         if (tunnel is null && !raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
+            // The proxy's own pages (ProxyPages), for its clients only; every other origin-form request is refused.
+            if ((HttpMethods.IsGet(method) || HttpMethods.IsHead(method)) && _pages.Find(raw) is { } page && policy.IsClient(client))
+            {
+                await ServePageAsync(context, page, method, raw, at, started, reference, policy.Version, client);
+                return;
+            }
             context.Response.Headers.Connection = "close";
             bool https = raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
             await TextAsync(context, 400, https ? "Use CONNECT for https." : "This is a web filtering proxy: configure it as your browser's proxy.");
@@ -157,10 +165,15 @@ internal sealed partial class ForwardingStage
         }
 
         var filterRequest = new FilterRequest(client, user, method, tunnel is null ? "http" : "https", host, uri.Port, uri.PathAndQuery, at);
-        var decision = _proxy.Decide(policy, in filterRequest);
+        // A tunnel bumped to show the block page carries its CONNECT's decision: every request inside gets the page.
+        var decision = tunnel?.Blocked ?? _proxy.Decide(policy, in filterRequest);
         if (decision.IsBlocked)
         {
-            await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
+            if (tunnel?.Blocked is null)
+            {
+                await _proxy.AlertAsync(at, client, method, url, host, decision, reference, policy.Version);
+            } // else raised once, at the CONNECT: one alert per attempt, however many requests the browser sends inside
+
             var page = BlockPage.Render(policy, decision, url, client, at, reference);
             context.Response.StatusCode = 403;
             context.Response.ContentType = "text/html; charset=utf-8";
@@ -405,6 +418,21 @@ internal sealed partial class ForwardingStage
     }
 
     private void Audit(DecisionRecord record) => _proxy.Observe(record);
+
+    private async Task ServePageAsync(HttpContext context, ProxyPage page, string method, string raw, DateTimeOffset at, long started,
+        string reference, string version, IPAddress client)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = page.ContentType;
+        context.Response.ContentLength = page.Body.Length;
+        context.Response.Headers.CacheControl = "no-cache";
+        if (HttpMethods.IsGet(method))
+        {
+            await context.Response.Body.WriteAsync(page.Body, context.RequestAborted);
+        }
+        Audit(_proxy.Refusal(at, client, null, method, raw, page.Rule, 200, 0, HttpMethods.IsGet(method) ? page.Body.Length : 0,
+            Stopwatch.GetElapsedTime(started), reference, version) with { Action = DecisionAction.Allow });
+    }
 
     private static Task TextAsync(HttpContext context, int status, string text)
     {

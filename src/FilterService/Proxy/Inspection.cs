@@ -10,8 +10,10 @@ namespace FilterService.Proxy;
 /// <summary>
 /// Set on a tunnelled connection whose TLS the proxy terminates: the decrypted requests reach the HTTP stage,
 /// which decides each one against this host and identity (they carry no proxy credentials of their own).
+/// <paramref name="Blocked"/> is set for a tunnel bumped only to show the block page (<see cref="ConnectMiddleware.ConnectVerdict.BlockPage"/>):
+/// every request inside gets the page for this decision, and nothing is ever forwarded.
 /// </summary>
-internal sealed record InspectedTunnel(string Host, int Port, string? User, string Reference);
+internal sealed record InspectedTunnel(string Host, int Port, string? User, string Reference, Decision? Blocked = null);
 
 /// <summary>Holds Kestrel's HTTP delegate, captured behind the TLS middleware, so plain HTTP can skip TLS.</summary>
 internal sealed class HttpDelegateHolder
@@ -39,6 +41,9 @@ internal sealed class InspectionAuthority
         _ca = ca;
         _time = time;
     }
+
+    /// <summary>The CA certificate (public part), as served on <c>/ca.crt</c> for the school's devices to trust.</summary>
+    public X509Certificate2 Certificate => _ca;
 
     public static InspectionAuthority Load(string certificatePem, string keyPem, TimeProvider time) =>
         new(X509Certificate2.CreateFromPemFile(certificatePem, keyPem), time);

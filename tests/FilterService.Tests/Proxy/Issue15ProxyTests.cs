@@ -260,7 +260,19 @@ public sealed partial class Issue15ProxyTests : IAsyncLifetime
             Assert.DoesNotContain("Closed a tunnel", service.Output);
             Assert.DoesNotContain("Refused a CONNECT head", service.Output);
             Assert.True(SummaryLine().Matches(service.Output).Count <= (Tunnels + Heads) / 4, service.Output);
-            var records = Directory.GetFiles(audit, "audit-*.json").SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).ToList();
+            // The summary counts at the refusal; the audit writer appends after it, off the socket thread: wait for it.
+            List<string> records;
+            deadline = DateTime.UtcNow + Wait;
+            while (true)
+            {
+                records = Directory.GetFiles(audit, "audit-*.json").SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).ToList();
+                if (records.Count(l => l.Contains("\"tunnel-not-tls\"", StringComparison.Ordinal)) >= Tunnels
+                    && records.Count(l => l.Contains("\"malformed-request\"", StringComparison.Ordinal)) >= Heads || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+                await Task.Delay(100);
+            }
             Assert.Equal(Tunnels, records.Count(l => l.Contains("\"tunnel-not-tls\"", StringComparison.Ordinal)));
             Assert.Equal(Heads, records.Count(l => l.Contains("\"malformed-request\"", StringComparison.Ordinal)));
         }
