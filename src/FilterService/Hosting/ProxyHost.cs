@@ -66,7 +66,17 @@ internal static class ProxyHost
         // Kestrel tolerates bare-LF line endings unless told otherwise; a proxy must not (request smuggling).
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        // A Windows service starts in System32: the content root (relative paths in appsettings.json) is the install folder.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : null,
+        });
+        // Each is a no-op unless the process runs under that service manager. systemd (its child, or PID 1 of a
+        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM, journald log
+        // priorities. Windows: service start/stop and the Event Log as a log sink (docs/service.md).
+        builder.Host.UseSystemd();
+        builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
@@ -109,6 +119,11 @@ internal static class ProxyHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ListenerRegistry>();
         services.AddHostedService<MemoryTrimmer>();
+        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService() && SystemdWatchdog.Requested() is { } watchdog)
+        {
+            services.AddHostedService(sp => new SystemdWatchdog(sp.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(), watchdog,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
+        }
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>(),
             new StatutoryGuard(options.Policy.StatutoryShrinkFraction, options.Policy.StatutoryMinEntries, options.Audit.Path),
