@@ -79,6 +79,7 @@ internal static class ProxyHost
         builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
+        var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -165,6 +166,7 @@ internal static class ProxyHost
             return null;
         }
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
+        services.AddSingleton(new ProxyAutoConfig(pac!));
         services.AddSingleton<ForwardingStage>();
         services.AddSingleton<PlainHttpStage>();
         bool tunnelLoop = options.Proxy.TunnelLoop && Libc.Supported;

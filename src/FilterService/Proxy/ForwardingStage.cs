@@ -28,12 +28,14 @@ internal sealed partial class ForwardingStage
     private readonly ProxyServices _proxy;
     private readonly HttpMessageInvoker _invoker;
     private readonly ILogger<ForwardingStage> _logger;
+    private readonly ProxyAutoConfig? _pac;
 
-    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ILogger<ForwardingStage> logger)
+    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ILogger<ForwardingStage> logger, ProxyAutoConfig? pac = null)
     {
         _proxy = proxy;
         _invoker = invoker;
         _logger = logger;
+        _pac = pac;
     }
 
     /// <summary>The one upstream handler: no proxy, cookies, redirects or decompression, no trace headers injected.</summary>
@@ -99,6 +101,21 @@ internal sealed partial class ForwardingStage
         var tunnel = context.Features.Get<InspectedTunnel>();
         if (tunnel is null && !raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
+            if (_pac is not null && ProxyAutoConfig.IsPacPath(raw) && (HttpMethods.IsGet(method) || HttpMethods.IsHead(method)))
+            {
+                // The PAC file (issue 20), to the policy's clients only: it is the one origin-form request the proxy answers.
+                if (!policy.IsClient(client))
+                {
+                    var refusal = Refuse(Admission.NotClient, TimeSpan.Zero, _proxy.ProxyAuthenticate);
+                    context.Response.Headers.Connection = "close";
+                    await TextAsync(context, refusal.Status, refusal.Text);
+                    Audit(_proxy.Refusal(at, client, null, method, raw, ProxyServices.RuleFor(Admission.NotClient), refusal.Status, 0, 0,
+                        Stopwatch.GetElapsedTime(started), reference, policy.Version));
+                    return;
+                }
+                await _pac.ServeAsync(context);
+                return;
+            }
             context.Response.Headers.Connection = "close";
             bool https = raw.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
             await TextAsync(context, 400, https ? "Use CONNECT for https." : "This is a web filtering proxy: configure it as your browser's proxy.");
