@@ -41,11 +41,16 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     /// <param name="environment">Variables added to the child's environment (NOTIFY_SOCKET, WATCHDOG_USEC).</param>
     /// <param name="launcher">A command the service is started under (e.g. unshare); the service's own command line follows it.</param>
+    /// <param name="executable">A self-contained service executable (a package's) to run instead of the built FilterService.dll.</param>
     public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null,
-        IReadOnlyList<string>? launcher = null)
+        IReadOnlyList<string>? launcher = null, string? executable = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "FilterService.dll");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
+        if (executable is not null)
+        {
+            (dotnet, dll) = (executable, null!);
+        }
         var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : dotnet)
         {
             RedirectStandardOutput = true,
@@ -65,7 +70,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             }
             psi.ArgumentList.Add(dotnet);
         }
-        psi.ArgumentList.Add(dll);
+        if (dll is not null)
+        {
+            psi.ArgumentList.Add(dll);
+        }
         foreach (var s in new[] { "--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false" }.Concat(settings))
         {
             psi.ArgumentList.Add(s);
