@@ -304,7 +304,7 @@ internal sealed class ProxyApp : IAsyncDisposable
     }
 }
 
-/// <summary>The admin endpoint: health and Prometheus metrics now; PAC file and pages are later issues.</summary>
+/// <summary>The admin endpoint: health and Prometheus metrics; pages are a later issue (the PAC file is on the proxy port: Proxy/ProxyAutoConfig).</summary>
 internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
 {
     public async Task InvokeAsync(HttpContext context)
