@@ -66,9 +66,20 @@ internal static class ProxyHost
         // Kestrel tolerates bare-LF line endings unless told otherwise; a proxy must not (request smuggling).
         AppContext.SetSwitch("Microsoft.AspNetCore.Server.Kestrel.DisableHttp1LineFeedTerminators", true);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        // A Windows service starts in System32: the content root (relative paths in appsettings.json) is the install folder.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : null,
+        });
+        // Each is a no-op unless the process runs under that service manager. systemd (its child, or PID 1 of a
+        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM, journald log
+        // priorities. Windows: service start/stop and the Event Log as a log sink (docs/service.md).
+        builder.Host.UseSystemd();
+        builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
+        var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -109,6 +120,11 @@ internal static class ProxyHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ListenerRegistry>();
         services.AddHostedService<MemoryTrimmer>();
+        if (Microsoft.Extensions.Hosting.Systemd.SystemdHelpers.IsSystemdService() && SystemdWatchdog.Requested() is { } watchdog)
+        {
+            services.AddHostedService(sp => new SystemdWatchdog(sp.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(), watchdog,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
+        }
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>(),
             new StatutoryGuard(options.Policy.StatutoryShrinkFraction, options.Policy.StatutoryMinEntries, options.Audit.Path),
@@ -151,6 +167,7 @@ internal static class ProxyHost
         }
         services.AddSingleton(sp => ForwardingStage.CreateInvoker(sp.GetRequiredService<UpstreamConnector>(), options.Proxy.UpstreamConnectTimeout, trusted));
         services.AddSingleton(new ProxyPages(inspection?.Certificate));
+        services.AddSingleton(new ProxyAutoConfig(pac!));
         services.AddSingleton<ForwardingStage>();
         services.AddSingleton<PlainHttpStage>();
         bool tunnelLoop = options.Proxy.TunnelLoop && Libc.Supported;
@@ -288,7 +305,7 @@ internal sealed class ProxyApp : IAsyncDisposable
     }
 }
 
-/// <summary>The admin endpoint: health and Prometheus metrics now; PAC file and pages are later issues.</summary>
+/// <summary>The admin endpoint: health and Prometheus metrics; pages are a later issue (the PAC file is on the proxy port: Proxy/ProxyAutoConfig).</summary>
 internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
 {
     public async Task InvokeAsync(HttpContext context)

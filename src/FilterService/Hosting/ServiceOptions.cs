@@ -153,7 +153,7 @@ internal sealed class ProxyOptions
     public TimeSpan RefusalLogInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
-/// <summary>The admin endpoint (section <c>Admin</c>): health now; metrics, PAC file and pages later.</summary>
+/// <summary>The admin endpoint (section <c>Admin</c>): health and metrics; the PAC file is served on the proxy port (section <c>Pac</c>).</summary>
 internal sealed class AdminOptions
 {
     /// <summary>Default 127.0.0.1:9090; empty turns the admin endpoint off.</summary>

@@ -29,13 +29,15 @@ internal sealed partial class ForwardingStage
     private readonly HttpMessageInvoker _invoker;
     private readonly ILogger<ForwardingStage> _logger;
     private readonly ProxyPages _pages;
+    private readonly ProxyAutoConfig? _pac;
 
-    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ProxyPages pages, ILogger<ForwardingStage> logger)
+    public ForwardingStage(ProxyServices proxy, HttpMessageInvoker invoker, ProxyPages pages, ILogger<ForwardingStage> logger, ProxyAutoConfig? pac = null)
     {
         _proxy = proxy;
         _pages = pages;
         _invoker = invoker;
         _logger = logger;
+        _pac = pac;
     }
 
     /// <summary>The one upstream handler: no proxy, cookies, redirects or decompression, no trace headers injected.</summary>
@@ -101,8 +103,24 @@ internal sealed partial class ForwardingStage
         var tunnel = context.Features.Get<InspectedTunnel>();
         if (tunnel is null && !raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
         {
-            // The proxy's own pages (ProxyPages), for its clients only; every other origin-form request is refused.
-            if ((HttpMethods.IsGet(method) || HttpMethods.IsHead(method)) && _pages.Find(raw) is { } page && policy.IsClient(client))
+            // The proxy's own answers to origin-form requests, for its clients only: the PAC file (ProxyAutoConfig) and, with an
+            // inspection CA, the CA's pages (ProxyPages); every other origin-form request is refused below.
+            bool read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+            if (read && _pac is not null && ProxyAutoConfig.IsPacPath(raw))
+            {
+                if (!policy.IsClient(client))
+                {
+                    var refusal = Refuse(Admission.NotClient, TimeSpan.Zero, _proxy.ProxyAuthenticate);
+                    context.Response.Headers.Connection = "close";
+                    await TextAsync(context, refusal.Status, refusal.Text);
+                    Audit(_proxy.Refusal(at, client, null, method, raw, ProxyServices.RuleFor(Admission.NotClient), refusal.Status, 0, 0,
+                        Stopwatch.GetElapsedTime(started), reference, policy.Version));
+                    return;
+                }
+                await _pac.ServeAsync(context);
+                return;
+            }
+            if (read && _pages.Find(raw) is { } page && policy.IsClient(client))
             {
                 await ServePageAsync(context, page, method, raw, at, started, reference, policy.Version, client);
                 return;

@@ -39,18 +39,41 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings)
+    /// <param name="environment">Variables added to the child's environment (NOTIFY_SOCKET, WATCHDOG_USEC).</param>
+    /// <param name="launcher">A command the service is started under (e.g. unshare); the service's own command line follows it.</param>
+    /// <param name="executable">A self-contained service executable (a package's) to run instead of the built FilterService.dll.</param>
+    public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null,
+        IReadOnlyList<string>? launcher = null, string? executable = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "FilterService.dll");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
+        if (executable is not null)
+        {
+            (dotnet, dll) = (executable, null!);
+        }
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        psi.ArgumentList.Add(dll);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var a in launcher.Skip(1))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.ArgumentList.Add(dotnet);
+        }
+        if (dll is not null)
+        {
+            psi.ArgumentList.Add(dll);
+        }
         foreach (var s in new[] { "--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false" }.Concat(settings))
         {
             psi.ArgumentList.Add(s);
@@ -107,6 +130,14 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     {
         _process.Kill(entireProcessTree: false);
         await _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+    }
+
+    /// <summary>Waits for the process to end by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()
