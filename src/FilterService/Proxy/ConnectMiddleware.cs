@@ -443,6 +443,9 @@ internal sealed partial class ConnectMiddleware
     /// the one judgement this middleware answers and the tunnel loop carries or hands over on (a new check belongs
     /// here, so the loop can never carry a tunnel the middleware would refuse).
     /// </summary>
+    /// <summary>The audit rule name of a CONNECT refused by <c>connect: { bare_ip: block }</c>.</summary>
+    internal const string BareIpRule = "bare-ip-connect";
+
     internal static ConnectJudgement Judge(PolicySnapshot policy, IPAddress client, string? user, string authority, DateTimeOffset at,
         ProxyOptions options, bool canInspect)
     {
@@ -452,9 +455,28 @@ internal sealed partial class ConnectMiddleware
         }
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
         var decision = ProxyServices.Decide(policy, in request, out var took);
+        bool bareIp = IPAddress.TryParse(host, out _);
+        if (bareIp && policy.RefuseBareIpConnect && !decision.IsBlocked)
+        {
+            // connect.bare_ip: block. An address carries no name, so no SNI: nothing the policy could judge. The engine's
+            // own block (statutory, denied user, a listed address) keeps its rule and alert; this refuses the rest.
+            decision = decision with
+            {
+                Action = DecisionAction.Block,
+                Rule = BareIpRule,
+                Category = null,
+                List = null,
+                Entry = null,
+                Reason = "a tunnel to an IP address, with no name to check, is refused (connect.bare_ip: block)",
+                Until = null,
+                Alert = false,
+                Severity = AlertSeverity.None,
+                Trace = decision.Trace.IsDefault ? decision.Trace : decision.Trace.Add(new TraceStep("connect.bare_ip", true, $"{host} is an IP address: refused")),
+            };
+        }
         bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);
         // A block page needs a name to mint a leaf for, and a port a browser would speak TLS on.
-        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !IPAddress.TryParse(host, out _) ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
+        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !bareIp ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
             : !portAllowed ? ConnectVerdict.PortRefused
             : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
