@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FilterService.Tests.Cli;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
@@ -78,6 +79,31 @@ public sealed class CircumventionTests
         Assert.Equal("no-circumvention", record.Str("rule"));
         Assert.Equal(403, record.Int("status"));
 
+        var staff = await Curl.RunAsync("-k", "--proxy", service.Proxy, "--proxy-user", "staff1:staff1-demo", "https://dns.google/hello");
+        Assert.Equal(200, staff.ConnectCode);
+        Assert.Equal(200, staff.HttpCode);
+    }
+
+    [Fact]
+    public async Task Issue17_DohResolver_GivesPupilsTheBlockPage_WhenACaIsConfigured()
+    {
+        var (_, caCert, caKey) = await CaCommandTests.InitAsync();
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        await using var service = await ServiceProcess.StartAsync([
+            .. Settings(Samples.CopyDefault(), audit, origin, loop: true),
+            $"--Proxy:InspectionCaCertificate={caCert}", $"--Proxy:InspectionCaKey={caKey}",
+        ]);
+
+        // A DoH query (RFC 8484 GET) from a pupil: the tunnel is bumped to show the block page; nothing reaches the resolver.
+        var pupil = await Curl.RunAsync("--cacert", caCert, "--proxy", service.Proxy, "--proxy-user", "pupil1:pupil1-demo",
+            "https://dns.google/dns-query?dns=AAABAAABAAAAAAAAB2V4YW1wbGUDY29tAAABAAE");
+        Assert.True(pupil.ExitCode == 0, pupil.Stderr);
+        Assert.Equal(200, pupil.ConnectCode);
+        Assert.Equal(403, pupil.HttpCode);
+        Assert.Contains("<dt>Rule</dt><dd>no-circumvention</dd>", pupil.Body);
+
+        // Staff's tunnel is spliced to the resolver (here the local origin, with its own certificate).
         var staff = await Curl.RunAsync("-k", "--proxy", service.Proxy, "--proxy-user", "staff1:staff1-demo", "https://dns.google/hello");
         Assert.Equal(200, staff.ConnectCode);
         Assert.Equal(200, staff.HttpCode);
