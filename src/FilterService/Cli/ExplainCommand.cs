@@ -148,6 +148,11 @@ internal static class ExplainCommand
         var asked = new FilterRequest(address, input.User, target.Method, target.Scheme, target.Host, target.Port, target.PathAndQuery, instant.ToDateTimeOffset());
         var (request, on) = AsTheProxyWould(snapshot, asked, inspection);
         var decision = snapshot.Decide(request, withTrace: true);
+        if (on == DecidedOn.ConnectHost)
+        {
+            // The policy's connect options (bare_ip), as ConnectMiddleware.Judge applies them.
+            decision = ConnectMiddleware.ApplyConnectOptions(snapshot, Authority.CanonicalHost(request.Host) ?? request.Host, decision);
+        }
         if (json)
         {
             WriteJson(stdout, decision, on, snapshot.TimeZone, snapshot.Version, request.PathAndQuery);

@@ -443,6 +443,9 @@ internal sealed partial class ConnectMiddleware
     /// the one judgement this middleware answers and the tunnel loop carries or hands over on (a new check belongs
     /// here, so the loop can never carry a tunnel the middleware would refuse).
     /// </summary>
+    /// <summary>The audit rule name of a CONNECT refused by <c>connect: { bare_ip: block }</c>.</summary>
+    internal const string BareIpRule = "bare-ip-connect";
+
     internal static ConnectJudgement Judge(PolicySnapshot policy, IPAddress client, string? user, string authority, DateTimeOffset at,
         ProxyOptions options, bool canInspect)
     {
@@ -452,13 +455,43 @@ internal sealed partial class ConnectMiddleware
         }
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
         var decision = ProxyServices.Decide(policy, in request, out var took);
+        bool bareIp = IPAddress.TryParse(host, out _);
+        decision = ApplyConnectOptions(policy, host, decision);
         bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);
         // A block page needs a name to mint a leaf for, and a port a browser would speak TLS on.
-        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !IPAddress.TryParse(host, out _) ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
+        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !bareIp ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
             : !portAllowed ? ConnectVerdict.PortRefused
             : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
         return new(verdict, host, port, decision, took);
+    }
+
+    /// <summary>
+    /// The policy's <c>connect:</c> options on the engine's decision for a tunnel to the canonical <paramref name="host"/>:
+    /// with <c>bare_ip: block</c>, a tunnel to an IP address (no name, so no SNI: nothing the policy could judge) is refused
+    /// as <see cref="BareIpRule"/>. The engine's own block (statutory, denied user, a listed address) keeps its rule and
+    /// alert. Used by <see cref="Judge"/> and by <c>explain</c>, so both answer alike.
+    /// </summary>
+    internal static Decision ApplyConnectOptions(PolicySnapshot policy, string host, Decision decision)
+    {
+        if (!policy.RefuseBareIpConnect || decision.IsBlocked || !IPAddress.TryParse(host, out _))
+        {
+            return decision;
+        }
+
+        return decision with
+        {
+            Action = DecisionAction.Block,
+            Rule = BareIpRule,
+            Category = null,
+            List = null,
+            Entry = null,
+            Reason = "a tunnel to an IP address, with no name to check, is refused (connect.bare_ip: block)",
+            Until = null,
+            Alert = false,
+            Severity = AlertSeverity.None,
+            Trace = decision.Trace.IsDefault ? decision.Trace : decision.Trace.Add(new TraceStep("connect.bare_ip", true, $"{host} is an IP address: refused")),
+        };
     }
 
     internal static string BlockedText(Decision decision, string reference) =>

@@ -124,6 +124,12 @@ public sealed class PolicySnapshot
     /// </summary>
     internal ulong SignInNetworkMask { get; init; }
 
+    /// <summary>
+    /// <c>connect: { bare_ip: block }</c>: a CONNECT whose target is an IP address, not a name, is refused for everyone
+    /// (there is no name, and so no SNI, for the policy to judge). False when the policy does not say.
+    /// </summary>
+    public bool RefuseBareIpConnect { get; init; }
+
     /// <summary>The names of the networks in <see cref="SignInNetworkMask"/>, in file order (for <c>check</c> and docs).</summary>
     public IReadOnlyList<string> SignInNetworks =>
         _networks.Where(n => (SignInNetworkMask & (1UL << n.Index)) != 0).Select(n => n.Name).ToArray();

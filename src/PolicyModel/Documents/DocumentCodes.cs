@@ -18,4 +18,7 @@ internal static class DocumentCodes
     /// <summary>A rule or exception that allows a host listed in a statutory category.</summary>
     public const string AllowsStatutoryHost = "PM0407";
 
+    /// <summary>A bad <c>connect:</c> section: <c>bare_ip</c> must be <c>allow</c> or <c>block</c> (issue 17).</summary>
+    public const string BadConnectOption = "PM0601";
+
 }

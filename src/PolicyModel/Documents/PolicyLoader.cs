@@ -80,7 +80,7 @@ public static class PolicyLoader
 internal sealed class PolicyCompiler
 {
     private static readonly string[] TopKeys =
-        ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default"];
+        ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default", "connect"];
 
     private static readonly string[] RuleKeys =
         ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
@@ -107,6 +107,7 @@ internal sealed class PolicyCompiler
     private DomainMatcher _matcher = DomainMatcher.Empty;
     private bool _usersLoaded;
     private ulong _signInNetworks;
+    private bool _refuseBareIpConnect;
 
     public PolicyCompiler(string directory, YamlSource source, DateTimeOffset now)
     {
@@ -141,6 +142,7 @@ internal sealed class PolicyCompiler
         var rules = ReadRules(Section("rules"));
         var exceptions = ReadExceptions(Section("exceptions"));
         var defaultAction = ReadAction(Section("default"), "default") ?? DecisionAction.Allow;
+        ReadConnect(Section("connect"));
         if (Section("default") is null)
         {
             _src.Error(root, "PM0101", "missing 'default': say 'allow' or 'block' for requests no rule decides");
@@ -156,7 +158,7 @@ internal sealed class PolicyCompiler
         var warnings = Diagnostics.Items.Where(d => d.Severity == DiagnosticSeverity.Warning).ToList();
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
-            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks };
+            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect };
     }
 
     private string Version()
@@ -824,6 +826,37 @@ internal sealed class PolicyCompiler
         }
 
         return result.ToImmutable();
+    }
+
+    /// <summary><c>connect: { bare_ip: allow | block }</c>: whether a CONNECT to an IP address (no name to judge) is refused.</summary>
+    private void ReadConnect(YamlNode? node)
+    {
+        if (node is null)
+        {
+            return;
+        }
+
+        var entries = _src.Entries(node, "connect", ["bare_ip"]);
+        if (YamlSource.Get(entries, "bare_ip") is not { } bareIp)
+        {
+            return;
+        }
+
+        switch (_src.Scalar(bareIp, "connect.bare_ip"))
+        {
+            case null:
+                return;
+            case "allow":
+                _refuseBareIpConnect = false;
+                return;
+            case "block":
+                _refuseBareIpConnect = true;
+                return;
+            case var other:
+                _src.Error(bareIp, DocumentCodes.BadConnectOption,
+                    $"connect.bare_ip must be 'allow' or 'block', not '{other}'{Suggestions.DidYouMean(other, ["allow", "block"])}");
+                return;
+        }
     }
 
     private DecisionAction? ReadAction(YamlNode? node, string what)

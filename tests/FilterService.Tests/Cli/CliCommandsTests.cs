@@ -295,4 +295,20 @@ public sealed class CliCommandsTests
         }
         return (process.ExitCode, await stdout + await stderr);
     }
+
+    [Fact]
+    public async Task Issue17_ExplainBareIpConnect_AnswersAsTheProxy_WhenThePolicyRefusesThem()
+    {
+        var dir = FilterService.Tests.TestSupport.Samples.CopyDefault();
+        File.AppendAllText(Path.Combine(dir, "policy.yaml"), "\nconnect:\n  bare_ip: block\n");
+        var (exit, output, err) = await Run("explain", "--policy", dir, "--user", "staff1", "--ip", "10.30.0.7",
+            "--at", "2026-11-23T10:00", "--url", "203.0.113.7:443");
+        Assert.True(exit == 0, err);
+        Assert.StartsWith("BLOCKED  CONNECT 203.0.113.7:443", output);
+        Assert.Contains("bare-ip-connect", output);
+
+        var (_, named, _) = await Run("explain", "--policy", dir, "--user", "staff1", "--ip", "10.30.0.7",
+            "--at", "2026-11-23T10:00", "--url", "www.bbc.co.uk:443");
+        Assert.StartsWith("ALLOWED  CONNECT www.bbc.co.uk:443", named);
+    }
 }

@@ -137,6 +137,17 @@ public sealed class SampleScenarioTests
         yield return Row(sd, "term holiday: half term is not work time", null, GuestWifi, "2026-10-27T10:00Z", Facebook, "GET", Allow, "default", "2026-11-02T08:30Z");
         yield return Row(sd, "DST starts in the Easter holiday: work resumes 2026-04-13 08:30 BST", null, GuestWifi, "2026-03-29T10:00Z", Facebook, "GET", Allow, "default", "2026-04-13T07:30Z");
         yield return Row(sd, "security risk denied", "risk1", SchoolWifi, "2026-11-23T10:00Z", Bbc, "GET", Block, "denied-user", null);
+
+        // Issue 17, circumvention: every sample blocks DoH resolvers, VPN services and iCloud Private Relay for
+        // pupils and guests (UT1 doh and vpn plus lists/circumvention-extra.txt); staff keep them.
+        foreach (var c in new[] { "default", "cherry-oak-federation", "villiers-primary", "learn-to-live", "oratory-school", "seadown-school" })
+        {
+            yield return Row(c, "circumvention: a pupil's tunnel to a DoH resolver", "pupil1", PupilLan, "2026-11-23T10:00Z", "https://dns.google/", "CONNECT", Block, "no-circumvention", null);
+            yield return Row(c, "circumvention: a pupil's tunnel to a VPN service (UT1 vpn)", null, PupilLan, "2026-11-23T10:00Z", "https://nordvpn.com/", "CONNECT", Block, "no-circumvention", null);
+            yield return Row(c, "circumvention: a pupil's tunnel to a DoH resolver's address (UT1 doh)", null, PupilLan, "2026-11-23T10:00Z", "https://8.8.8.8/", "CONNECT", Block, "no-circumvention", null);
+            yield return Row(c, "circumvention: a guest's iCloud Private Relay (our list)", null, GuestWifi, "2026-11-23T10:00Z", "https://mask-api.icloud.com/", "CONNECT", Block, "no-circumvention", null);
+            yield return Row(c, "circumvention: staff may reach a DoH resolver", "staff1", SchoolWifi, "2026-11-23T10:00Z", "https://dns.google/", "CONNECT", Allow, "default", null);
+        }
     }
 
     [Theory]
