@@ -18,4 +18,7 @@ internal static class DocumentCodes
     /// <summary>A rule or exception that allows a host listed in a statutory category.</summary>
     public const string AllowsStatutoryHost = "PM0407";
 
+    /// <summary>safe_search: a YouTube mode other than strict or moderate.</summary>
+    public const string BadSafeSearchMode = "PM0601";
+
 }
