@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FilterService.Tests.TestSupport;
+
+namespace FilterService.Tests.Proxy;
+
+/// <summary>
+/// Issue 17, safe search locked on per role, through the service as its own process: <c>Proxy:HostOverrides</c> points
+/// the providers' safe-search names at one local TLS stand-in and the search hosts themselves at another, so where a
+/// tunnel lands is the DNS answer the providers document for networks, observed.
+/// </summary>
+public sealed class SafeSearchTests
+{
+    /// <summary>
+    /// A TLS origin on loopback that answers every request with its own name and remembers the SNI of every
+    /// handshake (any name is accepted: the test's client does not verify).
+    /// </summary>
+    private sealed class SniOrigin : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly X509Certificate2 _certificate = CreateCertificate();
+        private readonly Task _accepting;
+
+        public SniOrigin(string name)
+        {
+            Name = name;
+            _listener.Start();
+            _accepting = AcceptAsync();
+        }
+
+        public string Name { get; }
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public ConcurrentQueue<string> ServerNames { get; } = new();
+
+        private async Task AcceptAsync()
+        {
+            var served = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    served.Add(ServeAsync(client));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await Task.WhenAll(served);
+        }
+
+        private async Task ServeAsync(TcpClient client)
+        {
+            using var _ = client;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await using var tls = new SslStream(client.GetStream());
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateSelectionCallback = (_, sni) =>
+                    {
+                        ServerNames.Enqueue(sni ?? "");
+                        return _certificate;
+                    },
+                }, timeout.Token);
+                var head = new StringBuilder();
+                var buffer = new byte[4096];
+                while (!head.ToString().Contains("\r\n\r\n"))
+                {
+                    int n = await tls.ReadAsync(buffer, timeout.Token);
+                    if (n == 0)
+                    {
+                        return;
+                    }
+                    head.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+                var body = Name;
+                await tls.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), timeout.Token);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
+            {
+            }
+        }
+
+        private static X509Certificate2 CreateCertificate()
+        {
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest("CN=stand-in.test", key, HashAlgorithmName.SHA256);
+            using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
+            return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            _listener.Stop();
+            await _accepting;
+            _stop.Dispose();
+            _certificate.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The default sample (which locks safe search for pupils and guests) with 127.0.1.0/24 as pupil-lan, and YouTube
+    /// allowed to pupils (the sample blocks it as social media), as a school that uses it in lessons would write it.
+    /// </summary>
+    private static string Policy()
+    {
+        var dir = Samples.CopyDefault();
+        var yaml = Path.Combine(dir, "policy.yaml");
+        var before = File.ReadAllText(yaml);
+        Assert.Contains("safe_search: { roles: [pupil, guest], youtube: strict }", before);
+        var after = before.Replace("pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }",
+            "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.1.0/24], default_role: pupil }")
+            .Replace("  - name: pupils-social\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-social\n");
+        Assert.NotEqual(before, after);
+        File.WriteAllText(yaml, after);
+        return dir;
+    }
+
+    private static List<JsonElement> Audit(string auditDir)
+    {
+        var records = new List<JsonElement>();
+        foreach (var file in Directory.GetFiles(auditDir, "audit-*.json").Order())
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            while (reader.ReadLine() is { Length: > 0 } line)
+            {
+                records.Add(JsonDocument.Parse(line).RootElement.Clone());
+            }
+        }
+        return records;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Issue17_SafeSearch_PupilTunnelReachesSafeSearchAddress_StaffDoesNot(bool tunnelLoop)
+    {
+        await using var safe = new SniOrigin("safe-search-stand-in");
+        await using var normal = new SniOrigin("normal-stand-in");
+        var audit = TempDir.Create("audit");
+        await using var service = await ServiceProcess.StartAsync([
+            $"--Policy:Path={Policy()}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:TunnelLoop={tunnelLoop}",
+            $"--Proxy:HostOverrides:forcesafesearch.google.com=127.0.0.1:{safe.Port}",
+            $"--Proxy:HostOverrides:restrict.youtube.com=127.0.0.1:{safe.Port}",
+            $"--Proxy:HostOverrides:www.google.com=127.0.0.1:{normal.Port}",
+            $"--Proxy:HostOverrides:www.youtube.com=127.0.0.1:{normal.Port}",
+        ]);
+
+        foreach (var host in new[] { "www.google.com", "www.youtube.com" })
+        {
+            // A pupil (pupil-lan, anonymous): the tunnel lands on the safe-search stand-in, with the original SNI.
+            var pupil = await Curl.RunAsync("-k", "--interface", "127.0.1.5", "--proxy", service.Proxy, $"https://{host}/search?q=x");
+            Assert.True(pupil.ExitCode == 0, $"curl {pupil.ExitCode} CONNECT {pupil.ConnectCode}: {pupil.Stderr}\n{service.Output}");
+            Assert.Equal("safe-search-stand-in", pupil.Body);
+            Assert.Contains(host, safe.ServerNames);
+
+            // A member of staff (signed in, no network): the host's own address.
+            var staff = await Curl.RunAsync("-k", "--proxy", service.Proxy, "--proxy-user", "staff1:staff1-demo", $"https://{host}/search?q=x");
+            Assert.True(staff.ExitCode == 0, $"curl {staff.ExitCode} CONNECT {staff.ConnectCode}: {staff.Stderr}\n{service.Output}");
+            Assert.Equal("normal-stand-in", staff.Body);
+            Assert.Contains(host, normal.ServerNames);
+        }
+        Assert.Equal(2, safe.ServerNames.Count);
+        Assert.Equal(2, normal.ServerNames.Count);
+
+        // Recorded: the pupils' tunnels say which provider's safe search applied; the staff tunnels say nothing.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        List<JsonElement> tunnels;
+        while ((tunnels = Audit(audit).Where(r => r.GetProperty("method").GetString() == "CONNECT").ToList()).Count < 4)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "four CONNECT records expected:\n" + string.Join("\n", tunnels.Select(t => t.GetRawText())));
+            await Task.Delay(100);
+        }
+        string? SafeSearchOf(JsonElement r) => r.TryGetProperty("safe_search", out var s) ? s.GetString() : null;
+        Assert.Equal(["google", "youtube"], tunnels.Where(r => r.GetProperty("roles").EnumerateArray().Any(x => x.GetString() == "pupil"))
+            .Select(SafeSearchOf).Order());
+        Assert.All(tunnels.Where(r => r.GetProperty("user").ValueKind == JsonValueKind.String), r => Assert.Null(SafeSearchOf(r)));
+
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
+        Assert.Matches(new Regex(@"(?m)^filterservice_safe_search_total\{[^}]*provider=""google""[^}]*\} 1\b"), metrics);
+        Assert.Matches(new Regex(@"(?m)^filterservice_safe_search_total\{[^}]*provider=""youtube""[^}]*\} 1\b"), metrics);
+    }
+}
