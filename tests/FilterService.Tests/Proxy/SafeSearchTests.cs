@@ -7,6 +7,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FilterService.Cli;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
@@ -193,5 +194,39 @@ public sealed class SafeSearchTests
         var metrics = await http.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
         Assert.Matches(new Regex(@"(?m)^filterservice_safe_search_total\{[^}]*provider=""google""[^}]*\} 1\b"), metrics);
         Assert.Matches(new Regex(@"(?m)^filterservice_safe_search_total\{[^}]*provider=""youtube""[^}]*\} 1\b"), metrics);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> ExplainAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await CliCommands.RunAsync(["explain", .. args], stdout, stderr, new StringReader(""));
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Issue17_SafeSearch_Explain_SaysWhereAPupilsSearchConnects()
+    {
+        var policy = Policy();
+        string[] pupil = ["--policy", policy, "--ip", "127.0.1.5", "--at", "2026-11-23T10:00", "--inspection-ca", "false"];
+
+        var (exit, text, err) = await ExplainAsync([.. pupil, "--url", "https://www.google.co.uk/search?q=x"]);
+        Assert.True(exit == 0, err);
+        Assert.Contains("  safe search: connected to forcesafesearch.google.com (google), not www.google.co.uk's own address\n", text.ReplaceLineEndings("\n"));
+
+        var (_, json, _) = await ExplainAsync([.. pupil, "--url", "https://www.youtube.com/watch?v=x", "--json"]);
+        using var doc = JsonDocument.Parse(json);
+        var safe = doc.RootElement.GetProperty("safe_search");
+        Assert.Equal("youtube", safe.GetProperty("provider").GetString());
+        Assert.Equal("restrict.youtube.com", safe.GetProperty("connect_to").GetString());
+        Assert.Equal("Strict", safe.GetProperty("youtube_restrict").GetString());
+
+        // Staff (signed in) are not locked: no line, and null in JSON.
+        string[] staff = ["--policy", policy, "--user", "staff1", "--ip", "127.0.0.1", "--at", "2026-11-23T10:00", "--inspection-ca", "false"];
+        var (_, staffText, _) = await ExplainAsync([.. staff, "--url", "https://www.google.co.uk/search?q=x"]);
+        Assert.DoesNotContain("safe search", staffText);
+        var (_, staffJson, _) = await ExplainAsync([.. staff, "--url", "https://www.google.co.uk/search?q=x", "--json"]);
+        using var staffDoc = JsonDocument.Parse(staffJson);
+        Assert.Equal(JsonValueKind.Null, staffDoc.RootElement.GetProperty("safe_search").ValueKind);
     }
 }
