@@ -251,6 +251,11 @@ internal sealed partial class ForwardingStage
             }
         }
         upstreamRequest.Headers.TryAddWithoutValidation("Via", _proxy.Via);
+        if (safe is not null)
+        {
+            // The Host is the name asked for (HttpClient would otherwise derive it, and the SNI, from the safe-search name).
+            upstreamRequest.Headers.Host = uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}";
+        }
         if (safe?.YouTube is { } youtube)
         {
             // YouTube's restricted mode by header (inspected tunnels; plain HTTP too): the client's own value is replaced.

@@ -30,9 +30,12 @@ public sealed class SafeSearchTests
         private readonly X509Certificate2 _certificate = CreateCertificate();
         private readonly Task _accepting;
 
-        public SniOrigin(string name)
+        private readonly bool _tls;
+
+        public SniOrigin(string name, bool tls = true)
         {
             Name = name;
+            _tls = tls;
             _listener.Start();
             _accepting = AcceptAsync();
         }
@@ -40,6 +43,8 @@ public sealed class SafeSearchTests
         public string Name { get; }
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
         public ConcurrentQueue<string> ServerNames { get; } = new();
+        /// <summary>Every request head received.</summary>
+        public ConcurrentQueue<string> Heads { get; } = new();
 
         private async Task AcceptAsync()
         {
@@ -65,15 +70,21 @@ public sealed class SafeSearchTests
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             try
             {
-                await using var tls = new SslStream(client.GetStream());
-                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                Stream tls = client.GetStream();
+                if (_tls)
                 {
-                    ServerCertificateSelectionCallback = (_, sni) =>
+                    var ssl = new SslStream(tls);
+                    tls = ssl;
+                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                     {
-                        ServerNames.Enqueue(sni ?? "");
-                        return _certificate;
-                    },
-                }, timeout.Token);
+                        ServerCertificateSelectionCallback = (_, sni) =>
+                        {
+                            ServerNames.Enqueue(sni ?? "");
+                            return _certificate;
+                        },
+                    }, timeout.Token);
+                }
+                await using var _stream = tls;
                 var head = new StringBuilder();
                 var buffer = new byte[4096];
                 while (!head.ToString().Contains("\r\n\r\n"))
@@ -85,6 +96,7 @@ public sealed class SafeSearchTests
                     }
                     head.Append(Encoding.ASCII.GetString(buffer, 0, n));
                 }
+                Heads.Enqueue(head.ToString());
                 var body = Name;
                 await tls.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), timeout.Token);
             }
@@ -228,5 +240,31 @@ public sealed class SafeSearchTests
         var (_, staffJson, _) = await ExplainAsync([.. staff, "--url", "https://www.google.co.uk/search?q=x", "--json"]);
         using var staffDoc = JsonDocument.Parse(staffJson);
         Assert.Equal(JsonValueKind.Null, staffDoc.RootElement.GetProperty("safe_search").ValueKind);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Issue17_SafeSearch_PlainHttp_PupilRequestGoesToSafeSearchAddress_WithItsHost(bool lean)
+    {
+        await using var safe = new SniOrigin("safe-search-stand-in", tls: false);
+        await using var normal = new SniOrigin("normal-stand-in", tls: false);
+        var audit = TempDir.Create("audit");
+        await using var service = await ServiceProcess.StartAsync([
+            $"--Policy:Path={Policy()}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:LeanHttp={lean}",
+            $"--Proxy:HostOverrides:strict.bing.com=127.0.0.1:{safe.Port}",
+            $"--Proxy:HostOverrides:www.bing.com=127.0.0.1:{normal.Port}",
+        ]);
+
+        var pupil = await Curl.RunAsync("--interface", "127.0.1.5", "--proxy", service.Proxy, "http://www.bing.com/search?q=x");
+        Assert.True(pupil.ExitCode == 0, pupil.Stderr + "\n" + service.Output);
+        Assert.Equal("safe-search-stand-in", pupil.Body);
+        Assert.Contains("Host: www.bing.com\r\n", Assert.Single(safe.Heads));
+
+        // A member of staff's request goes to the host's own address.
+        var staff = await Curl.RunAsync("--proxy", service.Proxy, "--proxy-user", "staff1:staff1-demo", "http://www.bing.com/search?q=x");
+        Assert.True(staff.ExitCode == 0, staff.Stderr);
+        Assert.Equal("normal-stand-in", staff.Body);
+        Assert.Single(normal.Heads);
     }
 }
