@@ -41,6 +41,7 @@ public sealed class SafeSearchTests
         }
 
         public string Name { get; }
+        public X509Certificate2 Certificate => _certificate;
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
         public ConcurrentQueue<string> ServerNames { get; } = new();
         /// <summary>Every request head received.</summary>
@@ -266,5 +267,55 @@ public sealed class SafeSearchTests
         Assert.True(staff.ExitCode == 0, staff.Stderr);
         Assert.Equal("normal-stand-in", staff.Body);
         Assert.Single(normal.Heads);
+    }
+
+    [Fact]
+    public async Task Issue17_SafeSearch_Inspected_YouTubeRequestsCarryYouTubeRestrict()
+    {
+        var dir = TempDir.Create("inspection");
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Test School Inspection CA", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-2), DateTimeOffset.UtcNow.AddYears(1));
+        var caPem = Path.Combine(dir, "ca.pem");
+        var caKey = Path.Combine(dir, "ca.key");
+        await File.WriteAllTextAsync(caPem, ca.ExportCertificatePem());
+        await File.WriteAllTextAsync(caKey, key.ExportPkcs8PrivateKeyPem());
+
+        await using var safe = new SniOrigin("safe-search-stand-in");
+        await using var normal = new SniOrigin("normal-stand-in");
+        var trusted = Path.Combine(dir, "stand-in.pem");
+        await File.WriteAllTextAsync(trusted, safe.Certificate.ExportCertificatePem());
+
+        // www.youtube.com is inspected because a rule needs its method and paths (no uploads by pupils).
+        var policy = Policy();
+        var yaml = Path.Combine(policy, "policy.yaml");
+        var before = File.ReadAllText(yaml);
+        var after = before.Replace("  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n",
+            "  - { name: pupils-no-uploads, roles: [pupil], hosts: [www.youtube.com], methods: [POST], paths: [\"/upload*\"], action: block }\n"
+            + "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n");
+        Assert.NotEqual(before, after);
+        File.WriteAllText(yaml, after);
+        var audit = TempDir.Create("audit");
+        await using var service = await ServiceProcess.StartAsync([
+            $"--Policy:Path={policy}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true",
+            $"--Proxy:InspectionCaCertificate={caPem}", $"--Proxy:InspectionCaKey={caKey}", $"--Proxy:UpstreamTrustedCertificates={trusted}",
+            $"--Proxy:HostOverrides:restrict.youtube.com=127.0.0.1:{safe.Port}",
+            $"--Proxy:HostOverrides:www.youtube.com=127.0.0.1:{normal.Port}",
+        ]);
+
+        var pupil = await Curl.RunAsync("--cacert", caPem, "--interface", "127.0.1.5", "--proxy", service.Proxy, "-H", "YouTube-Restrict: Off",
+            "https://www.youtube.com/embed/abc");
+        Assert.True(pupil.ExitCode == 0, $"curl {pupil.ExitCode} CONNECT {pupil.ConnectCode}: {pupil.Stderr}\n{service.Output}");
+        Assert.Equal(200, pupil.HttpCode);
+        Assert.Equal("safe-search-stand-in", pupil.Body);
+        Assert.Equal(["www.youtube.com"], safe.ServerNames);
+        var head = Assert.Single(safe.Heads);
+        Assert.Contains("\r\nYouTube-Restrict: Strict\r\n", head);
+        Assert.DoesNotContain("Off", head);
+        Assert.Contains("\r\nHost: www.youtube.com\r\n", head);
+        Assert.Empty(normal.ServerNames);
     }
 }
