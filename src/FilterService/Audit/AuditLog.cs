@@ -214,6 +214,10 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             {
                 w.WriteString(Upstream, r.UpstreamAddress);
             }
+            if (r.SafeSearch is not null)
+            {
+                w.WriteString("safe_search", r.SafeSearch); // the provider whose safe-search address the tunnel was connected to
+            }
             w.WriteEndObject();
             w.Flush();
         }

@@ -28,7 +28,8 @@ internal sealed record DecisionRecord(
     string? PolicyVersion,
     Decision? Decision,
     string? UpstreamAddress = null,
-    string? ContentType = null);
+    string? ContentType = null,
+    string? SafeSearch = null);
 
 /// <summary>
 /// Told about every finished request. The audit log implements it; metrics and alerts will. Called on the

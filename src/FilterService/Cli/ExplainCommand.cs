@@ -153,13 +153,20 @@ internal static class ExplainCommand
             // The policy's connect options (bare_ip), as ConnectMiddleware.Judge applies them.
             decision = ConnectMiddleware.ApplyConnectOptions(snapshot, Authority.CanonicalHost(request.Host) ?? request.Host, decision);
         }
+        // As the proxy connects: an allowed request from a locked role to a search host goes to the safe-search address.
+        var safe = decision.IsBlocked ? null : snapshot.SafeSearchFor(decision.Identity, request.Host);
         if (json)
         {
-            WriteJson(stdout, decision, on, snapshot.TimeZone, snapshot.Version, request.PathAndQuery);
+            WriteJson(stdout, decision, on, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
         }
         else
         {
             WriteText(stdout, asked, request, on, inspection, decision, snapshot.TimeZone);
+            if (safe is not null)
+            {
+                stdout.WriteLine($"  safe search: connected to {safe.Host} ({safe.Provider}), not {request.Host}'s own address"
+                    + (safe.YouTube is { } yt ? $"; inspected requests also carry YouTube-Restrict: {yt}" : ""));
+            }
         }
 
         return 0;
@@ -220,7 +227,7 @@ internal static class ExplainCommand
         return tunnelHost is null ? null : new Target((method ?? "CONNECT").ToUpperInvariant(), "https", tunnelHost, port, string.Empty);
     }
 
-    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, DateTimeZone zone, string version, string pathAndQuery)
+    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -257,6 +264,21 @@ internal static class ExplainCommand
             w.WriteString("path", UrlPath.Canonicalize(pathAndQuery));
             w.WriteString("policy_version", version);
             w.WriteString("decided_on", on == DecidedOn.Url ? "url" : "connect-host");
+            if (safe is null)
+            {
+                w.WriteNull("safe_search");
+            }
+            else
+            {
+                w.WriteStartObject("safe_search");
+                w.WriteString("provider", safe.Provider);
+                w.WriteString("connect_to", safe.Host);
+                if (safe.YouTube is { } yt)
+                {
+                    w.WriteString("youtube_restrict", yt.ToString());
+                }
+                w.WriteEndObject();
+            }
             w.WriteStartArray("trace");
             foreach (var step in d.Trace)
             {

@@ -290,7 +290,8 @@ internal sealed partial class ConnectMiddleware
 
         // 5. Upstream, with the address policy applied to the resolved address.
         long connecting = Stopwatch.GetTimestamp();
-        var (socket, upstreamError, remote) = await _proxy.Upstream.ConnectAsync(host, port, connection.ConnectionClosed);
+        var (socket, upstreamError, remote) = await _proxy.Upstream.ConnectAsync(judged.ConnectHost!, port, connection.ConnectionClosed);
+        var safeSearch = judged.SafeSearch?.Provider;
         _proxy.Metrics?.RecordUpstreamTime(connect: true, Stopwatch.GetElapsedTime(connecting));
         if (socket is null)
         {
@@ -301,7 +302,7 @@ internal sealed partial class ConnectMiddleware
             }
             await RespondAsync(output, status, $"{rule}. Reference {reference}.", null);
             _proxy.Observe(_proxy.Refusal(at, client, user, "CONNECT", target, rule, status, 0, 0, Elapsed(started), reference, policy.Version, decision.Identity)
-                with { UpstreamAddress = remote?.Address.ToString() });
+                with { UpstreamAddress = remote?.Address.ToString(), SafeSearch = safeSearch });
             return;
         }
         using (socket)
@@ -314,7 +315,7 @@ internal sealed partial class ConnectMiddleware
             {
                 _proxy.Refusals.Note(refusal, client);
                 _proxy.Observe(ProxyServices.TunnelRefused(at, client, target, decision, refusal, Elapsed(started), reference, policy.Version,
-                    remote!.Address.ToString()));
+                    remote!.Address.ToString()) with { SafeSearch = safeSearch });
                 return;
             }
 
@@ -324,7 +325,7 @@ internal sealed partial class ConnectMiddleware
             var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
                 lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,
-                policy.Version, remote!.Address.ToString(), null));
+                policy.Version, remote!.Address.ToString(), null) with { SafeSearch = safeSearch });
         }
     }
 
@@ -436,7 +437,16 @@ internal sealed partial class ConnectMiddleware
     }
 
     /// <param name="DecisionTime">How long the engine took, for the caller to record once (not set for BadTarget).</param>
-    internal readonly record struct ConnectJudgement(ConnectVerdict Verdict, string? Host, int Port, Decision? Decision, TimeSpan DecisionTime);
+    /// <param name="SafeSearch">
+    /// Set when the identity's roles lock safe search and the host is a search provider's: connect upstream to
+    /// <see cref="SafeSearchTarget.Host"/> instead of <paramref name="Host"/> (the SNI stays the host's).
+    /// </param>
+    internal readonly record struct ConnectJudgement(ConnectVerdict Verdict, string? Host, int Port, Decision? Decision, TimeSpan DecisionTime,
+        SafeSearchTarget? SafeSearch = null)
+    {
+        /// <summary>The name the upstream connection goes to: the safe-search address, or the host itself.</summary>
+        public string? ConnectHost => SafeSearch?.Host ?? Host;
+    }
 
     /// <summary>
     /// The target, the engine's decision, the port policy and whether the host is inspected, for an admitted CONNECT:
@@ -463,7 +473,8 @@ internal sealed partial class ConnectMiddleware
             : !portAllowed ? ConnectVerdict.PortRefused
             : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
-        return new(verdict, host, port, decision, took);
+        var safeSearch = verdict is ConnectVerdict.Splice or ConnectVerdict.Inspect ? policy.SafeSearchFor(decision.Identity, host) : null;
+        return new(verdict, host, port, decision, took, safeSearch);
     }
 
     /// <summary>

@@ -205,15 +205,19 @@ internal sealed partial class ForwardingStage
             return;
         }
 
-        await ForwardAsync(context, uri, at, started, reference, policy.Version, client, decision);
+        await ForwardAsync(context, uri, at, started, reference, policy.Version, client, decision, policy.SafeSearchFor(decision.Identity, host));
     }
 
     private async Task ForwardAsync(HttpContext context, Uri uri, DateTimeOffset at, long started, string reference, string version,
-        IPAddress client, Decision decision)
+        IPAddress client, Decision decision, SafeSearchTarget? safe)
     {
         var request = context.Request;
+        // Safe search: the request goes to the provider's safe-search name, with the client's Host header (which
+        // SocketsHttpHandler also sends as the SNI and validates the certificate against), so the connection pool keeps
+        // these connections apart from those to the host's own address.
+        var sendTo = safe is null ? uri : new UriBuilder(uri) { Host = safe.Host }.Uri;
         // The method is upper case (IsUpperCaseMethod), so Parse sends exactly the token the engine decided on.
-        var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
+        var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), sendTo)
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -247,6 +251,17 @@ internal sealed partial class ForwardingStage
             }
         }
         upstreamRequest.Headers.TryAddWithoutValidation("Via", _proxy.Via);
+        if (safe is not null)
+        {
+            // The Host is the name asked for (HttpClient would otherwise derive it, and the SNI, from the safe-search name).
+            upstreamRequest.Headers.Host = uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}";
+        }
+        if (safe?.YouTube is { } youtube)
+        {
+            // YouTube's restricted mode by header (inspected tunnels; plain HTTP too): the client's own value is replaced.
+            upstreamRequest.Headers.Remove("YouTube-Restrict");
+            upstreamRequest.Headers.TryAddWithoutValidation("YouTube-Restrict", youtube == YouTubeMode.Moderate ? "Moderate" : "Strict");
+        }
 
         int status;
         long toClient = 0;
@@ -328,7 +343,7 @@ internal sealed partial class ForwardingStage
             upstreamRequest.Dispose();
         }
         Audit(ProxyServices.FromDecision(at, client, request.Method, uri.AbsoluteUri, decision, status, bodyStream.Count, toClient,
-            Stopwatch.GetElapsedTime(started), reference, version, upstreamAddress, contentType));
+            Stopwatch.GetElapsedTime(started), reference, version, upstreamAddress, contentType) with { SafeSearch = safe?.Provider });
     }
 
     /// <summary>

@@ -209,14 +209,17 @@ internal sealed partial class PlainHttpStage : IDisposable
             return flushed && head.KeepAlive ? Next.Served : Next.Close;
         }
 
-        return await ForwardAsync(connection, head, response, uri, host, url, decision, at, started, reference, policy.Version, client);
+        return await ForwardAsync(connection, head, response, uri, host, url, decision, at, started, reference, policy.Version, client,
+            policy.SafeSearchFor(decision.Identity, host));
     }
 
     private async Task<Next> ForwardAsync(ConnectionContext connection, PlainRequestHead head, UpstreamResponseHead response, Uri uri, string host, string url,
-        Decision decision, DateTimeOffset at, long started, string reference, string version, IPAddress client)
+        Decision decision, DateTimeOffset at, long started, string reference, string version, IPAddress client, SafeSearchTarget? safe)
     {
         var output = connection.Transport.Output;
         int port = uri.Port;
+        // Safe search: the connection (and the pool it is kept in) goes to the provider's safe-search name; the Host stays.
+        var connectHost = safe?.Host ?? host;
         var request = BuildRequest(head, uri, host, port, out int requestLength);
         var buffer = ArrayPool<byte>.Shared.Rent(HeadBufferSize);
         UpstreamConnection? upstream = null;
@@ -228,11 +231,11 @@ internal sealed partial class PlainHttpStage : IDisposable
             long sending = 0;
             for (int attempt = 0; ; attempt++)
             {
-                upstream = attempt == 0 ? _pool.TryRent(host, port) : null;
+                upstream = attempt == 0 ? _pool.TryRent(connectHost, port) : null;
                 bool reused = upstream is not null;
                 if (upstream is null)
                 {
-                    var (socket, error, remote) = await _proxy.Upstream.ConnectAsync(host, port, connection.ConnectionClosed);
+                    var (socket, error, remote) = await _proxy.Upstream.ConnectAsync(connectHost, port, connection.ConnectionClosed);
                     if (socket is null)
                     {
                         var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
@@ -262,7 +265,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                 }
                 if (outcome == Exchange.ClientGone)
                 {
-                    AuditForwarded(at, client, head, url, decision, 499, 0, started, reference, version, null, null);
+                    AuditForwarded(at, client, head, url, decision, 499, 0, started, reference, version, null, null, safe?.Provider);
                     return Next.Close;
                 }
                 var (failStatus, failRule) = outcome == Exchange.Timeout ? (504, "upstream-timeout") : (502, "upstream-failed");
@@ -285,7 +288,7 @@ internal sealed partial class PlainHttpStage : IDisposable
                 complete = leftover.IsEmpty;
                 reusable = complete && !response.Close;
                 bool flushed = await TryFlushAsync(output);
-                AuditForwarded(at, client, head, url, decision, response.Status, 0, started, reference, version, uri.Host, response.ContentType);
+                AuditForwarded(at, client, head, url, decision, response.Status, 0, started, reference, version, uri.Host, response.ContentType, safe?.Provider);
                 return flushed && clientKeepAlive ? Next.Served : Next.Close;
             }
             var (bodyOutcome, bytes, clean) = await RelayBodyAsync(upstream!, output, leftover, response);
@@ -297,10 +300,10 @@ internal sealed partial class PlainHttpStage : IDisposable
                 // One side went away mid-body: the client must see an abort, not a short body.
                 int status = bodyOutcome == Exchange.ClientGone ? 499 : 502;
                 connection.Abort(new ConnectionAbortedException("The upstream response could not be completed."));
-                AuditForwarded(at, client, head, url, decision, status, toClient, started, reference, version, uri.Host, response.ContentType);
+                AuditForwarded(at, client, head, url, decision, status, toClient, started, reference, version, uri.Host, response.ContentType, safe?.Provider);
                 return Next.Close;
             }
-            AuditForwarded(at, client, head, url, decision, response.Status, toClient, started, reference, version, uri.Host, response.ContentType);
+            AuditForwarded(at, client, head, url, decision, response.Status, toClient, started, reference, version, uri.Host, response.ContentType, safe?.Provider);
             return clientKeepAlive ? Next.Served : Next.Close;
         }
         finally
@@ -311,7 +314,7 @@ internal sealed partial class PlainHttpStage : IDisposable
             {
                 if (reusable && upstream.Reset())
                 {
-                    _pool.Return(host, port, upstream);
+                    _pool.Return(connectHost, port, upstream);
                 }
                 else
                 {
@@ -322,9 +325,9 @@ internal sealed partial class PlainHttpStage : IDisposable
     }
 
     private void AuditForwarded(DateTimeOffset at, IPAddress client, PlainRequestHead head, string url, Decision decision, int status,
-        long toClient, long started, string reference, string version, string? upstream, string? contentType) =>
+        long toClient, long started, string reference, string version, string? upstream, string? contentType, string? safeSearch) =>
         _proxy.Observe(ProxyServices.FromDecision(at, client, head.Method, url, decision, status, 0, toClient, Stopwatch.GetElapsedTime(started),
-            reference, version, upstream, contentType));
+            reference, version, upstream, contentType) with { SafeSearch = safeSearch });
 
     private async Task<Next> RespondUpstreamFailureAsync(PipeWriter output, PlainRequestHead head, int status, string rule, DateTimeOffset at,
         long started, string reference, string version, IPAddress client, string url, Decision decision)

@@ -132,6 +132,10 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         public Flow Down; // upstream to client
         // Known once the head is taken:
         public string Host = "";
+        /// <summary>Where the upstream connection goes: <see cref="Host"/>, or the safe-search address (<see cref="SafeSearch"/>).</summary>
+        public string ConnectHost = "";
+        /// <summary>The safe-search provider whose address the tunnel connects to, or null.</summary>
+        public string? SafeSearch;
         public string? User;
         public int Port;
         public string Target = "";
@@ -408,6 +412,8 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         c.User = admit.User;
         c.At = at;
         c.Host = judged.Host!;
+        c.ConnectHost = judged.ConnectHost!;
+        c.SafeSearch = judged.SafeSearch?.Provider;
         c.Port = judged.Port;
         c.Target = Authority.Format(c.Host, c.Port);
         c.Decision = judged.Decision!;
@@ -415,7 +421,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
         c.Reference = _proxy.NextReference();
         c.Connecting = Stopwatch.GetTimestamp();
         c.Due = Environment.TickCount64 + _connectMs;
-        if (_proxy.Upstream.TryResolveInline(c.Host, c.Port, out var candidates))
+        if (_proxy.Upstream.TryResolveInline(c.ConnectHost, c.Port, out var candidates))
         {
             StartConnect(c, candidates);
         }
@@ -431,7 +437,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private void Resolve(Conn c)
     {
         var timeout = new CancellationTokenSource(_proxy.Options.UpstreamConnectTimeout);
-        _proxy.Upstream.ResolveAsync(c.Host, c.Port, timeout.Token).AsTask().ContinueWith(task =>
+        _proxy.Upstream.ResolveAsync(c.ConnectHost, c.Port, timeout.Token).AsTask().ContinueWith(task =>
         {
             timeout.Dispose();
             var (candidates, error) = task.IsCompletedSuccessfully ? task.Result : ([], UpstreamError.NameNotResolved);
@@ -563,7 +569,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     {
         _proxy.Refusals.Note(refusal, c.Client);
         _proxy.Observe(ProxyServices.TunnelRefused(c.At, c.Client, c.Target, c.Decision, refusal, Stopwatch.GetElapsedTime(c.Started), c.Reference,
-            c.PolicyVersion, c.Remote!.Address.ToString()));
+            c.PolicyVersion, c.Remote!.Address.ToString()) with { SafeSearch = c.SafeSearch });
         Close(c);
     }
 
@@ -582,7 +588,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
             send(c.ClientFd, p, response.Length, MSG_NOSIGNAL);
         }
         _proxy.Observe(_proxy.Refusal(c.At, c.Client, c.User, "CONNECT", c.Target, rule, status, 0, 0, Stopwatch.GetElapsedTime(c.Started),
-            c.Reference, c.PolicyVersion, c.Decision.Identity) with { UpstreamAddress = remote?.Address.ToString() });
+            c.Reference, c.PolicyVersion, c.Decision.Identity) with { UpstreamAddress = remote?.Address.ToString(), SafeSearch = c.SafeSearch });
         Close(c);
     }
 
@@ -711,7 +717,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private void End(Conn c)
     {
         _proxy.Observe(ProxyServices.FromDecision(c.At, c.Client, "CONNECT", c.Target, c.Decision, 200, c.Up.Bytes, c.Down.Bytes,
-            Stopwatch.GetElapsedTime(c.Started), c.Reference, c.PolicyVersion, c.Remote!.Address.ToString(), null));
+            Stopwatch.GetElapsedTime(c.Started), c.Reference, c.PolicyVersion, c.Remote!.Address.ToString(), null) with { SafeSearch = c.SafeSearch });
         c.Active.Dispose();
         Close(c);
     }

@@ -48,6 +48,7 @@ internal sealed class FilterMetrics : IDecisionObserver
     private readonly Counter<long> _reloads;
     private readonly Counter<long> _shrinkRefused;
     private readonly Counter<long> _shrinkConfirmed;
+    private readonly Counter<long> _safeSearch;
     private StatutorySet _statutory = new(null, FrozenSet<string>.Empty);
 
     private sealed record StatutorySet(PolicySnapshot? Policy, FrozenSet<string> Names);
@@ -57,6 +58,8 @@ internal sealed class FilterMetrics : IDecisionObserver
         _store = store;
         _time = time;
         var meter = factory.Create(MeterName);
+        _safeSearch = meter.CreateCounter<long>("filterservice.safe_search", "{tunnel}",
+            "Tunnels and requests connected to a search provider's safe-search address (safe_search in the policy), by provider.");
         _requests = meter.CreateCounter<long>("filterservice.requests", "{request}",
             "Finished proxy requests (HTTP requests and CONNECT tunnels) by kind, action, category, first role and network.");
         _blocks = meter.CreateCounter<long>("filterservice.blocks", "{request}",
@@ -159,6 +162,10 @@ internal sealed class FilterMetrics : IDecisionObserver
 
     private void Count(DecisionRecord record)
     {
+        if (record.SafeSearch is { } provider)
+        {
+            _safeSearch.Add(1, new KeyValuePair<string, object?>("provider", provider));
+        }
         string kind = record.Method == "CONNECT" ? "connect" : "http";
         string action = record.Action == DecisionAction.Block ? "block" : "allow";
         string category = record.Category ?? None;

@@ -130,6 +130,15 @@ public sealed class PolicySnapshot
     /// </summary>
     public bool RefuseBareIpConnect { get; init; }
 
+    /// <summary>The compiled <c>safe_search</c> section (<see cref="SafeSearchPolicy.None"/> when absent).</summary>
+    public SafeSearchPolicy SafeSearch { get; init; } = SafeSearchPolicy.None;
+
+    /// <summary>
+    /// Where a request from <paramref name="identity"/> to <paramref name="host"/> connects for safe search, or null:
+    /// the provider's safe-search name when one of the identity's roles is locked.
+    /// </summary>
+    public SafeSearchTarget? SafeSearchFor(ClientIdentity identity, string host) => SafeSearch.For(identity.Roles, host);
+
     /// <summary>The names of the networks in <see cref="SignInNetworkMask"/>, in file order (for <c>check</c> and docs).</summary>
     public IReadOnlyList<string> SignInNetworks =>
         _networks.Where(n => (SignInNetworkMask & (1UL << n.Index)) != 0).Select(n => n.Name).ToArray();

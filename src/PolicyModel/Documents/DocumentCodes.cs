@@ -21,4 +21,7 @@ internal static class DocumentCodes
     /// <summary>A bad <c>connect:</c> section: <c>bare_ip</c> must be <c>allow</c> or <c>block</c> (issue 17).</summary>
     public const string BadConnectOption = "PM0601";
 
+    /// <summary>safe_search: a YouTube mode other than strict or moderate.</summary>
+    public const string BadSafeSearchMode = "PM0602";
+
 }

@@ -80,7 +80,8 @@ public static class PolicyLoader
 internal sealed class PolicyCompiler
 {
     private static readonly string[] TopKeys =
-        ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default", "connect"];
+        ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default",
+         "connect", "safe_search"];
 
     private static readonly string[] RuleKeys =
         ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
@@ -143,6 +144,7 @@ internal sealed class PolicyCompiler
         var exceptions = ReadExceptions(Section("exceptions"));
         var defaultAction = ReadAction(Section("default"), "default") ?? DecisionAction.Allow;
         ReadConnect(Section("connect"));
+        var safeSearch = SafeSearchCompiler.Compile(_src, Section("safe_search"), _roles);
         if (Section("default") is null)
         {
             _src.Error(root, "PM0101", "missing 'default': say 'allow' or 'block' for requests no rule decides");
@@ -158,7 +160,7 @@ internal sealed class PolicyCompiler
         var warnings = Diagnostics.Items.Where(d => d.Severity == DiagnosticSeverity.Warning).ToList();
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
-            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect };
+            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch };
     }
 
     private string Version()
