@@ -62,45 +62,8 @@ public sealed class ChromiumHttpsFixture : IAsyncLifetime
     }
 
     /// <summary>Debian's chromium, headless, through the proxy, with the temporary HOME (and so its NSS database).</summary>
-    public async Task<string> ChromiumAsync(string url, params string[] extra)
-    {
-        const string chromium = "/usr/bin/chromium";
-        if (!File.Exists(chromium))
-        {
-            throw new Xunit.Sdk.XunitException($"{chromium} is not installed: run .ci/install-deps (apt-get install chromium chromium-driver)");
-        }
-        var psi = new ProcessStartInfo(chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["HOME"] = Home;
-        foreach (var a in new[]
-        {
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--user-data-dir={TempDir.Create("chromium")}",
-            $"--proxy-server=http://127.0.0.1:{Service.ProxyPort}", "--proxy-bypass-list=<-loopback>", "--window-size=1200,900",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var a in extra)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.ArgumentList.Add(url);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"chromium did not finish in 60 s for {url}: {await stderr}");
-        }
-        Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+    public Task<string> ChromiumAsync(string url, params string[] extra) =>
+        TestSupport.Chromium.RunAsync(url, [.. TestSupport.Chromium.ThroughProxy(Service.ProxyPort), .. extra], Home);
 
     /// <summary>Every audit record written so far (the files are shared for reading while the service writes them).</summary>
     public List<JsonElement> AuditRecords()

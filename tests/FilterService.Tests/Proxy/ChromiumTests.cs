@@ -6,47 +6,9 @@ namespace FilterService.Tests.Proxy;
 /// <summary>A real browser (Debian's chromium, headless) using the proxy: an allowed page loads, a blocked one shows the block page.</summary>
 public sealed class ChromiumTests(ProxyFixture fixture) : IClassFixture<ProxyFixture>
 {
-    private const string Chromium = "/usr/bin/chromium";
 
-    private async Task<string> RunChromiumAsync(string url, params string[] extra)
-    {
-        if (!File.Exists(Chromium))
-        {
-            throw new Xunit.Sdk.XunitException($"{Chromium} is not installed: run .ci/install-deps (apt-get install chromium chromium-driver)");
-        }
-        var profile = TempDir.Create("chromium");
-        var psi = new ProcessStartInfo(Chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[]
-        {
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--user-data-dir={profile}",
-            $"--proxy-server=http://127.0.0.1:{fixture.Service.ProxyPort}", "--proxy-bypass-list=<-loopback>", "--window-size=1200,900",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var a in extra)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.ArgumentList.Add(url);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"chromium did not finish in 60 s for {url}: {await stderr}");
-        }
-        var output = await stdout;
-        Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {await stderr}");
-        return output;
-    }
+    private Task<string> RunChromiumAsync(string url, params string[] extra) =>
+        TestSupport.Chromium.RunAsync(url, [.. TestSupport.Chromium.ThroughProxy(fixture.Service.ProxyPort), .. extra]);
 
     [Fact]
     public async Task Chromium_AllowedPage_LoadsThroughTheProxy()

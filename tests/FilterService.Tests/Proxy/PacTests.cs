@@ -9,7 +9,6 @@ namespace FilterService.Tests.Proxy;
 /// <summary>Issue 20: the PAC file (/proxy.pac, /wpad.dat) generated from the Pac settings and served on the proxy port.</summary>
 public sealed class PacTests
 {
-    private const string Chromium = "/usr/bin/chromium";
 
     private static PacOptions Bind(Dictionary<string, string?> settings, List<string> errors) =>
         PacOptions.Bind(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), errors)!;
@@ -149,37 +148,6 @@ public sealed class PacTests
         return new StreamReader(stream).ReadToEnd();
     }
 
-    private static async Task<string> RunChromiumAsync(string pacUrl, string url, params string[] extra)
-    {
-        if (!File.Exists(Chromium))
-        {
-            throw new Xunit.Sdk.XunitException($"{Chromium} is not installed: run .ci/install-deps (apt-get install chromium chromium-driver)");
-        }
-        var psi = new ProcessStartInfo(Chromium) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[]
-        {
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", $"--user-data-dir={TempDir.Create("chromium")}",
-            $"--proxy-pac-url={pacUrl}", "--dump-dom",
-        }.Concat(extra))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.ArgumentList.Add(url);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"chromium did not finish in 60 s for {url}: {await stderr}");
-        }
-        Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+    private static Task<string> RunChromiumAsync(string pacUrl, string url, params string[] extra) =>
+        TestSupport.Chromium.RunAsync(url, [$"--proxy-pac-url={pacUrl}", "--dump-dom", .. extra]);
 }
