@@ -345,10 +345,10 @@ internal static class ExplainCommand
         if (answered is { } verdict)
         {
             o.WriteLine(verdict == ConnectMiddleware.ConnectVerdict.BlockPage
-                ? "  answered:  block page inside TLS (inspection CA configured)"
+                ? "  answered: block page inside TLS (inspection CA configured)"
                 : inspection
-                    ? "  answered:  403 to the CONNECT (an IP address: no name to show a block page under)"
-                    : "  answered:  403 to the CONNECT (no inspection CA)");
+                    ? "  answered: 403 to the CONNECT (an IP address: no name to show a block page under)"
+                    : "  answered: 403 to the CONNECT (no inspection CA)");
         }
         o.WriteLine($"  reason:   {d.Reason}");
         o.WriteLine($"  decided:  {d.Rule}{(d.Category is null ? "" : $" (category {d.Category})")}");

@@ -55,8 +55,8 @@ public sealed class CheckExplainAnswerTests
     }
 
     [Theory]
-    [InlineData("true", "block-page-in-tls", "  answered:  block page inside TLS (inspection CA configured)")]
-    [InlineData("false", "connect-403", "  answered:  403 to the CONNECT (no inspection CA)")]
+    [InlineData("true", "block-page-in-tls", "  answered: block page inside TLS (inspection CA configured)")]
+    [InlineData("false", "connect-403", "  answered: 403 to the CONNECT (no inspection CA)")]
     public async Task Explain_PupilOnFacebookOverHttps_SaysHowTheProxyAnswersTheRefusedConnect(string ca, string field, string line)
     {
         string[] ask = ["explain", "--policy", RepoPaths.Sample("default"), "--ip", "10.40.0.7", "--at", "2026-11-23T10:00:00Z",
