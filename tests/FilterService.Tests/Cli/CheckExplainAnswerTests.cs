@@ -1,3 +1,5 @@
+using System.Net;
+using System.Text;
 using System.Text.Json;
 using FilterService.Cli;
 using FilterService.Tests.TestSupport;
@@ -71,6 +73,33 @@ public sealed class CheckExplainAnswerTests
         using var json = JsonDocument.Parse(output);
         Assert.Equal("block", json.RootElement.GetProperty("action").GetString());
         Assert.Equal("connect-host", json.RootElement.GetProperty("decided_on").GetString());
+        Assert.Equal(field, json.RootElement.GetProperty("answered_with").GetString());
+    }
+
+    [Theory]
+    [InlineData(true, "block-page-in-tls", "HTTP/1.1 200")]
+    [InlineData(false, "connect-403", "HTTP/1.1 403")]
+    public async Task Explain_AnsweredWith_IsWhatTheRunningProxyAnswersTheConnect(bool withCa, string field, string status)
+    {
+        var policy = Samples.CopyDefault();
+        string[] settings = [$"--Policy:Path={policy}", $"--Audit:Path={Path.Combine(policy, "logs")}"];
+        if (withCa)
+        {
+            var (_, caCert, caKey) = await CaCommandTests.InitAsync();
+            settings = [.. settings, $"--Proxy:InspectionCaCertificate={caCert}", $"--Proxy:InspectionCaKey={caKey}"];
+        }
+        var auth = Convert.ToBase64String(Encoding.ASCII.GetBytes("pupil1:pupil1-demo"));
+        await using var service = await ServiceProcess.StartAsync(settings);
+        await using var client = await RawClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, service.ProxyPort));
+        await client.SendAsync($"CONNECT www.facebook.com:443 HTTP/1.1\r\nHost: www.facebook.com:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n");
+        var live = await client.ReadHeadAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith(status, live);
+
+        var (exit, output, err) = await Run("explain", "--policy", policy, "--user", "pupil1", "--ip", "127.0.0.1", "--at", "2026-11-23T10:00:00Z",
+            "--url", "https://www.facebook.com/", "--inspection-ca", withCa ? "true" : "false", "--json");
+        Assert.True(exit == 0, err);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("block", json.RootElement.GetProperty("action").GetString());
         Assert.Equal(field, json.RootElement.GetProperty("answered_with").GetString());
     }
 
