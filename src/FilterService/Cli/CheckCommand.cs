@@ -45,6 +45,18 @@ internal static class CheckCommand
         stdout.WriteLine($"policy OK: {directory.TrimEnd(Path.DirectorySeparatorChar)} (version {snapshot.Version}{(snapshot.Name is null ? "" : ", " + snapshot.Name)})");
         stdout.WriteLine($"  time zone {snapshot.TimeZone.Id}; {snapshot.RuleCount} rules; {snapshot.ExceptionCount} exceptions; {snapshot.UserCount} users; proxy auth {snapshot.ProxyAuth.ToString().ToLowerInvariant()}");
         stdout.WriteLine($"  rules (first match wins): {string.Join(", ", snapshot.RuleNames)}");
+        if (snapshot.SignInNetworks is { Count: > 0 } signIn)
+        {
+            stdout.WriteLine($"  sign-in required on networks: {string.Join(", ", signIn)} (identity.required_on)");
+        }
+        if (snapshot.SafeSearch.Roles is { Count: > 0 } locked)
+        {
+            stdout.WriteLine($"  safe search locked for roles: {string.Join(", ", locked)}; YouTube restricted mode {snapshot.SafeSearch.YouTube.ToString().ToLowerInvariant()}");
+        }
+        if (snapshot.RefuseBareIpConnect)
+        {
+            stdout.WriteLine("  tunnels to IP addresses refused (connect.bare_ip: block)");
+        }
         foreach (var (name, statutory) in snapshot.Categories)
         {
             var lists = snapshot.Lists.Where(l => l.Category == name).ToList();

@@ -107,6 +107,23 @@ internal static class ExplainCommand
             DecidedOn.ConnectHost);
     }
 
+    /// <summary>
+    /// How the live proxy answers a tunnel it refuses, by <see cref="ConnectMiddleware.Judge"/>'s verdict: the block page
+    /// inside TLS (<c>BlockPage</c>: an inspection CA and a host name) or 403 to the CONNECT (<c>Blocked</c>). Null when
+    /// the request is allowed or is decided on the URL (a plain http request or one inside an inspected tunnel, answered
+    /// with the block page as any request).
+    /// </summary>
+    internal static ConnectMiddleware.ConnectVerdict? AnsweredWith(PolicySnapshot snapshot, FilterRequest decided, DecidedOn on, bool inspection)
+    {
+        if (on != DecidedOn.ConnectHost)
+        {
+            return null;
+        }
+        var judged = ConnectMiddleware.Judge(snapshot, decided.Client, decided.User, Authority.Format(decided.Host, decided.Port), decided.At,
+            new ProxyOptions(), inspection);
+        return judged.Verdict is ConnectMiddleware.ConnectVerdict.BlockPage or ConnectMiddleware.ConnectVerdict.Blocked ? judged.Verdict : null;
+    }
+
     private static int Run(ExplainRequest input, bool inspection, bool json, TextWriter stdout, TextWriter stderr)
     {
         var result = PolicyLoader.Load(input.Policy);
@@ -155,13 +172,14 @@ internal static class ExplainCommand
         }
         // As the proxy connects: an allowed request from a locked role to a search host goes to the safe-search address.
         var safe = decision.IsBlocked ? null : snapshot.SafeSearchFor(decision.Identity, request.Host);
+        var answered = decision.IsBlocked ? AnsweredWith(snapshot, request, on, inspection) : null;
         if (json)
         {
-            WriteJson(stdout, decision, on, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
+            WriteJson(stdout, decision, on, answered, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
         }
         else
         {
-            WriteText(stdout, asked, request, on, inspection, decision, snapshot.TimeZone);
+            WriteText(stdout, asked, request, on, inspection, answered, decision, snapshot.TimeZone);
             if (safe is not null)
             {
                 stdout.WriteLine($"  safe search: connected to {safe.Host} ({safe.Provider}), not {request.Host}'s own address"
@@ -227,7 +245,7 @@ internal static class ExplainCommand
         return tunnelHost is null ? null : new Target((method ?? "CONNECT").ToUpperInvariant(), "https", tunnelHost, port, string.Empty);
     }
 
-    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
+    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, ConnectMiddleware.ConnectVerdict? answered, DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -264,6 +282,12 @@ internal static class ExplainCommand
             w.WriteString("path", UrlPath.Canonicalize(pathAndQuery));
             w.WriteString("policy_version", version);
             w.WriteString("decided_on", on == DecidedOn.Url ? "url" : "connect-host");
+            w.WriteString("answered_with", answered switch
+            {
+                ConnectMiddleware.ConnectVerdict.BlockPage => "block-page-in-tls",
+                ConnectMiddleware.ConnectVerdict.Blocked => "connect-403",
+                _ => null,
+            });
             if (safe is null)
             {
                 w.WriteNull("safe_search");
@@ -299,7 +323,7 @@ internal static class ExplainCommand
     private static string Shown(FilterRequest r) =>
         r.PathAndQuery.Length == 0 ? Authority.Format(r.Host, r.Port) : $"{r.Scheme}://{r.Host}{r.PathAndQuery}";
 
-    private static void WriteText(TextWriter o, FilterRequest asked, FilterRequest request, DecidedOn on, bool inspection, Decision d, DateTimeZone zone)
+    private static void WriteText(TextWriter o, FilterRequest asked, FilterRequest request, DecidedOn on, bool inspection, ConnectMiddleware.ConnectVerdict? answered, Decision d, DateTimeZone zone)
     {
         o.WriteLine($"{(d.IsBlocked ? "BLOCKED" : "ALLOWED")}  {request.Method} {Shown(request)}");
         var judged = UrlPath.Canonicalize(request.PathAndQuery);
@@ -318,6 +342,14 @@ internal static class ExplainCommand
             _ => "the full URL (plain http)",
         };
         o.WriteLine($"  decided on: {where}");
+        if (answered is { } verdict)
+        {
+            o.WriteLine(verdict == ConnectMiddleware.ConnectVerdict.BlockPage
+                ? "  answered: block page inside TLS (inspection CA configured)"
+                : inspection
+                    ? "  answered: 403 to the CONNECT (an IP address: no name to show a block page under)"
+                    : "  answered: 403 to the CONNECT (no inspection CA)");
+        }
         o.WriteLine($"  reason:   {d.Reason}");
         o.WriteLine($"  decided:  {d.Rule}{(d.Category is null ? "" : $" (category {d.Category})")}");
         if (d.List is not null)
