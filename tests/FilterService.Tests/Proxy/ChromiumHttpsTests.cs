@@ -66,20 +66,7 @@ public sealed class ChromiumHttpsFixture : IAsyncLifetime
         TestSupport.Chromium.RunAsync(url, [.. TestSupport.Chromium.ThroughProxy(Service.ProxyPort), .. extra], Home);
 
     /// <summary>Every audit record written so far (the files are shared for reading while the service writes them).</summary>
-    public List<JsonElement> AuditRecords()
-    {
-        var records = new List<JsonElement>();
-        foreach (var file in Directory.GetFiles(Audit, "audit-*.json").Order())
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { Length: > 0 } line)
-            {
-                records.Add(JsonDocument.Parse(line).RootElement.Clone());
-            }
-        }
-        return records;
-    }
+    public List<JsonElement> AuditRecords() => AuditFiles.Read(Audit);
 
     /// <summary>Waits (10 s at most) for a record matching <paramref name="match"/>.</summary>
     public async Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> match, string what)

@@ -110,30 +110,6 @@ public sealed class CircumventionTests
     }
 
     /// <summary>Waits (at most 10 s) for an audit record matching <paramref name="match"/> in <paramref name="auditDir"/>.</summary>
-    private static async Task<JsonElement> WaitForAuditAsync(string auditDir, Func<JsonElement, bool> match, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var records = new List<JsonElement>();
-            foreach (var file in Directory.GetFiles(auditDir, "audit-*.json").Order())
-            {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                using var reader = new StreamReader(stream);
-                while (reader.ReadLine() is { Length: > 0 } line)
-                {
-                    records.Add(JsonDocument.Parse(line).RootElement.Clone());
-                }
-            }
-            if (records.LastOrDefault(match) is { ValueKind: JsonValueKind.Object } found)
-            {
-                return found;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"no audit record for {what}; records:\n" + string.Join("\n", records.Select(r => r.GetRawText())));
-            }
-            await Task.Delay(100);
-        }
-    }
+    private static Task<JsonElement> WaitForAuditAsync(string auditDir, Func<JsonElement, bool> match, string what) =>
+        AuditFiles.WaitForAsync(auditDir, match, what);
 }
