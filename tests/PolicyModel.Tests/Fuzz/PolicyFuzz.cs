@@ -13,8 +13,11 @@ namespace PolicyModel.Tests.Fuzz;
 /// </summary>
 internal static class PolicyFuzz
 {
-    /// <summary>A single load slower than this is a finding (a hang, or a quadratic path).</summary>
+    /// <summary>In a long run, a single load slower than this is a finding (a quadratic path).</summary>
     public static readonly TimeSpan SlowLoad = TimeSpan.FromSeconds(10);
+
+    /// <summary>A load with no result after this is a finding in every run (a hang).</summary>
+    public static readonly TimeSpan HungLoad = TimeSpan.FromSeconds(60);
 
     public sealed record Finding(int Seed, string Sample, IReadOnlyList<string> Mutations, string Problem)
     {
@@ -31,8 +34,13 @@ internal static class PolicyFuzz
             .OrderBy(n => n, StringComparer.Ordinal)
             .ToArray()!;
 
-    /// <summary>Runs policies <paramref name="firstSeed"/>.. until <paramref name="policies"/> are done or <paramref name="budget"/> is spent.</summary>
-    public static Outcome Run(int firstSeed, int policies, TimeSpan budget, int workers)
+    /// <summary>
+    /// Runs policies <paramref name="firstSeed"/>.. until <paramref name="policies"/> are done or <paramref name="budget"/> is
+    /// spent, but never fewer than <paramref name="atLeast"/>, so a busy machine makes the run longer, not weaker.
+    /// <paramref name="flagSlow"/> makes a load slower than <see cref="SlowLoad"/> a finding: wall time on a shared machine
+    /// says little, so only the long runs use it (a hang is always one).
+    /// </summary>
+    public static Outcome Run(int firstSeed, int policies, int atLeast, TimeSpan budget, int workers, bool flagSlow)
     {
         var samples = Samples();
         var progress = Environment.GetEnvironmentVariable("FUZZ_PROGRESS");
@@ -48,7 +56,7 @@ internal static class PolicyFuzz
             var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
             {
                 var work = Path.Combine(root, w.ToString());
-                while (clock.Elapsed < budget && findings.Count < 20)
+                while ((clock.Elapsed < budget || Volatile.Read(ref next) + 1 < atLeast) && findings.Count < 20)
                 {
                     var i = Interlocked.Increment(ref next);
                     if (i >= policies)
@@ -63,7 +71,7 @@ internal static class PolicyFuzz
                     TimeSpan took;
                     try
                     {
-                        (finding, wasRejected, took) = One(seed, sample, work);
+                        (finding, wasRejected, took) = One(seed, sample, work, flagSlow);
                     }
                     catch (Exception e)
                     {
@@ -109,7 +117,7 @@ internal static class PolicyFuzz
     }
 
     /// <summary>One mutated policy: copy the sample, mutate it, load it, judge the result.</summary>
-    public static (Finding? Finding, bool Rejected, TimeSpan Took) One(int seed, string sample, string work)
+    public static (Finding? Finding, bool Rejected, TimeSpan Took) One(int seed, string sample, string work, bool flagSlow)
     {
         TryDelete(work);
         var source = Path.Combine(SampleFiles.RepoRoot, "deploy", "samples", sample);
@@ -132,9 +140,9 @@ internal static class PolicyFuzz
 
         var started = Stopwatch.GetTimestamp();
         var load = Task.Factory.StartNew(() => PolicyLoader.Load(work, SampleFiles.Clock), TaskCreationOptions.LongRunning);
-        if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(SlowLoad * 3))
+        if (!((IAsyncResult)load).AsyncWaitHandle.WaitOne(HungLoad))
         {
-            return (Found($"hung: no result after {SlowLoad * 3}"), false, Stopwatch.GetElapsedTime(started));
+            return (Found($"hung: no result after {HungLoad}"), false, Stopwatch.GetElapsedTime(started));
         }
 
         var took = Stopwatch.GetElapsedTime(started);
@@ -144,7 +152,7 @@ internal static class PolicyFuzz
         }
 
         var result = load.Result;
-        if (took > SlowLoad)
+        if (flagSlow && took > SlowLoad)
         {
             return (Found($"slow: {took.TotalSeconds:F1} s"), !result.Succeeded, took);
         }

@@ -5,7 +5,7 @@ namespace PolicyModel.Tests.Fuzz;
 
 /// <summary>
 /// Issue 15 item 10: mutated sample policies are rejected with located diagnostics, never with an exception.
-/// In CI the run is seeded and bounded to about 25 seconds; <c>FUZZ_POLICIES=100000</c> (with optional
+/// In CI the run is seeded and bounded to about 25 seconds, and at least 200 policies; <c>FUZZ_POLICIES=100000</c> (with optional
 /// <c>FUZZ_SEED</c>, <c>FUZZ_WORKERS</c>) runs a fixed count with no time bound (see README.md in this folder).
 /// </summary>
 public sealed class PolicyFuzzTests(ITestOutputHelper output)
@@ -22,11 +22,10 @@ public sealed class PolicyFuzzTests(ITestOutputHelper output)
         var workers = Env("FUZZ_WORKERS") ?? 1;
         var budget = count is null ? TimeSpan.FromSeconds(25) : TimeSpan.FromDays(1);
 
-        var outcome = PolicyFuzz.Run(seed, count ?? int.MaxValue, budget, workers);
+        var outcome = PolicyFuzz.Run(seed, count ?? int.MaxValue, atLeast: count ?? 200, budget, workers, flagSlow: count is not null);
 
         output.WriteLine($"seed {seed}: {outcome.Policies:N0} mutated policies in {outcome.Elapsed.TotalSeconds:F1} s " +
             $"({outcome.Rejected:N0} rejected, slowest load {outcome.Slowest.TotalMilliseconds:F0} ms), {outcome.Findings.Count} findings");
-        Assert.True(outcome.Policies >= 50 || count is not null, $"only {outcome.Policies} policies in the budget");
         Assert.True(outcome.Findings.Count == 0, string.Join("\n", outcome.Findings.Take(10)));
     }
 }
