@@ -245,6 +245,28 @@ public sealed class InspectionPolicyTests(InspectionPolicyFixture fixture) : ICl
         Assert.DoesNotContain("Restrict-Access-To-Tenants", result.Body, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// Real Chromium whose NSS database trusts only the origin's own CA, not the school's inspection CA: a never-inspect
+    /// host (under a path rule that would otherwise inspect it) loads, so Chromium was shown the origin's certificate; a
+    /// host the policy inspects does not load in the same browser, so the trust set-up tells the two apart.
+    /// </summary>
+    [Fact]
+    public async Task Issue17_Chromium_NeverInspectHost_ArrivesWithTheOriginsOwnCertificate()
+    {
+        var home = TempDir.Create("home");
+        var nss = Path.Combine(home, ".pki", "nssdb");
+        Directory.CreateDirectory(nss);
+        await ChromiumHttpsFixture.RunAsync("/usr/bin/certutil", "-N", "-d", "sql:" + nss, "--empty-password");
+        await ChromiumHttpsFixture.RunAsync("/usr/bin/certutil", "-A", "-d", "sql:" + nss, "-n", "origin-ca", "-t", "C,,", "-i", fixture.OriginCa);
+        string[] proxy = Chromium.ThroughProxy(fixture.Service.ProxyPort);
+
+        var spliced = await Chromium.RunAsync("https://www.nhs.uk/hello", [.. proxy, "--dump-dom"], home);
+        Assert.Contains("Hello from the origin", spliced);
+
+        var bumped = await Chromium.RunAsync("https://named.test/hello", [.. proxy, "--dump-dom"], home);
+        Assert.DoesNotContain("Hello from the origin", bumped);
+    }
+
     [Fact]
     public async Task Issue17_Explain_AnswersAsTheProxyDid_NeverInspectNamedAndTenantHosts()
     {
