@@ -11,7 +11,7 @@ namespace FilterService.Tests.Cli;
 /// </summary>
 public sealed class TenantRestrictionsWithoutCaTests
 {
-    private const string Section = "\ntenant_restrictions:\n  roles: [pupil]\n  microsoft: { tenants: [cherryoak.onmicrosoft.com], context: 72f988bf-86f1-41af-91ab-2d7cd011db47 }\n";
+    private const string Section = "\ntenant_restrictions:\n  roles: [pupil]\n  microsoft: { tenants: [cherryoak.onmicrosoft.com], context: 6c3e5c2a-1f47-4b8e-9d2a-0c5b7e8f9a10 }\n";
 
     private static (string Dir, int Line) PolicyWithTenantRestrictions()
     {

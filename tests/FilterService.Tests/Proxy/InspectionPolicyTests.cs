@@ -19,7 +19,7 @@ namespace FilterService.Tests.Proxy;
 public sealed class InspectionPolicyFixture : IAsyncLifetime
 {
     public const string OriginCaName = "Issue17 Origin CA";
-    public const string Context = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    public const string Context = "6c3e5c2a-1f47-4b8e-9d2a-0c5b7e8f9a10";
 
     public ServiceProcess Service { get; private set; } = null!;
     public TestOrigin Origin { get; private set; } = null!;

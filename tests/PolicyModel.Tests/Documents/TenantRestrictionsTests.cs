@@ -8,7 +8,7 @@ namespace PolicyModel.Tests.Documents;
 public sealed class TenantRestrictionsTests
 {
     private const string Tail = "default: allow\n";
-    private const string Context = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    private const string Context = "6c3e5c2a-1f47-4b8e-9d2a-0c5b7e8f9a10";
 
     private static string Section(string roles = "[pupil]") => $$"""
         tenant_restrictions:
