@@ -167,6 +167,28 @@ public sealed class InspectionPolicyTests
         Assert.Contains(result.Snapshot!.Warnings, w => w.Code == "PM0606");
     }
 
+    /// <summary>
+    /// The never-inspect lookup (a suffix walk over a frozen set, hosts patterns first) against a naive reference: a
+    /// host is covered when it equals an entry or ends with "." + an entry. Seeded, bounded.
+    /// </summary>
+    [Fact]
+    public void Issue17_NeverInspectLookup_AgreesWithANaiveSuffixReference()
+    {
+        string[] labels = ["a", "b", "nhs", "uk", "gov", "co", "x-y", "xn--bcher-kva"];
+        var random = new Random(17);
+        string Host(int max) => string.Join('.', Enumerable.Range(0, random.Next(1, max + 1)).Select(_ => labels[random.Next(labels.Length)]));
+        var entries = Enumerable.Range(0, 12).Select(_ => Host(3)).Distinct().ToList();
+        using var p = new TestPolicy(TestPolicy.Head + Rules + "inspection:\n  never_inspect:\n    lists: [lists/mine.txt]\n");
+        p.Write("lists/mine.txt", string.Join('\n', entries) + "\n");
+        var policy = p.Snapshot();
+        for (var i = 0; i < 5000; i++)
+        {
+            var host = Host(5);
+            bool expected = entries.Any(e => host == e || host.EndsWith("." + e, StringComparison.Ordinal));
+            Assert.True(expected == (policy.NeverInspect(host) is not null), $"{host} against [{string.Join(", ", entries)}]");
+        }
+    }
+
     [Fact]
     public void Issue17_BuiltInList_IsDeployListsNeverInspect_AndEverySampleShipsTheSameFile()
     {
