@@ -53,6 +53,14 @@ internal static class CheckCommand
         {
             stdout.WriteLine($"  safe search locked for roles: {string.Join(", ", locked)}; YouTube restricted mode {snapshot.SafeSearch.YouTube.ToString().ToLowerInvariant()}");
         }
+        var inspection = snapshot.Inspection;
+        stdout.WriteLine($"  never inspected: {inspection.NeverListEntries:N0} domains in {string.Join(", ", inspection.NeverLists.DefaultIfEmpty("no list"))}"
+            + " (inspection.never_inspect; statutory blocks still show the block page)");
+        if (snapshot.TenantRestrictions.Configured)
+        {
+            var roles = snapshot.TenantRestrictions.Roles is { Count: > 0 } r ? "roles " + string.Join(", ", r) : "everyone";
+            stdout.WriteLine($"  tenant restrictions: {string.Join(", ", snapshot.TenantRestrictions.Providers)} for {roles}{(inspectionCa ? "" : " (not applied without an inspection CA)")}");
+        }
         if (snapshot.RefuseBareIpConnect)
         {
             stdout.WriteLine("  tunnels to IP addresses refused (connect.bare_ip: block)");

@@ -170,16 +170,17 @@ internal static class ExplainCommand
             // The policy's connect options (bare_ip), as ConnectMiddleware.Judge applies them.
             decision = ConnectMiddleware.ApplyConnectOptions(snapshot, Authority.CanonicalHost(request.Host) ?? request.Host, decision);
         }
+        var inspected = ExplainInspection.Of(snapshot, asked);
         // As the proxy connects: an allowed request from a locked role to a search host goes to the safe-search address.
         var safe = decision.IsBlocked ? null : snapshot.SafeSearchFor(decision.Identity, request.Host);
         var answered = decision.IsBlocked ? AnsweredWith(snapshot, request, on, inspection) : null;
         if (json)
         {
-            WriteJson(stdout, decision, on, answered, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
+            WriteJson(stdout, decision, on, answered, inspected, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
         }
         else
         {
-            WriteText(stdout, asked, request, on, inspection, answered, decision, snapshot.TimeZone);
+            WriteText(stdout, asked, request, on, inspection, answered, inspected, decision, snapshot.TimeZone);
             if (safe is not null)
             {
                 stdout.WriteLine($"  safe search: connected to {safe.Host} ({safe.Provider}), not {request.Host}'s own address"
@@ -245,7 +246,8 @@ internal static class ExplainCommand
         return tunnelHost is null ? null : new Target((method ?? "CONNECT").ToUpperInvariant(), "https", tunnelHost, port, string.Empty);
     }
 
-    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, ConnectMiddleware.ConnectVerdict? answered, DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
+    private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, ConnectMiddleware.ConnectVerdict? answered, TunnelInspection? inspected,
+        DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -288,6 +290,19 @@ internal static class ExplainCommand
                 ConnectMiddleware.ConnectVerdict.Blocked => "connect-403",
                 _ => null,
             });
+            if (inspected is not { } t)
+            {
+                w.WriteNull("inspection");
+            }
+            else
+            {
+                // What the policy wants; whether it happens also needs a CA (decided_on says what the proxy does).
+                w.WriteStartObject("inspection");
+                w.WriteBoolean("wanted", t.Inspect);
+                w.WriteString("reason", ExplainInspection.ReasonName(t.Reason));
+                w.WriteString("detail", t.Detail);
+                w.WriteEndObject();
+            }
             if (safe is null)
             {
                 w.WriteNull("safe_search");
@@ -323,7 +338,8 @@ internal static class ExplainCommand
     private static string Shown(FilterRequest r) =>
         r.PathAndQuery.Length == 0 ? Authority.Format(r.Host, r.Port) : $"{r.Scheme}://{r.Host}{r.PathAndQuery}";
 
-    private static void WriteText(TextWriter o, FilterRequest asked, FilterRequest request, DecidedOn on, bool inspection, ConnectMiddleware.ConnectVerdict? answered, Decision d, DateTimeZone zone)
+    private static void WriteText(TextWriter o, FilterRequest asked, FilterRequest request, DecidedOn on, bool inspection, ConnectMiddleware.ConnectVerdict? answered,
+        TunnelInspection? inspected, Decision d, DateTimeZone zone)
     {
         o.WriteLine($"{(d.IsBlocked ? "BLOCKED" : "ALLOWED")}  {request.Method} {Shown(request)}");
         var judged = UrlPath.Canonicalize(request.PathAndQuery);
@@ -337,18 +353,24 @@ internal static class ExplainCommand
             (DecidedOn.ConnectHost, false, _) when !inspection =>
                 $"the host, at CONNECT: with no inspection CA the proxy sees only {Shown(request)} for {asked.Method} {Shown(asked)}; rules with methods or paths are not applied",
             (DecidedOn.ConnectHost, false, _) =>
-                $"the host, at CONNECT: {request.Host} is not inspected (no rule for it needs methods or paths, or the tunnel is refused first), so the proxy sees only {Shown(request)} for {asked.Method} {Shown(asked)}",
-            (DecidedOn.Url, _, "https") => "the full URL, inside an inspected tunnel (inspection CA configured; the host's rules need methods or paths)",
+                $"the host, at CONNECT: {request.Host} is not inspected (see 'inspected'), so the proxy sees only {Shown(request)} for {asked.Method} {Shown(asked)}",
+            (DecidedOn.Url, _, "https") => "the full URL, inside an inspected tunnel (see 'inspected')",
             _ => "the full URL (plain http)",
         };
         o.WriteLine($"  decided on: {where}");
+        if (inspected is { } t)
+        {
+            o.WriteLine($"  inspected: {ExplainInspection.Text(t, inspection)}");
+        }
         if (answered is { } verdict)
         {
             o.WriteLine(verdict == ConnectMiddleware.ConnectVerdict.BlockPage
                 ? "  answered: block page inside TLS (inspection CA configured)"
-                : inspection
-                    ? "  answered: 403 to the CONNECT (an IP address: no name to show a block page under)"
-                    : "  answered: 403 to the CONNECT (no inspection CA)");
+                : !inspection
+                    ? "  answered: 403 to the CONNECT (no inspection CA)"
+                    : inspected is { Reason: InspectionReason.NeverInspect }
+                        ? "  answered: 403 to the CONNECT (never_inspect: the tunnel is not decrypted, so no block page)"
+                        : "  answered: 403 to the CONNECT (an IP address: no name to show a block page under)");
         }
         o.WriteLine($"  reason:   {d.Reason}");
         o.WriteLine($"  decided:  {d.Rule}{(d.Category is null ? "" : $" (category {d.Category})")}");

@@ -250,7 +250,10 @@ internal static class ProxyHost
 
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
-        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>());
+        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>())
+        {
+            InspectionCa = inspection is not null,
+        };
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
@@ -308,6 +311,9 @@ internal sealed class ProxyApp : IAsyncDisposable
 /// <summary>The admin endpoint: health and Prometheus metrics; pages are a later issue (the PAC file is on the proxy port: Proxy/ProxyAutoConfig).</summary>
 internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
 {
+    /// <summary>Whether the service has an inspection CA (Proxy:InspectionCaCertificate): without one, tenant restrictions cannot apply.</summary>
+    public bool InspectionCa { get; init; }
+
     public async Task InvokeAsync(HttpContext context)
     {
         if (context.Request.Path == "/metrics" && HttpMethods.IsGet(context.Request.Method))
@@ -324,6 +330,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
             // Issue 15 item 13: alerts held only in memory (outbox not writable) would be lost by a crash.
             int alertsNotDurable = context.RequestServices.GetService<Notifications.AlertStats>()?.NotDurable ?? 0;
             var problems = new List<string>(store.Problems);
+            // Issue 17: tenant restrictions configured but unenforceable (no CA) is a failure a school must see.
+            if (!InspectionCa && InspectionWarnings.TenantRestrictionsInactive(store.Current) is { } tenants)
+            {
+                problems.Add(tenants);
+            }
             if (alertsNotDurable > 0)
             {
                 problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");

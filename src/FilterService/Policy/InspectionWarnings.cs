@@ -29,8 +29,21 @@ internal static class InspectionWarnings
             lines.Add(Warning(new SourceLocation(list.Path, 0, 0), "FS0112",
                 $"statutory list '{list.Path}' holds {list.Entries} hashed entr{(list.Entries == 1 ? "y" : "ies")}; any that is the digest of a URL (host/path) rather than a host {NoCa}"));
         }
+        if (TenantRestrictionsInactive(policy) is { } tenants)
+        {
+            lines.Add(Warning(new SourceLocation("policy.yaml", policy.TenantRestrictions.Line, 1), "FS0113", tenants));
+        }
         return lines;
     }
+
+    /// <summary>
+    /// Why the policy's <c>tenant_restrictions</c> cannot apply without an inspection CA, or null when it configures none: the
+    /// headers go inside TLS. For <c>check</c>, start-up and /health (which shows it while no CA is configured).
+    /// </summary>
+    public static string? TenantRestrictionsInactive(PolicySnapshot policy) => policy.TenantRestrictions.Configured
+        ? $"tenant_restrictions ({string.Join(", ", policy.TenantRestrictions.Providers)}) cannot apply without an inspection CA (Proxy:InspectionCaCertificate): "
+            + "the sign-in headers are added inside TLS, so pupils can sign in to any tenant"
+        : null;
 
     private static string Warning(SourceLocation at, string code, string message) =>
         new Diagnostic(at, DiagnosticSeverity.Warning, code, message).ToString();

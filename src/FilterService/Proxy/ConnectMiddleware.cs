@@ -409,7 +409,10 @@ internal sealed partial class ConnectMiddleware
     {
         /// <summary>400: the target is not host:port.</summary>
         BadTarget,
-        /// <summary>403 from the engine, with its alert (no inspection CA, or an address literal: there is no name for a leaf to show a page under).</summary>
+        /// <summary>
+        /// 403 from the engine, with its alert (no inspection CA; an address literal: there is no name for a leaf to show a
+        /// page under; or a never_inspect host blocked for a reason that is not statutory).
+        /// </summary>
         Blocked,
         /// <summary>
         /// Blocked by the engine, with an inspection CA: 200, the alert, TLS terminated with a leaf for the SNI, and the block
@@ -418,7 +421,7 @@ internal sealed partial class ConnectMiddleware
         BlockPage,
         /// <summary>403: a port outside <c>Proxy:ConnectPorts</c>.</summary>
         PortRefused,
-        /// <summary>Allowed, through TLS inspection: the host's rules need methods or paths.</summary>
+        /// <summary>Allowed, through TLS inspection: the policy inspects the host (<see cref="PolicySnapshot.InspectTunnel"/>).</summary>
         Inspect,
         /// <summary>Allowed, spliced.</summary>
         Splice,
@@ -434,6 +437,9 @@ internal sealed partial class ConnectMiddleware
     {
         /// <summary>The name the upstream connection goes to: the safe-search address, or the host itself.</summary>
         public string? ConnectHost => SafeSearch?.Host ?? Host;
+
+        /// <summary>What the policy wants for the tunnel (<see cref="PolicySnapshot.InspectTunnel"/>), before the CA, port and address checks.</summary>
+        public TunnelInspection Inspection { get; init; }
     }
 
     /// <summary>
@@ -456,13 +462,15 @@ internal sealed partial class ConnectMiddleware
         bool bareIp = IPAddress.TryParse(host, out _);
         decision = ApplyConnectOptions(policy, host, decision);
         bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);
+        // The policy's one answer to "inspect this tunnel?" (never_inspect, rules, tenant restrictions, named hosts).
+        var inspection = policy.InspectTunnel(host, decision);
         // A block page needs a name to mint a leaf for, and a port a browser would speak TLS on.
-        var verdict = decision.IsBlocked ? (canInspect && portAllowed && !bareIp ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
+        var verdict = decision.IsBlocked ? (canInspect && inspection.Inspect && portAllowed && !bareIp ? ConnectVerdict.BlockPage : ConnectVerdict.Blocked)
             : !portAllowed ? ConnectVerdict.PortRefused
-            : canInspect && policy.NeedsInspection(host) ? ConnectVerdict.Inspect
+            : canInspect && inspection.Inspect ? ConnectVerdict.Inspect
             : ConnectVerdict.Splice;
         var safeSearch = verdict is ConnectVerdict.Splice or ConnectVerdict.Inspect ? policy.SafeSearchFor(decision.Identity, host) : null;
-        return new(verdict, host, port, decision, took, safeSearch);
+        return new(verdict, host, port, decision, took, safeSearch) { Inspection = inspection };
     }
 
     /// <summary>

@@ -205,11 +205,12 @@ internal sealed partial class ForwardingStage
             return;
         }
 
-        await ForwardAsync(context, uri, at, started, reference, policy.Version, client, decision, policy.SafeSearchFor(decision.Identity, host));
+        await ForwardAsync(context, uri, at, started, reference, policy.Version, client, decision, policy.SafeSearchFor(decision.Identity, host),
+            policy.TenantRestrictions.HeadersFor(decision.Identity.Roles, host));
     }
 
     private async Task ForwardAsync(HttpContext context, Uri uri, DateTimeOffset at, long started, string reference, string version,
-        IPAddress client, Decision decision, SafeSearchTarget? safe)
+        IPAddress client, Decision decision, SafeSearchTarget? safe, IReadOnlyList<(string Name, string Value)> tenantHeaders)
     {
         var request = context.Request;
         // Safe search: the request goes to the provider's safe-search name, with the client's Host header (which
@@ -261,6 +262,14 @@ internal sealed partial class ForwardingStage
             // YouTube's restricted mode by header (inspected tunnels; plain HTTP too): the client's own value is replaced.
             upstreamRequest.Headers.Remove("YouTube-Restrict");
             upstreamRequest.Headers.TryAddWithoutValidation("YouTube-Restrict", youtube == YouTubeMode.Moderate ? "Moderate" : "Strict");
+        }
+
+        // Tenant restrictions: the school's headers on the sign-in hosts, replacing any the client sent (a forged
+        // Restrict-Access-To-Tenants naming another tenant must never reach Microsoft).
+        foreach (var (name, value) in tenantHeaders)
+        {
+            upstreamRequest.Headers.Remove(name);
+            upstreamRequest.Headers.TryAddWithoutValidation(name, value);
         }
 
         int status;

@@ -16,6 +16,32 @@ internal sealed class HostPattern
         _subdomainsOnly = subdomainsOnly;
     }
 
+    /// <summary>
+    /// Parses a pattern as written in a policy: an optional first label <c>*</c> (subdomains only), then a host name
+    /// normalised like any other. Null, with the problem, for any other <c>*</c> or a name that does not normalise.
+    /// </summary>
+    public static HostPattern? Parse(string text, out string? problem)
+    {
+        var subdomainsOnly = text.StartsWith("*.", StringComparison.Ordinal);
+        var rest = subdomainsOnly ? text.AsSpan(2) : text.AsSpan().TrimStart('.');
+        if (rest.Contains('*'))
+        {
+            problem = "'*' may only be the whole first label ('*.example.org': its subdomains)";
+            return null;
+        }
+        var normalised = Matching.HostName.Normalize(rest);
+        if (normalised is null || (subdomainsOnly && Matching.HostName.IsIPLiteral(normalised)))
+        {
+            problem = "not a host name";
+            return null;
+        }
+        problem = null;
+        return new HostPattern(normalised, subdomainsOnly);
+    }
+
+    /// <summary>The normalised domain, without <c>*.</c>.</summary>
+    public string Domain => _domain;
+
     /// <summary>As written after normalisation: <c>example.org</c> or <c>*.example.org</c>.</summary>
     public string Text => _subdomainsOnly ? "*." + _domain : _domain;
 

@@ -27,7 +27,7 @@ public sealed record ListSummary(string Category, string Path, string Format, in
 /// locks. A request reads one snapshot for its whole life; a reload builds a new one and swaps the reference.
 /// See Decisions/README.md for the order in which a request is decided.
 /// </summary>
-public sealed class PolicySnapshot
+public sealed partial class PolicySnapshot
 {
     /// <summary>How far ahead <see cref="Decision.Until"/> looks before saying "never".</summary>
     private static readonly Duration UntilHorizon = Duration.FromDays(400);
@@ -222,7 +222,10 @@ public sealed class PolicySnapshot
     /// Whether some rule for this host depends on the method or the path, so a tunnel to it must be
     /// intercepted (TLS terminated) for the rule to be enforced.
     /// </summary>
-    public bool NeedsInspection(string host)
+    public bool NeedsInspection(string host) => InspectionRuleFor(host) is not null;
+
+    /// <summary>The first rule for <paramref name="host"/> that depends on the method or the path, or null (see <see cref="NeedsInspection"/>).</summary>
+    internal string? InspectionRuleFor(string host)
     {
         ulong? categories = null;
         foreach (var rule in _rules)
@@ -241,10 +244,10 @@ public sealed class PolicySnapshot
                 }
             }
 
-            return true;
+            return rule.Name;
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>Decides one request. <paramref name="withTrace"/> fills <see cref="Decision.Trace"/> (explain, simulator).</summary>

@@ -24,4 +24,18 @@ internal static class DocumentCodes
     /// <summary>safe_search: a YouTube mode other than strict or moderate.</summary>
     public const string BadSafeSearchMode = "PM0602";
 
+    /// <summary>inspection / never_inspect: an unknown category (with a suggestion).</summary>
+    public const string UnknownInspectionCategory = "PM0603";
+
+    /// <summary>inspection / never_inspect: a bad host pattern.</summary>
+    public const string BadInspectionHost = "PM0604";
+
+    /// <summary>never_inspect: a list that cannot be read, or a line in it that is not a domain name.</summary>
+    public const string BadNeverInspectList = "PM0605";
+
+    /// <summary>Warning: never_inspect takes a host away from a rule with methods or paths, inspection.hosts or tenant_restrictions.</summary>
+    public const string NeverInspectOverrides = "PM0606";
+
+    /// <summary>tenant_restrictions: a missing or malformed tenant, directory ID or domain, or no provider.</summary>
+    public const string BadTenantRestrictions = "PM0607";
 }

@@ -81,7 +81,7 @@ internal sealed class PolicyCompiler
 {
     private static readonly string[] TopKeys =
         ["name", "timezone", "clients", "networks", "identity", "roles", "categories", "schedules", "denied_users", "rules", "exceptions", "default",
-         "connect", "safe_search"];
+         "connect", "safe_search", "inspection", "tenant_restrictions"];
 
     private static readonly string[] RuleKeys =
         ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
@@ -145,6 +145,11 @@ internal sealed class PolicyCompiler
         var defaultAction = ReadAction(Section("default"), "default") ?? DecisionAction.Allow;
         ReadConnect(Section("connect"));
         var safeSearch = SafeSearchCompiler.Compile(_src, Section("safe_search"), _roles);
+        var inspectionCompiler = new InspectionCompiler(_src, _directory, _categories, matcher);
+        var inspection = inspectionCompiler.Compile(Section("inspection"));
+        _versionParts.AddRange(inspectionCompiler.Texts);
+        var tenants = TenantRestrictionsCompiler.Compile(_src, Section("tenant_restrictions"), _roles);
+        inspectionCompiler.WarnOverridden(inspection, Section("inspection"), Section("rules"), Section("tenant_restrictions"), tenants);
         if (Section("default") is null)
         {
             _src.Error(root, "PM0101", "missing 'default': say 'allow' or 'block' for requests no rule decides");
@@ -160,7 +165,8 @@ internal sealed class PolicyCompiler
         var warnings = Diagnostics.Items.Where(d => d.Severity == DiagnosticSeverity.Warning).ToList();
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
-            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch };
+            bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch,
+              Inspection = inspection, TenantRestrictions = tenants };
     }
 
     private string Version()
@@ -802,21 +808,13 @@ internal sealed class PolicyCompiler
         var result = ImmutableArray.CreateBuilder<HostPattern>();
         foreach (var (text, at) in _src.ScalarList(node, "hosts"))
         {
-            // Structurally: an optional first label "*" (subdomains only), then a host name normalised like any other.
-            var subdomainsOnly = text.StartsWith("*.", StringComparison.Ordinal);
-            var rest = subdomainsOnly ? text.AsSpan(2) : text.AsSpan().TrimStart('.');
-            if (rest.Contains('*'))
+            if (HostPattern.Parse(text, out var problem) is not { } pattern)
             {
-                _src.Error(at, "PM0406", $"bad host pattern '{text}': '*' may only be the whole first label ('*.example.org': its subdomains)");
+                _src.Error(at, "PM0406", problem == "not a host name" ? $"bad host pattern '{text}'" : $"bad host pattern '{text}': {problem}");
                 continue;
             }
 
-            var normalised = HostName.Normalize(rest);
-            if (normalised is null || (subdomainsOnly && HostName.IsIPLiteral(normalised)))
-            {
-                _src.Error(at, "PM0406", $"bad host pattern '{text}'");
-                continue;
-            }
+            var normalised = pattern.Domain;
 
             if (allowedBy is not null && (_matcher.Match(normalised, ReadOnlySpan<char>.Empty) & StatutoryMask) is var statutory and not 0)
             {
@@ -824,7 +822,7 @@ internal sealed class PolicyCompiler
                     $"{allowedBy} tries to allow '{text}', which is in the statutory category '{StatutoryName(statutory)}'; statutory lists cannot be overridden");
             }
 
-            result.Add(new HostPattern(normalised, subdomainsOnly));
+            result.Add(pattern);
         }
 
         return result.ToImmutable();

@@ -42,7 +42,7 @@ public sealed class ChromiumHttpsFixture : IAsyncLifetime
             $"--Proxy:HostOverrides:blocked-terror.test=127.0.0.1:{Origin.Port}"]);
     }
 
-    private static async Task RunAsync(string file, params string[] args)
+    internal static async Task RunAsync(string file, params string[] args)
     {
         if (!File.Exists(file))
         {

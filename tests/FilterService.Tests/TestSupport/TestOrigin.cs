@@ -38,9 +38,10 @@ public sealed class TestOrigin : IAsyncDisposable
 
     public void ReleaseGate() => _gate.TrySetResult();
 
-    public static async Task<TestOrigin> StartAsync()
+    /// <param name="certificate">The HTTPS listener's certificate (with its key); default: self-signed for secure.test.</param>
+    public static async Task<TestOrigin> StartAsync(X509Certificate2? certificate = null)
     {
-        var certificate = CreateCertificate();
+        certificate ??= CreateCertificate();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         ListenOptions? http = null, https = null;
