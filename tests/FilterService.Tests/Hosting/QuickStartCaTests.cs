@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using FilterService.Tests.Cli;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Hosting;
@@ -95,5 +96,17 @@ public sealed class QuickStartCaTests
             ServiceProcess.StartAsync(Settings(TempDir.Create("audit")), QuickStartEnvironment(), workingDirectory: root));
         Assert.Contains($"config: error FS0001: Proxy:QuickStartCaDirectory: {Path.Combine(root, "ca", "ca.key")} is missing beside", error.Message);
         Assert.False(File.Exists(Path.Combine(root, "ca", "ca.key")));
+    }
+
+    [Theory]
+    [InlineData("Development", "decided on: the full URL, inside an inspected tunnel")]
+    [InlineData("Production", "decided on: the host, at CONNECT")]
+    public async Task Issue17_QuickStart_Explain_AnswersAsTheQuickStartServiceWould(string environment, string decidedOn)
+    {
+        // No CA configured: the quick start's service has its own CA (Development) and a deployed one has none (Production).
+        var (exit, stdout, stderr) = await CaCommandTests.RunWithEnvironmentAsync(new Dictionary<string, string> { ["DOTNET_ENVIRONMENT"] = environment },
+            "explain", "--policy", Samples.DefaultDir, "--ip", "10.40.0.5", "--at", "2026-11-23T10:00", "--url", "https://www.youtube.com/watch?v=x");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(decidedOn, stdout);
     }
 }
