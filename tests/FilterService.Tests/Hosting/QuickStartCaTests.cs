@@ -92,8 +92,11 @@ public sealed class QuickStartCaTests
         var root = TempDir.Create("quick-start");
         Directory.CreateDirectory(Path.Combine(root, "ca"));
         await File.WriteAllTextAsync(Path.Combine(root, "ca", "ca.crt"), "not used");
-        var error = await Assert.ThrowsAsync<Xunit.Sdk.XunitException>(() =>
-            ServiceProcess.StartAsync(Settings(TempDir.Create("audit")), QuickStartEnvironment(), workingDirectory: root));
+        var error = await Assert.ThrowsAsync<Xunit.Sdk.XunitException>(async () =>
+        {
+            await using var started = await ServiceProcess.StartAsync(Settings(TempDir.Create("audit")), QuickStartEnvironment(), workingDirectory: root);
+            // Stopped again (by the using) when it wrongly started: no test leaves a service running.
+        });
         Assert.Contains($"config: error FS0001: Proxy:QuickStartCaDirectory: {Path.Combine(root, "ca", "ca.key")} is missing beside", error.Message);
         Assert.False(File.Exists(Path.Combine(root, "ca", "ca.key")));
     }
