@@ -48,26 +48,9 @@ internal static class CaCommand
                 stderr.WriteLine($"{(File.Exists(keyPath) ? keyPath : certPath)}: error FS0007: the CA already exists; it is not overwritten (move it away first to make a new one)");
                 return 1;
             }
-            var (certPem, keyPem) = Make(parse.GetValue(name)!, validity, time.GetUtcNow());
-            try
+            if (Write(dir, parse.GetValue(name)!, validity, time.GetUtcNow()) is { } problem)
             {
-                Directory.CreateDirectory(dir);
-                // The key is created 0600 from its first byte (never written wider and then narrowed), and CreateNew
-                // refuses a key that appeared meanwhile.
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-                using (var key = new StreamWriter(keyPath, System.Text.Encoding.ASCII, options))
-                {
-                    key.Write(keyPem);
-                }
-                File.WriteAllText(certPath, certPem);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                stderr.WriteLine($"{dir}: error FS0008: cannot write the CA: {e.Message}");
+                stderr.WriteLine(problem);
                 return 1;
             }
             stdout.WriteLine($"Created {certPath} and {keyPath} (key readable by its owner only).");
@@ -121,6 +104,36 @@ internal static class CaCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Makes a new CA and writes it as <paramref name="dir"/>/ca.crt and ca.key (the key 0600 from its first byte);
+    /// null, or the located error (FS0008). Never overwrites: a key that exists already is an error.
+    /// </summary>
+    internal static string? Write(string dir, string school, int years, DateTimeOffset now)
+    {
+        var (certPem, keyPem) = Make(school, years, now);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            // The key is created 0600 from its first byte (never written wider and then narrowed), and CreateNew
+            // refuses a key that appeared meanwhile.
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+            using (var key = new StreamWriter(Path.Combine(dir, KeyFile), System.Text.Encoding.ASCII, options))
+            {
+                key.Write(keyPem);
+            }
+            File.WriteAllText(Path.Combine(dir, CertificateFile), certPem);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"{dir}: error FS0008: cannot write the CA: {e.Message}";
+        }
     }
 
     /// <summary>

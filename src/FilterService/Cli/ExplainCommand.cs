@@ -71,14 +71,17 @@ internal static class ExplainCommand
     /// <summary>
     /// Whether the service, configured as it would be started from here, has an inspection CA: the same sources it reads
     /// (appsettings.json and appsettings.{Environment}.json in the current directory, environment variables such as
-    /// <c>Proxy__InspectionCaCertificate</c>), or <paramref name="settingsFile"/> and the environment.
+    /// <c>Proxy__InspectionCaCertificate</c>), or <paramref name="settingsFile"/> and the environment. In the Development
+    /// environment (the quick start) the service makes and uses its own CA when none is configured
+    /// (<see cref="QuickStartCa"/>), so it has one then too.
     /// </summary>
     internal static bool HasInspectionCa(FileInfo? settingsFile)
     {
-        IConfiguration configuration = settingsFile is null
-            ? Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder().Configuration
-            : new ConfigurationBuilder().AddJsonFile(settingsFile.FullName, optional: false).AddEnvironmentVariables().Build();
-        return !string.IsNullOrEmpty(configuration["Proxy:InspectionCaCertificate"]);
+        var service = settingsFile is null ? Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder() : null;
+        IConfiguration configuration = service?.Configuration
+            ?? new ConfigurationBuilder().AddJsonFile(settingsFile!.FullName, optional: false).AddEnvironmentVariables().Build();
+        return !string.IsNullOrEmpty(configuration["Proxy:InspectionCaCertificate"])
+            || (service is not null && service.Environment.IsDevelopment() && configuration["Proxy:QuickStartCaDirectory"] is not "");
     }
 
     /// <summary>

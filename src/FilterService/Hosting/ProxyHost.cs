@@ -142,6 +142,12 @@ internal static class ProxyHost
         services.AddAlerts(alerts!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
+        var quickStartCa = QuickStartCa.Apply(options.Proxy, builder.Environment.IsDevelopment(), builder.Environment.ContentRootPath, TimeProvider.System, out var caProblem);
+        if (caProblem is not null)
+        {
+            errors = ["config: error FS0001: " + caProblem];
+            return null;
+        }
         InspectionAuthority? inspection = null;
         var trusted = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         try
@@ -248,6 +254,10 @@ internal static class ProxyHost
             diagnostics = [.. diagnostics, .. InspectionWarnings.For(store.Current)];
         }
 
+        if (quickStartCa is not null)
+        {
+            QuickStartCa.Log(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(QuickStartCa).FullName!), quickStartCa);
+        }
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
         var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>())

@@ -135,6 +135,13 @@ internal sealed class ProxyOptions
     public string? InspectionCaKey { get; set; }
 
     /// <summary>
+    /// In the Development environment only (the quick start), with no inspection CA configured: the directory (from
+    /// the content root) whose <c>ca.crt</c> and <c>ca.key</c> the service uses, made on first run
+    /// (<see cref="QuickStartCa"/>). Empty turns it off. Ignored in every other environment. Default <c>ca</c>.
+    /// </summary>
+    public string QuickStartCaDirectory { get; set; } = "ca";
+
+    /// <summary>
     /// PEM certificates accepted from upstream servers of intercepted tunnels even though they do not chain to the
     /// system's roots (a self-signed intranet server). Exact certificates, not CAs. Default none.
     /// </summary>

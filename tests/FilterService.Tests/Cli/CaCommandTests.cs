@@ -9,10 +9,18 @@ namespace FilterService.Tests.Cli;
 public sealed class CaCommandTests
 {
     /// <summary>Runs the built binary with <paramref name="args"/> (30 s at most).</summary>
-    internal static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    internal static Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args) =>
+        RunWithEnvironmentAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="RunAsync"/>, with <paramref name="environment"/> added to the child's environment.</summary>
+    internal static async Task<(int Exit, string Stdout, string Stderr)> RunWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
         var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "FilterService.dll"));
         foreach (var a in args)
         {

@@ -138,6 +138,8 @@ public sealed class InspectionWarningTests
     private static string[] Expected(string policy) =>
     [
         $"policy.yaml:{RuleLine(policy, "no-wikipedia-edits")}:1: warning FS0110: rule 'no-wikipedia-edits' uses methods or paths, which {NoCa}",
+        $"policy.yaml:{RuleLine(policy, "pupils-youtube-embeds")}:1: warning FS0110: rule 'pupils-youtube-embeds' uses methods or paths, which {NoCa}",
+        $"policy.yaml:{RuleLine(policy, "pupils-youtube-pages")}:1: warning FS0110: rule 'pupils-youtube-pages' uses methods or paths, which {NoCa}",
         $"lists/terror-urls: warning FS0111: statutory URL entry 'stand-in.test/terror/recruitment' {NoCa}",
         $"lists/terrorism.sha256: warning FS0112: statutory list 'lists/terrorism.sha256' holds 5 hashed entries; any that is the digest of a URL (host/path) rather than a host {NoCa}",
     ];

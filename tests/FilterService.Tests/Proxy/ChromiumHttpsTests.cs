@@ -1,95 +1,36 @@
 using System.Diagnostics;
 using System.Text.Json;
-using FilterService.Tests.Cli;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
 
 /// <summary>
-/// The service as its own process with a CA made by <c>ca init</c>, trusted in an NSS database in a temporary HOME (as a
-/// school's Linux devices would have it); 127.0.0.0/8 added to the sample's pupil LAN, so the browser is a pupil.
+/// The school of <see cref="ChromiumSchool"/> with the browser on the pupil LAN (a pupil), the blocked hosts pointed at
+/// a listener that counts connections.
 /// </summary>
 public sealed class ChromiumHttpsFixture : IAsyncLifetime
 {
-    public ServiceProcess Service { get; private set; } = null!;
+    public ChromiumSchool School { get; private set; } = null!;
     public CountingListener Origin { get; private set; } = null!;
-    public string Home { get; private set; } = null!;
-    public string Audit { get; private set; } = null!;
-    public string Outbox { get; private set; } = null!;
+    public string Outbox => School.Outbox;
 
     public async Task InitializeAsync()
     {
-        var (_, caCert, caKey) = await CaCommandTests.InitAsync();
-        Home = TempDir.Create("home");
-        var nss = Path.Combine(Home, ".pki", "nssdb");
-        Directory.CreateDirectory(nss);
-        await RunAsync("/usr/bin/certutil", "-N", "-d", "sql:" + nss, "--empty-password");
-        await RunAsync("/usr/bin/certutil", "-A", "-d", "sql:" + nss, "-n", "test-ca", "-t", "C,,", "-i", caCert);
-
         Origin = new CountingListener();
-        Audit = TempDir.Create("audit");
-        Outbox = TempDir.Create("outbox");
-        var policy = Samples.CopyDefault();
-        var yaml = Path.Combine(policy, "policy.yaml");
-        var text = await File.ReadAllTextAsync(yaml);
-        var edited = text.Replace("pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }", "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.0.0/8], default_role: pupil }");
-        Assert.NotEqual(text, edited);
-        await File.WriteAllTextAsync(yaml, edited);
-        Service = await ServiceProcess.StartAsync([
-            $"--Policy:Path={policy}", $"--Audit:Path={Audit}", $"--Alerts:Outbox:Path={Outbox}", "--Proxy:AllowLoopbackUpstream=true",
-            $"--Proxy:InspectionCaCertificate={caCert}", $"--Proxy:InspectionCaKey={caKey}",
+        School = await ChromiumSchool.StartAsync("pupil-lan", null,
             $"--Proxy:HostOverrides:www.facebook.com=127.0.0.1:{Origin.Port}",
-            $"--Proxy:HostOverrides:blocked-terror.test=127.0.0.1:{Origin.Port}"]);
+            $"--Proxy:HostOverrides:blocked-terror.test=127.0.0.1:{Origin.Port}");
     }
 
-    internal static async Task RunAsync(string file, params string[] args)
-    {
-        if (!File.Exists(file))
-        {
-            throw new Xunit.Sdk.XunitException($"{file} is not installed: run .ci/install-deps (apt-get install libnss3-tools)");
-        }
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)}: {await stderr}");
-    }
+    public Task<string> ChromiumAsync(string url, params string[] extra) => School.ChromiumAsync(url, extra);
 
-    /// <summary>Debian's chromium, headless, through the proxy, with the temporary HOME (and so its NSS database).</summary>
-    public Task<string> ChromiumAsync(string url, params string[] extra) =>
-        TestSupport.Chromium.RunAsync(url, [.. TestSupport.Chromium.ThroughProxy(Service.ProxyPort), .. extra], Home);
+    public List<JsonElement> AuditRecords() => School.AuditRecords();
 
-    /// <summary>Every audit record written so far (the files are shared for reading while the service writes them).</summary>
-    public List<JsonElement> AuditRecords() => AuditFiles.Read(Audit);
-
-    /// <summary>Waits (10 s at most) for a record matching <paramref name="match"/>.</summary>
-    public async Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> match, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            var records = AuditRecords();
-            if (records.LastOrDefault(match) is { ValueKind: JsonValueKind.Object } found)
-            {
-                return found;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new Xunit.Sdk.XunitException($"no audit record for {what}; records:\n" + string.Join("\n", records.Select(r => r.GetRawText())));
-            }
-            await Task.Delay(100);
-        }
-    }
+    public Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> match, string what) => School.WaitForAuditAsync(match, what);
 
     public async Task DisposeAsync()
     {
-        await Service.DisposeAsync();
+        await School.DisposeAsync();
         await Origin.DisposeAsync();
     }
 }

@@ -256,8 +256,8 @@ public sealed class InspectionPolicyTests(InspectionPolicyFixture fixture) : ICl
         var home = TempDir.Create("home");
         var nss = Path.Combine(home, ".pki", "nssdb");
         Directory.CreateDirectory(nss);
-        await ChromiumHttpsFixture.RunAsync("/usr/bin/certutil", "-N", "-d", "sql:" + nss, "--empty-password");
-        await ChromiumHttpsFixture.RunAsync("/usr/bin/certutil", "-A", "-d", "sql:" + nss, "-n", "origin-ca", "-t", "C,,", "-i", fixture.OriginCa);
+        await ChromiumSchool.RunAsync("/usr/bin/certutil", "-N", "-d", "sql:" + nss, "--empty-password");
+        await ChromiumSchool.RunAsync("/usr/bin/certutil", "-A", "-d", "sql:" + nss, "-n", "origin-ca", "-t", "C,,", "-i", fixture.OriginCa);
         string[] proxy = Chromium.ThroughProxy(fixture.Service.ProxyPort);
 
         var spliced = await Chromium.RunAsync("https://www.nhs.uk/hello", [.. proxy, "--dump-dom"], home);

@@ -126,7 +126,7 @@ public sealed class SafeSearchTests
 
     /// <summary>
     /// The default sample (which locks safe search for pupils and guests) with 127.0.1.0/24 as pupil-lan, and YouTube
-    /// allowed to pupils (the sample blocks it as social media), as a school that uses it in lessons would write it.
+    /// allowed to pupils (the sample allows them only its embedded videos), as a school that uses it in lessons would write it.
     /// </summary>
     private static string Policy()
     {
@@ -136,7 +136,7 @@ public sealed class SafeSearchTests
         Assert.Contains("safe_search: { roles: [pupil, guest], youtube: strict }", before);
         var after = before.Replace("pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }",
             "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.1.0/24], default_role: pupil }")
-            .Replace("  - name: pupils-social\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-social\n");
+            .Replace("  - name: pupils-youtube-embeds\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-youtube-embeds\n");
         Assert.NotEqual(before, after);
         File.WriteAllText(yaml, after);
         return dir;

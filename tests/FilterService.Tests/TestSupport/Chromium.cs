@@ -14,11 +14,11 @@ public static class Chromium
     public static string[] ThroughProxy(int port) => [$"--proxy-server=http://127.0.0.1:{port}", "--proxy-bypass-list=<-loopback>"];
 
     /// <summary>
-    /// Runs Chromium on <paramref name="url"/> with <paramref name="args"/> (e.g. <c>--dump-dom</c>) and returns what it
-    /// printed; fails the test if it exits non-zero or takes over 60 s. <paramref name="home"/> sets HOME (for an NSS
-    /// database in <c>HOME/.pki/nssdb</c>).
+    /// How to start Chromium: headless, no sandbox (root), no GPU, QUIC or background networking, a new empty profile,
+    /// 1200x900, then <paramref name="args"/>; <paramref name="home"/> sets HOME (for an NSS database in
+    /// <c>HOME/.pki/nssdb</c>). Output redirected.
     /// </summary>
-    public static async Task<string> RunAsync(string url, IEnumerable<string> args, string? home = null)
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, string? home)
     {
         if (!File.Exists(Path))
         {
@@ -38,6 +38,17 @@ public static class Chromium
         {
             psi.ArgumentList.Add(a);
         }
+        return psi;
+    }
+
+    /// <summary>
+    /// Runs Chromium on <paramref name="url"/> with <paramref name="args"/> (e.g. <c>--dump-dom</c>) and returns what it
+    /// printed; fails the test if it exits non-zero or takes over 60 s. <paramref name="home"/> sets HOME (for an NSS
+    /// database in <c>HOME/.pki/nssdb</c>).
+    /// </summary>
+    public static async Task<string> RunAsync(string url, IEnumerable<string> args, string? home = null)
+    {
+        var psi = StartInfo(args, home);
         psi.ArgumentList.Add(url);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

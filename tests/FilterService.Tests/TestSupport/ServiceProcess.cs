@@ -42,8 +42,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <param name="environment">Variables added to the child's environment (NOTIFY_SOCKET, WATCHDOG_USEC).</param>
     /// <param name="launcher">A command the service is started under (e.g. unshare); the service's own command line follows it.</param>
     /// <param name="executable">A self-contained service executable (a package's) to run instead of the built FilterService.dll.</param>
+    /// <param name="workingDirectory">The service's current directory, and so its content root (default: the test output directory).</param>
     public static async Task<ServiceProcess> StartAsync(IEnumerable<string> settings, IReadOnlyDictionary<string, string>? environment = null,
-        IReadOnlyList<string>? launcher = null, string? executable = null)
+        IReadOnlyList<string>? launcher = null, string? executable = null, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "FilterService.dll");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet";
@@ -56,7 +57,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -13,7 +14,8 @@ namespace FilterService.Tests.TestSupport;
 /// <summary>
 /// A real origin server on loopback: plain HTTP and HTTPS (self-signed for secure.test) on port 0.
 /// /hello, /echo (POST body back), /headers (request headers as text), /big?mb=N, /gated (1 MB, then waits for
-/// <see cref="ReleaseGate"/> before the remaining 49 MB: proof that the proxy streams).
+/// <see cref="ReleaseGate"/> before the remaining 49 MB: proof that the proxy streams); any path under a prefix in
+/// <see cref="Pages"/> gets that HTML page. Every request is recorded in <see cref="Seen"/>.
 /// </summary>
 public sealed class TestOrigin : IAsyncDisposable
 {
@@ -28,6 +30,15 @@ public sealed class TestOrigin : IAsyncDisposable
         _app = app;
         Certificate = certificate;
     }
+
+    /// <summary>One request as received: method, path and query, and the headers (comma-joined values).</summary>
+    public sealed record SeenRequest(string Method, string Target, IReadOnlyDictionary<string, string> Headers);
+
+    /// <summary>HTML pages by path prefix (<c>/wiki/</c>), answered 200 for GET and POST alike; set before use.</summary>
+    public ConcurrentDictionary<string, string> Pages { get; } = new();
+
+    /// <summary>Every request received, in order.</summary>
+    public ConcurrentQueue<SeenRequest> Seen { get; } = new();
 
     public int HttpPort { get; private set; }
     public int HttpsPort { get; private set; }
@@ -69,6 +80,14 @@ public sealed class TestOrigin : IAsyncDisposable
     {
         var request = context.Request;
         var response = context.Response;
+        Seen.Enqueue(new SeenRequest(request.Method, request.Path.Value + request.QueryString.Value,
+            request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+        if (Pages.FirstOrDefault(p => request.Path.Value!.StartsWith(p.Key, StringComparison.Ordinal)) is { Value: { } page })
+        {
+            response.ContentType = "text/html; charset=utf-8";
+            await WriteFixedAsync(response, page);
+            return;
+        }
         switch (request.Path.Value)
         {
             case "/hello":
