@@ -260,7 +260,7 @@ internal static class ProxyHost
         }
         var stage = app.Services.GetRequiredService<ForwardingStage>();
         rejected.Attach(app.Services.GetRequiredService<ProxyServices>());
-        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusExporter>(), app.Services.GetRequiredService<AuditLog>())
+        var admin = new AdminEndpoint(store, app.Services.GetRequiredService<PrometheusBridge>(), app.Services.GetRequiredService<AuditLog>())
         {
             InspectionCa = inspection is not null,
         };
@@ -319,8 +319,13 @@ internal sealed class ProxyApp : IAsyncDisposable
 }
 
 /// <summary>The admin endpoint: health and Prometheus metrics; pages are a later issue (the PAC file is on the proxy port: Proxy/ProxyAutoConfig).</summary>
-internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metrics, AuditLog? audit = null)
+internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics, AuditLog? audit = null)
 {
+    // prometheus-net's exposition, text 0.0.4 whatever the Accept: its OpenMetrics writes integer bucket bounds as
+    // le="1.0", and a Prometheus 2.x (Debian 12's) would store every such bucket as a new series (Telemetry/README.md).
+    private readonly Prometheus.MetricServerMiddleware _metrics = new(_ => Task.CompletedTask,
+        new Prometheus.MetricServerMiddleware.Settings { Registry = metrics.Registry, EnableOpenMetrics = false });
+
     /// <summary>Whether the service has an inspection CA (Proxy:InspectionCaCertificate): without one, tenant restrictions cannot apply.</summary>
     public bool InspectionCa { get; init; }
 
@@ -328,9 +333,8 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
     {
         if (context.Request.Path == "/metrics" && HttpMethods.IsGet(context.Request.Method))
         {
-            context.Response.ContentType = PrometheusExporter.ContentType;
             context.Response.Headers.CacheControl = "no-store";
-            await context.Response.WriteAsync(metrics.Scrape());
+            await _metrics.Invoke(context);
             return;
         }
         if (context.Request.Path == "/health" && HttpMethods.IsGet(context.Request.Method))

@@ -17,6 +17,24 @@ public sealed partial class LiveScrapeTests(TelemetryFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Scrape_AskedForOpenMetricsAsPrometheusAsks_AnswersTheTextFormat()
+    {
+        // Prometheus 2.x asks for OpenMetrics first; prometheus-net's OpenMetrics would spell integer bucket bounds
+        // le="1.0" where the text format (and the exporter before it) wrote le="1": every such bucket a new series.
+        await fixture.DriveAllTrafficAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{fixture.Service.AdminPort}/metrics");
+        request.Headers.TryAddWithoutValidation("Accept",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        using var response = await http.SendAsync(request);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("# EOF", text);
+        Assert.Contains("filterservice_request_duration_seconds_bucket{kind=\"http\",le=\"1\"} ", text);
+    }
+
+    [Fact]
     public async Task Scrape_AfterTraffic_NamesNoUserAddressOrDomain()
     {
         await fixture.DriveAllTrafficAsync();
