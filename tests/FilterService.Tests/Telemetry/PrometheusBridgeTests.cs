@@ -209,6 +209,23 @@ public sealed class PrometheusBridgeTests : IDisposable
     }
 
     [Fact]
+    public void InstrumentAddedLaterToTheServiceMeter_IsExportedWithoutRegistration()
+    {
+        // FilterMetrics' meter, from the same factory (the factory hands back the same Meter): a feature that adds an
+        // instrument there after the bridge started needs nothing else to be scraped.
+        var first = _factory.Create(FilterMetrics.MeterName).CreateCounter<long>("filterservice.test.first", "{request}", "First.");
+        first.Add(1);
+        Assert.Contains("filterservice_test_first_total 1", Scrape());
+        var meter = _factory.Create(FilterMetrics.MeterName);
+        var fetches = meter.CreateCounter<long>("filterservice.test.feed.fetches", "{fetch}", "Feed fetches, by outcome.");
+        meter.CreateObservableGauge("filterservice.test.feed.age", () => 12.5, "s", "Feed age.");
+        fetches.Add(2, new KeyValuePair<string, object?>("outcome", "success"));
+        var text = Scrape();
+        Assert.Contains("filterservice_test_feed_fetches_total{outcome=\"success\"} 2", text);
+        Assert.Contains("filterservice_test_feed_age_seconds 12.5", text);
+    }
+
+    [Fact]
     public void MeterOfAnotherFactory_IsNotExported()
     {
         using var other = new ServiceCollection().AddMetrics().BuildServiceProvider();
