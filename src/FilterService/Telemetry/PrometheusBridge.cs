@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 using static FilterService.Telemetry.PrometheusNames;
 
@@ -26,17 +27,19 @@ namespace FilterService.Telemetry;
 /// </para>
 /// Thread-safe: measurements arrive on any thread; prometheus-net's children are lock-free; scrapes are serialised.
 /// </summary>
-internal sealed class PrometheusBridge : IDisposable
+internal sealed partial class PrometheusBridge : IDisposable
 {
     private readonly object _scope;
     private readonly MeterListener _listener;
     private readonly MetricFactory _factory;
     private readonly object _collectGate = new();
     private readonly List<Bridged> _observed = [];
+    private readonly ILogger? _logger;
 
-    public PrometheusBridge(IMeterFactory factory)
+    public PrometheusBridge(IMeterFactory factory, ILogger<PrometheusBridge>? logger = null)
     {
         _scope = factory;
+        _logger = logger;
         Registry = Metrics.NewCustomRegistry();
         _factory = Metrics.WithCustomRegistry(Registry);
         _listener = new MeterListener
@@ -83,7 +86,11 @@ internal sealed class PrometheusBridge : IDisposable
     internal static string Help(Instrument instrument) =>
         (instrument.Description ?? instrument.Name).Replace("\\", "\\\\").Replace("\n", "\\n").Replace('"', '\'');
 
-    /// <summary>Reads the observable instruments, then drops the series they no longer report.</summary>
+    /// <summary>
+    /// Reads the observable instruments, then drops the series they no longer report. A callback that throws reports
+    /// nothing, so its series leave the scrape (unknown, not stale) and the rest is still served: a failed scrape
+    /// would blind every alert at once.
+    /// </summary>
     private void Observe()
     {
         lock (_collectGate)
@@ -92,7 +99,17 @@ internal sealed class PrometheusBridge : IDisposable
             {
                 b.BeginObservation();
             }
-            _listener.RecordObservableInstruments();
+            try
+            {
+                _listener.RecordObservableInstruments();
+            }
+            catch (AggregateException ex)
+            {
+                if (_logger is not null)
+                {
+                    LogObserveFailed(_logger, ex.InnerExceptions.Count, ex.InnerException);
+                }
+            }
             foreach (var b in _observed)
             {
                 b.EndObservation();
@@ -109,6 +126,9 @@ internal sealed class PrometheusBridge : IDisposable
     }
 
     public void Dispose() => _listener.Dispose();
+
+    [LoggerMessage(EventId = 1650, Level = LogLevel.Error, Message = "{Count} observable instrument(s) failed while /metrics was scraped; their series are left out of this scrape")]
+    private static partial void LogObserveFailed(ILogger logger, int count, Exception? exception);
 
     /// <summary>
     /// One instrument's family. prometheus-net fixes a metric's label names when it is created, and an instrument

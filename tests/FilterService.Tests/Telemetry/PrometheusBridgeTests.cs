@@ -171,6 +171,21 @@ public sealed class PrometheusBridgeTests : IDisposable
     }
 
     [Fact]
+    public void ObservableCallbackThatThrows_LeavesItsSeriesOut_TheScrapeStillServesTheRest()
+    {
+        bool fail = false;
+        _meter.CreateObservableGauge("filterservice.test.fragile", () => fail ? throw new InvalidOperationException("boom") : 3L, "1", "Fragile.");
+        _meter.CreateObservableGauge("filterservice.test.sturdy", () => 4L, "1", "Sturdy.");
+        Assert.Contains("\nfilterservice_test_fragile 3", Scrape());
+        fail = true;
+        var text = Scrape();
+        Assert.DoesNotContain("\nfilterservice_test_fragile ", text);
+        Assert.Contains("\nfilterservice_test_sturdy 4", text);
+        fail = false;
+        Assert.Contains("\nfilterservice_test_fragile 3", Scrape());
+    }
+
+    [Fact]
     public void UpDownCounter_IsAGaugeOfTheRunningSum_BytesUnitGetsSuffix()
     {
         var u = _meter.CreateUpDownCounter<long>("filterservice.test.buffered", "By", "Buffered.");
