@@ -117,7 +117,7 @@ internal sealed partial class SyslogExporter : IDisposable
     {
         meter.CreateObservableGauge("filterservice.audit.syslog.connected", () => Connected ? 1L : 0L, "1",
             "1 while audit records are being sent to the syslog collector (Audit:Syslog), 0 while it cannot be reached.");
-        meter.CreateObservableGauge("filterservice.audit.syslog.queued", () => Queued, "{record}",
+        meter.CreateObservableGauge("filterservice.audit.syslog.queued.records", () => Queued, "{record}",
             "Audit records waiting to be sent to the syslog collector.");
         meter.CreateObservableCounter("filterservice.audit.syslog.sent", () => Sent, "{record}",
             "Audit records written to the syslog collector.");
