@@ -52,14 +52,14 @@ internal sealed partial class SyslogExporter : IDisposable
     private int _dropping;
     private volatile bool _connected;
     private volatile string? _lastError = "not connected yet";
-    private DateTimeOffset _since;
+    private long _sinceUtcTicks; // a long, so /health never reads a torn value
 
     public SyslogExporter(SyslogOptions options, ILogger logger, TimeProvider? time = null)
     {
         _options = options;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _since = _time.GetUtcNow();
+        _sinceUtcTicks = _time.GetUtcNow().UtcTicks;
         _queue = Channel.CreateBounded<DecisionRecord>(new BoundedChannelOptions(options.QueueSize)
         {
             SingleReader = true,
@@ -80,7 +80,7 @@ internal sealed partial class SyslogExporter : IDisposable
     public bool Connected => _connected;
 
     /// <summary>Since when <see cref="Connected"/> has had its value.</summary>
-    public DateTimeOffset Since => _since;
+    public DateTimeOffset Since => new(Interlocked.Read(ref _sinceUtcTicks), TimeSpan.Zero);
 
     /// <summary>Why the last connection or write failed (null while connected).</summary>
     public string? LastError => _connected ? null : _lastError;
@@ -194,7 +194,7 @@ internal sealed partial class SyslogExporter : IDisposable
         }
         if (_connected != connected)
         {
-            _since = _time.GetUtcNow();
+            Interlocked.Exchange(ref _sinceUtcTicks, _time.GetUtcNow().UtcTicks);
             _connected = connected;
         }
     }
