@@ -53,6 +53,7 @@ internal sealed partial class AuditFile : IDisposable
     private readonly long _hardLimit;
     private readonly Thread _writer;
     private readonly RolledFileCompressor? _compressor;
+    private DateOnly? _compressedBefore; // the writer thread's: the day last handed to the compressor
 
     // Shared with the request threads, under _gate.
     private readonly object _gate = new();
@@ -493,7 +494,12 @@ internal sealed partial class AuditFile : IDisposable
             }
         }
         ApplyRetention();
-        _compressor?.Request(day);
+        if (_compressor is not null && _compressedBefore != day)
+        {
+            // Once per day, not at every reopen: a failing disk retries opens every few seconds.
+            _compressedBefore = day;
+            _compressor.Request(day);
+        }
     }
 
     /// <summary>The compressor of rolled files (<c>Audit:CompressRolled</c>), null when off.</summary>

@@ -34,6 +34,7 @@ internal sealed partial class SyslogExporter : IDisposable
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
     private readonly SyslogOptions _options;
     private readonly ILogger _logger;
@@ -41,6 +42,7 @@ internal sealed partial class SyslogExporter : IDisposable
     private readonly Channel<DecisionRecord> _queue;
     private readonly SyslogFormatter _formatter;
     private readonly X509Certificate2Collection? _trusted;
+    private readonly X509Certificate2Collection? _clientCertificate;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly List<DecisionRecord> _pending = new(BatchRecords);
@@ -70,6 +72,10 @@ internal sealed partial class SyslogExporter : IDisposable
         {
             _trusted = [];
             _trusted.ImportFromPemFile(ca);
+        }
+        if (options.Transport == SyslogTransport.Tls && options.ClientCertificate is { } cert && options.ClientKey is { } key)
+        {
+            _clientCertificate = [X509Certificate2.CreateFromPemFile(cert, key)];
         }
         _loop = Task.Run(RunAsync);
     }
@@ -138,11 +144,13 @@ internal sealed partial class SyslogExporter : IDisposable
             try
             {
                 stream = await ConnectAsync(stopping);
-                SetConnected(true, null);
-                LogConnected(_logger, Target);
-                backoff = FirstRetry;
-                reported = false;
-                if (await SendAsync(stream, stopping))
+                if (await SendAsync(stream, stopping, () =>
+                    {
+                        SetConnected(true, null);
+                        LogConnected(_logger, Target);
+                        backoff = FirstRetry;
+                        reported = false;
+                    }))
                 {
                     return; // the queue is complete and empty: stopped
                 }
@@ -218,6 +226,7 @@ internal sealed partial class SyslogExporter : IDisposable
                 {
                     TargetHost = _options.ServerName ?? _options.Host,
                     RemoteCertificateValidationCallback = _trusted is null ? null : ValidateAgainstCaFile,
+                    ClientCertificates = _clientCertificate,
                 }, timeout.Token);
             }
             catch (Exception)
@@ -264,13 +273,23 @@ internal sealed partial class SyslogExporter : IDisposable
     /// Writes batches until the connection fails (an exception), the collector closes it (false) or the queue is
     /// complete and empty (true). Records taken from the queue stay in <see cref="_pending"/> until written.
     /// </summary>
-    private async Task<bool> SendAsync(Stream stream, CancellationToken stopping)
+    private async Task<bool> SendAsync(Stream stream, CancellationToken stopping, Action connected)
     {
         // A collector never sends: a read that ends means it closed (or reset) the connection.
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var watch = WatchForCloseAsync(stream, closed);
         try
         {
+            // A collector that refuses us after accepting (with TLS 1.3, one that wants a client certificate decides
+            // after the handshake; one at its session limit) closes at once: nothing is sent until it has not.
+            await Task.WhenAny(watch, Task.Delay(Settle, _time, closed.Token));
+            if (watch.IsCompleted)
+            {
+                throw new IOException("the collector closed the connection as soon as it was opened"
+                    + (_options.Transport == SyslogTransport.Tls && _clientCertificate is null
+                        ? " (does it require a client certificate? Audit:Syslog:ClientCertificate)" : ""));
+            }
+            connected();
             return await SendUntilClosedAsync(stream, watch, closed.Token);
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace FilterService.Audit;
 
@@ -36,6 +38,14 @@ internal sealed class SyslogOptions
     /// <summary>The name the collector's certificate must carry. Default: <see cref="Host"/>.</summary>
     public string? ServerName { get; set; }
 
+    /// <summary>
+    /// PEM certificate (and <see cref="ClientKey"/>, its PEM private key) this service presents to a collector that
+    /// asks for one (mutual TLS, as RFC 5425 recommends; rsyslog's <c>StreamDriver.AuthMode="x509/certvalid"</c>). Default none.
+    /// </summary>
+    public string? ClientCertificate { get; set; }
+
+    public string? ClientKey { get; set; }
+
     /// <summary>APP-NAME of every message (1-48 printable ASCII characters). Default school-filter.</summary>
     public string AppName { get; set; } = "school-filter";
 
@@ -69,6 +79,38 @@ internal sealed class SyslogOptions
         : Facilities.TryGetValue(text, out var code) ? code
         : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 23 ? n : null;
 
+    /// <summary>Reads the PEM files now, so a bad one stops the start with its name rather than failing later.</summary>
+    private void LoadCertificates(List<string> errors)
+    {
+        if (CaFile is not null && File.Exists(CaFile))
+        {
+            try
+            {
+                var cas = new X509Certificate2Collection();
+                cas.ImportFromPemFile(CaFile);
+                if (cas.Count == 0)
+                {
+                    errors.Add($"Audit:Syslog:CaFile: '{CaFile}' has no PEM certificate");
+                }
+            }
+            catch (CryptographicException ex)
+            {
+                errors.Add($"Audit:Syslog:CaFile: '{CaFile}' is not a PEM certificate file: {ex.Message}");
+            }
+        }
+        if (ClientCertificate is not null && ClientKey is not null && File.Exists(ClientCertificate) && File.Exists(ClientKey))
+        {
+            try
+            {
+                X509Certificate2.CreateFromPemFile(ClientCertificate, ClientKey).Dispose();
+            }
+            catch (CryptographicException ex)
+            {
+                errors.Add($"Audit:Syslog:ClientCertificate/ClientKey: '{ClientCertificate}' and '{ClientKey}' are not a PEM certificate and its key: {ex.Message}");
+            }
+        }
+    }
+
     /// <summary>Adds every problem to <paramref name="errors"/>; resolves <see cref="CaFile"/> against <paramref name="contentRoot"/>.</summary>
     public void Validate(string contentRoot, List<string> errors)
     {
@@ -96,6 +138,24 @@ internal sealed class SyslogOptions
                 errors.Add($"Audit:Syslog:CaFile: file '{CaFile}' does not exist");
             }
         }
+        if ((ClientCertificate is null) != (ClientKey is null))
+        {
+            errors.Add("Audit:Syslog:ClientCertificate and Audit:Syslog:ClientKey must be set together");
+        }
+        if (ClientCertificate is not null && Transport != SyslogTransport.Tls)
+        {
+            errors.Add("Audit:Syslog:ClientCertificate: only used with Audit:Syslog:Transport=Tls");
+        }
+        foreach (var (key, path) in new[] { ("ClientCertificate", ClientCertificate), ("ClientKey", ClientKey) })
+        {
+            if (path is not null && !File.Exists(Path.GetFullPath(path, contentRoot)))
+            {
+                errors.Add($"Audit:Syslog:{key}: file '{Path.GetFullPath(path, contentRoot)}' does not exist");
+            }
+        }
+        ClientCertificate = ClientCertificate is null ? null : Path.GetFullPath(ClientCertificate, contentRoot);
+        ClientKey = ClientKey is null ? null : Path.GetFullPath(ClientKey, contentRoot);
+        LoadCertificates(errors);
         if (AppName.Length is 0 or > 48 || AppName.Any(c => c is <= ' ' or > '~'))
         {
             errors.Add($"Audit:Syslog:AppName: '{AppName}' must be 1-48 printable ASCII characters without spaces");

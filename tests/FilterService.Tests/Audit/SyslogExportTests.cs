@@ -95,6 +95,36 @@ public sealed partial class SyslogExportTests
     }
 
     [Fact]
+    public async Task Issue20_Syslog_MutualTls_ACollectorThatAsksForAClientCertificate_GetsOurs_AndRefusesAServiceWithoutOne()
+    {
+        await using var collector = await Rsyslog.StartAsync(tls: true, clientCertificates: true);
+        await using var origin = await TestOrigin.StartAsync();
+        string[] tls = ["--Audit:Syslog:Transport=Tls", $"--Audit:Syslog:CaFile={collector.CaFile}", "--Audit:Syslog:ServerName=localhost"];
+        var audit = TempDir.Create("audit");
+        await using var service = await ServiceProcess.StartAsync(Settings(audit, origin, collector,
+            [.. tls, $"--Audit:Syslog:ClientCertificate={collector.ClientCertificateFile}", $"--Audit:Syslog:ClientKey={collector.ClientKeyFile}"]));
+        await using var anonymous = await ServiceProcess.StartAsync(Settings(TempDir.Create("audit"), origin, collector, tls));
+        using var admin = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await WaitForHealthAsync(admin, service, h => Syslog(h).GetProperty("connected").GetBoolean(), "the exporter with a client certificate to connect");
+
+        Assert.Equal(403, (await Curl.RunAsync("--proxy", service.Proxy, "http://blocked-terror.test/mutual")).HttpCode);
+        Assert.Equal(403, (await Curl.RunAsync("--proxy", anonymous.Proxy, "http://blocked-terror.test/anonymous")).HttpCode);
+        var blocked = await AuditFiles.WaitForAsync(audit, r => r.Str("url") == "http://blocked-terror.test/mutual", "the blocked request");
+        AssertMatches(blocked, Assert.Single(await collector.WaitForAsync(m => m.Count >= 1, "the message over mutual TLS")),
+            severity: blocked.TryGetProperty("alert", out _) ? 4 : 5);
+
+        // With TLS 1.3 rsyslog checks the client's certificate after the handshake and closes the session at once.
+        var refused = await WaitForHealthAsync(admin, anonymous, h => Syslog(h).GetProperty("errors").GetInt64() >= 2, "the refused connections");
+        Assert.Equal("degraded", refused.GetProperty("status").GetString());
+        Assert.False(Syslog(refused).GetProperty("connected").GetBoolean());
+        Assert.Equal(0, Syslog(refused).GetProperty("sent").GetInt64());
+        Assert.Equal("the collector closed the connection as soon as it was opened (does it require a client certificate? Audit:Syslog:ClientCertificate)",
+            Syslog(refused).GetProperty("lastError").GetString());
+        Assert.Equal(1, Syslog(refused).GetProperty("queued").GetInt64()); // kept for when it can be sent, not written into a refused session
+        Assert.Single(collector.Messages());
+    }
+
+    [Fact]
     public async Task Issue20_Syslog_CollectorDownThenUp_QueuedRecordsAreDelivered_OverflowIsCountedAsDropped_HealthSaysSo()
     {
         await using var collector = await Rsyslog.StartAsync();
@@ -147,6 +177,7 @@ public sealed partial class SyslogExportTests
         var app = ProxyHost.Build([
             $"--Policy:Path={Samples.DefaultDir}", "--Audit:Syslog:Enabled=true", "--Audit:Syslog:Facility=local9", "--Audit:Syslog:QueueSize=0",
             "--Audit:Syslog:CaFile=/nonexistent/ca.pem", "--Audit:Syslog:Transport=udp", "--Audit:Syslog:Colour=blue",
+            "--Audit:Syslog:ClientCertificate=/nonexistent/client.pem",
         ], null, out var errors);
         Assert.Null(app);
         string[] expected = [
@@ -157,6 +188,9 @@ public sealed partial class SyslogExportTests
             "config: error FS0001: Audit:Syslog:CaFile: file '/nonexistent/ca.pem' does not exist",
             "config: error FS0001: Audit:Syslog:Facility: 'local9' is not a facility name (logaudit, local0-local7, auth, authpriv, daemon, user, ...) or a number 0-23",
             "config: error FS0001: Audit:Syslog:QueueSize: 0 is outside 1-10000000",
+            "config: error FS0001: Audit:Syslog:ClientCertificate and Audit:Syslog:ClientKey must be set together",
+            "config: error FS0001: Audit:Syslog:ClientCertificate: only used with Audit:Syslog:Transport=Tls",
+            "config: error FS0001: Audit:Syslog:ClientCertificate: file '/nonexistent/client.pem' does not exist",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), errors.Order(StringComparer.Ordinal));
     }

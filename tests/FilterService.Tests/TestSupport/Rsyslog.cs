@@ -23,15 +23,24 @@ public sealed class Rsyslog : IAsyncDisposable
     private readonly string _dir;
     private Process? _process;
 
-    private Rsyslog(string dir, int port, bool tls)
+    private Rsyslog(string dir, int port, bool tls, bool clientCertificates)
     {
         _dir = dir;
         Port = port;
         Tls = tls;
+        RequiresClientCertificate = clientCertificates;
     }
 
     public int Port { get; }
     public bool Tls { get; }
+
+    /// <summary>Mutual TLS: <c>StreamDriver.AuthMode="x509/certvalid"</c>, a client certificate from the same CA required.</summary>
+    public bool RequiresClientCertificate { get; }
+
+    /// <summary>A client certificate (and key) signed by <see cref="CaFile"/>'s CA, PEM; null without TLS.</summary>
+    public string? ClientCertificateFile => Tls ? Path.Combine(_dir, "client.pem") : null;
+
+    public string? ClientKeyFile => Tls ? Path.Combine(_dir, "client-key.pem") : null;
 
     /// <summary>The CA that signed the collector's certificate (PEM), for <c>Audit:Syslog:CaFile</c>; null without TLS.</summary>
     public string? CaFile => Tls ? Path.Combine(_dir, "ca.pem") : null;
@@ -43,14 +52,15 @@ public sealed class Rsyslog : IAsyncDisposable
 
     public string Output { get; private set; } = "";
 
-    public static async Task<Rsyslog> StartAsync(bool tls = false)
+    /// <param name="clientCertificates">With <paramref name="tls"/>: refuse clients without a certificate from the test CA.</param>
+    public static async Task<Rsyslog> StartAsync(bool tls = false, bool clientCertificates = false)
     {
         if (!File.Exists(Daemon))
         {
             throw new Xunit.Sdk.XunitException("rsyslogd is not installed: run .ci/install-deps (apt-get install rsyslog rsyslog-gnutls)");
         }
         var dir = TempDir.Create("rsyslog");
-        var collector = new Rsyslog(dir, SmtpSink.FreePort(), tls);
+        var collector = new Rsyslog(dir, SmtpSink.FreePort(), tls, tls && clientCertificates);
         if (tls)
         {
             collector.MakeCertificates();
@@ -69,7 +79,7 @@ public sealed class Rsyslog : IAsyncDisposable
                       DefaultNetstreamDriverCAFile="{_dir}/ca.pem"
                       DefaultNetstreamDriverCertFile="{_dir}/cert.pem"
                       DefaultNetstreamDriverKeyFile="{_dir}/key.pem")
-               module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+               module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="{(RequiresClientCertificate ? "x509/certvalid" : "anon")}")
                """
             : $"""
                global(workDirectory="{_dir}" maxMessageSize="64k")
@@ -114,6 +124,14 @@ public sealed class Rsyslog : IAsyncDisposable
         File.WriteAllText(Path.Combine(_dir, "other-ca.pem"), other.ExportCertificatePem());
         File.WriteAllText(Path.Combine(_dir, "cert.pem"), cert.ExportCertificatePem());
         File.WriteAllText(Path.Combine(_dir, "key.pem"), serverKey.ExportRSAPrivateKeyPem());
+        using var clientKey = RSA.Create(2048);
+        var client = new CertificateRequest("CN=school-filter", clientKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        client.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        client.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        using var clientCert = client.Create(ca.IssuerName, X509SignatureGenerator.CreateForRSA(caKey, RSASignaturePadding.Pkcs1),
+            DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), RandomNumberGenerator.GetBytes(8));
+        File.WriteAllText(Path.Combine(_dir, "client.pem"), clientCert.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(_dir, "client-key.pem"), clientKey.ExportPkcs8PrivateKeyPem());
         ca.Dispose();
         other.Dispose();
         caKey.Dispose();
