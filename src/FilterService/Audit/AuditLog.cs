@@ -11,8 +11,9 @@ namespace FilterService.Audit;
 
 /// <summary>
 /// The audit log: one JSON line per decision in <c>audit-YYYYMMDD.json</c>, rolled daily and kept for
-/// <c>Audit:RetainDays</c>, and optionally the same in Squid's native access.log format. The request thread formats
-/// its own record into a per-thread buffer and hands the bytes to an <see cref="AuditFile"/>, which writes them.
+/// <c>Audit:RetainDays</c> (gzipped once rolled, <see cref="RolledFileCompressor"/>), optionally the same in Squid's native
+/// access.log format, and optionally a copy to a syslog collector (<see cref="SyslogExporter"/>). The request thread
+/// formats its own record into a per-thread buffer and hands the bytes to an <see cref="AuditFile"/>, which writes them.
 /// </summary>
 /// <remarks>
 /// Every decision must be recorded, so while a file cannot take records (a failed or stuck write, a full backlog)

@@ -160,8 +160,14 @@ internal sealed partial class SyslogExporter : IDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Expected: IOException, SocketException, AuthenticationException, a connect timeout. Anything else is a
+                // bug, logged with its stack; the loop goes on either way (an export that stopped would be a silent hole).
+                if (ex is not (IOException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException))
+                {
+                    LogUnexpected(_logger, ex, Target);
+                }
                 Interlocked.Increment(ref _errors);
                 bool wasConnected = _connected;
                 SetConnected(false, Describe(ex));
@@ -283,6 +289,7 @@ internal sealed partial class SyslogExporter : IDisposable
             // A collector that refuses us after accepting (with TLS 1.3, one that wants a client certificate decides
             // after the handshake; one at its session limit) closes at once: nothing is sent until it has not.
             await Task.WhenAny(watch, Task.Delay(Settle, _time, closed.Token));
+            stopping.ThrowIfCancellationRequested();
             if (watch.IsCompleted)
             {
                 throw new IOException("the collector closed the connection as soon as it was opened"
@@ -360,7 +367,14 @@ internal sealed partial class SyslogExporter : IDisposable
         if (!_connected || !_loop.Wait(ShutdownWait))
         {
             _stop.Cancel();
-            _loop.Wait(ShutdownWait);
+            try
+            {
+                _loop.Wait(ShutdownWait);
+            }
+            catch (AggregateException)
+            {
+                // Cancelled: what is left is counted below.
+            }
         }
         long left = Queued;
         if (left > 0)
@@ -382,6 +396,9 @@ internal sealed partial class SyslogExporter : IDisposable
 
     [LoggerMessage(EventId = 1423, Level = LogLevel.Error, Message = "The syslog queue for {Target} is full ({QueueSize} records): audit records are dropped from the export and counted (they are in the audit file)")]
     private static partial void LogQueueFull(ILogger logger, string target, int queueSize);
+
+    [LoggerMessage(EventId = 1425, Level = LogLevel.Error, Message = "Unexpected failure sending audit records to syslog at {Target}; retrying")]
+    private static partial void LogUnexpected(ILogger logger, Exception ex, string target);
 
     [LoggerMessage(EventId = 1424, Level = LogLevel.Error, Message = "Stopped with {Count} audit record(s) not sent to syslog at {Target} (they are in the audit file)")]
     private static partial void LogLeftUnsent(ILogger logger, long count, string target);
