@@ -85,6 +85,7 @@ public sealed class RolledFileCompressorTests : IDisposable
         }
 
         Assert.Equal(["audit-20261120.json.gz", "audit-20261121.json", "audit-notes.json.gz"], Names());
+        Assert.Equal(["{\"day\":20}", "{\"day\":21}"], AuditFiles.ReadLines(_dir)); // day files only
     }
 
     [Fact]

@@ -20,7 +20,8 @@ public static class AuditFiles
     public static List<string> ReadLines(string auditDir, string prefix = "audit-", string extension = ".json")
     {
         var files = Directory.GetFiles(auditDir, prefix + "*")
-            .Where(f => f.EndsWith(extension, StringComparison.Ordinal) || f.EndsWith(extension + ".gz", StringComparison.Ordinal))
+            .Where(f => Path.GetFileName(f) is var name && name.Length >= prefix.Length + 8 && name.Substring(prefix.Length, 8).All(char.IsAsciiDigit)
+                && (name.EndsWith(extension, StringComparison.Ordinal) || name.EndsWith(extension + ".gz", StringComparison.Ordinal)))
             .OrderBy(f => Path.GetFileName(f)[..(prefix.Length + 8)], StringComparer.Ordinal)
             .ThenBy(f => f.EndsWith(".gz", StringComparison.Ordinal) ? 0 : 1);
         var lines = new List<string>();
