@@ -52,6 +52,8 @@ internal sealed partial class AuditFile : IDisposable
     private readonly TimeProvider _time;
     private readonly long _hardLimit;
     private readonly Thread _writer;
+    private readonly RolledFileCompressor? _compressor;
+    private DateOnly? _compressedBefore; // the writer thread's: the day last handed to the compressor
 
     // Shared with the request threads, under _gate.
     private readonly object _gate = new();
@@ -91,7 +93,7 @@ internal sealed partial class AuditFile : IDisposable
     }
 
     public AuditFile(string directory, string prefix, string extension, int retainFiles, ILogger logger, TimeZoneInfo? zone = null,
-        long maxBacklogBytes = DefaultMaxBacklogBytes, TimeProvider? time = null)
+        long maxBacklogBytes = DefaultMaxBacklogBytes, TimeProvider? time = null, bool compressRolled = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBacklogBytes, ChunkSize);
         MaxBacklogBytes = maxBacklogBytes;
@@ -104,6 +106,7 @@ internal sealed partial class AuditFile : IDisposable
         _zone = zone ?? TimeZoneInfo.Local;
         _logger = logger;
         _current = new Chunk(ChunkSize);
+        _compressor = compressRolled ? new RolledFileCompressor(directory, prefix, extension, logger) : null;
         Directory.CreateDirectory(directory);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "Audit writer" };
         _writer.Start();
@@ -491,7 +494,16 @@ internal sealed partial class AuditFile : IDisposable
             }
         }
         ApplyRetention();
+        if (_compressor is not null && _compressedBefore != day)
+        {
+            // Once per day, not at every reopen: a failing disk retries opens every few seconds.
+            _compressedBefore = day;
+            _compressor.Request(day);
+        }
     }
+
+    /// <summary>The compressor of rolled files (<c>Audit:CompressRolled</c>), null when off.</summary>
+    internal RolledFileCompressor? Compressor => _compressor;
 
     private void CloseFile()
     {
@@ -517,19 +529,26 @@ internal sealed partial class AuditFile : IDisposable
         _pipe = null;
     }
 
-    /// <summary>Keeps the newest <c>retainFiles</c> files of this log, the one just opened included.</summary>
+    /// <summary>
+    /// Keeps the newest <c>retainFiles</c> days of this log, the one just opened included; a day is its plain file, its
+    /// <c>.gz</c> (<see cref="RolledFileCompressor"/>) or, for a moment, both.
+    /// </summary>
     private void ApplyRetention()
     {
-        var ours = Directory.EnumerateFiles(_directory, _prefix + "*" + _extension)
-            .Where(f =>
+        var days = Directory.EnumerateFiles(_directory, _prefix + "*")
+            .Select(f =>
             {
                 var name = Path.GetFileName(f);
-                var stamp = name.AsSpan(_prefix.Length, name.Length - _prefix.Length - _extension.Length);
-                return stamp.Length == 8 && int.TryParse(stamp, NumberStyles.None, CultureInfo.InvariantCulture, out _);
+                var rest = name.AsSpan(_prefix.Length);
+                bool ours = rest.Length >= 8 && int.TryParse(rest[..8], NumberStyles.None, CultureInfo.InvariantCulture, out _)
+                    && (rest[8..].SequenceEqual(_extension) || rest[8..].SequenceEqual(_extension + RolledFileCompressor.Suffix));
+                return (Path: f, Day: ours ? rest[..8].ToString() : null);
             })
-            .Order(StringComparer.Ordinal)
+            .Where(f => f.Day is not null)
+            .GroupBy(f => f.Day!, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
-        foreach (var old in ours.Take(Math.Max(0, ours.Count - _retainFiles)))
+        foreach (var old in days.Take(Math.Max(0, days.Count - _retainFiles)).SelectMany(g => g.Select(f => f.Path)))
         {
             try
             {
@@ -557,6 +576,7 @@ internal sealed partial class AuditFile : IDisposable
             _stopping = true;
             Monitor.PulseAll(_gate);
         }
+        _compressor?.Dispose(); // a compression under way stops and is redone at the next start
         // A write stuck in the kernel (a hung disk, an unread FIFO) must not hold the process up for ever. The failing
         // case takes about 5 s (five retries a second apart), so this waits longer than that.
         if (!_writer.Join(ShutdownWait))

@@ -11,8 +11,9 @@ namespace FilterService.Audit;
 
 /// <summary>
 /// The audit log: one JSON line per decision in <c>audit-YYYYMMDD.json</c>, rolled daily and kept for
-/// <c>Audit:RetainDays</c>, and optionally the same in Squid's native access.log format. The request thread formats
-/// its own record into a per-thread buffer and hands the bytes to an <see cref="AuditFile"/>, which writes them.
+/// <c>Audit:RetainDays</c> (gzipped once rolled, <see cref="RolledFileCompressor"/>), optionally the same in Squid's native
+/// access.log format, and optionally a copy to a syslog collector (<see cref="SyslogExporter"/>). The request thread
+/// formats its own record into a per-thread buffer and hands the bytes to an <see cref="AuditFile"/>, which writes them.
 /// </summary>
 /// <remarks>
 /// Every decision must be recorded, so while a file cannot take records (a failed or stuck write, a full backlog)
@@ -32,6 +33,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
 
     private readonly AuditFile _json;
     private readonly AuditFile? _squid;
+    private readonly SyslogExporter? _syslog;
     private readonly bool _blockedOnly;
     private long _refused;
 
@@ -39,15 +41,23 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
     {
         _blockedOnly = options.Log == AuditScope.Blocked;
         OnWriteFailure = options.OnWriteFailure;
-        _json = new AuditFile(options.Path, "audit-", ".json", options.RetainDays, logger, zone, options.MaxBacklogBytes, time);
-        _squid = options.SquidFormat ? new AuditFile(options.Path, "access-", ".log", options.RetainDays, logger, zone, options.MaxBacklogBytes, time) : null;
+        _json = new AuditFile(options.Path, "audit-", ".json", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled);
+        _squid = options.SquidFormat
+            ? new AuditFile(options.Path, "access-", ".log", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled)
+            : null;
+        _syslog = options.Syslog.Enabled ? new SyslogExporter(options.Syslog, logger, time) : null;
         if (meters is not null)
         {
-            Publish(meters.Create(MeterName));
+            var meter = meters.Create(MeterName);
+            Publish(meter);
+            _syslog?.Publish(meter);
         }
     }
 
     public AuditFailureMode OnWriteFailure { get; }
+
+    /// <summary>The export to a syslog collector (<c>Audit:Syslog</c>), null when off.</summary>
+    public SyslogExporter? Syslog => _syslog;
 
     /// <summary>
     /// Whether the proxy may admit new traffic: always with <see cref="AuditFailureMode.AllowAndCount"/>, else only
@@ -96,6 +106,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             scratch.Write("\n"u8);
             _squid.Append(scratch.WrittenSpan, record.At, decided);
         }
+        _syslog?.Enqueue(record); // after the file: the file is the record of truth; this never waits
     }
 
     private void Publish(Meter meter)
@@ -130,6 +141,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
     {
         _json.Dispose();
         _squid?.Dispose();
+        _syslog?.Dispose();
     }
 
     /// <summary>Writes the record as one JSON object (no newline).</summary>
@@ -143,7 +155,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             User = JsonEncodedText.Encode("user"), Roles = JsonEncodedText.Encode("roles"), Network = JsonEncodedText.Encode("network"),
             Method = JsonEncodedText.Encode("method"), Url = JsonEncodedText.Encode("url"), Action = JsonEncodedText.Encode("action"),
             Rule = JsonEncodedText.Encode("rule"), Category = JsonEncodedText.Encode("category"), List = JsonEncodedText.Encode("list"),
-            Reason = JsonEncodedText.Encode("reason"), Until = JsonEncodedText.Encode("until"), Alert = JsonEncodedText.Encode("alert"),
+            Until = JsonEncodedText.Encode("until"), Alert = JsonEncodedText.Encode("alert"),
             Severity = JsonEncodedText.Encode("severity"), Status = JsonEncodedText.Encode("status"), BytesIn = JsonEncodedText.Encode("bytes_in"),
             BytesOut = JsonEncodedText.Encode("bytes_out"), DurationMs = JsonEncodedText.Encode("duration_ms"), Ref = JsonEncodedText.Encode("ref"),
             Policy = JsonEncodedText.Encode("policy"), Upstream = JsonEncodedText.Encode("upstream"),
@@ -173,26 +185,39 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             w.WriteString(Time, text[..n]);
             r.Client.TryFormat(text, out n);
             w.WriteString(Client, text[..n]);
-            w.WriteString(User, r.User);
-            w.WriteStartArray(Roles);
-            for (int i = 0; i < r.Roles.Count; i++)
+            // Absent rather than null or empty: a busy school keeps 90 days of these (docs/service.md "The audit log").
+            if (!string.IsNullOrEmpty(r.User))
             {
-                w.WriteStringValue(r.Roles[i]);
+                w.WriteString(User, r.User);
             }
-            w.WriteEndArray();
-            w.WriteString(Network, r.Network);
+            if (r.Roles.Count > 0)
+            {
+                w.WriteStartArray(Roles);
+                for (int i = 0; i < r.Roles.Count; i++)
+                {
+                    w.WriteStringValue(r.Roles[i]);
+                }
+                w.WriteEndArray();
+            }
+            if (!string.IsNullOrEmpty(r.Network))
+            {
+                w.WriteString(Network, r.Network);
+            }
             w.WriteString(Method, r.Method);
             w.WriteString(Url, r.Target);
             w.WriteString(Action, r.Action == DecisionAction.Block ? Block : Allow);
             w.WriteString(Rule, r.Rule);
-            w.WriteString(Category, r.Category);
+            if (!string.IsNullOrEmpty(r.Category))
+            {
+                w.WriteString(Category, r.Category);
+            }
+            // No reason sentence: the rule and the policy version determine it (explain recovers it, docs/service.md).
             if (r.Decision is { } d)
             {
-                if (d.List is not null)
+                if (!string.IsNullOrEmpty(d.List))
                 {
                     w.WriteString(List, d.List);
                 }
-                w.WriteString(Reason, d.Reason);
                 if (d.Until is { } until)
                 {
                     until.UtcDateTime.TryFormat(text, out n, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -209,7 +234,10 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             w.WriteNumber(BytesOut, r.BytesToClient);
             w.WriteNumber(DurationMs, Math.Round(r.Duration.TotalMilliseconds, 1, MidpointRounding.AwayFromZero));
             w.WriteString(Ref, r.Reference);
-            w.WriteString(Policy, r.PolicyVersion);
+            if (!string.IsNullOrEmpty(r.PolicyVersion))
+            {
+                w.WriteString(Policy, r.PolicyVersion);
+            }
             if (r.UpstreamAddress is not null)
             {
                 w.WriteString(Upstream, r.UpstreamAddress);

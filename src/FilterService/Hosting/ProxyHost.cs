@@ -353,6 +353,10 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             {
                 problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
             }
+            if (audit?.Syslog is { Connected: false } syslog)
+            {
+                problems.Add($"audit records are not reaching syslog at {syslog.Target}: {syslog.LastError}; {syslog.Queued} queued, {syslog.Dropped} dropped");
+            }
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -388,6 +392,17 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                     writeErrors = audit.WriteErrors,
                     droppedRecords = audit.DroppedRecords,
                     refusedRequests = audit.RefusedRequests,
+                    syslog = audit.Syslog is not { } s ? null : new
+                    {
+                        target = s.Target,
+                        connected = s.Connected,
+                        since = s.Since,
+                        lastError = s.LastError,
+                        queued = s.Queued,
+                        sent = s.Sent,
+                        dropped = s.Dropped,
+                        errors = s.Errors,
+                    },
                 },
             }));
             return;

@@ -61,6 +61,12 @@ internal sealed class AuditOptions
 
     /// <summary>Bytes of records queued in memory before new traffic is refused. Default 32 MB (about 80,000 records).</summary>
     public long MaxBacklogBytes { get; set; } = FilterService.Audit.AuditFile.DefaultMaxBacklogBytes;
+
+    /// <summary>Gzip each day's files once the next day's are started (off the request path). Default true.</summary>
+    public bool CompressRolled { get; set; } = true;
+
+    /// <summary>Section <c>Audit:Syslog</c>: a copy of every record to a syslog collector (off by default).</summary>
+    public FilterService.Audit.SyslogOptions Syslog { get; set; } = new();
 }
 
 /// <summary>What the proxy does while the audit log cannot take records (a full or failing disk, a full backlog).</summary>

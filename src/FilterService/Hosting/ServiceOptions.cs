@@ -17,7 +17,8 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         BindSection(configuration, "Proxy", proxy, errors, "Listen", "ConnectPorts", "HostOverrides");
         BindSection(configuration, "Admin", admin, errors, "Listen");
         BindSection(configuration, "Policy", policy, errors);
-        BindSection(configuration, "Audit", audit, errors);
+        BindSection(configuration, "Audit", audit, errors, "Syslog");
+        BindSection(configuration, "Audit:Syslog", audit.Syslog, errors);
 
         proxy.Listen = ReadEndPoints(configuration, "Proxy:Listen", "127.0.0.1:3128", errors);
         admin.Listen = ReadEndPoints(configuration, "Admin:Listen", "127.0.0.1:9090", errors);
@@ -134,6 +135,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         {
             errors.Add($"Audit:MaxBacklogBytes: {audit.MaxBacklogBytes} is outside {FilterService.Audit.AuditFile.ChunkSize}-{1L << 32}");
         }
+        audit.Syslog.Validate(contentRoot, errors);
         foreach (var a in admin.Listen)
         {
             if (a.Port != 0 && proxy.Listen.Any(p => p.Port == a.Port && (p.Address.Equals(a.Address) || IsAny(p.Address) || IsAny(a.Address))))

@@ -21,6 +21,35 @@ public sealed class AuditFormatTests
             + "\"status\":403,\"bytes_in\":12,\"bytes_out\":3456,\"duration_ms\":42.3,\"ref\":\"0A1B2C3D\",\"policy\":\"abc123\"}", json);
     }
 
+    private static Decision Decided(DecisionAction action, string rule, string? category, string? list, string reason, bool alert = false) =>
+        new(action, rule, category, list, null, reason, null, alert, alert ? AlertSeverity.Low : AlertSeverity.None,
+            new ClientIdentity(null, null, [], null, true), []);
+
+    [Fact]
+    public void JsonLine_DecidedBlock_CarriesListAndAlertButNotTheReasonSentence()
+    {
+        var record = Record(DecisionAction.Block, 403, "GET", "http://www.facebook.com/") with
+        {
+            Decision = Decided(DecisionAction.Block, "pupils-social", "social", "lists/sinfonietta-social.hosts", "Blocked by rule 'pupils-social': No social media.", alert: true),
+        };
+        Assert.Equal("{\"time\":\"2026-11-23T10:15:30.250Z\",\"client\":\"10.40.1.2\",\"user\":\"pupil1\",\"roles\":[\"pupil\"],\"network\":\"pupil-lan\","
+            + "\"method\":\"GET\",\"url\":\"http://www.facebook.com/\",\"action\":\"block\",\"rule\":\"pupils-social\",\"category\":\"social\","
+            + "\"list\":\"lists/sinfonietta-social.hosts\",\"alert\":true,\"severity\":\"low\","
+            + "\"status\":403,\"bytes_in\":12,\"bytes_out\":3456,\"duration_ms\":42.3,\"ref\":\"0A1B2C3D\",\"policy\":\"abc123\"}",
+            AuditLog.JsonLineFormatter.ToJson(record));
+    }
+
+    [Fact]
+    public void JsonLine_AnonymousAllowedRequest_OmitsNullAndEmptyFields()
+    {
+        var record = new DecisionRecord(new DateTimeOffset(2026, 11, 23, 10, 15, 30, 250, TimeSpan.Zero), IPAddress.Parse("10.40.1.2"), null, [], null,
+            "GET", "http://example.org/", DecisionAction.Allow, "default", null, 200, 0, 512, TimeSpan.FromMilliseconds(3), "0A1B2C3E", "abc123",
+            Decided(DecisionAction.Allow, "default", null, null, "No rule applies to this request, so the policy's default allows it."), "93.184.216.34");
+        Assert.Equal("{\"time\":\"2026-11-23T10:15:30.250Z\",\"client\":\"10.40.1.2\",\"method\":\"GET\",\"url\":\"http://example.org/\","
+            + "\"action\":\"allow\",\"rule\":\"default\",\"status\":200,\"bytes_in\":0,\"bytes_out\":512,\"duration_ms\":3,\"ref\":\"0A1B2C3E\","
+            + "\"policy\":\"abc123\",\"upstream\":\"93.184.216.34\"}", AuditLog.JsonLineFormatter.ToJson(record));
+    }
+
     [Fact]
     public void SquidLine_MatchesSquidsNativeFormat()
     {

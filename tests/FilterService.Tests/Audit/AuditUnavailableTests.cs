@@ -332,20 +332,7 @@ public sealed class AuditUnavailableTests
         return double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static List<JsonElement> ReadRecords(string logs)
-    {
-        var records = new List<JsonElement>();
-        foreach (var file in Directory.Exists(logs) ? Directory.GetFiles(logs, "audit-*.json").Order() : Enumerable.Empty<string>())
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { Length: > 0 } line)
-            {
-                records.Add(JsonDocument.Parse(line).RootElement.Clone());
-            }
-        }
-        return records;
-    }
+    private static List<JsonElement> ReadRecords(string logs) => Directory.Exists(logs) ? AuditFiles.Read(logs) : [];
 
     private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
     {

@@ -265,7 +265,7 @@ public sealed partial class Issue15ProxyTests : IAsyncLifetime
             deadline = DateTime.UtcNow + Wait;
             while (true)
             {
-                records = Directory.GetFiles(audit, "audit-*.json").SelectMany(f => File.ReadAllLines(f)).Where(l => l.Length > 0).ToList();
+                records = AuditFiles.ReadLines(audit);
                 if (records.Count(l => l.Contains("\"tunnel-not-tls\"", StringComparison.Ordinal)) >= Tunnels
                     && records.Count(l => l.Contains("\"malformed-request\"", StringComparison.Ordinal)) >= Heads || DateTime.UtcNow > deadline)
                 {

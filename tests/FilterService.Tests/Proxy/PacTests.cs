@@ -113,7 +113,7 @@ public sealed class PacTests
         Assert.StartsWith("HTTP/1.1 403", text);
         Assert.DoesNotContain("FindProxyForURL", text);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!Directory.GetFiles(audit, "audit-*.json").Any(f => ReadShared(f).Contains("\"not-a-client\"") && ReadShared(f).Contains("/proxy.pac")))
+        while (!AuditFiles.ReadLines(audit).Any(l => l.Contains("\"not-a-client\"") && l.Contains("/proxy.pac")))
         {
             Assert.True(DateTime.UtcNow < deadline, "no audit record for the refused PAC request");
             await Task.Delay(100);
@@ -140,12 +140,6 @@ public sealed class PacTests
         Assert.Contains("Hello from the origin", direct);
         Assert.Contains($"host direct.test:{origin.HttpPort}", direct);
         Assert.DoesNotContain(service.AuditRecords(), r => r.Str("url")?.Contains("direct.test") == true);
-    }
-
-    private static string ReadShared(string file)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return new StreamReader(stream).ReadToEnd();
     }
 
     private static Task<string> RunChromiumAsync(string pacUrl, string url, params string[] extra) =>

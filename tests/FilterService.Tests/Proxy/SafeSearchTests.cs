@@ -142,20 +142,7 @@ public sealed class SafeSearchTests
         return dir;
     }
 
-    private static List<JsonElement> Audit(string auditDir)
-    {
-        var records = new List<JsonElement>();
-        foreach (var file in Directory.GetFiles(auditDir, "audit-*.json").Order())
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { Length: > 0 } line)
-            {
-                records.Add(JsonDocument.Parse(line).RootElement.Clone());
-            }
-        }
-        return records;
-    }
+    private static List<JsonElement> Audit(string auditDir) => AuditFiles.Read(auditDir);
 
     [Theory]
     [InlineData(true)]
@@ -199,9 +186,9 @@ public sealed class SafeSearchTests
             await Task.Delay(100);
         }
         string? SafeSearchOf(JsonElement r) => r.TryGetProperty("safe_search", out var s) ? s.GetString() : null;
-        Assert.Equal(["google", "youtube"], tunnels.Where(r => r.GetProperty("roles").EnumerateArray().Any(x => x.GetString() == "pupil"))
+        Assert.Equal(["google", "youtube"], tunnels.Where(r => r.TryGetProperty("roles", out var roles) && roles.EnumerateArray().Any(x => x.GetString() == "pupil"))
             .Select(SafeSearchOf).Order());
-        Assert.All(tunnels.Where(r => r.GetProperty("user").ValueKind == JsonValueKind.String), r => Assert.Null(SafeSearchOf(r)));
+        Assert.All(tunnels.Where(r => r.Str("user") is not null), r => Assert.Null(SafeSearchOf(r)));
 
         using var http = new HttpClient();
         var metrics = await http.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");

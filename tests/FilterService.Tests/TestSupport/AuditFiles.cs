@@ -1,24 +1,43 @@
+using System.IO.Compression;
 using System.Text.Json;
 
 namespace FilterService.Tests.TestSupport;
 
-/// <summary>The audit files of a service started with <c>--Audit:Path=DIR</c>, read while it writes them.</summary>
+/// <summary>
+/// The audit files of a service started with <c>--Audit:Path=DIR</c>, read while it writes them: the day files and
+/// the rolled ones it has gzipped (<c>audit-YYYYMMDD.json.gz</c>, Audit:CompressRolled), oldest first.
+/// </summary>
 public static class AuditFiles
 {
     /// <summary>Every record written so far, in file order.</summary>
-    public static List<JsonElement> Read(string auditDir)
+    public static List<JsonElement> Read(string auditDir) =>
+        ReadLines(auditDir).Select(line => JsonDocument.Parse(line).RootElement.Clone()).ToList();
+
+    /// <summary>
+    /// Every non-empty line of the files <c>{prefix}YYYYMMDD{extension}</c> and their <c>.gz</c>, by day; a day's
+    /// <c>.gz</c> before its plain file (both exist only for a moment, or if the day was written again after it rolled).
+    /// </summary>
+    public static List<string> ReadLines(string auditDir, string prefix = "audit-", string extension = ".json")
     {
-        var records = new List<JsonElement>();
-        foreach (var file in Directory.GetFiles(auditDir, "audit-*.json").Order())
+        var files = Directory.GetFiles(auditDir, prefix + "*")
+            .Where(f => Path.GetFileName(f) is var name && name.Length >= prefix.Length + 8 && name.Substring(prefix.Length, 8).All(char.IsAsciiDigit)
+                && (name.EndsWith(extension, StringComparison.Ordinal) || name.EndsWith(extension + ".gz", StringComparison.Ordinal)))
+            .OrderBy(f => Path.GetFileName(f)[..(prefix.Length + 8)], StringComparer.Ordinal)
+            .ThenBy(f => f.EndsWith(".gz", StringComparison.Ordinal) ? 0 : 1);
+        var lines = new List<string>();
+        foreach (var file in files)
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { Length: > 0 } line)
+            using var reader = new StreamReader(file.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(stream, CompressionMode.Decompress) : stream);
+            while (reader.ReadLine() is { } line)
             {
-                records.Add(JsonDocument.Parse(line).RootElement.Clone());
+                if (line.Length > 0)
+                {
+                    lines.Add(line);
+                }
             }
         }
-        return records;
+        return lines;
     }
 
     /// <summary>Waits (at most 10 s) for the last record matching <paramref name="match"/>.</summary>

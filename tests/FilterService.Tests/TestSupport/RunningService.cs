@@ -80,28 +80,10 @@ public sealed class RunningService : IAsyncDisposable
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    /// <summary>Every audit record written so far.</summary>
-    public List<JsonElement> AuditRecords() => ReadLines("audit-*.json").Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+    /// <summary>Every audit record written so far (rolled and gzipped days included).</summary>
+    public List<JsonElement> AuditRecords() => AuditFiles.Read(AuditDir);
 
-    public List<string> SquidLines() => ReadLines("access-*.log");
-
-    private List<string> ReadLines(string pattern)
-    {
-        var lines = new List<string>();
-        foreach (var file in Directory.GetFiles(AuditDir, pattern).Order())
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            while (reader.ReadLine() is { } line)
-            {
-                if (line.Length > 0)
-                {
-                    lines.Add(line);
-                }
-            }
-        }
-        return lines;
-    }
+    public List<string> SquidLines() => AuditFiles.ReadLines(AuditDir, "access-", ".log");
 
     /// <summary>Waits (at most 10 s) for an audit record matching <paramref name="match"/>.</summary>
     public async Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> match, string what)
