@@ -3,7 +3,6 @@ using Serilog;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
-using Serilog.Extensions.Logging;
 using Serilog.Formatting;
 using Serilog.Sinks.Async;
 
@@ -56,13 +55,13 @@ internal static class OperationalLogSetup
 
         var logger = configuration.CreateLogger();
         logging.ClearProviders();
-        // Made by the container, so the container disposes it at shutdown: the logger closes, its queues drain.
-        logging.Services.AddSingleton<ILoggerProvider>(_ => new SerilogLoggerProvider(logger, dispose: true));
+        // Made by the container, so the container disposes it at shutdown: the logger closes, its queues drain (bounded).
+        logging.Services.AddSingleton<ILoggerProvider>(_ => new ClosingSerilogProvider(logger));
         if (OperatingSystem.IsWindows() && Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService())
         {
             AddEventLog(logging, windowsServiceName);
         }
-        var status = new OperationalLogStatus(sinks, options.EffectiveConsoleFormat, logger);
+        var status = new OperationalLogStatus(sinks, options.EffectiveConsoleFormat, logger, time);
         logging.Services.AddSingleton(status);
         logging.Services.AddSingleton<OperationalLogMetrics>();
         return status;

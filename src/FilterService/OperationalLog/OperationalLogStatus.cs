@@ -8,7 +8,7 @@ namespace FilterService.OperationalLog;
 /// own error channel (<see cref="SelfLogCapture"/>). A sink that cannot write makes the service "degraded" and names
 /// the sink and the error in <c>problems</c>; the proxy keeps serving: the operational log is not the audit log.
 /// </summary>
-internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, ConsoleFormat consoleFormat, Serilog.ILogger logger)
+internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, ConsoleFormat consoleFormat, Serilog.ILogger logger, TimeProvider time)
 {
     /// <summary>Event id of the start-up line when it is written as an event (JSON console).</summary>
     public const int ListeningEventId = 1001;
@@ -21,7 +21,7 @@ internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, Conso
     public ConsoleFormat ConsoleFormat { get; } = consoleFormat;
 
     public IEnumerable<string> Problems() =>
-        Sinks.Where(s => s.Failing).Select(s => $"the operational log's {s.Name} sink cannot write{(s.Path is null ? "" : $" {s.Path}")}: {s.LastError.Message}");
+        Sinks.Where(s => s.Failing).Select(s => $"the operational log's {s.Name} sink cannot write{(s.Path is null ? "" : $" {s.Path}")}: {s.Cause}");
 
     /// <summary>
     /// The start-up line ("Proxy listening on ...") as a JSON event when the console is JSON, so every line a SIEM
@@ -33,7 +33,7 @@ internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, Conso
         {
             return false;
         }
-        logger.Write(new LogEvent(DateTimeOffset.Now, LogEventLevel.Information, null, Listening,
+        logger.Write(new LogEvent(time.GetLocalNow(), LogEventLevel.Information, null, Listening,
         [
             new LogEventProperty("Proxy", new ScalarValue(proxy)),
             new LogEventProperty("Admin", new ScalarValue(admin)),
@@ -55,6 +55,7 @@ internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, Conso
             format = s.Format,
             path = s.Path,
             writable = !s.Failing,
+            failure = s.Cause,
             written = s.Written,
             dropped = s.Dropped,
             queued = s.Queued,

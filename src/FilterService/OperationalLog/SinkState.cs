@@ -14,6 +14,7 @@ internal sealed class SinkState(string name, string format, string? path, TimePr
     private long _errors;
     private bool _failing;
     private string? _lastError;
+    private string? _cause;
     private DateTimeOffset? _lastErrorAt;
     private IAsyncLogEventSinkInspector? _queue;
 
@@ -39,6 +40,18 @@ internal sealed class SinkState(string name, string format, string? path, TimePr
             lock (_gate)
             {
                 return _failing;
+            }
+        }
+    }
+
+    /// <summary>While <see cref="Failing"/>, the error that began the failure (later ones may only repeat that it goes on).</summary>
+    public string? Cause
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failing ? _cause : null;
             }
         }
     }
@@ -74,7 +87,11 @@ internal sealed class SinkState(string name, string format, string? path, TimePr
         {
             _lastError = message;
             _lastErrorAt = time.GetUtcNow();
-            _failing |= lost;
+            if (lost && !_failing)
+            {
+                _failing = true;
+                _cause = message;
+            }
         }
     }
 

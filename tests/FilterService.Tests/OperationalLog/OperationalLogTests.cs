@@ -217,6 +217,76 @@ public sealed class OperationalLogTests
     }
 
     [Fact]
+    public async Task Issue20_Serilog_StalledConsole_RequestsDoNotWait_EventsAreDroppedAndCounted_ThenItCatchesUp()
+    {
+        await using var origin = await TestOrigin.StartAsync();
+        // Standard output is a pipe whose reader passes the start-up line on and then stops reading until SIGUSR1, as
+        // a journald or a terminal that has stopped reading: once the pipe is full the console sink's write blocks.
+        await using var service = await ServiceProcess.StartAsync(Settings(origin, "--Logging:QueueCapacity=10"),
+            launcher: ["python3", "-c", StallingReader]);
+        using var http = ProxyClient(service);
+        using var admin = new HttpClient { Timeout = Quick };
+
+        var clock = Stopwatch.StartNew();
+        JsonElement console;
+        int sent = 0;
+        do
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"the console never stalled ({sent} refusals)");
+            for (int i = 0; i < 50; i++, sent++)
+            {
+                var one = Stopwatch.StartNew();
+                await RefusedConnectAsync(service);
+                Assert.True(one.Elapsed < Quick, $"a refusal took {one.Elapsed}");
+            }
+            console = ConsoleSink(await HealthAsync(admin, service));
+        }
+        while (console.GetProperty("dropped").GetInt64() == 0);
+        var get = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("http://allowed.test/hello")).StatusCode);
+        Assert.True(get.Elapsed < Quick, $"took {get.Elapsed}");
+        console = ConsoleSink(await HealthAsync(admin, service));
+        Assert.Equal(10, console.GetProperty("queueCapacity").GetInt32());
+        Assert.Equal(10, console.GetProperty("queued").GetInt32());
+        long dropped = console.GetProperty("dropped").GetInt64();
+        var metrics = await admin.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
+        Assert.True(Sample(metrics, "filterservice_log_events_dropped_total{sink=\"console\"}") >= dropped);
+        Assert.Equal(10, Sample(metrics, "filterservice_log_queued{sink=\"console\"}"));
+
+        // The reader reads again: the sink writes what it queued and takes new events again.
+        Assert.Equal(0, Kill(service.ProcessId, 10 /* SIGUSR1 */));
+        await WaitForAsync(async () =>
+        {
+            await RefusedConnectAsync(service);
+            var c = ConsoleSink(await HealthAsync(admin, service));
+            return c.GetProperty("queued").GetInt32() == 0 && c.GetProperty("dropped").GetInt64() == dropped;
+        }, "the console to catch up");
+        long written = ConsoleSink(await HealthAsync(admin, service)).GetProperty("written").GetInt64();
+        await RefusedConnectAsync(service);
+        await WaitForAsync(async () => ConsoleSink(await HealthAsync(admin, service)).GetProperty("written").GetInt64() > written, "a new event written");
+    }
+
+    /// <summary>Runs its arguments with standard output through a pipe it stops reading after the start-up line, until SIGUSR1.</summary>
+    private const string StallingReader = """
+        import signal, subprocess, sys, threading
+        resume = threading.Event()
+        signal.signal(signal.SIGUSR1, lambda *_: resume.set())
+        child = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+        out = sys.stdout.buffer
+        for line in iter(child.stdout.readline, b""):
+            out.write(line); out.flush()
+            if b"Proxy listening on" in line:
+                break
+        while not resume.wait(0.2):
+            pass
+        for line in iter(child.stdout.readline, b""):
+            out.write(line); out.flush()
+        """;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    [Fact]
     public async Task Issue20_Serilog_BadLoggingSettings_EachIsAClearErrorAndTheServiceDoesNotStart()
     {
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h : "dotnet")
