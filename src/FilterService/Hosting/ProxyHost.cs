@@ -78,8 +78,8 @@ internal static class ProxyHost
             ContentRootPath = Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : null,
         });
         // Each is a no-op unless the process runs under that service manager. systemd (its child, or PID 1 of a
-        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM, journald log
-        // priorities. Windows: service start/stop and the Event Log as a log sink (docs/service.md).
+        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM. Windows: service
+        // start/stop. Their log settings (journald priorities, the Event Log) are replaced by AddOperationalLog below.
         builder.Host.UseSystemd();
         builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
         var problems = new List<string>();
