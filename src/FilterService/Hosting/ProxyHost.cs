@@ -4,6 +4,7 @@ using System.Text.Json;
 using FilterService.Audit;
 using FilterService.Identity;
 using FilterService.Notifications;
+using FilterService.OperationalLog;
 using FilterService.Policy;
 using FilterService.Proxy;
 using FilterService.Telemetry;
@@ -50,7 +51,11 @@ internal static class ProxyHost
                 Console.Error.WriteLine($"error FS0002: cannot listen: {ex.Message}");
                 return 3;
             }
-            Console.Out.WriteLine($"Proxy listening on {string.Join(", ", proxy.Listeners.Proxy)}; admin on {string.Join(", ", proxy.Listeners.Admin)}; policy {proxy.Policy.Current.Version} from {proxy.Policy.Directory}");
+            string listening = string.Join(", ", proxy.Listeners.Proxy), admin = string.Join(", ", proxy.Listeners.Admin);
+            if (!proxy.App.Services.GetRequiredService<OperationalLogStatus>().TryWriteStartLine(listening, admin, proxy.Policy.Current.Version, proxy.Policy.Directory))
+            {
+                Console.Out.WriteLine($"Proxy listening on {listening}; admin on {admin}; policy {proxy.Policy.Current.Version} from {proxy.Policy.Directory}");
+            }
             await proxy.App.WaitForShutdownAsync();
         }
         return 0;
@@ -73,13 +78,15 @@ internal static class ProxyHost
             ContentRootPath = Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : null,
         });
         // Each is a no-op unless the process runs under that service manager. systemd (its child, or PID 1 of a
-        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM, journald log
-        // priorities. Windows: service start/stop and the Event Log as a log sink (docs/service.md).
+        // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM. Windows: service
+        // start/stop. Their log settings (journald priorities, the Event Log) are replaced by AddOperationalLog below.
         builder.Host.UseSystemd();
         builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
+        var operationalLog = OperationalLogOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems,
+            Environment.GetEnvironmentVariable("JOURNAL_STREAM")); // before ServiceOptions.Bind, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -100,6 +107,8 @@ internal static class ProxyHost
             o.UnsafePreferInlineScheduling = options.Proxy.InlineCompletions;
             o.WaitForDataBeforeAllocatingBuffer = !options.Proxy.IdleReadBuffers;
         });
+        // Serilog writes the operational log (OperationalLog/README.md); the filters below and Logging:LogLevel still apply.
+        builder.Logging.AddOperationalLog(operationalLog, "SchoolFilter", TimeProvider.System);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: with any level enabled, hosting starts an Activity and a log scope for every request (about 2%
         // of a plain request's CPU in bench/load/profile.py --perf); it logs only request start and finish.
@@ -241,6 +250,7 @@ internal static class ProxyHost
         });
 
         var app = builder.Build();
+        app.Services.GetRequiredService<OperationalLogMetrics>();
         var store = app.Services.GetRequiredService<PolicyStore>();
         if (!store.LoadInitial(out var diagnostics))
         {
@@ -357,6 +367,8 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             {
                 problems.Add($"audit records are not reaching syslog at {syslog.Target}: {syslog.LastError}; {syslog.Queued} queued, {syslog.Dropped} dropped");
             }
+            var operationalLog = context.RequestServices.GetService<OperationalLog.OperationalLogStatus>();
+            problems.AddRange(operationalLog?.Problems() ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -404,6 +416,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                         errors = s.Errors,
                     },
                 },
+                operationalLog = operationalLog?.Health(),
             }));
             return;
         }

@@ -12,11 +12,13 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output;
+    private readonly StringBuilder _stdout;
 
-    private ServiceProcess(Process process, StringBuilder output, int proxyPort)
+    private ServiceProcess(Process process, StringBuilder output, StringBuilder stdout, int proxyPort)
     {
         _process = process;
         _output = output;
+        _stdout = stdout;
         ProxyPort = proxyPort;
     }
 
@@ -35,6 +37,18 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             lock (_output)
             {
                 return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Standard output alone (<see cref="Output"/> interleaves standard error): the console log.</summary>
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _stdout.ToString();
             }
         }
     }
@@ -80,10 +94,11 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             psi.ArgumentList.Add(s);
         }
         var output = new StringBuilder();
+        var stdout = new StringBuilder();
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         int adminPort = 0;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        void OnLine(string? line)
+        void OnLine(string? line, bool isStdout)
         {
             if (line is null)
             {
@@ -92,6 +107,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             lock (output)
             {
                 output.AppendLine(line);
+                if (isStdout)
+                {
+                    stdout.AppendLine(line);
+                }
             }
             if (ListeningLine().Match(line) is { Success: true } m)
             {
@@ -102,8 +121,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
                 listening.TrySetResult(int.Parse(m.Groups[1].Value));
             }
         }
-        process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, isStdout: true);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, isStdout: false);
         process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("the service exited"));
         process.Start();
         process.BeginOutputReadLine();
@@ -111,7 +130,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         try
         {
             int port = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            return new ServiceProcess(process, output, port) { AdminPort = adminPort };
+            return new ServiceProcess(process, output, stdout, port) { AdminPort = adminPort };
         }
         catch (Exception ex)
         {
