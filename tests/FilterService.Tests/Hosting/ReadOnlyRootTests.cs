@@ -8,7 +8,7 @@ namespace FilterService.Tests.Hosting;
 /// Issue 20: the container runs as a non-root user on a read-only root with only its state and log directories
 /// writable (deploy/container/Dockerfile, deploy/kubernetes). No Docker daemon here: the published output (the Debian
 /// package's self-contained tree) runs in the same layout under bubblewrap (TestSupport/ReadOnlyRoot.cs), with the
-/// container's own settings file, and answers /health and through the proxy.
+/// container's own settings file, and answers /health (its health command too) and through the proxy.
 /// </summary>
 public sealed class ReadOnlyRootTests
 {
@@ -34,6 +34,12 @@ public sealed class ReadOnlyRootTests
             var (text, _) = await raw.ReadAllAsync(TimeSpan.FromSeconds(10), t => t.Contains("</html>"));
             Assert.StartsWith("HTTP/1.1 403", text);
             await AuditFiles.WaitForAsync(sandbox.Log, r => r.Str("url")?.Contains("blocked-terror.test") == true, "the blocked request's audit record");
+            // The image's HEALTHCHECK, in the same sandbox: the binary's own health command (no curl in a chiseled image).
+            var launcher = sandbox.Launcher();
+            var (healthCode, healthOutput) = await Command.RunAsync(TimeSpan.FromSeconds(60), launcher[0],
+                [.. launcher.Skip(1), "/app/FilterService", "health", "--url", $"http://127.0.0.1:{service.AdminPort}/health"]);
+            Assert.True(healthCode == 0, healthOutput);
+            Assert.StartsWith("ok: policy ", healthOutput);
             Assert.DoesNotContain("Read-only file system", service.Output);
             Assert.DoesNotContain("denied", service.Output);
         }
