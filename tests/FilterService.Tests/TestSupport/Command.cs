@@ -6,11 +6,12 @@ namespace FilterService.Tests.TestSupport;
 public static class Command
 {
     public static async Task<(int Code, string Output)> RunAsync(TimeSpan timeout, string file, IEnumerable<string> args,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var psi = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (var a in args)
         {
