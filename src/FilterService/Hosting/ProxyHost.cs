@@ -22,6 +22,9 @@ namespace FilterService.Hosting;
 /// </summary>
 internal static class ProxyHost
 {
+    /// <summary>The Windows service's name and its Event Log source (deploy/windows/install.ps1 creates both).</summary>
+    public const string WindowsServiceName = "SchoolFilter";
+
     /// <summary>Runs until SIGINT/SIGTERM. Exit codes: 0 stopped cleanly, 2 bad configuration or policy, 3 could not listen.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -76,7 +79,13 @@ internal static class ProxyHost
         // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM, journald log
         // priorities. Windows: service start/stop and the Event Log as a log sink (docs/service.md).
         builder.Host.UseSystemd();
-        builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
+        builder.Host.UseWindowsService(o => o.ServiceName = WindowsServiceName);
+        // The Event Log source deploy/windows/install.ps1 registers; the default would be the assembly name (FilterService),
+        // which no installer registers, and a virtual account may not create a source itself.
+        if (OperatingSystem.IsWindows())
+        {
+            builder.Services.Configure<Microsoft.Extensions.Logging.EventLog.EventLogSettings>(o => o.SourceName = WindowsServiceName);
+        }
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
