@@ -36,7 +36,8 @@ internal static class HealthCommand
         {
             return 1;
         }
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds, 1, 300)) };
+        // Straight to the service: never through an HTTP_PROXY from the environment (a filter's host may well set one).
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(Math.Clamp(timeoutSeconds, 1, 300)) };
         try
         {
             using var response = await client.GetAsync(url, cancel);

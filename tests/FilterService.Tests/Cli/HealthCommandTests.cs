@@ -12,10 +12,12 @@ namespace FilterService.Tests.Cli;
 public sealed class HealthCommandTests
 {
     [Fact]
-    public async Task Health_ServiceOk_Exits0AndSaysOkWithThePolicyVersion()
+    public async Task Health_ServiceOk_Exits0AndSaysOkWithThePolicyVersion_NeverThroughAnEnvironmentProxy()
     {
         await using var service = await ServiceProcess.StartAsync([$"--Policy:Path={Samples.CopyDefault()}", $"--Audit:Path={TempDir.Create("audit")}"]);
-        var (code, output) = await HealthAsync(null, "--url", $"http://127.0.0.1:{service.AdminPort}/health");
+        // A proxy from the environment that refuses every connection (port 9, discard, nothing listens): unused.
+        var (code, output) = await HealthAsync(new() { ["HTTP_PROXY"] = "http://127.0.0.1:9/", ["http_proxy"] = "http://127.0.0.1:9/" },
+            "--url", $"http://127.0.0.1:{service.AdminPort}/health");
         Assert.True(code == 0, output);
         Assert.Matches($@"^ok: policy [0-9a-f]{{12}} \(http://127\.0\.0\.1:{service.AdminPort}/health\)$", output);
     }
