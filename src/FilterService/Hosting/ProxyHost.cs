@@ -23,6 +23,9 @@ namespace FilterService.Hosting;
 /// </summary>
 internal static class ProxyHost
 {
+    /// <summary>The Windows service's name and its Event Log source (deploy/windows/install.ps1 creates both).</summary>
+    public const string WindowsServiceName = "SchoolFilter";
+
     /// <summary>Runs until SIGINT/SIGTERM. Exit codes: 0 stopped cleanly, 2 bad configuration or policy, 3 could not listen.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -81,7 +84,7 @@ internal static class ProxyHost
         // container with NOTIFY_SOCKET): READY=1 once every listener is bound, STOPPING=1 on SIGTERM. Windows: service
         // start/stop. Their log settings (journald priorities, the Event Log) are replaced by AddOperationalLog below.
         builder.Host.UseSystemd();
-        builder.Host.UseWindowsService(o => o.ServiceName = "SchoolFilter");
+        builder.Host.UseWindowsService(o => o.ServiceName = WindowsServiceName);
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
@@ -108,7 +111,9 @@ internal static class ProxyHost
             o.WaitForDataBeforeAllocatingBuffer = !options.Proxy.IdleReadBuffers;
         });
         // Serilog writes the operational log (OperationalLog/README.md); the filters below and Logging:LogLevel still apply.
-        builder.Logging.AddOperationalLog(operationalLog, "SchoolFilter", TimeProvider.System);
+        // The Event Log source is the service's name, which deploy/windows/install.ps1 registers (the default would be the
+        // assembly name, which no installer registers, and a virtual account may not create a source itself).
+        builder.Logging.AddOperationalLog(operationalLog, WindowsServiceName, TimeProvider.System);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: with any level enabled, hosting starts an Activity and a log scope for every request (about 2%
         // of a plain request's CPU in bench/load/profile.py --perf); it logs only request start and finish.

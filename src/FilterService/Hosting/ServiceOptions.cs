@@ -21,7 +21,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         BindSection(configuration, "Audit:Syslog", audit.Syslog, errors);
 
         proxy.Listen = ReadEndPoints(configuration, "Proxy:Listen", "127.0.0.1:3128", errors);
-        admin.Listen = ReadEndPoints(configuration, "Admin:Listen", "127.0.0.1:9090", errors);
+        admin.Listen = ReadAdminListen(configuration, errors);
         foreach (var text in ReadList(configuration, "Proxy:ConnectPorts") ?? ["443"])
         {
             if (text == "*")
@@ -253,6 +253,10 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         var children = section.GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).ToList();
         return children.Count > 0 ? children : null;
     }
+
+    /// <summary>Admin:Listen as the service binds it; also where the <c>health</c> command asks (Cli/HealthCommand).</summary>
+    internal static List<IPEndPoint> ReadAdminListen(IConfiguration configuration, List<string> errors) =>
+        ReadEndPoints(configuration, "Admin:Listen", "127.0.0.1:9090", errors);
 
     private static List<IPEndPoint> ReadEndPoints(IConfiguration configuration, string key, string fallback, List<string> errors)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Hosting;
@@ -13,10 +12,7 @@ public sealed class DebianPackageTests
     [Fact]
     public async Task BuildDeb_Package_HoldsTheBinaryUnitAndPolicyAsConffilesAndItsBinaryStarts()
     {
-        var dist = TempDir.Create("deb");
-        var (code, output) = await RunAsync(TimeSpan.FromSeconds(240), Path.Combine(RepoPaths.Root, "deploy", "debian", "build-deb"), dist);
-        Assert.True(code == 0, $"build-deb: exit {code}\n{output}");
-        var deb = Assert.Single(Directory.GetFiles(dist, "school-filter_*_amd64.deb"));
+        var deb = await PublishedService.DebAsync();
 
         var (_, contents) = await RunAsync(TimeSpan.FromSeconds(60), "dpkg-deb", "-c", deb);
         foreach (var path in new[]
@@ -51,8 +47,7 @@ public sealed class DebianPackageTests
         }
 
         // The packaged binary, self-contained, from the packaged tree: settings from its /etc, the absolute paths moved to temporary ones.
-        var tree = TempDir.Create("tree");
-        Assert.Equal(0, (await RunAsync(TimeSpan.FromSeconds(60), "dpkg-deb", "-x", deb, tree)).Code);
+        var tree = await PublishedService.TreeAsync();
         var state = TempDir.Create("state");
         await using var service = await ServiceProcess.StartAsync(
             [$"--Policy:Path={tree}/etc/school-filter/policy", $"--Audit:Path={state}/log", $"--Alerts:Outbox:Path={state}/lib/alerts-outbox"],
@@ -65,27 +60,6 @@ public sealed class DebianPackageTests
         Assert.Contains("This page is blocked", text);
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(TimeSpan timeout, string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["DEB_COMPRESS"] = "none"; // the test reads the package, it does not ship it: no minute of xz
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await p.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"{file} did not finish in {timeout}: {await stderr}");
-        }
-        return (p.ExitCode, (await stdout + await stderr).Trim());
-    }
+    private static Task<(int Code, string Output)> RunAsync(TimeSpan timeout, string file, params string[] args) =>
+        Command.RunAsync(timeout, file, args);
 }

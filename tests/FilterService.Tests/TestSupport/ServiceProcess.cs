@@ -136,7 +136,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         {
             try
             {
-                process.Kill();
+                process.Kill(entireProcessTree: true); // with a launcher (unshare, bwrap) the service is its child
             }
             catch (InvalidOperationException)
             {
