@@ -107,7 +107,7 @@ sealed class Targets
         if (hosts.Length == 0) throw new ArgumentException($"no host names in {options.HostsFrom}");
         _targets = hosts.Select(h => new Target(h,
             Encoding.ASCII.GetBytes($"CONNECT {h}:{options.TargetPort} HTTP/1.1\r\nHost: {h}:{options.TargetPort}\r\n\r\n"),
-            Encoding.ASCII.GetBytes($"GET {options.Path} HTTP/1.1\r\nHost: {h}\r\nUser-Agent: filterservice-loadclient\r\n\r\n"))).ToArray();
+            Encoding.ASCII.GetBytes($"GET {options.Path} HTTP/1.1\r\nHost: {HostHeader(h, options.TargetPort)}\r\nUser-Agent: filterservice-loadclient\r\n\r\n"))).ToArray();
         if (options.Ca is not null)
         {
             var trust = new X509Certificate2Collection();
@@ -118,6 +118,9 @@ sealed class Targets
     }
 
     public int Count => _targets.Length;
+
+    // A bumping proxy rebuilds the URL from Host: without the port it would be https://host/ on 443.
+    static string HostHeader(string host, int port) => port == 443 ? host : $"{host}:{port}";
 
     /// <summary>Trust only the --ca certificate, with the usual name check; null: accept any certificate.</summary>
     public X509ChainPolicy? ChainPolicy { get; }

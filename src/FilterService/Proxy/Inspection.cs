@@ -22,8 +22,8 @@ internal sealed class HttpDelegateHolder
 }
 
 /// <summary>
-/// The school's inspection CA: mints a leaf certificate per host (ECDSA P-256, 30 days, never past the CA's own
-/// expiry), cached with its chain. Thread-safe. Clients must trust the CA for inspected hosts to work.
+/// The school's inspection CA: mints a leaf certificate per host (ECDSA P-256, 30 days, never outside the CA's own
+/// validity), cached with its chain; a mint that fails is not cached. Thread-safe. Clients must trust the CA for inspected hosts to work.
 /// The leaf's private key lives only in this process's memory: it is never exported, written or persisted.
 /// </summary>
 internal sealed class InspectionAuthority
@@ -70,7 +70,16 @@ internal sealed class InspectionAuthority
             _cache.Clear();
         }
         LeafLookup?.Invoke(false);
-        return _cache.GetOrAdd(host, h => new Lazy<SslStreamCertificateContext>(() => Mint(h))).Value;
+        var entry = _cache.GetOrAdd(host, h => new Lazy<SslStreamCertificateContext>(() => Mint(h)));
+        try
+        {
+            return entry.Value;
+        }
+        catch
+        {
+            _cache.TryRemove(new KeyValuePair<string, Lazy<SslStreamCertificateContext>>(host, entry)); // the next tunnel tries again
+            throw;
+        }
     }
 
     private SslStreamCertificateContext Mint(string host)
@@ -94,9 +103,11 @@ internal sealed class InspectionAuthority
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = _time.GetUtcNow();
         var notAfter = now.AddDays(30) < _ca.NotAfter ? now.AddDays(30) : new DateTimeOffset(_ca.NotAfter);
+        // A day back for clients with slow clocks, but never before the CA itself (a CA made today, e.g. by openssl).
+        var notBefore = now.AddDays(-1) > _ca.NotBefore ? now.AddDays(-1) : new DateTimeOffset(_ca.NotBefore);
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var issued = request.Create(_ca, now.AddDays(-1), notAfter, serial);
+        using var issued = request.Create(_ca, notBefore, notAfter, serial);
         // CopyWithPrivateKey keeps the key in memory (OpenSSL duplicates its handle, so disposing `key` is safe), and
         // SslStream on Linux serves it as it is. The PKCS#12 export and re-import once done here on every platform cost
         // more than the rest of minting together (its key-derivation iterations; InspectionAuthorityBenchmarks in
