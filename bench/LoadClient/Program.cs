@@ -5,6 +5,12 @@
 //               with the origin through the tunnel, one GET and close
 //   downloads   each connection opens one tunnel and then repeats GET on it (keep-alive)
 //
+// --ca FILE trusts that PEM CA (and only it) for the origin's certificate, checking chain and name: the inspection
+// suite's proxies must present a leaf for each name signed by the bench's inspection CA. Without it any certificate
+// is accepted (the spliced origin is self-signed). --hosts-from FILE (one name a line) and --hosts-count N make the
+// tunnels go to those names in turn, the first N of the file, instead of the --target host (its port still applies):
+// in handshakes mode each new tunnel takes the next name; in downloads mode each kept-open tunnel does.
+//
 // Prints one JSON object: completed operations, errors, seconds, rate, latency percentiles, body bytes.
 // Every operation has a deadline; the run stops at --duration whatever happens.
 
@@ -13,6 +19,7 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 
@@ -21,13 +28,14 @@ if (options is null)
 {
     Console.Error.WriteLine(
         "usage: LoadClient handshakes|downloads --proxy HOST:PORT --target HOST:PORT --path /1k " +
-        "[--connections 50] [--duration 10] [--timeout 10]");
+        "[--connections 50] [--duration 10] [--timeout 10] [--ca FILE] [--hosts-from FILE [--hosts-count N]]");
     return 2;
 }
 
+var targets = new Targets(options);
 var workers = new Worker[options.Connections];
 for (var i = 0; i < workers.Length; i++)
-    workers[i] = new Worker(options);
+    workers[i] = new Worker(options, targets);
 
 using var stop = new CancellationTokenSource(options.Duration);
 var clock = Stopwatch.StartNew();
@@ -49,12 +57,13 @@ Console.WriteLine(JsonSerializer.Serialize(new
     p50_ms = Math.Round(Percentile(0.50), 3),
     p99_ms = Math.Round(Percentile(0.99), 3),
     body_bytes = bytes,
+    hosts = targets.Count,
     first_error = workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
 }));
 return 0;
 
 sealed record Options(string Mode, string ProxyHost, int ProxyPort, string TargetHost, int TargetPort, string Path,
-    int Connections, TimeSpan Duration, TimeSpan Timeout)
+    int Connections, TimeSpan Duration, TimeSpan Timeout, string? Ca, string? HostsFrom, int HostsCount)
 {
     public static Options? Parse(string[] args)
     {
@@ -71,7 +80,8 @@ sealed record Options(string Mode, string ProxyHost, int ProxyPort, string Targe
         double Number(string key, double fallback) => values.TryGetValue(key, out var v) ? double.Parse(v) : fallback;
         return new Options(args[0], proxyHost, proxyPort, targetHost, targetPort, values.GetValueOrDefault("path", "/1k"),
             (int)Number("connections", 50), TimeSpan.FromSeconds(Number("duration", 10)),
-            TimeSpan.FromSeconds(Number("timeout", 10)));
+            TimeSpan.FromSeconds(Number("timeout", 10)), values.GetValueOrDefault("ca"), values.GetValueOrDefault("hosts-from"),
+            (int)Number("hosts-count", int.MaxValue));
     }
 
     static (string, int) SplitHostPort(string value)
@@ -81,13 +91,46 @@ sealed record Options(string Mode, string ProxyHost, int ProxyPort, string Targe
     }
 }
 
-sealed class Worker(Options options)
+// The names tunnels go to, with their CONNECT and GET bytes made once; Next() hands them out in turn to all workers.
+sealed class Targets
+{
+    public sealed record Target(string Host, byte[] Connect, byte[] Get);
+
+    readonly Target[] _targets;
+    long _next = -1;
+
+    public Targets(Options options)
+    {
+        var hosts = options.HostsFrom is null
+            ? [options.TargetHost]
+            : File.ReadLines(options.HostsFrom).Select(l => l.Trim()).Where(l => l.Length > 0).Take(options.HostsCount).ToArray();
+        if (hosts.Length == 0) throw new ArgumentException($"no host names in {options.HostsFrom}");
+        _targets = hosts.Select(h => new Target(h,
+            Encoding.ASCII.GetBytes($"CONNECT {h}:{options.TargetPort} HTTP/1.1\r\nHost: {h}:{options.TargetPort}\r\n\r\n"),
+            Encoding.ASCII.GetBytes($"GET {options.Path} HTTP/1.1\r\nHost: {HostHeader(h, options.TargetPort)}\r\nUser-Agent: filterservice-loadclient\r\n\r\n"))).ToArray();
+        if (options.Ca is not null)
+        {
+            var trust = new X509Certificate2Collection();
+            trust.ImportFromPemFile(options.Ca);
+            ChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            ChainPolicy.CustomTrustStore.AddRange(trust);
+        }
+    }
+
+    public int Count => _targets.Length;
+
+    // A bumping proxy rebuilds the URL from Host: without the port it would be https://host/ on 443.
+    static string HostHeader(string host, int port) => port == 443 ? host : $"{host}:{port}";
+
+    /// <summary>Trust only the --ca certificate, with the usual name check; null: accept any certificate.</summary>
+    public X509ChainPolicy? ChainPolicy { get; }
+
+    public Target Next() => _targets[(int)((ulong)Interlocked.Increment(ref _next) % (ulong)_targets.Length)];
+}
+
+sealed class Worker(Options options, Targets targets)
 {
     readonly byte[] _buffer = new byte[64 * 1024];
-    readonly byte[] _connect = Encoding.ASCII.GetBytes(
-        $"CONNECT {options.TargetHost}:{options.TargetPort} HTTP/1.1\r\nHost: {options.TargetHost}:{options.TargetPort}\r\n\r\n");
-    readonly byte[] _get = Encoding.ASCII.GetBytes(
-        $"GET {options.Path} HTTP/1.1\r\nHost: {options.TargetHost}\r\nUser-Agent: filterservice-loadclient\r\n\r\n");
 
     public List<long> Latencies { get; } = new(1 << 16);
     public long Completed { get; private set; }
@@ -105,8 +148,8 @@ sealed class Worker(Options options)
             deadline.CancelAfter(options.Timeout);
             try
             {
-                tunnel ??= await OpenAsync(deadline.Token);
-                await tunnel.Tls.WriteAsync(_get, deadline.Token);
+                tunnel ??= await OpenAsync(targets.Next(), deadline.Token);
+                await tunnel.Tls.WriteAsync(tunnel.Target.Get, deadline.Token);
                 BodyBytes += await ReadResponseAsync(tunnel.Tls, deadline.Token);
                 if (options.Mode == "handshakes")
                 {
@@ -129,25 +172,29 @@ sealed class Worker(Options options)
         tunnel?.Dispose();
     }
 
-    async Task<Tunnel> OpenAsync(CancellationToken cancel)
+    async Task<Tunnel> OpenAsync(Targets.Target target, CancellationToken cancel)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(options.ProxyHost, options.ProxyPort, cancel);
             var network = new NetworkStream(socket, ownsSocket: true);
-            await network.WriteAsync(_connect, cancel);
+            await network.WriteAsync(target.Connect, cancel);
             var (status, _, extra) = await ReadHeadAsync(network, cancel);
             if (status != 200 || extra != 0)
                 throw new InvalidDataException($"CONNECT answered {status}");
             var tls = new SslStream(network, leaveInnerStreamOpen: false);
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            var client = new SslClientAuthenticationOptions
             {
-                TargetHost = options.TargetHost,
+                TargetHost = target.Host,
                 AllowTlsResume = false, // a full handshake every time: the work a new tunnel costs
-                RemoteCertificateValidationCallback = (_, _, _, _) => true, // the bench origin is self-signed
-            }, cancel);
-            return new Tunnel(socket, tls);
+            };
+            if (targets.ChainPolicy is { } policy)
+                client.CertificateChainPolicy = policy.Clone(); // SslStream may add to a policy it is given
+            else
+                client.RemoteCertificateValidationCallback = (_, _, _, _) => true; // the spliced bench origin is self-signed
+            await tls.AuthenticateAsClientAsync(client, cancel);
+            return new Tunnel(socket, tls, target);
         }
         catch
         {
@@ -203,9 +250,10 @@ sealed class Worker(Options options)
     }
 }
 
-sealed class Tunnel(Socket socket, SslStream tls) : IDisposable
+sealed class Tunnel(Socket socket, SslStream tls, Targets.Target target) : IDisposable
 {
     public SslStream Tls { get; } = tls;
+    public Targets.Target Target { get; } = target;
 
     public void Dispose()
     {

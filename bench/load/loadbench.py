@@ -14,11 +14,19 @@ Each round starts each proxy fresh (alternating which goes first), then measures
   tunnels     new TCP + CONNECT + full TLS handshake with the origin + GET 1 KB + close, 50 at a time
   downloads   100 KB GETs over 50 kept-open tunnels
   rss_load    resident memory after all of that
+Then, for the inspection suite, each proxy is started again with TLS inspection of *.bump.origin.test
+(Squid: squid-inspect.conf, ssl_bump; FilterService: an inspection CA and policy), and measures:
+  bumped      1 KB GETs over 50 kept-open inspected tunnels (the client checks the leaf against the bench CA)
+  inspected   new TCP + CONNECT + TLS handshake with the proxy's leaf + GET 1 KB + close, cycling through
+              --inspect-hosts names never seen before, so both leaf minting and the leaf cache show
+The suites are plain, blocked, tunnels (tunnels and downloads) and inspection (--suites). Around plain, blocked,
+bumped and inspected the log files grow: bytes per request of Squid's access.log and of FilterService's audit log.
 CPU seconds come from /proc/PID/stat (utime+stime, children included) read before and after each step,
 so each rate is also given per proxy CPU-second. The report takes the median of the rounds.
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import gzip
 import json
@@ -36,10 +44,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-HTTP_PORT, HTTPS_PORT = 18080, 18443
+HTTP_PORT, HTTPS_PORT, INSPECT_PORT = 18080, 18443, 18444
 PORTS = {"squid": 13128, "filterservice": 23128}
 ADMIN_PORT = 29090
 PLAIN_HOST, TLS_HOST = "plain.origin.test", "tls.origin.test"
+INSPECT_DOMAIN = "bump.origin.test"  # the inspection suite's names are hN.bump.origin.test and wN.bump.origin.test
+SUITES = {"plain": ["plain"], "blocked": ["blocked"], "tunnels": ["tunnels", "downloads"], "inspection": ["bumped", "inspected"]}
+LOGGED_STEPS = ("plain", "blocked", "bumped", "inspected")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NAMES = {"squid": "Squid", "filterservice": "FilterService"}
 
@@ -175,8 +186,10 @@ def prepare(args, run):
                         "-nodes", "-days", "30", "-subj", f"/CN={TLS_HOST}", "-addext", f"subjectAltName=DNS:{TLS_HOST}",
                         "-keyout", os.path.join(run, "origin.key"), "-out", os.path.join(run, "origin.crt")],
                        check=True, capture_output=True)
+    names, warm_names = prepare_inspection(args, run)
     with open(os.path.join(run, "hosts"), "w") as f:
         f.write(f"127.0.0.1 {PLAIN_HOST} {TLS_HOST}\n")
+        f.write("".join(f"127.0.0.1 {name}\n" for name in names + warm_names))
 
     # the 1.4M list, once as FilterService reads it and once as a Squid dstdomain file
     domains_gz = os.path.join(args.bench_data, "domains-1m.txt.gz")
@@ -204,10 +217,18 @@ def prepare(args, run):
     with open(os.path.join(run, "squid-social.dstdomain"), "w") as f:
         f.write("".join(f".{d}\n" for d in squid_domains(social)))
     shutil.copy(os.path.join(HERE, "policy/policy.yaml"), os.path.join(run, "policy/policy.yaml"))
+    # The inspection suite's policy: the same, with the bench's names inspected, and the same list files (hard links).
+    shutil.rmtree(os.path.join(run, "policy-inspect"), ignore_errors=True)
+    os.makedirs(os.path.join(run, "policy-inspect/lists"))
+    for name in os.listdir(os.path.join(run, "policy/lists")):
+        os.link(os.path.join(run, "policy/lists", name), os.path.join(run, "policy-inspect/lists", name))
+    with open(os.path.join(HERE, "policy/policy.yaml")) as f, open(os.path.join(run, "policy-inspect/policy.yaml"), "w") as out:
+        out.write(f.read() + "\n# Added by loadbench.py for the inspection suite: every name under bump.origin.test is inspected.\n"
+                  f"inspection:\n  hosts: [\"{INSPECT_DOMAIN}\", \"*.{INSPECT_DOMAIN}\"]\n")
 
     substitutions = {"@RUN@": run, "@HTTP_PORT@": str(HTTP_PORT), "@HTTPS_PORT@": str(HTTPS_PORT),
-                     "@SQUID_PORT@": str(PORTS["squid"])}
-    for name in ("nginx.conf", "squid.conf"):
+                     "@INSPECT_PORT@": str(INSPECT_PORT), "@SQUID_PORT@": str(PORTS["squid"])}
+    for name in ("nginx.conf", "squid.conf", "squid-inspect.conf"):
         with open(os.path.join(HERE, name)) as f:
             text = f.read()
         for key, value in substitutions.items():
@@ -215,6 +236,51 @@ def prepare(args, run):
         with open(os.path.join(run, name), "w") as f:
             f.write(text)
     return len(domains), sample[0]
+
+
+def openssl(*arguments):
+    subprocess.run(["openssl", *arguments], check=True, capture_output=True, timeout=60)
+
+
+def prepare_inspection(args, run):
+    """The inspection suite's certificates and names. Two test CAs: the inspection CA both proxies sign their leaves
+    with (the client trusts only it), and an origin CA that signs nginx's certificate for each name, one per name as
+    distinct sites have (Squid checks them against that CA and mimics each; FilterService pins them all,
+    Proxy:UpstreamTrustedCertificates). Returns the measured names (hN, --inspect-hosts of them) and the warm-up
+    names (wN). Certificates are kept in the run directory and made only when missing."""
+    path = lambda name: os.path.join(run, name)
+    for ca, cn in (("inspect-ca", "FilterService bench inspection CA"), ("origin-ca", "FilterService bench origin CA")):
+        if not os.path.exists(path(f"{ca}.crt")):
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                    "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", path(f"{ca}.key"), "-out", path(f"{ca}.crt"))
+            os.chmod(path(f"{ca}.key"), 0o600)
+            shutil.rmtree(path("origin-certs"), ignore_errors=True)
+    names = [f"h{i}.{INSPECT_DOMAIN}" for i in range(args.inspect_hosts)]
+    warm_names = [f"w{i}.{INSPECT_DOMAIN}" for i in range(2 * args.connections)]
+    os.makedirs(path("origin-certs"), exist_ok=True)
+    if not os.path.exists(path("inspect-origin.key")):  # one key for every origin certificate: only the proxies are measured
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", path("inspect-origin.key"))
+    missing = [n for n in names + warm_names if not os.path.exists(path(f"origin-certs/{n}.crt"))]
+    if missing:
+        log(f"making {len(missing)} origin certificates")
+
+    def certificate(name):
+        openssl("req", "-x509", "-new", "-key", path("inspect-origin.key"), "-CA", path("origin-ca.crt"), "-CAkey", path("origin-ca.key"),
+                "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}", "-addext", "basicConstraints=CA:FALSE",
+                "-addext", "extendedKeyUsage=serverAuth", "-days", "30", "-set_serial", str(random.getrandbits(63)),
+                "-out", path(f"origin-certs/{name}.crt"))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        list(pool.map(certificate, missing))
+    with open(path("inspect-origin-bundle.pem"), "w") as bundle:
+        for name in names + warm_names:
+            with open(path(f"origin-certs/{name}.crt")) as f:
+                bundle.write(f.read())
+    for name, hosts in (("inspect-hosts.txt", names), ("inspect-warm-hosts.txt", warm_names)):
+        with open(path(name), "w") as f:
+            f.write("\n".join(hosts) + "\n")
+    return names, warm_names
 
 
 def squid_domains(domains):
@@ -232,25 +298,54 @@ def squid_domains(domains):
 
 # ---------------------------------------------------------------- the proxies
 
-def proxy_command(kind, run):
+def proxy_command(kind, run, inspect=False, squid_format=False):
     if kind == "squid":
-        return ["squid", "-N", "-f", os.path.join(run, "squid.conf")]
+        return ["squid", "-N", "-f", os.path.join(run, "squid-inspect.conf" if inspect else "squid.conf")]
     dll = os.path.join(REPO, "src/FilterService/bin/Release/net10.0/FilterService.dll")
-    return ["dotnet", dll,
-            f"--Proxy:Listen=127.0.0.1:{PORTS['filterservice']}", f"--Admin:Listen=127.0.0.1:{ADMIN_PORT}",
-            f"--Policy:Path={run}/policy", "--Policy:Watch=false", f"--Audit:Path={run}/logs/filterservice",
-            "--Proxy:AllowLoopbackUpstream=true", f"--Proxy:ConnectPorts={HTTPS_PORT}",
-            f"--Proxy:HostOverrides:{PLAIN_HOST}=127.0.0.1:{HTTP_PORT}",
-            f"--Proxy:HostOverrides:{TLS_HOST}=127.0.0.1:{HTTPS_PORT}"]
+    command = ["dotnet", dll,
+               f"--Proxy:Listen=127.0.0.1:{PORTS['filterservice']}", f"--Admin:Listen=127.0.0.1:{ADMIN_PORT}",
+               f"--Policy:Path={run}/policy", "--Policy:Watch=false", f"--Audit:Path={run}/logs/filterservice",
+               "--Proxy:AllowLoopbackUpstream=true", f"--Proxy:ConnectPorts={HTTPS_PORT}",
+               f"--Proxy:HostOverrides:{PLAIN_HOST}=127.0.0.1:{HTTP_PORT}",
+               f"--Proxy:HostOverrides:{TLS_HOST}=127.0.0.1:{HTTPS_PORT}"]
+    if squid_format:
+        command.append("--Audit:SquidFormat=true")
+    if inspect:
+        command = [c for c in command if not c.startswith(("--Policy:Path=", "--Proxy:ConnectPorts="))]
+        command += [f"--Policy:Path={run}/policy-inspect", f"--Proxy:ConnectPorts={INSPECT_PORT}",
+                    f"--Proxy:InspectionCaCertificate={run}/inspect-ca.crt", f"--Proxy:InspectionCaKey={run}/inspect-ca.key",
+                    f"--Proxy:UpstreamTrustedCertificates={run}/inspect-origin-bundle.pem"]
+        for name in (read_lines(os.path.join(run, "inspect-hosts.txt"))
+                     + read_lines(os.path.join(run, "inspect-warm-hosts.txt"))):
+            command.append(f"--Proxy:HostOverrides:{name}=127.0.0.1:{INSPECT_PORT}")
+    return command
 
 
-def start_proxy(kind, run, timeout):
+def read_lines(path):
+    with open(path) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def fresh_certificate_db(run):
+    """Squid's leaf database (security_file_certgen's), created empty before every start of the inspecting Squid."""
+    db = os.path.join(run, "ssl_db")
+    shutil.rmtree(db, ignore_errors=True)
+    subprocess.run(["/usr/lib/squid/security_file_certgen", "-c", "-s", db, "-M", "64MB"], check=True, capture_output=True,
+                   timeout=30)
+    for root, dirs, files in os.walk(db):
+        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+            shutil.chown(name, user="proxy")
+
+
+def start_proxy(kind, run, timeout, inspect=False, squid_format=False):
     port = PORTS[kind]
+    if kind == "squid" and inspect:
+        fresh_certificate_db(run)
     if http_get_through(port, "http://x/", "x", timeout=0.5) is not None:
         sys.exit(f"port {port} is already in use; stop whatever holds it")
     out = open(os.path.join(run, "logs", f"{kind}-console.log"), "ab")
     started_at = time.monotonic()
-    process = subprocess.Popen(proxy_command(kind, run), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    process = subprocess.Popen(proxy_command(kind, run, inspect, squid_format), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     started = Started(run, kind, process.pid)
     deadline = started_at + timeout
     while time.monotonic() < deadline:
@@ -273,6 +368,17 @@ def check_same_work(kind, blocked_host):
         got = http_get_through(port, url, host)
         if got != status:
             sys.exit(f"{kind}: GET {url} answered {got}, expected {status}: the two proxies are not doing the same work")
+
+
+def check_inspecting(kind, run):
+    """The inspecting proxy must present a leaf signed by the bench's inspection CA for a bench name, and forward."""
+    url = f"https://w0.{INSPECT_DOMAIN}:{INSPECT_PORT}/1k"
+    result = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+                             "--cacert", os.path.join(run, "inspect-ca.crt"), "--proxy", f"http://127.0.0.1:{PORTS[kind]}", url],
+                            capture_output=True, text=True, timeout=30)
+    if result.stdout.strip() != "200":
+        sys.exit(f"{kind}: {url} through the inspecting proxy gave {result.stdout.strip() or 'nothing'} "
+                 f"(curl exit {result.returncode}: {result.stderr.strip()}): the proxy is not inspecting as it should")
 
 
 # ---------------------------------------------------------------- load steps
@@ -307,10 +413,10 @@ def run_wrk(kind, script, env, args, raw_path):
                  + out + result.stderr)
 
 
-def run_load_client(kind, mode, path, args, raw_path):
+def run_load_client(kind, mode, path, args, raw_path, target=f"{TLS_HOST}:{HTTPS_PORT}", extra=()):
     dll = os.path.join(REPO, "bench/LoadClient/bin/Release/net10.0/LoadClient.dll")
-    command = ["dotnet", dll, mode, "--proxy", f"127.0.0.1:{PORTS[kind]}", "--target", f"{TLS_HOST}:{HTTPS_PORT}",
-               "--path", path, "--connections", str(args.connections), "--duration", str(args.duration)]
+    command = ["dotnet", dll, mode, "--proxy", f"127.0.0.1:{PORTS[kind]}", "--target", target,
+               "--path", path, "--connections", str(args.connections), "--duration", str(args.duration), *extra]
     result = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
     with open(raw_path, "w") as f:
         f.write(result.stdout + result.stderr)
@@ -331,50 +437,160 @@ def load_steps(kind, run):
     }
 
 
-def measured(started, step):
+def inspection_steps(kind, run, hosts_file):
+    """The inspection suite's two steps against an inspecting proxy, over the names in hosts_file."""
+    target = f"{INSPECT_DOMAIN}:{INSPECT_PORT}"
+    trust = ["--ca", os.path.join(run, "inspect-ca.crt")]
+    warm_hosts = os.path.join(run, "inspect-warm-hosts.txt")
+    return {
+        # kept-open tunnels to names whose leaves the warm-up minted: requests only
+        "bumped": lambda a, raw: run_load_client(kind, "downloads", "/1k", a, raw, target, [*trust, "--hosts-from", warm_hosts]),
+        "inspected": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw, target, [*trust, "--hosts-from", hosts_file]),
+    }
+
+
+def log_sizes(kind, run):
+    """Bytes in the proxy's log files now: Squid's access.log; FilterService's audit log (and its Squid-format file)."""
+    if kind == "squid":
+        files = {"log": [os.path.join(run, "logs/squid-access.log")]}
+    else:
+        folder = os.path.join(run, "logs/filterservice")
+        names = os.listdir(folder) if os.path.isdir(folder) else []
+        files = {"log": [os.path.join(folder, n) for n in names if n.startswith("audit-")],
+                 "squid_format": [os.path.join(folder, n) for n in names if n.startswith("access-")]}
+    return {key: sum(os.path.getsize(p) for p in paths if os.path.exists(p)) for key, paths in files.items()}
+
+
+def scrape(port):
+    """FilterService's metrics as {series: value}."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line and not line.startswith("#")}
+
+
+def leaf_figures(kind, run, started):
+    """What the leaf cache has done so far. FilterService: its lookups by outcome and the minting histogram. Squid:
+    the certificates security_file_certgen has written to its database (each a mint) and the CPU its helpers used."""
+    if kind == "squid":
+        index = os.path.join(run, "ssl_db/index.txt")
+        minted = len(read_lines(index)) if os.path.exists(index) else 0
+        helper_cpu = 0.0
+        for pid in process_tree(started.pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().startswith("security_file"):
+                        helper_cpu += cpu_seconds(pid)
+            except FileNotFoundError:
+                pass
+        return {"minted": minted, "mint_cpu_s": helper_cpu}
+    metrics = scrape(ADMIN_PORT)
+    hits = sum(v for k, v in metrics.items() if k.startswith("filterservice_inspection_leaf_cache_lookups_total{") and 'outcome="hit"' in k)
+    misses = sum(v for k, v in metrics.items() if k.startswith("filterservice_inspection_leaf_cache_lookups_total{") and 'outcome="miss"' in k)
+    mint_count = sum(v for k, v in metrics.items() if k.split("{", 1)[0] == "filterservice_inspection_leaf_mint_duration_seconds_count")
+    mint_sum = sum(v for k, v in metrics.items() if k.split("{", 1)[0] == "filterservice_inspection_leaf_mint_duration_seconds_sum")
+    return {"hits": hits, "misses": misses, "minted": mint_count, "mint_s": mint_sum}
+
+
+def measured(started, step, logs=None):
+    """Runs one step; its proxy CPU, and with logs (a function returning log sizes) how much the logs grew."""
+    before_logs = logs() if logs else None
     before = cpu_seconds(started.pid)
     result = step()
     result["cpu_s"] = cpu_seconds(started.pid) - before
     result["per_cpu_s"] = result["completed"] / result["cpu_s"] if result["cpu_s"] > 0 else float("nan")
+    if logs:
+        time.sleep(1.5)  # FilterService writes its audit file every second; not counted in the CPU above
+        after_logs = logs()
+        result["log_bytes"] = {key: after_logs[key] - before_logs.get(key, 0) for key in after_logs}
     return result
 
 
 def one_proxy(kind, round_no, run, args, blocked_host):
-    log(f"round {round_no}: {kind}: starting")
-    started, startup = start_proxy(kind, run, args.start_timeout)
-    try:
-        time.sleep(2)
-        result = {"round": round_no, "proxy": kind, "startup_s": startup, "rss_start_mb": rss_mb(started.pid)}
-        check_same_work(kind, blocked_host)
-        steps = load_steps(kind, run)
-        raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
-        # Warm every path first (both proxies alike): .NET compiles hot methods again, optimised, in the first seconds.
-        warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
-        for step, go in steps.items():
-            go(warm, raw("warmup-" + step))
-        for step, go in steps.items():
-            result[step] = measured(started, lambda: go(args, raw(step)))
-        result["rss_load_mb"] = rss_mb(started.pid)
-        for step in steps:
-            r = result[step]
-            log(f"round {round_no}: {kind}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, "
-                f"p99 {r['p99_ms']:.2f} ms")
-        log(f"round {round_no}: {kind}: startup {startup:.2f} s, RSS {result['rss_start_mb']:.0f} MB after start, "
+    """One round of one proxy: the plain, blocked and tunnels suites on one start, then the inspection suite on a
+    second start of the same proxy configured to inspect."""
+    result = {"round": round_no, "proxy": kind}
+    base = [step for suite in args.suites if suite != "inspection" for step in SUITES[suite]]
+    raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
+    logs = lambda: log_sizes(kind, run)
+    if base:
+        log(f"round {round_no}: {kind}: starting")
+        started, startup = start_proxy(kind, run, args.start_timeout, squid_format=args.audit_squid_format)
+        try:
+            time.sleep(2)
+            result.update(startup_s=startup, rss_start_mb=rss_mb(started.pid))
+            check_same_work(kind, blocked_host)
+            steps = {step: go for step, go in load_steps(kind, run).items() if step in base}
+            # Warm every path first (both proxies alike): .NET compiles hot methods again, optimised, in the first seconds.
+            warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+            for step, go in steps.items():
+                go(warm, raw("warmup-" + step))
+            for step, go in steps.items():
+                result[step] = measured(started, lambda: go(args, raw(step)), logs if step in LOGGED_STEPS else None)
+            result["rss_load_mb"] = rss_mb(started.pid)
+        finally:
+            started.stop()
+    if "inspection" in args.suites:
+        log(f"round {round_no}: {kind}: starting, inspecting")
+        started, startup = start_proxy(kind, run, args.start_timeout, inspect=True, squid_format=args.audit_squid_format)
+        try:
+            time.sleep(2)
+            result.update(inspect_startup_s=startup, rss_inspect_start_mb=rss_mb(started.pid))
+            check_same_work(kind, blocked_host)
+            check_inspecting(kind, run)
+            warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+            for step, go in inspection_steps(kind, run, os.path.join(run, "inspect-warm-hosts.txt")).items():
+                go(warm, raw("warmup-" + step))
+            steps = inspection_steps(kind, run, os.path.join(run, "inspect-hosts.txt"))
+            result["bumped"] = measured(started, lambda: steps["bumped"](args, raw("bumped")), logs)
+            leaf_before = leaf_figures(kind, run, started)
+            result["inspected"] = measured(started, lambda: steps["inspected"](args, raw("inspected")), logs)
+            leaf_after = leaf_figures(kind, run, started)
+            result["leaf"] = {key: leaf_after[key] - leaf_before[key] for key in leaf_after}
+            result["rss_inspect_load_mb"] = rss_mb(started.pid)
+        finally:
+            started.stop()
+    for step in (s for suite in args.suites for s in SUITES[suite]):
+        r = result[step]
+        log(f"round {round_no}: {kind}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, p99 {r['p99_ms']:.2f} ms"
+            + (f", log {r['log_bytes']['log'] / max(1, r['completed']):.0f} bytes per request" if "log_bytes" in r else ""))
+    if "leaf" in result:
+        log(f"round {round_no}: {kind}: leaves: {leaf_summary(kind, result)}")
+    if "startup_s" in result:
+        log(f"round {round_no}: {kind}: startup {result['startup_s']:.2f} s, RSS {result['rss_start_mb']:.0f} MB after start, "
             f"{result['rss_load_mb']:.0f} MB after load")
-        return result
-    finally:
-        started.stop()
+    return result
+
+
+def leaf_hit_rate(kind, result):
+    leaf, completed = result["leaf"], result["inspected"]["completed"]
+    if kind == "squid":  # every tunnel needs a leaf; those its memory cache or database did not have were minted
+        return max(0.0, 1 - leaf["minted"] / completed) if completed else float("nan")
+    looked_up = leaf["hits"] + leaf["misses"]
+    return leaf["hits"] / looked_up if looked_up else float("nan")
+
+
+def leaf_mint_ms(kind, result):
+    leaf = result["leaf"]
+    if not leaf["minted"]:
+        return float("nan")
+    return 1000 * (leaf["mint_cpu_s"] if kind == "squid" else leaf["mint_s"]) / leaf["minted"]
+
+
+def leaf_summary(kind, result):
+    return (f"{result['leaf']['minted']:.0f} minted, hit rate {100 * leaf_hit_rate(kind, result):.1f}%, "
+            f"{leaf_mint_ms(kind, result):.2f} ms per mint ({'helper CPU' if kind == 'squid' else 'wall time'})")
 
 
 def check_result(result):
     """A step that did not do what it should invalidates the run rather than flattering a proxy."""
     problems = []
-    if result["plain"]["non2xx"] or result["plain"]["socket_errors"]:
+    if "plain" in result and (result["plain"]["non2xx"] or result["plain"]["socket_errors"]):
         problems.append(f"plain: {result['plain']['non2xx']} non-2xx, {result['plain']['socket_errors']} socket errors")
-    if result["blocked"]["non2xx"] != result["blocked"]["completed"]:
+    if "blocked" in result and result["blocked"]["non2xx"] != result["blocked"]["completed"]:
         problems.append(f"blocked: only {result['blocked']['non2xx']} of {result['blocked']['completed']} were refused")
-    for step in ("tunnels", "downloads"):
-        if result[step]["errors"]:
+    for step in ("tunnels", "downloads", "bumped", "inspected"):
+        if step in result and result[step]["errors"]:
             problems.append(f"{step}: {result[step]['errors']} errors, first: {result[step]['first_error']}")
     return problems
 
@@ -402,6 +618,8 @@ def machine_description():
         "nginx": command_output(["nginx", "-v"]).strip(),
         "wrk": command_output(["wrk", "-v"]).splitlines()[0].strip(),
         "dotnet": command_output(["dotnet", "--version"]).strip(),
+        "openssl": command_output(["openssl", "version"]).strip(),
+        "squid_package": " ".join(command_output(["dpkg-query", "-W", "squid-openssl"]).split()) or "squid-openssl not installed",
         "commit": command_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]).strip(),
     }
 
@@ -410,7 +628,25 @@ def median(results, kind, getter):
     return statistics.median(getter(r) for r in results if r["proxy"] == kind)
 
 
+def available(results, getter):
+    """Whether every round has this figure (a run of some suites only has some)."""
+    try:
+        for r in results:
+            getter(r)
+        return True
+    except KeyError:
+        return False
+
+
+def log_per_request(step, key="log"):
+    return lambda r: r[step]["log_bytes"][key] / r[step]["completed"]
+
+
 def write_report(results, args, machine, list_size, loads, started_utc, path):
+    def squid_format(r):
+        if not args.audit_squid_format:
+            raise KeyError("squid_format")  # not written: no row
+        return r["plain"]["log_bytes"]["squid_format" if r["proxy"] == "filterservice" else "log"]
     rows = [
         ("Plain HTTP, requests/s", lambda r: r["plain"]["rate"], "{:,.0f}", True),
         ("Plain HTTP, requests per proxy CPU-second", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}", True),
@@ -425,9 +661,25 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         ("100 KB downloads/s through tunnels", lambda r: r["downloads"]["rate"], "{:,.0f}", True),
         ("100 KB downloads per proxy CPU-second", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}", True),
         ("100 KB downloads, p99 (ms)", lambda r: r["downloads"]["p99_ms"], "{:.2f}", False),
+        ("Bumped requests/s (kept-open inspected tunnels)", lambda r: r["bumped"]["rate"], "{:,.0f}", True),
+        ("Bumped requests per proxy CPU-second", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}", True),
+        ("Bumped requests, p99 (ms)", lambda r: r["bumped"]["p99_ms"], "{:.2f}", False),
+        ("New inspected tunnels/s", lambda r: r["inspected"]["rate"], "{:,.0f}", True),
+        ("New inspected tunnels per proxy CPU-second", lambda r: r["inspected"]["per_cpu_s"], "{:,.0f}", True),
+        ("New inspected tunnels, p99 (ms)", lambda r: r["inspected"]["p99_ms"], "{:.2f}", False),
+        ("Inspected tunnels: leaves minted in the step", lambda r: r["leaf"]["minted"], "{:,.0f}", None),
+        ("Inspected tunnels: leaf cache hit rate (%)", lambda r: 100 * leaf_hit_rate(r["proxy"], r), "{:.1f}", None),
+        ("Leaf minting, ms per leaf (Squid: its helper's CPU; ours: wall time)", lambda r: leaf_mint_ms(r["proxy"], r), "{:.2f}", None),
+        ("Log bytes per request, plain HTTP (Squid: access.log; ours: audit log)", log_per_request("plain"), "{:,.0f}", False),
+        ("Log bytes per request, blocked", log_per_request("blocked"), "{:,.0f}", False),
+        ("Log bytes per bumped request", log_per_request("bumped"), "{:,.0f}", False),
+        ("Log bytes per new inspected tunnel (CONNECT and GET)", log_per_request("inspected"), "{:,.0f}", False),
+        ("Squid-format log bytes per request, plain HTTP (ours: Audit:SquidFormat)",
+         lambda r: squid_format(r) / r["plain"]["completed"], "{:,.0f}", False),
         ("Proxy CPU during plain HTTP (cores)", lambda r: r["plain"]["cpu_s"] / args.duration, "{:.2f}", None),
         ("RSS after start (MB)", lambda r: r["rss_start_mb"], "{:.0f}", False),
         ("RSS after load (MB)", lambda r: r["rss_load_mb"], "{:.0f}", False),
+        ("RSS after the inspection suite (MB)", lambda r: r["rss_inspect_load_mb"], "{:.0f}", False),
         ("Start-up to first answer (s)", lambda r: r["startup_s"], "{:.2f}", False),
     ]
     rounds = max(r["round"] for r in results)
@@ -436,13 +688,16 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         "",
         f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} rounds "
         f"(each proxy started fresh every round, the order alternating), {args.duration} s per step after "
-        f"{args.warmup} s of warm-up per step, {args.connections} connections. Medians of the rounds; the ratio is "
-        "FilterService over Squid, oriented so that above 1 means FilterService is better.",
+        f"{args.warmup} s of warm-up per step, {args.connections} connections; suites {', '.join(args.suites)}. "
+        "Medians of the rounds; the ratio is FilterService over Squid, oriented so that above 1 means FilterService is "
+        "better.",
         "",
         "| | Squid | FilterService | ratio |",
         "|---|---:|---:|---:|",
     ]
     for label, getter, fmt, higher_better in rows:
+        if not available(results, getter):
+            continue
         squid, ours = median(results, "squid", getter), median(results, "filterservice", getter)
         if higher_better is None or squid == 0 or ours == 0:
             ratio = ""
@@ -465,6 +720,17 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         "(1,000 listed domains in rotation). Tunnels and downloads: `bench/LoadClient` (`handshakes`: new TCP, "
         "CONNECT, full TLS handshake with no resumption, GET 1 KB, close; `downloads`: GET 100 KB over 50 kept-open "
         "tunnels).",
+        "- Inspection (a second start of each proxy): both inspect every name under `bump.origin.test` with leaves "
+        "signed by one bench inspection CA (Squid: `ssl_bump peek` then `bump`, leaves from `security_file_certgen` "
+        "with a fresh database each start, `bench/load/squid-inspect.conf`; FilterService: `Proxy:InspectionCaCertificate` "
+        "and an `inspection: hosts` section). The origin is nginx with a certificate from a separate bench origin CA; "
+        "LoadClient trusts only the inspection CA and checks each leaf's chain and name. Bumped: 1 KB GETs over 50 "
+        "kept-open inspected tunnels. New inspected tunnels: each a new CONNECT, TLS handshake with the proxy's leaf "
+        f"and one 1 KB GET, to {args.inspect_hosts:,} names in turn that the warm-up did not use, so the first pass "
+        "mints and later passes hit the cache. Leaves: FilterService's `filterservice_inspection_leaf_*` metrics; "
+        "Squid's certificates written to its database and its helpers' CPU.",
+        "- Log bytes: growth of each proxy's log files over the step divided by the requests completed "
+        "(a new inspected tunnel is one operation and two records: CONNECT and GET).",
         "- CPU: utime+stime of the proxy's process tree from `/proc/PID/stat` around each step. The load generator, "
         "nginx and the proxy share the same cores, so requests/s is bounded by the machine; requests per proxy "
         "CPU-second is the figure that compares the proxies.",
@@ -473,22 +739,28 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         "## Machine",
         "",
         f"- {machine['cpu']}, {machine['cores']} cores, {machine['memory_gb']} GB, {machine['os']}, kernel {machine['kernel']}",
-        f"- {machine['squid']}; {machine['nginx']}; {machine['wrk']}; .NET SDK {machine['dotnet']}",
+        f"- {machine['squid']} ({machine['squid_package']}); {machine['nginx']}; {machine['wrk']}; {machine['openssl']}; "
+        f".NET SDK {machine['dotnet']}",
         f"- load average before the run {loads[0]}, after {loads[1]}",
         "",
         "## Every round",
         "",
-        "| round | proxy | plain/s | plain/CPU-s | p99 ms | blocked/s | blocked/CPU-s | tunnels/s | tunnels/CPU-s | "
-        "100 KB/s | 100 KB/CPU-s | RSS start MB | RSS load MB | start s |",
-        "|---|---|" + "---:|" * 12,
     ]
+    columns = [("plain/s", lambda r: r["plain"]["rate"], "{:,.0f}"), ("plain/CPU-s", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}"),
+               ("p99 ms", lambda r: r["plain"]["p99_ms"], "{:.2f}"),
+               ("blocked/s", lambda r: r["blocked"]["rate"], "{:,.0f}"), ("blocked/CPU-s", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}"),
+               ("tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}"), ("tunnels/CPU-s", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}"),
+               ("100 KB/s", lambda r: r["downloads"]["rate"], "{:,.0f}"), ("100 KB/CPU-s", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}"),
+               ("bumped/s", lambda r: r["bumped"]["rate"], "{:,.0f}"), ("bumped/CPU-s", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}"),
+               ("inspected/s", lambda r: r["inspected"]["rate"], "{:,.0f}"),
+               ("inspected/CPU-s", lambda r: r["inspected"]["per_cpu_s"], "{:,.0f}"),
+               ("leaf hits %", lambda r: 100 * leaf_hit_rate(r["proxy"], r), "{:.1f}"),
+               ("RSS start MB", lambda r: r["rss_start_mb"], "{:.0f}"), ("RSS load MB", lambda r: r["rss_load_mb"], "{:.0f}"),
+               ("start s", lambda r: r["startup_s"], "{:.2f}")]
+    columns = [c for c in columns if available(results, c[1])]
+    lines += ["| round | proxy | " + " | ".join(c[0] for c in columns) + " |", "|---|---|" + "---:|" * len(columns)]
     for r in results:
-        lines.append(
-            f"| {r['round']} | {NAMES[r['proxy']]} | {r['plain']['rate']:,.0f} | {r['plain']['per_cpu_s']:,.0f} | "
-            f"{r['plain']['p99_ms']:.2f} | {r['blocked']['rate']:,.0f} | {r['blocked']['per_cpu_s']:,.0f} | "
-            f"{r['tunnels']['rate']:,.0f} | {r['tunnels']['per_cpu_s']:,.0f} | {r['downloads']['rate']:,.0f} | "
-            f"{r['downloads']['per_cpu_s']:,.0f} | {r['rss_start_mb']:.0f} | {r['rss_load_mb']:.0f} | "
-            f"{r['startup_s']:.2f} |")
+        lines.append(f"| {r['round']} | {NAMES[r['proxy']]} | " + " | ".join(fmt.format(get(r)) for _, get, fmt in columns) + " |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.splitext(path)[0] + ".json", "w") as f:
@@ -503,10 +775,14 @@ def update_readme(table_lines):
     begin, end = "<!-- load-benchmark:begin -->", "<!-- load-benchmark:end -->"
     if begin not in text:
         return
-    table = "\n".join(line for line in table_lines if line.startswith("|"))
-    table = table.split("\n| round |")[0]  # the summary only
+    first = next(i for i, line in enumerate(table_lines) if line.startswith("|"))
+    table = []
+    for line in table_lines[first:]:  # the summary table only
+        if not line.startswith("|"):
+            break
+        table.append(line)
     head, rest = text.split(begin, 1)
-    text = head + begin + "\n" + table + "\n" + end + rest.split(end, 1)[1]
+    text = head + begin + "\n" + "\n".join(table) + "\n" + end + rest.split(end, 1)[1]
     with open(readme, "w") as f:
         f.write(text)
 
@@ -515,17 +791,38 @@ def update_readme(table_lines):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per measured step")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of warm-up load after each start")
+    parser.add_argument("--rounds", type=int, help="rounds, each proxy started fresh in each (default 3; 1 with --quick)")
+    parser.add_argument("--duration", type=int, help="seconds per measured step (default 10; 3 with --quick)")
+    parser.add_argument("--warmup", type=int, help="seconds of warm-up load per step after each start (default 5; 2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="short steps and one round: proves the harness works, not a result")
+    parser.add_argument("--suites", default=",".join(SUITES),
+                        help=f"comma-separated, of {', '.join(SUITES)} (tunnels includes the 100 KB downloads)")
+    parser.add_argument("--inspect-hosts", type=int,
+                        help="distinct names the new-inspected-tunnels step cycles through, all new to the proxy "
+                        "(default 500; 100 with --quick, so that its short step comes round to names already minted)")
+    parser.add_argument("--audit-squid-format", action="store_true",
+                        help="FilterService also writes Squid's format (Audit:SquidFormat), reported beside its audit log")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--start-timeout", type=int, default=180)
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     parser.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", os.path.join(REPO, "..", "shared/data/bench")))
-    parser.add_argument("--out", default=os.path.join(REPO, "bench/results/load.md"))
+    parser.add_argument("--out", help="the report (and .json beside it); default bench/results/load.md, with --quick RUN/load-quick.md")
     parser.add_argument("--proxies", default="squid,filterservice")
     parser.add_argument("--no-readme", action="store_true", help="do not copy the table into README.md")
     args = parser.parse_args()
+    defaults = {"rounds": (3, 1), "duration": (10, 3), "warmup": (5, 2), "inspect_hosts": (500, 100)}
+    for name, (full, quick) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    args.suites = [suite.strip() for suite in args.suites.split(",") if suite.strip()]
+    unknown = [suite for suite in args.suites if suite not in SUITES]
+    if unknown or not args.suites:
+        parser.error(f"--suites: unknown {unknown}; choose from {', '.join(SUITES)}")
+    args.suites = [suite for suite in SUITES if suite in args.suites]  # always in the same order
+    if args.quick:
+        args.no_readme = True  # a quick run proves the harness; its figures are not a result
+    if args.out is None:
+        args.out = os.path.join(os.path.abspath(args.run_dir), "load-quick.md") if args.quick else os.path.join(REPO, "bench/results/load.md")
 
     run = os.path.abspath(args.run_dir)
     os.makedirs(run, exist_ok=True)

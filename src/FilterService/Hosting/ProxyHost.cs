@@ -169,6 +169,7 @@ internal static class ProxyHost
             if (options.Proxy.InspectionCaCertificate is { } caPem && options.Proxy.InspectionCaKey is { } caKey)
             {
                 inspection = InspectionAuthority.Load(caPem, caKey, TimeProvider.System);
+                services.AddSingleton(inspection); // FilterMetrics counts its leaf cache lookups and mints
             }
             if (options.Proxy.UpstreamTrustedCertificates is { } trustedPem)
             {

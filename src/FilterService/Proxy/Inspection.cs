@@ -22,8 +22,9 @@ internal sealed class HttpDelegateHolder
 }
 
 /// <summary>
-/// The school's inspection CA: mints a leaf certificate per host (ECDSA P-256, 30 days, never past the CA's own
-/// expiry), cached with its chain. Thread-safe. Clients must trust the CA for inspected hosts to work.
+/// The school's inspection CA: mints a leaf certificate per host (ECDSA P-256, 30 days, never outside the CA's own
+/// validity), cached with its chain; a mint that fails is not cached. Thread-safe. Clients must trust the CA for inspected hosts to work.
+/// The leaf's private key lives only in this process's memory: it is never exported, written or persisted.
 /// </summary>
 internal sealed class InspectionAuthority
 {
@@ -42,6 +43,15 @@ internal sealed class InspectionAuthority
         _time = time;
     }
 
+    /// <summary>
+    /// Raised on every <see cref="ContextFor"/>: true when the host's leaf was already cached (a hit), false when it is
+    /// minted now (a miss; two first lookups of one host racing both count as misses, and one mint serves both).
+    /// </summary>
+    public event Action<bool>? LeafLookup;
+
+    /// <summary>Raised after each leaf is minted, with the time minting took (key, certificate, chain context).</summary>
+    public event Action<TimeSpan>? LeafMinted;
+
     /// <summary>The CA certificate (public part), as served on <c>/ca.crt</c> for the school's devices to trust.</summary>
     public X509Certificate2 Certificate => _ca;
 
@@ -50,15 +60,31 @@ internal sealed class InspectionAuthority
 
     public SslStreamCertificateContext ContextFor(string host)
     {
-        if (_cache.Count > MaxCached)
+        if (_cache.TryGetValue(host, out var cached))
+        {
+            LeafLookup?.Invoke(true);
+            return cached.Value;
+        }
+        if (_cache.Count >= MaxCached)
         {
             _cache.Clear();
         }
-        return _cache.GetOrAdd(host, h => new Lazy<SslStreamCertificateContext>(() => Mint(h))).Value;
+        LeafLookup?.Invoke(false);
+        var entry = _cache.GetOrAdd(host, h => new Lazy<SslStreamCertificateContext>(() => Mint(h)));
+        try
+        {
+            return entry.Value;
+        }
+        catch
+        {
+            _cache.TryRemove(new KeyValuePair<string, Lazy<SslStreamCertificateContext>>(host, entry)); // the next tunnel tries again
+            throw;
+        }
     }
 
     private SslStreamCertificateContext Mint(string host)
     {
+        var started = _time.GetTimestamp();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=" + host, key, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
@@ -77,12 +103,24 @@ internal sealed class InspectionAuthority
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var now = _time.GetUtcNow();
         var notAfter = now.AddDays(30) < _ca.NotAfter ? now.AddDays(30) : new DateTimeOffset(_ca.NotAfter);
+        // A day back for clients with slow clocks, but never before the CA itself (a CA made today, e.g. by openssl).
+        var notBefore = now.AddDays(-1) > _ca.NotBefore ? now.AddDays(-1) : new DateTimeOffset(_ca.NotBefore);
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var issued = request.Create(_ca, now.AddDays(-1), notAfter, serial);
-        using var withKey = issued.CopyWithPrivateKey(key);
-        // Re-import so the private key is usable by SslStream on every platform.
-        var leaf = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null);
-        return SslStreamCertificateContext.Create(leaf, new X509Certificate2Collection(_ca), offline: true);
+        using var issued = request.Create(_ca, notBefore, notAfter, serial);
+        // CopyWithPrivateKey keeps the key in memory (OpenSSL duplicates its handle, so disposing `key` is safe), and
+        // SslStream on Linux serves it as it is. The PKCS#12 export and re-import once done here on every platform cost
+        // more than the rest of minting together (its key-derivation iterations; InspectionAuthorityBenchmarks in
+        // bench/FilterService.Benchmarks) and bought nothing on Linux. Windows' SChannel and macOS need a key their
+        // stores can find, so they keep it.
+        var leaf = issued.CopyWithPrivateKey(key);
+        if (!OperatingSystem.IsLinux())
+        {
+            using var ephemeral = leaf;
+            leaf = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pfx), null);
+        }
+        var context = SslStreamCertificateContext.Create(leaf, new X509Certificate2Collection(_ca), offline: true);
+        LeafMinted?.Invoke(_time.GetElapsedTime(started));
+        return context;
     }
 }

@@ -49,11 +49,14 @@ internal sealed class FilterMetrics : IDecisionObserver
     private readonly Counter<long> _shrinkRefused;
     private readonly Counter<long> _shrinkConfirmed;
     private readonly Counter<long> _safeSearch;
+    private readonly Counter<long> _leafLookups;
+    private readonly Histogram<double> _leafMintDuration;
     private StatutorySet _statutory = new(null, FrozenSet<string>.Empty);
 
     private sealed record StatutorySet(PolicySnapshot? Policy, FrozenSet<string> Names);
 
-    public FilterMetrics(IMeterFactory factory, PolicyStore store, AuthThrottle throttle, TimeProvider time)
+    public FilterMetrics(IMeterFactory factory, PolicyStore store, AuthThrottle throttle, TimeProvider time,
+        Proxy.InspectionAuthority? inspection = null)
     {
         _store = store;
         _time = time;
@@ -115,6 +118,20 @@ internal sealed class FilterMetrics : IDecisionObserver
             "Loads that accepted a statutory list shrinking because the operator confirmed those exact bytes, by category.");
         meter.CreateObservableGauge("filterservice.policy.watcher.up", WatcherUp, "1",
             "1 while the policy directory is watched (or polled) for edits, 0 while the watch is lost and being re-armed; absent with Policy:Watch=false.");
+
+        _leafLookups = meter.CreateCounter<long>("filterservice.inspection.leaf_cache.lookups", "{lookup}",
+            "Leaf certificates looked up for inspected tunnels, by outcome: hit (cached) or miss (minted now).");
+        _leafMintDuration = meter.CreateHistogram("filterservice.inspection.leaf_mint.duration", "s",
+            "Time to mint one leaf certificate for an inspected host (key, certificate, chain).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
+        if (inspection is not null)
+        {
+            // Both series exist from the start at 0 (only with an inspection CA), so that a hit rate is defined.
+            _leafLookups.Add(0, new KeyValuePair<string, object?>("outcome", "hit"));
+            _leafLookups.Add(0, new KeyValuePair<string, object?>("outcome", "miss"));
+            inspection.LeafLookup += hit => _leafLookups.Add(1, new KeyValuePair<string, object?>("outcome", hit ? "hit" : "miss"));
+            inspection.LeafMinted += took => _leafMintDuration.Record(took.TotalSeconds);
+        }
 
         throttle.FailureRecorded += () => _authFailures.Add(1, new KeyValuePair<string, object?>("reason", "bad_credentials"));
         store.Reloaded += CountReload;
