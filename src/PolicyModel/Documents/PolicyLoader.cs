@@ -98,6 +98,7 @@ internal sealed class PolicyCompiler
     private readonly YamlSource _src;
     private readonly DateTimeOffset _now;
     private readonly List<string> _versionParts = new();
+    private readonly List<FeedSpec> _feeds = new();
 
     private DateTimeZone _zone = DateTimeZone.Utc;
     private readonly List<string> _roles = new();
@@ -166,7 +167,7 @@ internal sealed class PolicyCompiler
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
             bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch,
-              Inspection = inspection, TenantRestrictions = tenants };
+              Inspection = inspection, TenantRestrictions = tenants, Feeds = [.. _feeds] };
     }
 
     private string Version()
@@ -528,10 +529,11 @@ internal sealed class PolicyCompiler
         string? path;
         var format = ListFormat.Auto;
         var exact = false;
+        FeedSpec? feed = null;
         YamlNode pathNode = item;
         if (item is YamlMappingNode)
         {
-            var e = _src.Entries(item, "a list", ["path", "format", "exact"]);
+            var e = _src.Entries(item, "a list", ["path", "format", "exact", .. FeedCompiler.Keys]);
             pathNode = YamlSource.Get(e, "path") ?? item;
             path = _src.Scalar(YamlSource.Get(e, "path"), "path");
             if (path is null)
@@ -551,6 +553,16 @@ internal sealed class PolicyCompiler
             }
 
             exact = _src.Bool(YamlSource.Get(e, "exact"), "exact") ?? false;
+            feed = FeedCompiler.Read(_src, _directory, e, item, category, path, statutory, format, exact);
+            if (feed is not null)
+            {
+                _feeds.Add(feed);
+                format = feed.StoredFormat;
+            }
+            else if (YamlSource.Get(e, "source") is not null)
+            {
+                return; // the feed's own diagnostics say why
+            }
         }
         else
         {
@@ -565,7 +577,8 @@ internal sealed class PolicyCompiler
         var isDirectory = System.IO.Directory.Exists(full);
         if (!isDirectory && !File.Exists(full))
         {
-            _src.Error(pathNode, "PM0201", $"list file '{path}' not found");
+            _src.Error(pathNode, "PM0201", feed is null ? $"list file '{path}' not found"
+                : $"list file '{path}' not found; it has a feed: fetch it first with 'FilterService lists update --policy {_directory}'");
             return;
         }
 
