@@ -80,6 +80,7 @@ internal static class ProxyHost
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
+        var feeds = Feeds.FeedOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 21, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -140,6 +141,7 @@ internal static class ProxyHost
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);
+        Feeds.FeedsServiceCollectionExtensions.AddFeeds(services, feeds!, options);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         var quickStartCa = QuickStartCa.Apply(options.Proxy, builder.Environment.IsDevelopment(), builder.Environment.ContentRootPath, TimeProvider.System, out var caProblem);
@@ -349,6 +351,9 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
             {
                 problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
             }
+            // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
+            var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
+            problems.AddRange(feeds?.Problems ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -358,6 +363,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusExporter metric
                 status = problems.Count == 0 && accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 problems,
                 alerts = new { notDurable = alertsNotDurable },
+                feeds = feeds?.All.Select(f => new
+                {
+                    list = f.List, category = f.Category, statutory = f.Statutory, source = f.Source, lastSuccess = f.LastSuccess, lastAttempt = f.LastAttempt,
+                    entries = f.Entries, version = f.Version, etag = f.ETag, lastError = f.LastError, lastFailure = f.LastFailure,
+                }),
                 policy = new
                 {
                     version = store.Current.Version,

@@ -18,6 +18,9 @@ public sealed record PolicyLoadResult(PolicySnapshot? Snapshot, IReadOnlyList<Di
     public bool Succeeded => Snapshot is not null;
 
     public IEnumerable<Diagnostic> Errors => Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error);
+
+    /// <summary>The feeds whose keys compiled, even when the policy did not load (a feed's list not fetched yet is PM0201): <c>lists update</c> fetches them.</summary>
+    public IReadOnlyList<FeedSpec> Feeds { get; init; } = [];
 }
 
 public static class PolicyLoader
@@ -72,7 +75,7 @@ public static class PolicyLoader
 
         var compiler = new PolicyCompiler(directory, source, (clock ?? TimeProvider.System).GetUtcNow());
         var snapshot = compiler.Compile(root, text);
-        return new PolicyLoadResult(diagnostics.HasErrors ? null : snapshot, diagnostics.Items);
+        return new PolicyLoadResult(diagnostics.HasErrors ? null : snapshot, diagnostics.Items) { Feeds = compiler.Feeds };
     }
 }
 
@@ -119,6 +122,8 @@ internal sealed class PolicyCompiler
     }
 
     private DiagnosticBag Diagnostics => _src.Diagnostics;
+
+    public IReadOnlyList<FeedSpec> Feeds => _feeds;
 
     public PolicySnapshot? Compile(YamlNode root, string policyText)
     {
