@@ -15,8 +15,10 @@ internal sealed class DigestStream(Stream inner, long limit) : Stream
 
     public long BytesRead { get; private set; }
 
-    /// <summary>The SHA-256 of every byte read; call once, at the end.</summary>
-    public byte[] Digest() => _sha.GetHashAndReset();
+    private byte[]? _digest;
+
+    /// <summary>The SHA-256 of every byte read; call at the end (also after a reader disposed the stream).</summary>
+    public byte[] Digest() => _digest ??= _sha.GetHashAndReset();
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -51,6 +53,7 @@ internal sealed class DigestStream(Stream inner, long limit) : Stream
         if (disposing)
         {
             inner.Dispose();
+            Digest();
             _sha.Dispose();
         }
         base.Dispose(disposing);
