@@ -2,6 +2,24 @@ using System.Security.Cryptography;
 
 namespace FilterService.Feeds;
 
+/// <summary>
+/// With <c>Proxy:InlineCompletions</c> every socket completion in the process, the feed client's included, runs on
+/// the epoll thread that carries the proxy's connections and the admin endpoint. A feed's work after a read (hashing,
+/// writing, parsing 1.4M entries, the reload) must not run there: bench/load/feedupdate showed /metrics and the proxy
+/// stalled for the whole update. So every continuation after a network read moves to the thread pool.
+/// </summary>
+internal static class FeedThreads
+{
+    /// <summary>Completes at once on a pool thread; elsewhere (the epoll thread) continues on the pool.</summary>
+    public static async ValueTask LeaveSocketThread()
+    {
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            await Task.Yield();
+        }
+    }
+}
+
 /// <summary>Thrown by <see cref="DigestStream"/> past its limit.</summary>
 internal sealed class FeedTooLargeException(long limit) : IOException($"larger than Feeds:MaxBytes ({limit:N0} bytes)");
 
@@ -31,6 +49,7 @@ internal sealed class DigestStream(Stream inner, long limit) : Stream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int n = await inner.ReadAsync(buffer, cancellationToken);
+        await FeedThreads.LeaveSocketThread();
         return Count(buffer.Span[..n]);
     }
 

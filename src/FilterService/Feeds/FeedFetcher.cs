@@ -252,6 +252,7 @@ internal sealed class FeedFetcher : IDisposable
             request.Headers.IfModifiedSince = since;
         }
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        await FeedThreads.LeaveSocketThread();
         if (response.StatusCode == HttpStatusCode.NotModified)
         {
             return new Attempt(response.StatusCode, false, validators, null, 0);
