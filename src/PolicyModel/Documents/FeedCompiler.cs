@@ -61,10 +61,14 @@ internal static class FeedCompiler
         {
             source = uri.LocalPath;
         }
+        else if (source.Length == 0 || source.Contains('\0'))
+        {
+            src.Error(sourceNode, DocumentCodes.BadFeed, "source must be an https:// URL or a file path");
+        }
         else
         {
             source = Path.GetFullPath(source, directory);
-            if (string.Equals(source, Path.GetFullPath(Path.Combine(directory, path)), StringComparison.Ordinal))
+            if (!path.Contains('\0') && string.Equals(source, Path.GetFullPath(Path.Combine(directory, path)), StringComparison.Ordinal))
             {
                 src.Error(sourceNode, DocumentCodes.BadFeed, $"source is the list file '{path}' itself; name the file the other tool drops");
             }
@@ -182,15 +186,14 @@ internal static class FeedCompiler
 
     private static string? ReadKey(YamlSource src, YamlNode node, string directory, string keyPath)
     {
-        var full = Path.GetFullPath(keyPath, directory);
-        if (PolicyFiles.Inspect(full, 64 * 1024) != PolicyFiles.Check.Ok)
+        if (keyPath.Length == 0 || keyPath.Contains('\0') || PolicyFiles.Inspect(Path.GetFullPath(keyPath, directory), 64 * 1024) != PolicyFiles.Check.Ok)
         {
             src.Error(node, DocumentCodes.BadFeedKey, $"key '{keyPath}' is not a readable file of at most 64 KB in the policy directory");
             return null;
         }
         try
         {
-            var pem = File.ReadAllText(full);
+            var pem = File.ReadAllText(Path.GetFullPath(keyPath, directory));
             using var ecdsa = ECDsa.Create();
             ecdsa.ImportFromPem(pem);
             if (ecdsa.KeySize != 256)

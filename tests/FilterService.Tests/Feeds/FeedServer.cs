@@ -48,6 +48,9 @@ public sealed class FeedServer : IAsyncDisposable
 
     public ConcurrentDictionary<string, int> Hits { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Paths (and their .sha256/.sig) answered 401 unless the request's Authorization header is exactly this.</summary>
+    public ConcurrentDictionary<string, string> Authorization { get; } = new(StringComparer.Ordinal);
+
     public string Url(string path) => $"https://127.0.0.1:{Port}{path}";
 
     /// <summary>Serves <paramref name="bytes"/> at <paramref name="path"/>, with its SHA-256 and signature beside it (or the given wrong ones).</summary>
@@ -102,6 +105,12 @@ public sealed class FeedServer : IAsyncDisposable
     {
         var path = context.Request.Path.Value ?? "/";
         Hits.AddOrUpdate(path, 1, (_, n) => n + 1);
+        if (Authorization.FirstOrDefault(a => path == a.Key || path.StartsWith(a.Key + ".", StringComparison.Ordinal)) is { Value: { } required }
+            && context.Request.Headers.Authorization.ToString() != required)
+        {
+            context.Response.StatusCode = 401;
+            return;
+        }
         var fault = Faults.GetValueOrDefault(path);
         if (fault == Fault.ServerError)
         {

@@ -163,6 +163,41 @@ public sealed class Issue21ListsUpdateTests
     }
 
     [Fact]
+    public async Task Issue21_MembersOnlyFeed_TakesItsCredentialsFromTheSecretsFile_NeverFromPolicyYaml()
+    {
+        await using var server = await FeedServer.StartAsync();
+        server.Publish("/members/ctiru.txt", "blocked-terror.test\n");
+        server.Authorization["/members/ctiru.txt"] = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("school-42:s3cret"));
+        var dir = Policy($"""
+              terrorism:
+                statutory: true
+                lists:
+                  - {"{"} path: lists/ctiru.sha256, format: domains, hash: true, source: "{server.Url("/members/ctiru.txt")}", credentials: ctiru, verify: sha256 {"}"}
+            """);
+        var secrets = Path.Combine(TempDir.Create("secrets"), "feeds.json");
+
+        // Not configured: refused before any request, saying where credentials go.
+        var (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("lists/ctiru.sha256: refused (no_credentials): credentials 'ctiru' are not configured: set Feeds:Credentials:ctiru:Username and :Password (or :Token), or add them to Feeds:CredentialsFile", output);
+        Assert.False(server.Hits.ContainsKey("/members/ctiru.txt"));
+
+        // A wrong password: the server's 401, kept as a failure; nothing written.
+        File.WriteAllText(secrets, """{ "ctiru": { "Username": "school-42", "Password": "wrong" } }""");
+        (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile, "--credentials-file", secrets);
+        Assert.Equal(1, exit);
+        Assert.Contains("refused (http_status): ", output);
+        Assert.Contains("the server answered 401 Unauthorized", output);
+        Assert.False(File.Exists(Path.Combine(dir, "lists", "ctiru.sha256")));
+
+        File.WriteAllText(secrets, """{ "ctiru": { "Username": "school-42", "Password": "s3cret" } }""");
+        (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile, "--credentials-file", secrets);
+        Assert.True(exit == 0, output);
+        Assert.StartsWith("lists/ctiru.sha256: updated: 1 entries (+1 -0)", output);
+        Assert.DoesNotContain("s3cret", output);
+    }
+
+    [Fact]
     public async Task Issue21_NoFeeds_ExitsTwo()
     {
         var dir = Policy("""
