@@ -76,6 +76,22 @@ internal sealed class FeedOptions
             }
         }
         o.TrustedCaFile = o.TrustedCaFile is null ? null : Path.GetFullPath(o.TrustedCaFile, contentRoot);
+        if (o.TrustedCaFile is { } ca && File.Exists(ca))
+        {
+            try
+            {
+                var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+                certificates.ImportFromPemFile(ca);
+                if (certificates.Count == 0)
+                {
+                    errors.Add($"Feeds:TrustedCaFile: '{ca}' holds no PEM certificate");
+                }
+            }
+            catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"Feeds:TrustedCaFile: '{ca}' cannot be read as PEM certificates ({ex.Message})");
+            }
+        }
         o.CredentialsFile = o.CredentialsFile is null ? null : Path.GetFullPath(o.CredentialsFile, contentRoot);
         o.CacheDirectory = o.CacheDirectory is null ? null : Path.GetFullPath(o.CacheDirectory, contentRoot);
         foreach (var (name, c) in o.Credentials)
