@@ -24,6 +24,8 @@ public sealed class FeedServer : IAsyncDisposable
         None,
         ServerError,
         Truncated,
+        /// <summary>No Content-Length: the body is sent chunked, so only counting while streaming can limit it.</summary>
+        Chunked,
     }
 
     private readonly WebApplication _app;
@@ -127,6 +129,14 @@ public sealed class FeedServer : IAsyncDisposable
         if (context.Request.Headers.IfNoneMatch.ToString() == etag)
         {
             context.Response.StatusCode = 304;
+            return;
+        }
+        if (fault == Fault.Chunked)
+        {
+            for (int i = 0; i < bytes.Length; i += 1024)
+            {
+                await context.Response.Body.WriteAsync(bytes.AsMemory(i, Math.Min(1024, bytes.Length - i)));
+            }
             return;
         }
         context.Response.ContentLength = bytes.Length;
