@@ -9,8 +9,10 @@ namespace FilterService.Cli;
 /// list shrinking. It loads the policy as the service would, then records in <c>DIR/statutory-confirmations.json</c>
 /// the SHA-256 of the exact bytes of that list now on disk, its entry count, the reason, the account and the time.
 /// The service accepts the shrink only for those bytes: a later truncated download of the same list is refused again.
+/// For a list with a feed whose last download was refused (<c>PATH.refused</c>), it confirms those refused bytes: the
+/// next update that downloads them installs them. <c>lists update</c> (ListsUpdateCommand.cs) fetches every feed once.
 /// </summary>
-internal static class ListsCommand
+internal static partial class ListsCommand
 {
     public static Command Create(TextWriter stdout, TimeProvider time)
     {
@@ -19,7 +21,7 @@ internal static class ListsCommand
         var reason = new Option<string>("--reason") { Description = "Why the list may shrink (recorded and logged)", Required = true };
         var confirm = new Command("confirm", "Confirm that a statutory list may have fewer entries than at its last good load") { policy, list, reason };
         confirm.SetAction(parse => Confirm(parse.GetValue(policy)!.FullName, parse.GetValue(list)!, parse.GetValue(reason)!, stdout, time));
-        return new Command("lists", "Manage statutory lists") { confirm };
+        return new Command("lists", "Manage statutory lists and list feeds") { confirm, CreateUpdate(stdout, time) };
     }
 
     private static int Confirm(string directory, string list, string reason, TextWriter stdout, TimeProvider time)
@@ -46,6 +48,17 @@ internal static class ListsCommand
             var names = snapshot.Lists.Where(l => statutory.Contains(l.Category)).Select(l => l.Path);
             stdout.WriteLine($"error FS0108: '{list}' is not a statutory list of this policy (statutory lists: {string.Join(", ", names)})");
             return 1;
+        }
+        var refused = Path.Combine(directory, list) + Feeds.FeedInstaller.RefusedSuffix;
+        if (snapshot.Feeds.FirstOrDefault(f => f.ListPath == list) is { } feed && (File.Exists(refused) || Directory.Exists(refused)))
+        {
+            // Issue 21: the refused download is what the operator has looked at and confirms.
+            var entries = PolicyModel.Matching.ListReader.Read(refused, list, feed.StoredFormat, feed.Exact, PolicyFiles.MaxListBytes).Entries.Count;
+            var refusedDigest = ListConfirmations.Digest(refused);
+            ListConfirmations.Append(directory, new ListConfirmation(list, refusedDigest, entries, reason.Trim(), Environment.UserName, time.GetUtcNow()));
+            stdout.WriteLine($"confirmed: the refused download of {list} ({summary.Category}) with {entries} entries, sha256 {refusedDigest}; recorded in {ListConfirmations.FileName}. "
+                + "The feed's next update (or 'lists update') installs these exact bytes.");
+            return 0;
         }
         var digest = ListConfirmations.Digest(Path.Combine(directory, list));
         var confirmation = new ListConfirmation(list, digest, summary.Entries, reason.Trim(), Environment.UserName, time.GetUtcNow());

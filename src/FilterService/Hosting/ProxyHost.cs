@@ -90,6 +90,7 @@ internal static class ProxyHost
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
         var operationalLog = OperationalLogOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems,
             Environment.GetEnvironmentVariable("JOURNAL_STREAM")); // before ServiceOptions.Bind, as alerts
+        var feeds = Feeds.FeedOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 21, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -154,6 +155,7 @@ internal static class ProxyHost
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);
+        Feeds.FeedsServiceCollectionExtensions.AddFeeds(services, feeds!, options);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         var quickStartCa = QuickStartCa.Apply(options.Proxy, builder.Environment.IsDevelopment(), builder.Environment.ContentRootPath, TimeProvider.System, out var caProblem);
@@ -375,6 +377,9 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             }
             var operationalLog = context.RequestServices.GetService<OperationalLog.OperationalLogStatus>();
             problems.AddRange(operationalLog?.Problems() ?? []);
+            // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
+            var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
+            problems.AddRange(feeds?.Problems ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -384,6 +389,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                 status = problems.Count == 0 && accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 problems,
                 alerts = new { notDurable = alertsNotDurable },
+                feeds = feeds?.All.Select(f => new
+                {
+                    list = f.List, category = f.Category, statutory = f.Statutory, source = f.Source, lastSuccess = f.LastSuccess, lastAttempt = f.LastAttempt,
+                    entries = f.Entries, version = f.Version, etag = f.ETag, lastError = f.LastError, lastFailure = f.LastFailure,
+                }),
                 policy = new
                 {
                     version = store.Current.Version,

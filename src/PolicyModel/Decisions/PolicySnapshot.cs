@@ -130,6 +130,9 @@ public sealed partial class PolicySnapshot
     /// </summary>
     public bool RefuseBareIpConnect { get; init; }
 
+    /// <summary>The lists that name a feed (<c>source:</c>), in policy order (issue 21); empty when none do.</summary>
+    public ImmutableArray<Documents.FeedSpec> Feeds { get; init; } = [];
+
     /// <summary>The compiled <c>safe_search</c> section (<see cref="SafeSearchPolicy.None"/> when absent).</summary>
     public SafeSearchPolicy SafeSearch { get; init; } = SafeSearchPolicy.None;
 

@@ -15,6 +15,12 @@ internal static class DocumentCodes
     /// <summary>A device, FIFO or socket where a file was expected.</summary>
     public const string NotRegularFile = "PM0110";
 
+    /// <summary>A bad or inconsistent feed key on a list (source, refresh, verify, credentials, hash), or a secret in policy.yaml (issue 21).</summary>
+    public const string BadFeed = "PM0206";
+
+    /// <summary>A feed's <c>key</c> (for <c>verify: signature</c>) is missing, unreadable or not an ECDSA P-256 public key (issue 21).</summary>
+    public const string BadFeedKey = "PM0207";
+
     /// <summary>A rule or exception that allows a host listed in a statutory category.</summary>
     public const string AllowsStatutoryHost = "PM0407";
 

@@ -18,6 +18,9 @@ public sealed record PolicyLoadResult(PolicySnapshot? Snapshot, IReadOnlyList<Di
     public bool Succeeded => Snapshot is not null;
 
     public IEnumerable<Diagnostic> Errors => Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error);
+
+    /// <summary>The feeds whose keys compiled, even when the policy did not load (a feed's list not fetched yet is PM0201): <c>lists update</c> fetches them.</summary>
+    public IReadOnlyList<FeedSpec> Feeds { get; init; } = [];
 }
 
 public static class PolicyLoader
@@ -72,7 +75,7 @@ public static class PolicyLoader
 
         var compiler = new PolicyCompiler(directory, source, (clock ?? TimeProvider.System).GetUtcNow());
         var snapshot = compiler.Compile(root, text);
-        return new PolicyLoadResult(diagnostics.HasErrors ? null : snapshot, diagnostics.Items);
+        return new PolicyLoadResult(diagnostics.HasErrors ? null : snapshot, diagnostics.Items) { Feeds = compiler.Feeds };
     }
 }
 
@@ -98,6 +101,7 @@ internal sealed class PolicyCompiler
     private readonly YamlSource _src;
     private readonly DateTimeOffset _now;
     private readonly List<string> _versionParts = new();
+    private readonly List<FeedSpec> _feeds = new();
 
     private DateTimeZone _zone = DateTimeZone.Utc;
     private readonly List<string> _roles = new();
@@ -118,6 +122,8 @@ internal sealed class PolicyCompiler
     }
 
     private DiagnosticBag Diagnostics => _src.Diagnostics;
+
+    public IReadOnlyList<FeedSpec> Feeds => _feeds;
 
     public PolicySnapshot? Compile(YamlNode root, string policyText)
     {
@@ -166,7 +172,7 @@ internal sealed class PolicyCompiler
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
             bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch,
-              Inspection = inspection, TenantRestrictions = tenants };
+              Inspection = inspection, TenantRestrictions = tenants, Feeds = [.. _feeds] };
     }
 
     private string Version()
@@ -528,10 +534,11 @@ internal sealed class PolicyCompiler
         string? path;
         var format = ListFormat.Auto;
         var exact = false;
+        FeedSpec? feed = null;
         YamlNode pathNode = item;
         if (item is YamlMappingNode)
         {
-            var e = _src.Entries(item, "a list", ["path", "format", "exact"]);
+            var e = _src.Entries(item, "a list", ["path", "format", "exact", .. FeedCompiler.Keys]);
             pathNode = YamlSource.Get(e, "path") ?? item;
             path = _src.Scalar(YamlSource.Get(e, "path"), "path");
             if (path is null)
@@ -551,6 +558,16 @@ internal sealed class PolicyCompiler
             }
 
             exact = _src.Bool(YamlSource.Get(e, "exact"), "exact") ?? false;
+            feed = FeedCompiler.Read(_src, _directory, e, item, category, path, statutory, format, exact);
+            if (feed is not null)
+            {
+                _feeds.Add(feed);
+                format = feed.StoredFormat;
+            }
+            else if (YamlSource.Get(e, "source") is not null)
+            {
+                return; // the feed's own diagnostics say why
+            }
         }
         else
         {
@@ -565,7 +582,8 @@ internal sealed class PolicyCompiler
         var isDirectory = System.IO.Directory.Exists(full);
         if (!isDirectory && !File.Exists(full))
         {
-            _src.Error(pathNode, "PM0201", $"list file '{path}' not found");
+            _src.Error(pathNode, "PM0201", feed is null ? $"list file '{path}' not found"
+                : $"list file '{path}' not found; it has a feed: fetch it first with 'FilterService lists update --policy {_directory}'");
             return;
         }
 

@@ -133,6 +133,26 @@ public static class ListReader
     private static void ReadLines(string path, string file, ListFormat format, Sink sink, long maxBytes)
     {
         using var stream = Open(path, maxBytes);
+        ReadLines(stream, file, format, sink);
+    }
+
+    /// <summary>
+    /// Reads one list (not a UT1 folder) from a stream as it arrives, so a confidential list can be parsed (and hashed)
+    /// without its plain text ever resting on disk (issue 21). <paramref name="format"/> must be named: a stream is
+    /// not sniffed. The caller bounds the stream.
+    /// </summary>
+    public static ParsedList Read(Stream stream, string displayPath, ListFormat format, bool exact = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (format is ListFormat.Auto or ListFormat.Ut1)
+            throw new ArgumentOutOfRangeException(nameof(format), format, "a stream is read in a named single-file format");
+        var sink = new Sink(exact);
+        ReadLines(stream, displayPath, format, sink);
+        return new ParsedList { Path = displayPath, Format = format, Entries = sink.Entries, Warnings = sink.Warnings, SkippedLines = sink.Skipped };
+    }
+
+    private static void ReadLines(Stream stream, string file, ListFormat format, Sink sink)
+    {
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, BufferSize);
         int number = 0;
         while (reader.ReadLine() is { } raw)
