@@ -42,7 +42,14 @@ internal sealed class ProxyAuthenticator
     // SHA-256 of the header (never the password itself). A reload starts a fresh cache: a changed hash takes effect.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, ConcurrentDictionary<string, string>> _verified = new();
 
-    public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
+    private readonly LdapDirectory? _directory;
+
+    /// <param name="directory">The school's directory, asked for names <c>users.csv</c> has no password for when the policy has <c>identity.directory</c>.</param>
+    public ProxyAuthenticator(AuthThrottle throttle, LdapDirectory? directory = null)
+    {
+        _throttle = throttle;
+        _directory = directory;
+    }
 
     /// <summary>
     /// Checks the header. Everything but the password hash runs inline; the hash (slow by design) runs on the thread
@@ -89,6 +96,13 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Authenticated, known);
             return true;
         }
+        // A directory sign-in is remembered for the policy's cache_ttl only (a changed password or a disabled account
+        // must take effect), under its own keyed hash; only a successful bind fills it.
+        if (policy.Ldap is { } ldap && _directory is not null && _directory.TryCached(ldap, _directory.KeyOf(header), out var signedIn))
+        {
+            result = new AuthResult(AuthOutcome.Authenticated, signedIn);
+            return true;
+        }
         // Only a successful check fills the cache, and no check runs while throttled: asking the cache first
         // opens nothing to a guesser, and keeps signed-in people browsing behind an address someone is attacking.
         if (_throttle.IsThrottled(client, UserOf(header), out var retryAfter))
@@ -110,6 +124,11 @@ internal sealed class ProxyAuthenticator
             _throttle.RecordFailure(client, "");
             return new AuthResult(AuthOutcome.Challenge);
         }
+        // users.csv first: a name with a password hash there is checked there; any other name goes to the directory.
+        if (policy.Ldap is { } ldap && _directory is not null && policy.FindUser(name)?.Password is null)
+        {
+            return VerifyWithDirectory(policy, ldap, client, header, name, password);
+        }
         // An unknown name costs the same PBKDF2 work as a known one (PolicySnapshot.VerifyPassword): timing tells nothing.
         if (!policy.VerifyPassword(name, password))
         {
@@ -122,6 +141,29 @@ internal sealed class ProxyAuthenticator
         }
         cache[key] = name;
         return new AuthResult(AuthOutcome.Authenticated, name);
+    }
+
+    /// <summary>
+    /// A sign-in checked by the directory (blocking; on the thread pool). When the directory cannot be asked and no
+    /// cached sign-in vouches for the credentials, <c>on_directory_down</c> decides: <c>refuse</c> answers 407;
+    /// <c>cached_then_default</c> lets the request through unsigned-in, so the network's default role decides it, or
+    /// answers 407 where the network has none: never a request decided with no role because the directory was down.
+    /// </summary>
+    private AuthResult VerifyWithDirectory(PolicySnapshot policy, PolicyModel.Decisions.DirectoryPolicy ldap, IPAddress client, string header,
+        string name, string password)
+    {
+        switch (_directory!.SignIn(ldap, _directory.KeyOf(header), name, password))
+        {
+            case DirectorySignIn.Valid:
+                return new AuthResult(AuthOutcome.Authenticated, name);
+            case DirectorySignIn.Wrong:
+                _throttle.RecordFailure(client, name);
+                return new AuthResult(AuthOutcome.Challenge);
+            default:
+                bool defaultRole = ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.CachedThenDefault && !policy.Identify(client, null).Roles.IsEmpty;
+                _directory.CountFallback(defaultRole);
+                return new AuthResult(defaultRole ? AuthOutcome.Anonymous : AuthOutcome.Challenge);
+        }
     }
 
     /// <summary>Parses <c>Basic base64(user:password)</c>. The scheme is case-insensitive; the user may not be empty.</summary>

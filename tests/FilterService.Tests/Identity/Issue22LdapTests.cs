@@ -1,0 +1,192 @@
+using System.Net.Http;
+using System.Text.Json;
+using FilterService.Tests.TestSupport;
+
+namespace FilterService.Tests.Identity;
+
+/// <summary>
+/// Issue 22, LDAP part: sign-in against a real OpenLDAP (Debian's slapd, started by the test on 127.0.0.1 with its own
+/// database and TLS certificate), through the service started as its own process and curl with Basic credentials.
+/// </summary>
+public sealed class Issue22LdapTests
+{
+    /// <summary>
+    /// People and groups. Nesting: bob is in Maths Dept, which is in Teaching, which is in Staff (three levels);
+    /// alice and carol are in Year 7 directly; dave is in no mapped group.
+    /// </summary>
+    private const string Ldif = $"""
+        dn: ou=People,{Slapd.Suffix}
+        objectClass: organizationalUnit
+        ou: People
+
+        dn: ou=Groups,{Slapd.Suffix}
+        objectClass: organizationalUnit
+        ou: Groups
+
+        dn: uid=alice,ou=People,{Slapd.Suffix}
+        objectClass: inetOrgPerson
+        uid: alice
+        cn: Alice Able
+        sn: Able
+        displayName: Alice Able
+        userPassword: alice-pw
+
+        dn: uid=bob,ou=People,{Slapd.Suffix}
+        objectClass: inetOrgPerson
+        uid: bob
+        cn: Bob Baker
+        sn: Baker
+        userPassword: bob-pw
+
+        dn: uid=carol,ou=People,{Slapd.Suffix}
+        objectClass: inetOrgPerson
+        uid: carol
+        cn: Carol Cole
+        sn: Cole
+        userPassword: carol-pw
+
+        dn: uid=dave,ou=People,{Slapd.Suffix}
+        objectClass: inetOrgPerson
+        uid: dave
+        cn: Dave Dale
+        sn: Dale
+        userPassword: dave-pw
+
+        dn: cn=Year 7,ou=Groups,{Slapd.Suffix}
+        objectClass: groupOfNames
+        cn: Year 7
+        member: uid=alice,ou=People,{Slapd.Suffix}
+        member: uid=carol,ou=People,{Slapd.Suffix}
+
+        dn: cn=Maths Dept,ou=Groups,{Slapd.Suffix}
+        objectClass: groupOfNames
+        cn: Maths Dept
+        member: uid=bob,ou=People,{Slapd.Suffix}
+
+        dn: cn=Teaching,ou=Groups,{Slapd.Suffix}
+        objectClass: groupOfNames
+        cn: Teaching
+        member: cn=Maths Dept,ou=Groups,{Slapd.Suffix}
+
+        dn: cn=Staff,ou=Groups,{Slapd.Suffix}
+        objectClass: groupOfNames
+        cn: Staff
+        member: cn=Teaching,ou=Groups,{Slapd.Suffix}
+        """;
+
+    /// <summary>
+    /// A policy whose decisions differ by role: games.test is blocked for year7, chat.test for pupil (the loopback
+    /// network's default role), staffroom.test is for staff only. Year 7 is mapped by DN, Staff by name.
+    /// </summary>
+    private static string Policy(Slapd slapd, string url, string extra = "")
+    {
+        var dir = TempDir.Create("policy");
+        File.WriteAllText(Path.Combine(dir, "malware.txt"), "malware.test\n");
+        File.WriteAllText(Path.Combine(dir, "policy.yaml"), $"""
+            name: LDAP test school
+            timezone: Europe/London
+            clients: [127.0.0.0/8]
+            networks:
+              loopback: {"{"} cidrs: [127.0.0.0/8], default_role: pupil {"}"}
+            roles: [pupil, year7, staff]
+            categories:
+              malware:
+                lists: [{"{"} path: malware.txt, format: domains {"}"}]
+            identity:
+              proxy_auth: required
+              directory:
+                url: {url}
+            {(url.StartsWith("ldap:", StringComparison.Ordinal) ? "    starttls: true\n" : "")}    bind_dn: "{Slapd.ServiceDn}"
+                user_base: "ou=People,{Slapd.Suffix}"
+                user_filter: "(&(objectClass=inetOrgPerson)(uid={"{user}"}))"
+                group_base: "ou=Groups,{Slapd.Suffix}"
+                groups:
+                  "cn=Year 7,ou=Groups,{Slapd.Suffix}": year7
+                  Staff: staff
+            {extra}
+            rules:
+              - name: year7-no-games
+                hosts: [games.test]
+                roles: [year7]
+                action: block
+              - name: pupils-no-chat
+                hosts: [chat.test]
+                roles: [pupil]
+                action: block
+              - name: staffroom-for-staff
+                hosts: [staffroom.test]
+                roles: [staff]
+                action: allow
+              - name: staffroom-closed
+                hosts: [staffroom.test]
+                action: block
+            default: allow
+            """);
+        return dir;
+    }
+
+    private static string[] Settings(string policy, string audit, TestOrigin origin, Slapd slapd) =>
+    [
+        $"--Policy:Path={policy}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true",
+        $"--Proxy:HostOverrides:games.test=127.0.0.1:{origin.HttpPort}",
+        $"--Proxy:HostOverrides:chat.test=127.0.0.1:{origin.HttpPort}",
+        $"--Proxy:HostOverrides:staffroom.test=127.0.0.1:{origin.HttpPort}",
+        $"--Identity:Ldap:BindPassword={Slapd.ServicePassword}",
+        $"--Identity:Ldap:TrustedCertificatesDirectory={slapd.CaDirectory}",
+    ];
+
+    private static async Task<int> Get(ServiceProcess service, string credentials, string host) =>
+        (await Curl.RunAsync("--proxy", service.Proxy, "--proxy-user", credentials, $"http://{host}/hello")).HttpCode;
+
+    private static async Task<string> Admin(ServiceProcess service, string path)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        return await http.GetStringAsync($"http://127.0.0.1:{service.AdminPort}{path}");
+    }
+
+    [Fact]
+    public async Task Issue22_Ldap_NestedGroupsOverLdaps_GetMappedRoles_WrongPasswordAndInjectionAre407()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        await using var service = await ServiceProcess.StartAsync(Settings(Policy(slapd, slapd.LdapsUrl), audit, origin, slapd));
+
+        // alice is in Year 7 (mapped by DN): games blocked, and the audit record carries her role.
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+        var alice = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "alice", "alice's request");
+        Assert.Equal("year7-no-games", alice.Str("rule"));
+        Assert.Equal(["year7"], alice.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        // bob is in Staff through Maths Dept and Teaching (three levels, Staff mapped by name): the staffroom opens.
+        Assert.Equal(200, await Get(service, "bob:bob-pw", "staffroom.test"));
+        var bob = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "bob", "bob's request");
+        Assert.Equal(["staff"], bob.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        Assert.Equal(200, await Get(service, "bob:bob-pw", "games.test"));
+        // alice is not staff; dave is in no mapped group: signed in, no role, the staffroom stays closed to both.
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "staffroom.test"));
+        Assert.Equal(403, await Get(service, "dave:dave-pw", "staffroom.test"));
+        Assert.Equal(200, await Get(service, "dave:dave-pw", "games.test"));
+
+        // Wrong password, unknown user, empty password (an anonymous bind would succeed): all 407.
+        Assert.Equal(407, await Get(service, "alice:not-her-password", "games.test"));
+        Assert.Equal(407, await Get(service, "nobody:alice-pw", "games.test"));
+        Assert.Equal(407, await Get(service, "alice:", "games.test"));
+
+        // LDAP injection: with escaping alone this filter would match every user; the name's shape refuses it first.
+        Assert.Equal(407, await Get(service, "*)(uid=*:alice-pw", "games.test"));
+        Assert.Equal(407, await Get(service, "*:alice-pw", "games.test"));
+        Assert.Equal(407, await Get(service, "alice)(|(uid=*:alice-pw", "games.test"));
+        Assert.Contains("user name is not a sign-in name", service.Output);
+
+        var metrics = await Admin(service, "/metrics");
+        Assert.Contains("filterservice_directory_up 1", metrics);
+        Assert.Matches(@"filterservice_directory_bind_failures_total 6\b", metrics);
+        Assert.Matches(@"filterservice_directory_cache_hits_total [1-9]", metrics);
+        using var health = JsonDocument.Parse(await Admin(service, "/health"));
+        var directory = health.RootElement.GetProperty("directory");
+        Assert.True(directory.GetProperty("up").GetBoolean());
+        Assert.Equal(slapd.LdapsUrl + "/", directory.GetProperty("url").GetString());
+        Assert.DoesNotContain("alice", metrics);
+    }
+}
