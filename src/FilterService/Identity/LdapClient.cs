@@ -137,6 +137,16 @@ internal sealed class LdapClient
         }
         else if (_policy.StartTls)
         {
+            // On Linux, StartTLS on a connection not yet made fails ("server unavailable"): make it first with an
+            // anonymous read of the root DSE, which carries no credentials, then upgrade before anything is bound.
+            try
+            {
+                connection.SendRequest(new SearchRequest("", "(objectClass=*)", SearchScope.Base, "1.1"), _policy.Timeout);
+            }
+            catch (DirectoryOperationException)
+            {
+                // Refused, but answered: the connection is made, which is all this was for.
+            }
             options.StartTransportLayerSecurity(null);
         }
         return connection;

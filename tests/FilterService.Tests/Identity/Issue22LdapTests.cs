@@ -189,4 +189,115 @@ public sealed class Issue22LdapTests
         Assert.Equal(slapd.LdapsUrl + "/", directory.GetProperty("url").GetString());
         Assert.DoesNotContain("alice", metrics);
     }
+
+    /// <summary>Polls (every 250 ms, at most 30 s) until <paramref name="check"/> is true; false if it never was.</summary>
+    private static async Task<bool> Eventually(Func<Task<bool>> check)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await check())
+            {
+                return true;
+            }
+            await Task.Delay(250);
+        }
+        return false;
+    }
+
+    [Fact]
+    public async Task Issue22_Ldap_RemovedFromGroupOverStartTls_LosesRoleAfterTheRefresh()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        // The sign-in stays cached for ten minutes: only the scheduled refresh (every 2 s) can notice the change.
+        var policy = Policy(slapd, slapd.LdapUrl, "    refresh: 2s\n    cache_ttl: 10m\n");
+        await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));
+
+        Assert.True(await Get(service, "carol:carol-pw", "games.test") == 403, service.Output);
+        var before = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "carol", "carol in Year 7");
+        Assert.Equal(["year7"], before.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        await slapd.ModifyAsync($"""
+            dn: cn=Year 7,ou=Groups,{Slapd.Suffix}
+            changetype: modify
+            delete: member
+            member: uid=carol,ou=People,{Slapd.Suffix}
+
+            """);
+
+        Assert.True(await Eventually(async () => await Get(service, "carol:carol-pw", "games.test") == 200), "carol kept the year7 role after the refresh");
+        var after = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "carol" && r.Str("action") == "allow", "carol out of Year 7");
+        Assert.Empty(after.GetProperty("roles").EnumerateArray());
+        // alice, still in Year 7, keeps the role.
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+    }
+
+    [Fact]
+    public async Task Issue22_Ldap_DirectoryStopped_CachedSignInsKeepRoles_NewOnesGetTheDefaultRole_HealthSaysSo()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        // cache_ttl 1s: after the directory stops, alice's next request asks it, fails, and falls back on her cached sign-in.
+        var policy = Policy(slapd, slapd.LdapsUrl, "    refresh: 1h\n    cache_ttl: 1s\n    cached_valid_for: 1h\n    timeout: 2s\n    on_directory_down: cached_then_default\n");
+        await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));
+
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+
+        await slapd.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        // alice signed in before: still year7 (games blocked), and not pupil (chat allowed).
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+        Assert.Equal(200, await Get(service, "alice:alice-pw", "chat.test"));
+        // bob never signed in: the network's default role (pupil) decides him, with no user: chat is blocked.
+        Assert.Equal(403, await Get(service, "bob:bob-pw", "chat.test"));
+        var bob = await AuditFiles.WaitForAsync(audit, r => r.Str("rule") == "pupils-no-chat", "bob under the default role");
+        Assert.Null(bob.Str("user"));
+        Assert.Equal(["pupil"], bob.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+
+        using (var health = JsonDocument.Parse(await Admin(service, "/health")))
+        {
+            Assert.Equal("degraded", health.RootElement.GetProperty("status").GetString());
+            Assert.Contains(health.RootElement.GetProperty("problems").EnumerateArray(), p => p.GetString()!.StartsWith("directory: " + slapd.LdapsUrl, StringComparison.Ordinal));
+            var directory = health.RootElement.GetProperty("directory");
+            Assert.False(directory.GetProperty("up").GetBoolean());
+            Assert.Equal(1, directory.GetProperty("fallbacks").GetProperty("defaultRole").GetInt64());
+            Assert.True(directory.GetProperty("fallbacks").GetProperty("cached").GetInt64() >= 1);
+        }
+        var metrics = await Admin(service, "/metrics");
+        Assert.Contains("filterservice_directory_up 0", metrics);
+        Assert.Matches(@"filterservice_directory_fallbacks_total\{outcome=""default_role""\} 1\b", metrics);
+        Assert.Contains("The directory cannot be asked", service.Output);
+
+        // The directory comes back: bob signs in as himself again, with his staff role.
+        await slapd.StartAgainAsync();
+        Assert.Equal(200, await Get(service, "bob:bob-pw", "staffroom.test"));
+        var back = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "bob", "bob signed in after the directory came back");
+        Assert.Equal(["staff"], back.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        Assert.Contains("filterservice_directory_up 1", await Admin(service, "/metrics"));
+    }
+
+    [Fact]
+    public async Task Issue22_Ldap_DirectoryStoppedWithRefuse_NewSignInsAre407_CachedOnesStillWork()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        var policy = Policy(slapd, slapd.LdapsUrl, "    refresh: 1h\n    cache_ttl: 1s\n    cached_valid_for: 1h\n    timeout: 2s\n    on_directory_down: refuse\n");
+        await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));
+
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+        await slapd.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal(403, await Get(service, "alice:alice-pw", "games.test"));
+        Assert.Equal(407, await Get(service, "bob:bob-pw", "chat.test"));
+        // A wrong password for a cached user is not the cached sign-in: refused too.
+        Assert.Equal(407, await Get(service, "alice:guess", "games.test"));
+        var metrics = await Admin(service, "/metrics");
+        Assert.Matches(@"filterservice_directory_fallbacks_total\{outcome=""refused""\} 2\b", metrics);
+    }
 }
