@@ -300,4 +300,53 @@ public sealed class Issue22LdapTests
         var metrics = await Admin(service, "/metrics");
         Assert.Matches(@"filterservice_directory_fallbacks_total\{outcome=""refused""\} 2\b", metrics);
     }
+
+    private static async Task<(int Exit, string Out, string Err)> Explain(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await FilterService.Cli.CliCommands.RunAsync(["explain", .. args], stdout, stderr, new StringReader(""));
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Issue22_Ldap_ExplainUser_ResolvesRolesThroughTheDirectory_AndSaysWhereEachCameFrom()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var policy = Policy(slapd, slapd.LdapsUrl);
+        var config = Path.Combine(TempDir.Create("config"), "appsettings.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Identity = new { Ldap = new { BindPassword = Slapd.ServicePassword, TrustedCertificatesDirectory = slapd.CaDirectory } },
+        }));
+        string[] Args(string user, string url) => ["--policy", policy, "--config", config, "--user", user, "--ip", "127.0.0.5", "--at", "2026-11-23T10:00:00Z", "--url", url];
+
+        var bob = await Explain(Args("bob", "http://staffroom.test/"));
+        Assert.True(bob.Exit == 0, bob.Err);
+        Assert.StartsWith("ALLOWED", bob.Out);
+        Assert.Contains("who:      bob (Bob Baker), roles staff", bob.Out);
+        Assert.Contains($"role:     staff from directory group cn=Staff,ou=Groups,{Slapd.Suffix}", bob.Out);
+
+        var alice = await Explain([.. Args("alice", "http://games.test/"), "--json"]);
+        Assert.True(alice.Exit == 0, alice.Err);
+        using (var json = JsonDocument.Parse(alice.Out))
+        {
+            Assert.Equal("year7-no-games", json.RootElement.GetProperty("rule").GetString());
+            var source = Assert.Single(json.RootElement.GetProperty("role_sources").EnumerateArray());
+            Assert.Equal("year7", source.GetProperty("role").GetString());
+            Assert.Equal($"directory group cn=Year 7,ou=Groups,{Slapd.Suffix}", source.GetProperty("source").GetString());
+        }
+
+        var nobody = await Explain(Args("nobody", "http://games.test/"));
+        Assert.Equal(2, nobody.Exit);
+        Assert.Contains("'nobody' is not in the policy's user directory (users.csv) nor in the school's directory", nobody.Err);
+        var injected = await Explain(Args("*)(uid=*", "http://games.test/"));
+        Assert.Equal(2, injected.Exit);
+        Assert.Contains("is not a sign-in name", injected.Err);
+
+        await slapd.StopAsync();
+        var down = await Explain(Args("bob", "http://staffroom.test/"));
+        Assert.Equal(2, down.Exit);
+        Assert.Contains("the school's directory cannot be asked", down.Err);
+    }
 }
