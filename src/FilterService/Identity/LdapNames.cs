@@ -37,29 +37,22 @@ internal static class LdapNames
     }
 
     /// <summary>
-    /// RFC 4515 section 3: <c>*</c>, <c>(</c>, <c>)</c>, <c>\</c> and NUL as <c>\2a</c>, <c>\28</c>, <c>\29</c>, <c>\5c</c>,
-    /// <c>\00</c>; anything outside printable ASCII as its UTF-8 bytes, each <c>\XX</c>.
+    /// RFC 4515 section 3: the value's UTF-8 bytes, with <c>*</c>, <c>(</c>, <c>)</c>, <c>\</c> and NUL as <c>\2a</c>,
+    /// <c>\28</c>, <c>\29</c>, <c>\5c</c>, <c>\00</c>, and every byte outside printable ASCII as <c>\XX</c> too.
+    /// A lone surrogate becomes U+FFFD's bytes, escaped.
     /// </summary>
     public static string EscapeFilterValue(string value)
     {
         var sb = new StringBuilder(value.Length + 8);
-        Span<byte> utf8 = stackalloc byte[4];
-        for (var i = 0; i < value.Length; i++)
+        foreach (var b in Encoding.UTF8.GetBytes(value))
         {
-            var c = value[i];
-            if (c is '*' or '(' or ')' or '\\' or '\0' || c < 0x20 || c >= 0x7f)
+            if (b is (byte)'*' or (byte)'(' or (byte)')' or (byte)'\\' or < 0x20 or >= 0x7f)
             {
-                var width = char.IsHighSurrogate(c) && i + 1 < value.Length
-                    ? Encoding.UTF8.GetBytes(value.AsSpan(i++, 2), utf8)
-                    : Encoding.UTF8.GetBytes(value.AsSpan(i, 1), utf8);
-                foreach (var b in utf8[..width])
-                {
-                    sb.Append('\\').Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
-                }
+                sb.Append('\\').Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
             }
             else
             {
-                sb.Append(c);
+                sb.Append((char)b);
             }
         }
 
