@@ -349,4 +349,24 @@ public sealed class Issue22LdapTests
         Assert.Equal(2, down.Exit);
         Assert.Contains("the school's directory cannot be asked", down.Err);
     }
+
+    [Fact]
+    public async Task Issue22_Ldap_CertificateNotTrusted_NoSignInIsEverAccepted_HealthSaysWhy()
+    {
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        var policy = Policy(slapd, slapd.LdapsUrl, "    timeout: 2s\n    on_directory_down: refuse\n");
+        // The system's trust store does not know the test's CA: the directory's certificate must be refused.
+        var settings = Settings(policy, audit, origin, slapd).Where(s => !s.StartsWith("--Identity:Ldap:TrustedCertificatesDirectory=", StringComparison.Ordinal));
+        await using var service = await ServiceProcess.StartAsync(settings);
+
+        Assert.Equal(407, await Get(service, "alice:alice-pw", "games.test"));
+        using var health = JsonDocument.Parse(await Admin(service, "/health"));
+        var directory = health.RootElement.GetProperty("directory");
+        Assert.False(directory.GetProperty("up").GetBoolean());
+        Assert.StartsWith(slapd.LdapsUrl, directory.GetProperty("problem").GetString());
+        Assert.Equal("degraded", health.RootElement.GetProperty("status").GetString());
+        Assert.Equal(0, directory.GetProperty("cachedSignIns").GetInt32());
+    }
 }
