@@ -43,6 +43,7 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
     private long _cachedWhileDown;
     private long _defaultRole;
     private long _refused;
+    private int _tryingWhileDown;
 
     private sealed record CachedSignIn(string User, DateTimeOffset VerifiedAt);
 
@@ -110,7 +111,25 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
             LogNameRefused(_logger);
             return DirectorySignIn.Wrong;
         }
-        var result = Ask(policy, () => new LdapClient(policy, _settings).Check(user, password));
+        // While the directory is down, one conversation at a time tries it: a hung server must not tie up a
+        // thread-pool thread per sign-in attempt. The others are answered as unreachable at once.
+        var down = !Status.Up;
+        if (down && Interlocked.CompareExchange(ref _tryingWhileDown, 1, 0) != 0)
+        {
+            return Unreachable(policy, key, user, Status.Problem);
+        }
+        LdapResult result;
+        try
+        {
+            result = Ask(policy, () => new LdapClient(policy, _settings).Check(user, password));
+        }
+        finally
+        {
+            if (down)
+            {
+                Volatile.Write(ref _tryingWhileDown, 0);
+            }
+        }
         var now = _time.GetUtcNow();
         switch (result.Answer)
         {
@@ -129,18 +148,25 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
                 Interlocked.Increment(ref _bindFailures);
                 return DirectorySignIn.Wrong;
             default:
-                SetDown(policy, result.Problem);
-                if (_signIns.TryGetValue(key, out var cached) && now - cached.VerifiedAt < policy.CachedValidFor)
-                {
-                    Interlocked.Increment(ref _cachedWhileDown);
-                    if (_members.TryGetValue(user, out var m))
-                    {
-                        _members[user] = m with { LastSignIn = now };
-                    }
-                    return DirectorySignIn.Valid;
-                }
-                return DirectorySignIn.Unreachable;
+                return Unreachable(policy, key, user, result.Problem);
         }
+    }
+
+    /// <summary>The directory could not check these credentials: a sign-in cached within <c>cached_valid_for</c> still stands.</summary>
+    private DirectorySignIn Unreachable(DirectoryPolicy policy, string key, string user, string? problem)
+    {
+        SetDown(policy, problem);
+        var now = _time.GetUtcNow();
+        if (_signIns.TryGetValue(key, out var cached) && now - cached.VerifiedAt < policy.CachedValidFor)
+        {
+            Interlocked.Increment(ref _cachedWhileDown);
+            if (_members.TryGetValue(user, out var m))
+            {
+                _members[user] = m with { LastSignIn = now };
+            }
+            return DirectorySignIn.Valid;
+        }
+        return DirectorySignIn.Unreachable;
     }
 
     /// <summary>Counts what the proxy did with a sign-in the directory could not check (metrics, /health).</summary>
@@ -226,8 +252,17 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
     {
         var task = Task.Run(conversation);
         var bound = policy.Timeout * 2 + TimeSpan.FromSeconds(1);
-        return task.Wait(bound) ? task.Result
-            : new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: no answer within {bound.TotalSeconds:0.#} s");
+        try
+        {
+            return task.Wait(bound) ? task.Result
+                : new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: no answer within {bound.TotalSeconds:0.#} s");
+        }
+        catch (AggregateException ex)
+        {
+            // A failure LdapClient did not foresee is a directory that cannot be asked, never a sign-in.
+            var inner = ex.InnerException ?? ex;
+            return new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: {inner.GetType().Name}: {inner.Message}");
+        }
     }
 
     private void SetUp(DirectoryPolicy policy)

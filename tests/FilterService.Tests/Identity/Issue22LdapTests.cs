@@ -369,4 +369,44 @@ public sealed class Issue22LdapTests
         Assert.Equal("degraded", health.RootElement.GetProperty("status").GetString());
         Assert.Equal(0, directory.GetProperty("cachedSignIns").GetInt32());
     }
+
+    [Fact]
+    public async Task Issue22_Ldap_DirectoryThatNeverAnswers_SignInEndsAt407_NotAHang()
+    {
+        // A peer that accepts connections and never says a word (a hung domain controller).
+        await using var slapd = await Slapd.StartAsync(Ldif);
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new System.Collections.Concurrent.ConcurrentQueue<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                held.Enqueue(await silent.AcceptTcpClientAsync(stop.Token));
+            }
+        });
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var policy = Policy(slapd, $"ldaps://127.0.0.1:{port}", "    timeout: 1s\n    on_directory_down: refuse\n");
+        try
+        {
+            await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));
+            var signIn = await Curl.RunAsync("--proxy", service.Proxy, "--proxy-user", "alice:alice-pw", "http://games.test/hello");
+            Assert.Equal(407, signIn.HttpCode);
+            using var health = JsonDocument.Parse(await Admin(service, "/health"));
+            Assert.False(health.RootElement.GetProperty("directory").GetProperty("up").GetBoolean());
+            Assert.True(!held.IsEmpty, "the service never connected to the silent directory");
+        }
+        finally
+        {
+            stop.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accepting);
+            foreach (var c in held)
+            {
+                c.Dispose();
+            }
+        }
+    }
 }
