@@ -177,12 +177,36 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
     }
 
     /// <summary>
-    /// Re-reads the groups of everyone signed in within <c>cached_valid_for</c> and forgets the rest; with nobody
-    /// signed in, checks that the service account can still bind. Blocking; called by <see cref="LdapRefresher"/>.
+    /// Re-reads the groups of everyone signed in within <c>cached_valid_for</c> and of the users bound to addresses
+    /// (<paramref name="boundUsers"/>), and forgets the rest; with nobody to read, checks that the service account can
+    /// still bind. Blocking; called by <see cref="LdapRefresher"/>.
     /// </summary>
-    public void Refresh(DirectoryPolicy policy)
+    public void Refresh(DirectoryPolicy policy, IReadOnlyList<string> boundUsers)
     {
         var now = _time.GetUtcNow();
+        // Bound addresses sign nobody in: their users are read as if they had just signed in, at every refresh.
+        foreach (var name in boundUsers)
+        {
+            if (!LdapNames.IsUserName(name))
+            {
+                continue;
+            }
+            if (_members.TryGetValue(name, out var bound))
+            {
+                _members[name] = bound with { LastSignIn = now };
+                continue;
+            }
+            var found = Ask(policy, () => new LdapClient(policy, _settings).Check(name, password: null));
+            if (found.Answer == LdapAnswer.Valid)
+            {
+                _members[name] = new Member(new DirectoryMember(name, found.DisplayName, found.Groups, now), found.Dn!, now);
+            }
+            else if (found.Answer == LdapAnswer.Unreachable)
+            {
+                SetDown(policy, found.Problem);
+                return;
+            }
+        }
         foreach (var (name, member) in _members)
         {
             if (now - member.LastSignIn >= policy.CachedValidFor && now - member.LastSignIn >= policy.CacheTtl)

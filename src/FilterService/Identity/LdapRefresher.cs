@@ -19,7 +19,8 @@ internal sealed class LdapRefresher(PolicyStore store, LdapDirectory directory, 
         DirectoryPolicy? last = null;
         while (!stoppingToken.IsCancellationRequested)
         {
-            var policy = store.Current.Ldap;
+            var snapshot = store.Current;
+            var policy = snapshot.Ldap;
             if (!SameDirectory(policy, last))
             {
                 directory.Clear();
@@ -29,7 +30,7 @@ internal sealed class LdapRefresher(PolicyStore store, LdapDirectory directory, 
             {
                 try
                 {
-                    await Task.Run(() => directory.Refresh(policy), stoppingToken);
+                    await Task.Run(() => directory.Refresh(policy, snapshot.BoundDirectoryUsers), stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

@@ -147,6 +147,10 @@ public sealed partial class PolicySnapshot
         return copy;
     }
 
+    /// <summary>The users <c>identity.bindings</c> names that <c>users.csv</c> does not know: the directory must be read for them.</summary>
+    public IReadOnlyList<string> BoundDirectoryUsers =>
+        _bindings.Values.Where(u => _users.Find(u) is null).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+
     /// <summary>
     /// Each role <paramref name="user"/> holds and where it came from: <c>users.csv</c>, or the directory group that
     /// gives it. Empty when the name is in neither (or the directory has not signed them in since the service started).

@@ -212,10 +212,13 @@ public sealed class Issue22LdapTests
         var audit = TempDir.Create("audit");
         await using var origin = await TestOrigin.StartAsync();
         // The sign-in stays cached for ten minutes: only the scheduled refresh (every 2 s) can notice the change.
-        var policy = Policy(slapd, slapd.LdapUrl, "    refresh: 2s\n    cache_ttl: 10m\n");
+        var policy = Policy(slapd, slapd.LdapUrl, "    refresh: 2s\n    cache_ttl: 10m\n  bindings:\n    - { address: 127.0.0.7, user: carol }\n");
         await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));
 
         Assert.True(await Get(service, "carol:carol-pw", "games.test") == 403, service.Output);
+        // carol's desk is bound to her: no credentials, her directory roles all the same.
+        Assert.True(await Eventually(async () => (await Curl.RunAsync("--interface", "127.0.0.7", "--proxy", service.Proxy, "http://games.test/hello")).HttpCode == 403),
+            "the bound address did not get carol's year7 role");
         var before = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "carol", "carol in Year 7");
         Assert.Equal(["year7"], before.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
 
@@ -228,6 +231,8 @@ public sealed class Issue22LdapTests
             """);
 
         Assert.True(await Eventually(async () => await Get(service, "carol:carol-pw", "games.test") == 200), "carol kept the year7 role after the refresh");
+        // Her desk (an address bound to her, which sends no credentials) follows the directory too.
+        Assert.Equal(200, (await Curl.RunAsync("--interface", "127.0.0.7", "--proxy", service.Proxy, "http://games.test/hello")).HttpCode);
         var after = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "carol" && r.Str("action") == "allow", "carol out of Year 7");
         Assert.Empty(after.GetProperty("roles").EnumerateArray());
         // alice, still in Year 7, keeps the role.
