@@ -37,6 +37,7 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, CachedSignIn> _signIns = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, Lazy<DirectorySignIn>> _inFlight = new(StringComparer.Ordinal);
     private DirectoryStatus _status;
     private long _bindFailures;
     private long _cacheHits;
@@ -104,6 +105,21 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
     /// thread pool); returns within about twice the policy's timeout even if the directory hangs.
     /// </summary>
     public DirectorySignIn SignIn(DirectoryPolicy policy, string key, string user, string password)
+    {
+        // A browser opens several connections at once, each with the same credentials: when the cached sign-in has
+        // expired they share one conversation with the directory instead of one each.
+        var shared = _inFlight.GetOrAdd(key, _ => new Lazy<DirectorySignIn>(() => SignInOnce(policy, key, user, password)));
+        try
+        {
+            return shared.Value;
+        }
+        finally
+        {
+            _inFlight.TryRemove(new KeyValuePair<string, Lazy<DirectorySignIn>>(key, shared));
+        }
+    }
+
+    private DirectorySignIn SignInOnce(DirectoryPolicy policy, string key, string user, string password)
     {
         if (!LdapNames.IsUserName(user))
         {

@@ -25,7 +25,8 @@ internal enum AuthOutcome
 internal readonly record struct AuthResult(AuthOutcome Outcome, string? User = null, TimeSpan RetryAfter = default);
 
 /// <summary>
-/// Proxy-Authorization: Basic, checked against the user directory's password hashes. Wrong credentials are
+/// Proxy-Authorization: Basic, checked against the user directory's password hashes, or for a name users.csv has no
+/// hash for, by the school's directory when the policy has <c>identity.directory</c> (<see cref="LdapDirectory"/>). Wrong credentials are
 /// challenged whatever the policy's mode (a typo should be noticed, not silently downgraded to the network's
 /// default role). No credentials are challenged where the policy requires sign-in: everywhere with
 /// <c>proxy_auth: required</c>, on the <c>required_on</c> networks with <c>optional</c> (issue 15 item 5).
