@@ -87,6 +87,7 @@ internal static class ProxyHost
         var alerts = AlertOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // first: ServiceOptions.Bind returns null if any problem was found
         var pac = PacOptions.Bind(builder.Configuration, problems); // before ServiceOptions.Bind, as alerts
         var ldap = LdapSettings.Bind(builder.Configuration, problems); // issue 22: Identity:Ldap, before ServiceOptions.Bind, as alerts
+        var kerberos = KerberosSignIn.Bind(builder.Configuration, problems); // issue 22: Identity:Kerberos
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -134,6 +135,10 @@ internal static class ProxyHost
         }
         // Issue 22: every published policy asks the directory's member table for users users.csv does not know.
         services.AddSingleton(ldap);
+        if (kerberos is not null)
+        {
+            services.AddSingleton(kerberos);
+        }
         services.AddSingleton<LdapDirectory>();
         services.AddHostedService<LdapRefresher>();
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),

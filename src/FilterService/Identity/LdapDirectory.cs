@@ -185,6 +185,40 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
         return DirectorySignIn.Unreachable;
     }
 
+    /// <summary>
+    /// Makes sure the engine knows <paramref name="user"/>'s groups (someone signed in by Kerberos, whose password the
+    /// directory never sees): read now unless read within <c>cache_ttl</c>. While the directory cannot be asked, the
+    /// groups last read stay; someone never read has no directory roles. Blocking.
+    /// </summary>
+    public void ReadMember(DirectoryPolicy policy, string user)
+    {
+        var now = _time.GetUtcNow();
+        if (_members.TryGetValue(user, out var known) && now - known.Entry.ReadAt < policy.CacheTtl)
+        {
+            _members[user] = known with { LastSignIn = now };
+            return;
+        }
+        var found = Ask(policy, () => new LdapClient(policy, _settings).Check(user, password: null));
+        switch (found.Answer)
+        {
+            case LdapAnswer.Valid:
+                SetUp(policy);
+                _members[user] = new Member(new DirectoryMember(user, found.DisplayName, found.Groups, now), found.Dn!, now);
+                break;
+            case LdapAnswer.Wrong:
+                SetUp(policy);
+                _members.TryRemove(user, out _);
+                break;
+            default:
+                SetDown(policy, found.Problem);
+                if (known is not null)
+                {
+                    _members[user] = known with { LastSignIn = now };
+                }
+                break;
+        }
+    }
+
     /// <summary>Counts what the proxy did with a sign-in the directory could not check (metrics, /health).</summary>
     public void CountFallback(bool defaultRole)
     {

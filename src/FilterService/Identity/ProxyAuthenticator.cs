@@ -44,12 +44,15 @@ internal sealed class ProxyAuthenticator
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, ConcurrentDictionary<string, string>> _verified = new();
 
     private readonly LdapDirectory? _directory;
+    private readonly KerberosSignIn? _kerberos;
 
     /// <param name="directory">The school's directory, asked for names <c>users.csv</c> has no password for when the policy has <c>identity.directory</c>.</param>
-    public ProxyAuthenticator(AuthThrottle throttle, LdapDirectory? directory = null)
+    /// <param name="kerberos">Kerberos (Negotiate) sign-in, when the service has a keytab (<c>Identity:Kerberos:Keytab</c>).</param>
+    public ProxyAuthenticator(AuthThrottle throttle, LdapDirectory? directory = null, KerberosSignIn? kerberos = null)
     {
         _throttle = throttle;
         _directory = directory;
+        _kerberos = kerberos;
     }
 
     /// <summary>
@@ -90,6 +93,17 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Anonymous);
             return true;
         }
+        if (_kerberos is not null && KerberosSignIn.IsNegotiate(header))
+        {
+            // A Kerberos token is good once (GSSAPI's replay cache): never cached; checked on the thread pool.
+            if (_throttle.IsThrottled(client, "", out var wait))
+            {
+                result = new AuthResult(AuthOutcome.Throttled, RetryAfter: wait);
+                return true;
+            }
+            result = default;
+            return false;
+        }
         cache = _verified.GetValue(policy, static _ => new());
         key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
@@ -118,8 +132,12 @@ internal sealed class ProxyAuthenticator
     /// <summary>The user name a header claims, or empty when it is not well-formed Basic (counted under "").</summary>
     private static string UserOf(string header) => TryParseBasic(header, out var user, out _) ? user : "";
 
-    private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string> cache, string key)
+    private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string>? cache, string? key)
     {
+        if (_kerberos is not null && KerberosSignIn.IsNegotiate(header))
+        {
+            return VerifyKerberos(policy, client, header);
+        }
         if (!TryParseBasic(header, out var name, out var password))
         {
             _throttle.RecordFailure(client, "");
@@ -136,11 +154,11 @@ internal sealed class ProxyAuthenticator
             _throttle.RecordFailure(client, name);
             return new AuthResult(AuthOutcome.Challenge);
         }
-        if (cache.Count >= MaxCached)
+        if (cache!.Count >= MaxCached)
         {
             cache.Clear();
         }
-        cache[key] = name;
+        cache[key!] = name;
         return new AuthResult(AuthOutcome.Authenticated, name);
     }
 
@@ -165,6 +183,25 @@ internal sealed class ProxyAuthenticator
                 _directory.CountFallback(defaultRole);
                 return new AuthResult(defaultRole ? AuthOutcome.Anonymous : AuthOutcome.Challenge);
         }
+    }
+
+    /// <summary>
+    /// A Kerberos ticket: the principal (realm dropped) is the user, with roles from users.csv, else from the
+    /// directory's groups (read now unless read within <c>cache_ttl</c>). A token that does not complete a Kerberos
+    /// exchange is a failed login (407 offering Negotiate and Basic, so the browser can fall back to a password).
+    /// </summary>
+    private AuthResult VerifyKerberos(PolicySnapshot policy, IPAddress client, string header)
+    {
+        if (_kerberos!.Accept(header) is not { } name)
+        {
+            _throttle.RecordFailure(client, "");
+            return new AuthResult(AuthOutcome.Challenge);
+        }
+        if (policy.FindUser(name) is null && policy.Ldap is { } ldap && _directory is not null)
+        {
+            _directory.ReadMember(ldap, name);
+        }
+        return new AuthResult(AuthOutcome.Authenticated, name);
     }
 
     /// <summary>Parses <c>Basic base64(user:password)</c>. The scheme is case-insensitive; the user may not be empty.</summary>
