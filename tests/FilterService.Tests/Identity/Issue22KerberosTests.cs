@@ -77,6 +77,12 @@ public sealed class Issue22KerberosTests
         Assert.Equal("year7-no-games", record.Str("rule"));
         Assert.Equal(["year7"], record.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
 
+        // The same over a CONNECT tunnel (https): decided at CONNECT on alice's role.
+        var tunnel = await CurlAsync(kdc, service, alice, "--proxy-negotiate", "-U", ":", "-k", "-w", "CONNECT:%{http_connect}\n", "https://games.test/hello");
+        Assert.Contains("CONNECT:403", tunnel.Output);
+        var connect = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "alice" && r.Str("method") == "CONNECT", "alice's CONNECT");
+        Assert.Equal("year7-no-games", connect.Str("rule"));
+
         // bob's ticket: staff, so games are allowed. The same name by ticket or by password is the same person.
         var bob = await kdc.KinitAsync("bob", "bob-krb");
         Assert.Equal(200, (await CurlAsync(kdc, service, bob, "--proxy-negotiate", "-U", ":", "http://games.test/hello")).Code);
@@ -92,5 +98,29 @@ public sealed class Issue22KerberosTests
         // A token that is not a Kerberos ticket is a failed login.
         var forged = await CurlAsync(kdc, service, null, "-H", "Proxy-Authorization: Negotiate " + Convert.ToBase64String("not a ticket"u8.ToArray()), "http://games.test/hello");
         Assert.Equal(407, forged.Code);
+    }
+
+    [Fact]
+    public async Task Issue22_Kerberos_TicketHolderNotInUsersCsv_GetsRolesFromTheDirectorysNestedGroups()
+    {
+        await using var slapd = await Slapd.StartAsync(Issue22LdapTests.Ldif);
+        await using var kdc = await Kdc.StartAsync(("alice", "alice-krb"), ("bob", "bob-krb"));
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        var policy = Issue22LdapTests.Policy(slapd, slapd.LdapsUrl);
+        await using var service = await ServiceProcess.StartAsync(
+            [.. Issue22LdapTests.Settings(policy, audit, origin, slapd), $"--Identity:Kerberos:Keytab={kdc.Keytab}"], environment: kdc.Environment);
+
+        // bob is in Staff through two levels of nesting: his ticket opens the staffroom; alice's (Year 7) does not.
+        var bob = await kdc.KinitAsync("bob", "bob-krb");
+        var staffroom = await CurlAsync(kdc, service, bob, "--proxy-negotiate", "-U", ":", "http://staffroom.test/hello");
+        Assert.True(staffroom.Code == 200, staffroom.Output + service.Output);
+        var record = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "bob", "bob's request");
+        Assert.Equal(["staff"], record.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        var alice = await kdc.KinitAsync("alice", "alice-krb");
+        Assert.Equal(403, (await CurlAsync(kdc, service, alice, "--proxy-negotiate", "-U", ":", "http://staffroom.test/hello")).Code);
+        Assert.Equal(403, (await CurlAsync(kdc, service, alice, "--proxy-negotiate", "-U", ":", "http://games.test/hello")).Code);
+        var aliceRecord = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "alice" && r.Str("rule") == "year7-no-games", "alice on games");
+        Assert.Equal(["year7"], aliceRecord.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
     }
 }

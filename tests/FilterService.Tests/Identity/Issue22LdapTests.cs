@@ -14,7 +14,7 @@ public sealed class Issue22LdapTests
     /// People and groups. Nesting: bob is in Maths Dept, which is in Teaching, which is in Staff (three levels);
     /// alice and carol are in Year 7 directly; dave is in no mapped group.
     /// </summary>
-    private const string Ldif = $"""
+    internal const string Ldif = $"""
         dn: ou=People,{Slapd.Suffix}
         objectClass: organizationalUnit
         ou: People
@@ -78,7 +78,7 @@ public sealed class Issue22LdapTests
     /// A policy whose decisions differ by role: games.test is blocked for year7, chat.test for pupil (the loopback
     /// network's default role), staffroom.test is for staff only. Year 7 is mapped by DN, Staff by name.
     /// </summary>
-    private static string Policy(Slapd slapd, string url, string extra = "")
+    internal static string Policy(Slapd slapd, string url, string extra = "")
     {
         var dir = TempDir.Create("policy");
         File.WriteAllText(Path.Combine(dir, "malware.txt"), "malware.test\n");
@@ -125,7 +125,7 @@ public sealed class Issue22LdapTests
         return dir;
     }
 
-    private static string[] Settings(string policy, string audit, TestOrigin origin, Slapd slapd) =>
+    internal static string[] Settings(string policy, string audit, TestOrigin origin, Slapd slapd) =>
     [
         $"--Policy:Path={policy}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true",
         $"--Proxy:HostOverrides:games.test=127.0.0.1:{origin.HttpPort}",
