@@ -16,6 +16,35 @@ internal sealed class LdapRefresher(PolicyStore store, LdapDirectory directory, 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A successful reload wakes the loop at once: a changed directory, new bindings or a new interval apply now.
+        var reloaded = new SemaphoreSlim(0, 1);
+        void Wake(PolicyLoadReport report)
+        {
+            if (report.Succeeded && reloaded.CurrentCount == 0)
+            {
+                try
+                {
+                    reloaded.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // already woken
+                }
+            }
+        }
+        store.Reloaded += Wake;
+        try
+        {
+            await Loop(reloaded, stoppingToken);
+        }
+        finally
+        {
+            store.Reloaded -= Wake;
+        }
+    }
+
+    private async Task Loop(SemaphoreSlim reloaded, CancellationToken stoppingToken)
+    {
         DirectoryPolicy? last = null;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -40,7 +69,11 @@ internal sealed class LdapRefresher(PolicyStore store, LdapDirectory directory, 
             }
             try
             {
-                await Task.Delay(policy?.Refresh ?? Idle, time, stoppingToken);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var delay = Task.Delay(policy?.Refresh ?? Idle, time, wait.Token);
+                await Task.WhenAny(delay, reloaded.WaitAsync(wait.Token));
+                await wait.CancelAsync();
+                stoppingToken.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException)
             {
