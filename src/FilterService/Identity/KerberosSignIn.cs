@@ -12,9 +12,9 @@ namespace FilterService.Identity;
 /// </summary>
 internal sealed class KerberosSignIn
 {
-    private readonly string? _realm;
+    private readonly string _realm;
 
-    private KerberosSignIn(string? realm) => _realm = realm;
+    private KerberosSignIn(string realm) => _realm = realm;
 
     /// <summary>
     /// The <c>Identity:Kerberos</c> section, or null when no keytab is configured (Negotiate is then not offered).
@@ -32,6 +32,12 @@ internal sealed class KerberosSignIn
             errors.Add($"Identity:Kerberos:Keytab: file '{keytab}' does not exist");
             return null;
         }
+        // Required: without it a principal of any realm the KDC trusts (alice@OTHER.SCHOOL) would be our alice.
+        if (section["Realm"] is not { Length: > 0 })
+        {
+            errors.Add("Identity:Kerberos:Realm: required with Identity:Kerberos:Keytab: the realm whose principals are this school's users (SCHOOL.INTERNAL)");
+            return null;
+        }
         if (!OperatingSystem.IsWindows())
         {
             // GSSAPI reads the process's real environment, which Environment.SetEnvironmentVariable does not change on Unix.
@@ -41,7 +47,7 @@ internal sealed class KerberosSignIn
                 return null;
             }
         }
-        return new KerberosSignIn(section["Realm"]);
+        return new KerberosSignIn(section["Realm"]!);
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv", SetLastError = true)]
@@ -54,7 +60,7 @@ internal sealed class KerberosSignIn
 
     /// <summary>
     /// The signed-in user's name (the principal without its realm, lower-cased as directories compare), or null when
-    /// the token is malformed, not Kerberos, from another realm than <c>Identity:Kerberos:Realm</c>, or refused.
+    /// the token is malformed, not Kerberos, of a principal outside <c>Identity:Kerberos:Realm</c>, or refused.
     /// Blocking (GSSAPI may read the keytab): run it on the thread pool.
     /// </summary>
     public string? Accept(string header)
@@ -77,7 +83,7 @@ internal sealed class KerberosSignIn
         }
         var at = principal.LastIndexOf('@');
         var name = at < 0 ? principal : principal[..at];
-        if (_realm is not null && (at < 0 || !string.Equals(principal[(at + 1)..], _realm, StringComparison.OrdinalIgnoreCase)))
+        if (at < 0 || !string.Equals(principal[(at + 1)..], _realm, StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }

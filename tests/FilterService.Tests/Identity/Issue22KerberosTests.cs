@@ -109,7 +109,8 @@ public sealed class Issue22KerberosTests
         await using var origin = await TestOrigin.StartAsync();
         var policy = Issue22LdapTests.Policy(slapd, slapd.LdapsUrl);
         await using var service = await ServiceProcess.StartAsync(
-            [.. Issue22LdapTests.Settings(policy, audit, origin, slapd), $"--Identity:Kerberos:Keytab={kdc.Keytab}"], environment: kdc.Environment);
+            [.. Issue22LdapTests.Settings(policy, audit, origin, slapd), $"--Identity:Kerberos:Keytab={kdc.Keytab}", $"--Identity:Kerberos:Realm={Kdc.Realm}"],
+            environment: kdc.Environment);
 
         // bob is in Staff through two levels of nesting: his ticket opens the staffroom; alice's (Year 7) does not.
         var bob = await kdc.KinitAsync("bob", "bob-krb");
@@ -122,5 +123,25 @@ public sealed class Issue22KerberosTests
         Assert.Equal(403, (await CurlAsync(kdc, service, alice, "--proxy-negotiate", "-U", ":", "http://games.test/hello")).Code);
         var aliceRecord = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "alice" && r.Str("rule") == "year7-no-games", "alice on games");
         Assert.Equal(["year7"], aliceRecord.GetProperty("roles").EnumerateArray().Select(e => e.GetString()!).ToArray());
+    }
+
+    [Fact]
+    public async Task Issue22_Kerberos_TicketOfAnotherRealm_Is407_AndAKeytabWithoutRealmDoesNotStart()
+    {
+        await using var kdc = await Kdc.StartAsync(("alice", "alice-krb"));
+        var audit = TempDir.Create("audit");
+        await using var origin = await TestOrigin.StartAsync();
+        string[] settings =
+        [
+            $"--Policy:Path={Policy()}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true",
+            $"--Proxy:HostOverrides:games.test=127.0.0.1:{origin.HttpPort}", $"--Identity:Kerberos:Keytab={kdc.Keytab}",
+        ];
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => ServiceProcess.StartAsync(settings, environment: kdc.Environment));
+        Assert.Contains("Identity:Kerberos:Realm: required with Identity:Kerberos:Keytab", refused.Message);
+
+        // The service trusts OTHER.TEST only: alice@PROXY.TEST, though her ticket is for the proxy's own key, is not its alice.
+        await using var service = await ServiceProcess.StartAsync([.. settings, "--Identity:Kerberos:Realm=OTHER.TEST"], environment: kdc.Environment);
+        var alice = await kdc.KinitAsync("alice", "alice-krb");
+        Assert.Equal(407, (await CurlAsync(kdc, service, alice, "--proxy-negotiate", "-U", ":", "http://games.test/hello")).Code);
     }
 }
