@@ -74,10 +74,20 @@ internal sealed class KerberosSignIn
         {
             return null;
         }
-        using var context = new NegotiateAuthentication(new NegotiateAuthenticationServerOptions { Package = "Negotiate" });
-        context.GetOutgoingBlob(token, out var status);
-        if (status != NegotiateAuthenticationStatusCode.Completed || !context.IsAuthenticated
-            || !string.Equals(context.Package, "Kerberos", StringComparison.OrdinalIgnoreCase) || context.RemoteIdentity.Name is not { } principal)
+        string? principal;
+        try
+        {
+            using var context = new NegotiateAuthentication(new NegotiateAuthenticationServerOptions { Package = "Negotiate" });
+            context.GetOutgoingBlob(token, out var status);
+            principal = status == NegotiateAuthenticationStatusCode.Completed && context.IsAuthenticated
+                && string.Equals(context.Package, "Kerberos", StringComparison.OrdinalIgnoreCase) ? context.RemoteIdentity.Name : null;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or PlatformNotSupportedException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            // No GSSAPI library (Debian: libgssapi-krb5-2): nobody signs in by ticket; Basic still works.
+            return null;
+        }
+        if (principal is null)
         {
             return null;
         }
