@@ -52,7 +52,7 @@ internal static class ExplainCommand
                 return 2;
             }
             bool inspection = parse.GetValue(inspectionCa) ?? HasInspectionCa(parse.GetValue(config));
-            return Run(request, inspection, parse.GetValue(json), stdout, stderr);
+            return Run(request, inspection, parse.GetValue(json), stdout, stderr, () => ServiceConfiguration(parse.GetValue(config)));
         });
         return command;
     }
@@ -75,6 +75,11 @@ internal static class ExplainCommand
     /// environment (the quick start) the service makes and uses its own CA when none is configured
     /// (<see cref="QuickStartCa"/>), so it has one then too.
     /// </summary>
+    /// <summary>The service's settings as it would read them from here, or from <paramref name="settingsFile"/> and the environment.</summary>
+    internal static IConfiguration ServiceConfiguration(FileInfo? settingsFile) => settingsFile is null
+        ? Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder().Configuration
+        : new ConfigurationBuilder().AddJsonFile(settingsFile.FullName, optional: false).AddEnvironmentVariables().Build();
+
     internal static bool HasInspectionCa(FileInfo? settingsFile)
     {
         var service = settingsFile is null ? Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder() : null;
@@ -127,7 +132,7 @@ internal static class ExplainCommand
         return judged.Verdict is ConnectMiddleware.ConnectVerdict.BlockPage or ConnectMiddleware.ConnectVerdict.Blocked ? judged.Verdict : null;
     }
 
-    private static int Run(ExplainRequest input, bool inspection, bool json, TextWriter stdout, TextWriter stderr)
+    private static int Run(ExplainRequest input, bool inspection, bool json, TextWriter stdout, TextWriter stderr, Func<IConfiguration> configuration)
     {
         var result = PolicyLoader.Load(input.Policy);
         if (result.Snapshot is not { } snapshot)
@@ -159,10 +164,20 @@ internal static class ExplainCommand
             return 2;
         }
 
-        if (input.User is not null && snapshot.FindUser(input.User) is null)
+        if (input.User is not null && snapshot.FindUser(input.User) is null && snapshot.Ldap is null)
         {
             stderr.WriteLine($"--user: '{input.User}' is not in the policy's user directory");
             return 2;
+        }
+
+        // Issue 22: a name users.csv does not know is looked up in the school's directory, as the proxy would.
+        if (input.User is not null && snapshot.FindUser(input.User) is null && snapshot.Ldap is { } ldap)
+        {
+            if (DirectoryMember(ldap, input.User, configuration, stderr) is not { } member)
+            {
+                return 2;
+            }
+            snapshot = snapshot.WithDirectoryMembers(new OneMember(member));
         }
 
         var asked = new FilterRequest(address, input.User, target.Method, target.Scheme, target.Host, target.Port, target.PathAndQuery, instant.ToDateTimeOffset());
@@ -179,7 +194,8 @@ internal static class ExplainCommand
         var answered = decision.IsBlocked ? AnsweredWith(snapshot, request, on, inspection) : null;
         if (json)
         {
-            WriteJson(stdout, decision, on, answered, inspected, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe);
+            WriteJson(stdout, decision, on, answered, inspected, snapshot.TimeZone, snapshot.Version, request.PathAndQuery, safe,
+                input.User is null ? null : snapshot.RoleSources(input.User));
         }
         else
         {
@@ -189,9 +205,54 @@ internal static class ExplainCommand
                 stdout.WriteLine($"  safe search: connected to {safe.Host} ({safe.Provider}), not {request.Host}'s own address"
                     + (safe.YouTube is { } yt ? $"; inspected requests also carry YouTube-Restrict: {yt}" : ""));
             }
+            if (input.User is not null)
+            {
+                foreach (var (role, source) in snapshot.RoleSources(input.User))
+                {
+                    stdout.WriteLine($"  role:     {role} from {source}");
+                }
+            }
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// <paramref name="user"/> as the directory has them now (groups read with the service account, as the scheduled
+    /// refresh does; no password is checked), or null after saying why on <paramref name="stderr"/>.
+    /// </summary>
+    private static DirectoryMember? DirectoryMember(DirectoryPolicy ldap, string user, Func<IConfiguration> configuration, TextWriter stderr)
+    {
+        if (!Identity.LdapNames.IsUserName(user))
+        {
+            stderr.WriteLine($"--user: '{user}' is not a sign-in name (letters, digits, . _ - @); the proxy refuses it");
+            return null;
+        }
+        var problems = new List<string>();
+        var settings = Identity.LdapSettings.Bind(configuration(), problems);
+        if (problems.Count > 0)
+        {
+            problems.ForEach(stderr.WriteLine);
+            return null;
+        }
+        var found = new Identity.LdapClient(ldap, settings).Check(user, password: null);
+        switch (found.Answer)
+        {
+            case Identity.LdapAnswer.Valid:
+                return new DirectoryMember(user, found.DisplayName, found.Groups, TimeProvider.System.GetUtcNow());
+            case Identity.LdapAnswer.Wrong:
+                stderr.WriteLine($"--user: '{user}' is not in the policy's user directory (users.csv) nor in the school's directory ({ldap.Url})");
+                return null;
+            default:
+                stderr.WriteLine($"--user: the school's directory cannot be asked: {found.Problem}");
+                return null;
+        }
+    }
+
+    /// <summary>The one person explain asks about, as the engine's table of directory members.</summary>
+    private sealed class OneMember(DirectoryMember member) : IDirectoryMembers
+    {
+        public DirectoryMember? Find(string userName) => string.Equals(userName, member.UserName, StringComparison.OrdinalIgnoreCase) ? member : null;
     }
 
     /// <summary>
@@ -250,7 +311,7 @@ internal static class ExplainCommand
     }
 
     private static void WriteJson(TextWriter stdout, Decision d, DecidedOn on, ConnectMiddleware.ConnectVerdict? answered, TunnelInspection? inspected,
-        DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe)
+        DateTimeZone zone, string version, string pathAndQuery, SafeSearchTarget? safe, IReadOnlyList<(string Role, string Source)>? roleSources)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -283,6 +344,18 @@ internal static class ExplainCommand
             }
 
             w.WriteEndArray();
+            if (roleSources is not null)
+            {
+                w.WriteStartArray("role_sources");
+                foreach (var (role, source) in roleSources)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("role", role);
+                    w.WriteString("source", source);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             w.WriteString("network", d.Identity.Network);
             w.WriteString("path", UrlPath.Canonicalize(pathAndQuery));
             w.WriteString("policy_version", version);

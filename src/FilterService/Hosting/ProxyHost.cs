@@ -64,6 +64,12 @@ internal static class ProxyHost
         return 0;
     }
 
+    private static PolicyLoad WithDirectoryMembers(PolicyLoad load, LdapDirectory members) => directory =>
+    {
+        var loaded = load(directory);
+        return loaded.Snapshot is { } snapshot ? loaded with { Snapshot = snapshot.WithDirectoryMembers(members) } : loaded;
+    };
+
     /// <summary>
     /// Builds the service without starting it. Returns null with every configuration and policy problem in
     /// <paramref name="errors"/>. <paramref name="configureServices"/> lets tests replace services (a
@@ -91,6 +97,8 @@ internal static class ProxyHost
         var operationalLog = OperationalLogOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems,
             Environment.GetEnvironmentVariable("JOURNAL_STREAM")); // before ServiceOptions.Bind, as alerts
         var feeds = Feeds.FeedOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 21, as alerts
+        var ldap = LdapSettings.Bind(builder.Configuration, problems); // issue 22: Identity:Ldap, before ServiceOptions.Bind, as alerts
+        var kerberos = KerberosSignIn.Bind(builder.Configuration, problems); // issue 22: Identity:Kerberos
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -140,10 +148,18 @@ internal static class ProxyHost
             services.AddHostedService(sp => new SystemdWatchdog(sp.GetRequiredService<Microsoft.Extensions.Hosting.Systemd.ISystemdNotifier>(), watchdog,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SystemdWatchdog>>()));
         }
+        // Issue 22: every published policy asks the directory's member table for users users.csv does not know.
+        services.AddSingleton(ldap);
+        if (kerberos is not null)
+        {
+            services.AddSingleton(kerberos);
+        }
+        services.AddSingleton<LdapDirectory>();
+        services.AddHostedService<LdapRefresher>();
         services.AddSingleton(sp => new PolicyStore(options.Policy.Path, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<PolicyStore>>(),
             new StatutoryGuard(options.Policy.StatutoryShrinkFraction, options.Policy.StatutoryMinEntries, options.Audit.Path),
-            sp.GetService<PolicyLoad>()));
+            WithDirectoryMembers(sp.GetService<PolicyLoad>() ?? (d => PolicyModel.Documents.PolicyLoader.Load(d)), sp.GetRequiredService<LdapDirectory>())));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyWatcher>>()));
         services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.MaxAuthFailuresPerAddress, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
@@ -367,6 +383,14 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             {
                 problems.Add(tenants);
             }
+            // Issue 22: a directory that cannot be asked is a degraded service, whatever on_directory_down says.
+            var ldap = store.Current.Ldap;
+            var directory = ldap is null ? null : context.RequestServices.GetService<LdapDirectory>();
+            if (ldap is not null && directory?.Status is { Up: false } down)
+            {
+                problems.Add($"directory: {ldap.Url} cannot be asked since {down.Since:u} ({down.Problem}); sign-ins cached within {ldap.CachedValidFor} keep working, "
+                    + (ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.Refuse ? "new ones are refused" : "new ones get the network's default role (407 where it has none)"));
+            }
             if (alertsNotDurable > 0)
             {
                 problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
@@ -409,6 +433,19 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                     version = report.Version,
                     error = report.FirstError,
                     diagnostics = report.Diagnostics,
+                },
+                directory = ldap is null || directory is null ? null : new
+                {
+                    url = ldap.Url.ToString(),
+                    up = directory.Status.Up,
+                    since = directory.Status.Since,
+                    problem = directory.Status.Problem,
+                    onDirectoryDown = ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.Refuse ? "refuse" : "cached_then_default",
+                    cachedSignIns = directory.CachedSignIns,
+                    members = directory.Members,
+                    bindFailures = directory.BindFailures,
+                    cacheHits = directory.CacheHits,
+                    fallbacks = new { cached = directory.Fallbacks.Cached, defaultRole = directory.Fallbacks.DefaultRole, refused = directory.Fallbacks.Refused },
                 },
                 audit = audit is null ? null : new
                 {

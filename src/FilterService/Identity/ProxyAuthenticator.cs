@@ -25,7 +25,8 @@ internal enum AuthOutcome
 internal readonly record struct AuthResult(AuthOutcome Outcome, string? User = null, TimeSpan RetryAfter = default);
 
 /// <summary>
-/// Proxy-Authorization: Basic, checked against the user directory's password hashes. Wrong credentials are
+/// Proxy-Authorization: Basic, checked against the user directory's password hashes, or for a name users.csv has no
+/// hash for, by the school's directory when the policy has <c>identity.directory</c> (<see cref="LdapDirectory"/>). Wrong credentials are
 /// challenged whatever the policy's mode (a typo should be noticed, not silently downgraded to the network's
 /// default role). No credentials are challenged where the policy requires sign-in: everywhere with
 /// <c>proxy_auth: required</c>, on the <c>required_on</c> networks with <c>optional</c> (issue 15 item 5).
@@ -42,7 +43,17 @@ internal sealed class ProxyAuthenticator
     // SHA-256 of the header (never the password itself). A reload starts a fresh cache: a changed hash takes effect.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<PolicySnapshot, ConcurrentDictionary<string, string>> _verified = new();
 
-    public ProxyAuthenticator(AuthThrottle throttle) => _throttle = throttle;
+    private readonly LdapDirectory? _directory;
+    private readonly KerberosSignIn? _kerberos;
+
+    /// <param name="directory">The school's directory, asked for names <c>users.csv</c> has no password for when the policy has <c>identity.directory</c>.</param>
+    /// <param name="kerberos">Kerberos (Negotiate) sign-in, when the service has a keytab (<c>Identity:Kerberos:Keytab</c>).</param>
+    public ProxyAuthenticator(AuthThrottle throttle, LdapDirectory? directory = null, KerberosSignIn? kerberos = null)
+    {
+        _throttle = throttle;
+        _directory = directory;
+        _kerberos = kerberos;
+    }
 
     /// <summary>
     /// Checks the header. Everything but the password hash runs inline; the hash (slow by design) runs on the thread
@@ -82,11 +93,29 @@ internal sealed class ProxyAuthenticator
             result = new AuthResult(AuthOutcome.Anonymous);
             return true;
         }
+        if (_kerberos is not null && KerberosSignIn.IsNegotiate(header))
+        {
+            // A Kerberos token is good once (GSSAPI's replay cache): never cached; checked on the thread pool.
+            if (_throttle.IsThrottled(client, "", out var wait))
+            {
+                result = new AuthResult(AuthOutcome.Throttled, RetryAfter: wait);
+                return true;
+            }
+            result = default;
+            return false;
+        }
         cache = _verified.GetValue(policy, static _ => new());
         key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(header)));
         if (cache.TryGetValue(key, out var known))
         {
             result = new AuthResult(AuthOutcome.Authenticated, known);
+            return true;
+        }
+        // A directory sign-in is remembered for the policy's cache_ttl only (a changed password or a disabled account
+        // must take effect), under its own keyed hash; only a successful bind fills it.
+        if (policy.Ldap is { } ldap && _directory is not null && _directory.TryCached(ldap, _directory.KeyOf(header), out var signedIn))
+        {
+            result = new AuthResult(AuthOutcome.Authenticated, signedIn);
             return true;
         }
         // Only a successful check fills the cache, and no check runs while throttled: asking the cache first
@@ -103,12 +132,21 @@ internal sealed class ProxyAuthenticator
     /// <summary>The user name a header claims, or empty when it is not well-formed Basic (counted under "").</summary>
     private static string UserOf(string header) => TryParseBasic(header, out var user, out _) ? user : "";
 
-    private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string> cache, string key)
+    private AuthResult Verify(PolicySnapshot policy, IPAddress client, string header, ConcurrentDictionary<string, string>? cache, string? key)
     {
+        if (_kerberos is not null && KerberosSignIn.IsNegotiate(header))
+        {
+            return VerifyKerberos(policy, client, header);
+        }
         if (!TryParseBasic(header, out var name, out var password))
         {
             _throttle.RecordFailure(client, "");
             return new AuthResult(AuthOutcome.Challenge);
+        }
+        // users.csv first: a name with a password hash there is checked there; any other name goes to the directory.
+        if (policy.Ldap is { } ldap && _directory is not null && policy.FindUser(name)?.Password is null)
+        {
+            return VerifyWithDirectory(policy, ldap, client, header, name, password);
         }
         // An unknown name costs the same PBKDF2 work as a known one (PolicySnapshot.VerifyPassword): timing tells nothing.
         if (!policy.VerifyPassword(name, password))
@@ -116,11 +154,53 @@ internal sealed class ProxyAuthenticator
             _throttle.RecordFailure(client, name);
             return new AuthResult(AuthOutcome.Challenge);
         }
-        if (cache.Count >= MaxCached)
+        if (cache!.Count >= MaxCached)
         {
             cache.Clear();
         }
-        cache[key] = name;
+        cache[key!] = name;
+        return new AuthResult(AuthOutcome.Authenticated, name);
+    }
+
+    /// <summary>
+    /// A sign-in checked by the directory (blocking; on the thread pool). When the directory cannot be asked and no
+    /// cached sign-in vouches for the credentials, <c>on_directory_down</c> decides: <c>refuse</c> answers 407;
+    /// <c>cached_then_default</c> lets the request through unsigned-in, so the network's default role decides it, or
+    /// answers 407 where the network has none: never a request decided with no role because the directory was down.
+    /// </summary>
+    private AuthResult VerifyWithDirectory(PolicySnapshot policy, PolicyModel.Decisions.DirectoryPolicy ldap, IPAddress client, string header,
+        string name, string password)
+    {
+        switch (_directory!.SignIn(ldap, _directory.KeyOf(header), name, password))
+        {
+            case DirectorySignIn.Valid:
+                return new AuthResult(AuthOutcome.Authenticated, name);
+            case DirectorySignIn.Wrong:
+                _throttle.RecordFailure(client, name);
+                return new AuthResult(AuthOutcome.Challenge);
+            default:
+                bool defaultRole = ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.CachedThenDefault && !policy.Identify(client, null).Roles.IsEmpty;
+                _directory.CountFallback(defaultRole);
+                return new AuthResult(defaultRole ? AuthOutcome.Anonymous : AuthOutcome.Challenge);
+        }
+    }
+
+    /// <summary>
+    /// A Kerberos ticket: the principal (realm dropped) is the user, with roles from users.csv, else from the
+    /// directory's groups (read now unless read within <c>cache_ttl</c>). A token that does not complete a Kerberos
+    /// exchange is a failed login (407 offering Negotiate and Basic, so the browser can fall back to a password).
+    /// </summary>
+    private AuthResult VerifyKerberos(PolicySnapshot policy, IPAddress client, string header)
+    {
+        if (_kerberos!.Accept(header) is not { } name)
+        {
+            _throttle.RecordFailure(client, "");
+            return new AuthResult(AuthOutcome.Challenge);
+        }
+        if (policy.FindUser(name) is null && policy.Ldap is { } ldap && _directory is not null)
+        {
+            _directory.ReadMember(ldap, name);
+        }
         return new AuthResult(AuthOutcome.Authenticated, name);
     }
 

@@ -37,7 +37,7 @@ internal sealed class ProxyServices : IDisposable
 
     public ProxyServices(ProxyOptions options, PolicyStore policy, ProxyAuthenticator authenticator, UpstreamConnector upstream,
         IEnumerable<IDecisionObserver> observers, TimeProvider time, FilterMetrics? metrics = null, IncidentRecorder? alerts = null,
-        AuditLog? audit = null, ILogger<RefusalLog>? refusalLogger = null)
+        AuditLog? audit = null, ILogger<RefusalLog>? refusalLogger = null, KerberosSignIn? kerberos = null)
     {
         _audit = audit;
         Refusals = new RefusalLog(time, options.RefusalLogInterval, refusalLogger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<RefusalLog>.Instance);
@@ -49,7 +49,8 @@ internal sealed class ProxyServices : IDisposable
         Upstream = upstream;
         Time = time;
         _observers = observers.ToArray();
-        ProxyAuthenticate = $"Basic realm=\"{options.AuthRealm.Replace("\"", "'")}\", charset=\"UTF-8\"";
+        // Issue 22: with a keytab, Negotiate (Kerberos, no prompt) is offered first and Basic stays for clients without a ticket.
+        ProxyAuthenticate = (kerberos is null ? "" : "Negotiate, ") + $"Basic realm=\"{options.AuthRealm.Replace("\"", "'")}\", charset=\"UTF-8\"";
         Via = "1.1 " + options.ViaName;
     }
 

@@ -133,6 +133,43 @@ public sealed partial class PolicySnapshot
     /// <summary>The lists that name a feed (<c>source:</c>), in policy order (issue 21); empty when none do.</summary>
     public ImmutableArray<Documents.FeedSpec> Feeds { get; init; } = [];
 
+    /// <summary>The compiled <c>identity.directory</c> section: the school's LDAP directory, or null when the policy has none.</summary>
+    public DirectoryPolicy? Ldap { get; init; }
+
+    // The directory's members as the service last read them; set once, by WithDirectoryMembers, before the snapshot is published.
+    private IDirectoryMembers? _members;
+
+    /// <summary>
+    /// This policy with the service's table of directory members, asked by the engine for a user the CSV directory
+    /// does not know (CSV first, then the directory: docs/policy.md). A shallow copy: the compiled policy is shared.
+    /// </summary>
+    public PolicySnapshot WithDirectoryMembers(IDirectoryMembers members)
+    {
+        var copy = (PolicySnapshot)MemberwiseClone();
+        copy._members = members;
+        return copy;
+    }
+
+    /// <summary>The users <c>identity.bindings</c> names that <c>users.csv</c> does not know: the directory must be read for them.</summary>
+    public IReadOnlyList<string> BoundDirectoryUsers =>
+        _bindings.Values.Where(u => _users.Find(u) is null).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+
+    /// <summary>
+    /// Each role <paramref name="user"/> holds and where it came from: <c>users.csv</c>, or the directory group that
+    /// gives it. Empty when the name is in neither (or the directory has not signed them in since the service started).
+    /// </summary>
+    public IReadOnlyList<(string Role, string Source)> RoleSources(string user)
+    {
+        if (_users.Find(user) is { } record)
+        {
+            return record.Roles.Select(r => (r, "users.csv")).ToArray();
+        }
+
+        return _members?.Find(user) is { } member && Ldap is { } ldap
+            ? ldap.RolesFor(member.Groups).Select(r => (r.Role, "directory group " + r.Group)).ToArray()
+            : [];
+    }
+
     /// <summary>The compiled <c>safe_search</c> section (<see cref="SafeSearchPolicy.None"/> when absent).</summary>
     public SafeSearchPolicy SafeSearch { get; init; } = SafeSearchPolicy.None;
 
@@ -647,6 +684,24 @@ public sealed partial class PolicySnapshot
 
             return new Who(
                 new ClientIdentity(record.UserName, record.DisplayName, record.Roles, networkIndex >= 0 ? _networks[networkIndex].Name : null, isClient),
+                mask, networkIndex);
+        }
+
+        if (userName is not null && Ldap is { } ldap && _members?.Find(userName) is { } member)
+        {
+            var mask = 0UL;
+            var roles = ImmutableArray.CreateBuilder<string>();
+            foreach (var (role, _) in ldap.RolesFor(member.Groups))
+            {
+                if (_roles.IndexOf(role) is var i and >= 0)
+                {
+                    mask |= 1UL << i;
+                    roles.Add(role);
+                }
+            }
+
+            return new Who(
+                new ClientIdentity(member.UserName, member.DisplayName, roles.ToImmutable(), networkIndex >= 0 ? _networks[networkIndex].Name : null, isClient),
                 mask, networkIndex);
         }
 

@@ -44,4 +44,16 @@ internal static class DocumentCodes
 
     /// <summary>tenant_restrictions: a missing or malformed tenant, directory ID or domain, or no provider.</summary>
     public const string BadTenantRestrictions = "PM0607";
+
+    /// <summary>identity.directory: a missing or malformed url, DN or search base, or a plain ldap:// url without starttls.</summary>
+    public const string BadDirectory = "PM0701";
+
+    /// <summary>identity.directory user_filter: not a parenthesised LDAP filter, or no <c>{user}</c> in it.</summary>
+    public const string BadDirectoryFilter = "PM0702";
+
+    /// <summary>identity.directory groups: an empty group, or a group that is mapped twice.</summary>
+    public const string BadDirectoryGroup = "PM0703";
+
+    /// <summary>identity.directory: a bad duration, depth, nested_groups or on_directory_down value.</summary>
+    public const string BadDirectoryValue = "PM0704";
 }

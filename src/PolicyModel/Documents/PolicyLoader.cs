@@ -111,6 +111,8 @@ internal sealed class PolicyCompiler
     private UserDirectory _users = UserDirectory.Empty;
     private DomainMatcher _matcher = DomainMatcher.Empty;
     private bool _usersLoaded;
+    private DirectoryPolicy? _ldap;
+    private bool _hasDirectory;
     private ulong _signInNetworks;
     private bool _refuseBareIpConnect;
 
@@ -172,7 +174,7 @@ internal sealed class PolicyCompiler
         return new PolicySnapshot(
             Path.GetFullPath(_directory), Version(), name, _zone, proxyAuth, clients, networks, _roles.ToImmutableArray(), _users,
             bindings, categories, matcher, lists, rules, exceptions, denied, defaultAction, warnings) { SignInNetworkMask = _signInNetworks, RefuseBareIpConnect = _refuseBareIpConnect, SafeSearch = safeSearch,
-              Inspection = inspection, TenantRestrictions = tenants, Feeds = [.. _feeds] };
+              Inspection = inspection, TenantRestrictions = tenants, Feeds = [.. _feeds], Ldap = _ldap };
     }
 
     private string Version()
@@ -369,7 +371,13 @@ internal sealed class PolicyCompiler
             return (mode, bindings.ToFrozenDictionary());
         }
 
-        var entries = _src.Entries(node, "identity", ["users", "proxy_auth", "required_on", "bindings"]);
+        var entries = _src.Entries(node, "identity", ["users", "proxy_auth", "required_on", "bindings", "directory"]);
+        if (YamlSource.Get(entries, "directory") is { } directoryNode)
+        {
+            _ldap = DirectoryCompiler.Compile(_src, directoryNode, _roles);
+            _hasDirectory = true;
+        }
+
         if (YamlSource.Get(entries, "users") is { } usersNode && _src.Scalar(usersNode, "users") is { } usersFile)
         {
             var full = Path.Combine(_directory, usersFile);
@@ -397,9 +405,9 @@ internal sealed class PolicyCompiler
                     break;
             }
 
-            if (mode != ProxyAuthMode.Off && !_usersLoaded)
+            if (mode != ProxyAuthMode.Off && !_usersLoaded && YamlSource.Get(entries, "directory") is null)
             {
-                _src.Error(authNode, "PM0502", "proxy_auth needs a users file to check passwords against");
+                _src.Error(authNode, "PM0502", "proxy_auth needs a users file or a directory to check passwords against");
             }
         }
 
@@ -452,7 +460,8 @@ internal sealed class PolicyCompiler
 
     private bool CheckUser(string user, YamlNode at)
     {
-        if (_users.Find(user) is not null)
+        // With a directory, people are known only when they sign in: any name may be theirs.
+        if (_users.Find(user) is not null || _hasDirectory)
         {
             return true;
         }

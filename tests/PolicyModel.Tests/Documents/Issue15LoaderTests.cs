@@ -153,7 +153,7 @@ public sealed class Issue15LoaderTests
         Assert.Equal(
             [
                 "policy.yaml:9:10: error PM0110: users file 'users.csv' is not a regular file (a device, FIFO or socket); refusing to read it",
-                "policy.yaml:10:15: error PM0502: proxy_auth needs a users file to check passwords against",
+                "policy.yaml:10:15: error PM0502: proxy_auth needs a users file or a directory to check passwords against",
                 "policy.yaml:12:36: error PM0503: unknown user 'staff1'",
                 "policy.yaml:16:13: error PM0110: list 'lists/social.txt' is not a regular file (a device, FIFO or socket); refusing to read it",
                 "policy.yaml:16:31: error PM0110: list 'lists/ut1/domains' is not a regular file (a device, FIFO or socket); refusing to read it",
