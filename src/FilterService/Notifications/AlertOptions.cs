@@ -107,6 +107,10 @@ internal sealed class AlertOptions
             {
                 errors.Add("Alerts:Smtp:User and Alerts:Smtp:Password: give both or neither");
             }
+            if (o.Smtp.OAuth2.Enabled)
+            {
+                SmtpOAuth2Settings.Validate(o.Smtp, contentRoot, errors);
+            }
         }
         else if (o.Recipients.Count > 0)
         {
@@ -214,6 +218,9 @@ internal sealed class SmtpSettings
     /// <summary>Optional login; give both or neither.</summary>
     public string? User { get; set; }
     public string? Password { get; set; }
+
+    /// <summary>Sign in with OAuth2 (XOAUTH2) instead of a password: Microsoft 365, Google Workspace or another provider.</summary>
+    public SmtpOAuth2Settings OAuth2 { get; set; } = new();
 
     public SmtpSecurity EffectiveSecurity => Security ?? StartTls switch
     {

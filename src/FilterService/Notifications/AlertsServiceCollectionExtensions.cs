@@ -10,7 +10,7 @@ internal static class AlertsServiceCollectionExtensions
         services.AddSingleton(sp => new Outbox(options.Outbox.Path!, sp.GetRequiredService<ILogger<Outbox>>()));
         if (options.EmailEnabled)
         {
-            services.AddSingleton<IAlertChannel>(new EmailChannel(options));
+            services.AddSingleton<IAlertChannel>(sp => new EmailChannel(options, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         }
         if (options.WebhookEnabled)
         {

@@ -24,14 +24,17 @@ internal interface IAlertChannel
 /// worker's cancellation token. The server certificate must pass the system's validation, or be one of the
 /// certificates in <c>Alerts:Smtp:TrustedCertificates</c> (pinned by SHA-256, host name still checked): there is no
 /// "accept any certificate". The Message-ID is derived from the incident id so a mail system (or a person) can drop a
-/// redelivery after a crash.
+/// redelivery after a crash. With <c>Alerts:Smtp:OAuth2</c> it signs in with XOAUTH2 and a token from
+/// <see cref="OAuth2TokenSource"/> instead of a password.
 /// </summary>
 /// <remarks>
 /// System.Net.Mail was replaced (issue 15): under the service's process-wide inline socket completions it waited for
 /// its timeout after the server's 250 to DATA, so every alert was sent again and never marked delivered.
 /// </remarks>
-internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
+internal sealed class EmailChannel(AlertOptions options, TimeProvider time) : IAlertChannel, IDisposable
 {
+    private readonly OAuth2TokenSource? _oauth = options.Smtp.OAuth2.Enabled ? new OAuth2TokenSource(options.Smtp.OAuth2, time) : null;
+
     public string Name => "email";
 
     public async Task SendAsync(AlertMessage message, CancellationToken cancellationToken)
@@ -39,7 +42,11 @@ internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
         using var client = CreateClient(options);
         var mail = CreateMessage(message, options);
         await client.ConnectAsync(options.Smtp.Host!, options.Smtp.EffectivePort, SocketOptions(options.Smtp.EffectiveSecurity), cancellationToken);
-        if (!string.IsNullOrEmpty(options.Smtp.User))
+        if (_oauth is not null)
+        {
+            await SignInWithOAuth2Async(client, _oauth, options.Smtp.OAuth2.User!, cancellationToken);
+        }
+        else if (!string.IsNullOrEmpty(options.Smtp.User))
         {
             await client.AuthenticateAsync(options.Smtp.User, options.Smtp.Password ?? "", cancellationToken);
         }
@@ -53,6 +60,36 @@ internal sealed class EmailChannel(AlertOptions options) : IAlertChannel
         {
         }
     }
+
+    /// <summary>
+    /// XOAUTH2 with the cached token; when the server refuses it (535: revoked, or expired early) the token is dropped
+    /// and one fresh token is tried on the same connection. A second refusal is the attempt's failure.
+    /// </summary>
+    private static async Task SignInWithOAuth2Async(MailKit.Net.Smtp.SmtpClient client, OAuth2TokenSource tokens, string user, CancellationToken cancellationToken)
+    {
+        var token = await tokens.GetAsync(cancellationToken);
+        try
+        {
+            await client.AuthenticateAsync(new MailKit.Security.SaslMechanismOAuth2(user, token), cancellationToken);
+            return;
+        }
+        catch (MailKit.Security.AuthenticationException)
+        {
+            tokens.Invalidate(token);
+        }
+        token = await tokens.GetAsync(cancellationToken);
+        try
+        {
+            await client.AuthenticateAsync(new MailKit.Security.SaslMechanismOAuth2(user, token), cancellationToken);
+        }
+        catch (MailKit.Security.AuthenticationException ex)
+        {
+            tokens.Invalidate(token);
+            throw new MailKit.Security.AuthenticationException($"SMTP server refused the OAuth2 token for {user} (a fresh token too): {ex.Message}", ex);
+        }
+    }
+
+    public void Dispose() => _oauth?.Dispose();
 
     internal static MailKit.Security.SecureSocketOptions SocketOptions(SmtpSecurity security) => security switch
     {

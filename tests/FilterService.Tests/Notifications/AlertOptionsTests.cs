@@ -118,4 +118,69 @@ public sealed class AlertOptionsTests
         Assert.Equal(MimeKit.MessagePriority.Urgent, mail.Priority);
         Assert.Equal("0123456789abcdef0123456789abcdef", mail.Headers["X-FilterService-Alert"]);
     }
+
+    private static readonly (string, string)[] Mail = [("Alerts:Smtp:Host", "smtp.office365.com"), ("Alerts:Email:From", "alerts@school.test"), ("Alerts:Email:To", "dsl@school.test")];
+
+    [Fact]
+    public void Issue20_SmtpOAuth2_Microsoft_DefaultsToClientCredentialsAgainstTheTenantsEndpoint()
+    {
+        var (o, errors) = Bind([.. Mail, ("Alerts:Smtp:OAuth2:Provider", "Microsoft"), ("Alerts:Smtp:OAuth2:TenantId", "contoso.onmicrosoft.com"),
+            ("Alerts:Smtp:OAuth2:ClientId", "app"), ("Alerts:Smtp:OAuth2:ClientSecret", "s"), ("Alerts:Smtp:OAuth2:User", "alerts@school.test")]);
+        Assert.Empty(errors);
+        Assert.Equal("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token", o!.Smtp.OAuth2.EffectiveTokenEndpoint);
+        Assert.Equal("https://outlook.office365.com/.default", o.Smtp.OAuth2.EffectiveScope);
+        Assert.False(o.Smtp.OAuth2.UsesRefreshToken);
+    }
+
+    [Fact]
+    public void Issue20_SmtpOAuth2_Google_RefreshTokenFromAFile()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "oauth-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "refresh"), "1//token\n");
+        var (o, errors) = Bind([.. Mail, ("Alerts:Smtp:OAuth2:Provider", "Google"), ("Alerts:Smtp:OAuth2:ClientId", "app"),
+            ("Alerts:Smtp:OAuth2:ClientSecret", "s"), ("Alerts:Smtp:OAuth2:RefreshTokenFile", Path.Combine(dir, "refresh")), ("Alerts:Smtp:OAuth2:User", "alerts@school.test")]);
+        Assert.Empty(errors);
+        Assert.Equal("https://oauth2.googleapis.com/token", o!.Smtp.OAuth2.EffectiveTokenEndpoint);
+        Assert.True(o.Smtp.OAuth2.UsesRefreshToken);
+        Assert.Null(o.Smtp.OAuth2.EffectiveScope);
+        Assert.Equal("1//token", SmtpOAuth2Settings.Secret(o.Smtp.OAuth2.RefreshToken, o.Smtp.OAuth2.RefreshTokenFile));
+    }
+
+    [Fact]
+    public void Issue20_SmtpOAuth2_EveryProblem_ReportedWithItsKey()
+    {
+        var (o, errors) = Bind([.. Mail, ("Alerts:Smtp:User", "filter"), ("Alerts:Smtp:Password", "p"), ("Alerts:Smtp:Security", "None"),
+            ("Alerts:Smtp:OAuth2:Provider", "Microsoft"), ("Alerts:Smtp:OAuth2:ClientSecret", "s"), ("Alerts:Smtp:OAuth2:ClientSecretFile", "/nonexistent/secret"),
+            ("Alerts:Smtp:OAuth2:User", "not-an-address")]);
+        Assert.Null(o);
+        Assert.Equal(
+        [
+            "Alerts:Smtp:OAuth2 and Alerts:Smtp:User/Password: give one way to sign in (OAuth2 signs in as Alerts:Smtp:OAuth2:User)",
+            "Alerts:Smtp:OAuth2:ClientId: required when Alerts:Smtp:OAuth2:Provider is set",
+            "Alerts:Smtp:OAuth2:User: 'not-an-address' is not an email address",
+            "Alerts:Smtp:OAuth2:ClientSecret and Alerts:Smtp:OAuth2:ClientSecretFile: give one",
+            "Alerts:Smtp:OAuth2:ClientSecretFile: '/nonexistent/secret': Could not find a part of the path '/nonexistent/secret'.",
+            "Alerts:Smtp:OAuth2:TenantId: required for Microsoft (the directory id or domain in the token endpoint), or give Alerts:Smtp:OAuth2:TokenEndpoint",
+            "Alerts:Smtp:OAuth2: needs TLS to the SMTP server (Alerts:Smtp:Security StartTls or SslOnConnect): a bearer token must not cross the network in clear",
+        ], errors);
+    }
+
+    [Theory]
+    [InlineData("Google", "", "Alerts:Smtp:OAuth2:RefreshToken (or RefreshTokenFile): required for Google (Gmail SMTP has no client-credentials grant)")]
+    [InlineData("Custom", "", "Alerts:Smtp:OAuth2:TokenEndpoint: required when Alerts:Smtp:OAuth2:Provider is Custom")]
+    [InlineData("Microsoft", "http://login.test/token", "Alerts:Smtp:OAuth2:TokenEndpoint: 'http://login.test/token' is not an absolute https URL (plain http only on loopback)")]
+    public void Issue20_SmtpOAuth2_ProviderProblems(string provider, string endpoint, string error)
+    {
+        var (_, errors) = Bind([.. Mail, ("Alerts:Smtp:OAuth2:Provider", provider), ("Alerts:Smtp:OAuth2:TokenEndpoint", endpoint),
+            ("Alerts:Smtp:OAuth2:ClientId", "app"), ("Alerts:Smtp:OAuth2:ClientSecret", "s"), ("Alerts:Smtp:OAuth2:User", "alerts@school.test")]);
+        Assert.Equal([error], errors);
+    }
+
+    [Fact]
+    public void Issue20_SmtpOAuth2_UnknownProvider_IsAnError()
+    {
+        var (_, errors) = Bind([.. Mail, ("Alerts:Smtp:OAuth2:Provider", "Yahoo")]);
+        Assert.Single(errors, e => e.StartsWith("Alerts: ") && e.Contains("Yahoo"));
+    }
 }

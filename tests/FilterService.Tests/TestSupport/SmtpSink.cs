@@ -53,7 +53,35 @@ public sealed class SmtpSink : IAsyncDisposable
         signal.sigwait([signal.SIGTERM, signal.SIGINT])
         """;
 
-    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null, SmtpTls? tls = null, (string User, string Password)? login = null)
+    /// <summary>
+    /// With an OAuth2 sign-in (issue 20): STARTTLS and AUTH required, XOAUTH2 the only mechanism (a handler
+    /// <c>auth_XOAUTH2</c> method), accepting exactly <c>user=USER^Aauth=Bearer TOKEN^A^A</c>; anything else is 535.
+    /// </summary>
+    private const string OAuth2Server = """
+        import base64, signal, ssl, sys
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.handlers import Mailbox
+        from aiosmtpd.smtp import AuthResult
+        host, port, maildir, cert, key, user, token = sys.argv[1:]
+        class Handler(Mailbox):
+            async def auth_XOAUTH2(self, server, args):
+                if len(args) == 2:
+                    blob = base64.b64decode(args[1])
+                else:
+                    blob = await server.challenge_auth("")
+                    if not isinstance(blob, bytes):
+                        return AuthResult(success=False, handled=True)
+                ok = blob == ("user=%s\x01auth=Bearer %s\x01\x01" % (user, token)).encode()
+                return AuthResult(success=ok, handled=False)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
+        Controller(Handler(maildir), hostname=host, port=int(port), tls_context=tls, require_starttls=True,
+                   auth_required=True, auth_exclude_mechanism=["PLAIN", "LOGIN"]).start()
+        signal.sigwait([signal.SIGTERM, signal.SIGINT])
+        """;
+
+    public static async Task<SmtpSink> StartAsync(int? port = null, string? maildir = null, SmtpTls? tls = null, (string User, string Password)? login = null,
+        (string User, string Token)? xoauth2 = null)
     {
         if (!File.Exists(Python) || !Directory.Exists("/usr/lib/python3/dist-packages/aiosmtpd"))
         {
@@ -73,7 +101,9 @@ public sealed class SmtpSink : IAsyncDisposable
             { Implicit: true } => new[] { "--smtpscert", tls.CertificatePem, "--smtpskey", tls.KeyPem },
             _ => new[] { "--tlscert", tls.CertificatePem, "--tlskey", tls.KeyPem },
         };
-        var args = login is { } l
+        var args = xoauth2 is { } x
+            ? ["-c", OAuth2Server, "127.0.0.1", p.ToString(), maildir, (tls ?? throw new ArgumentException("XOAUTH2 needs STARTTLS", nameof(xoauth2))).CertificatePem, tls.KeyPem, x.User, x.Token]
+            : login is { } l
             ? ["-c", LoginServer, "127.0.0.1", p.ToString(), maildir, (tls ?? throw new ArgumentException("a login needs STARTTLS", nameof(login))).CertificatePem, tls.KeyPem, l.User, l.Password]
             : new[] { "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{p}" }.Concat(tlsArgs).Concat(["-c", "aiosmtpd.handlers.Mailbox", maildir]);
         foreach (var a in args)
