@@ -239,7 +239,7 @@ public sealed class Issue22LdapTests
         // Her desk (an address bound to her, which sends no credentials) follows the directory too.
         Assert.Equal(200, (await Curl.RunAsync("--interface", "127.0.0.7", "--proxy", service.Proxy, "http://games.test/hello")).HttpCode);
         var after = await AuditFiles.WaitForAsync(audit, r => r.Str("user") == "carol" && r.Str("action") == "allow", "carol out of Year 7");
-        Assert.Empty(after.GetProperty("roles").EnumerateArray());
+        Assert.False(after.TryGetProperty("roles", out _), after.GetRawText()); // no roles: the record omits the empty field
         // alice, still in Year 7, keeps the role.
         Assert.True(await Get(service, "alice:alice-pw", "games.test") == 403, service.Output);
     }
