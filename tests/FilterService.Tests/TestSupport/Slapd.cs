@@ -92,9 +92,20 @@ public sealed class Slapd : IAsyncDisposable
         {
             throw new InvalidOperationException($"slapadd failed ({load.Exit}): {load.Output}");
         }
-        var slapd = new Slapd(dir, SmtpSink.FreePort(), SmtpSink.FreePort());
-        await slapd.StartAgainAsync();
-        return slapd;
+        // A free port can be taken by another test between choosing it and slapd binding it; slapd then exits at once
+        // (with -d 0, silently). Try fresh ports, at most three times.
+        for (int attempt = 1; ; attempt++)
+        {
+            var slapd = new Slapd(dir, SmtpSink.FreePort(), SmtpSink.FreePort());
+            try
+            {
+                await slapd.StartAgainAsync();
+                return slapd;
+            }
+            catch (InvalidOperationException) when (attempt < 3 && slapd._process is { HasExited: true })
+            {
+            }
+        }
     }
 
     /// <summary>Starts slapd (again) on the same ports and database; returns once it answers on both.</summary>
