@@ -87,7 +87,7 @@ internal sealed class PolicyCompiler
          "connect", "safe_search", "inspection", "tenant_restrictions"];
 
     private static readonly string[] RuleKeys =
-        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
+        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert", "enabled"];
 
     private static readonly string[] ExceptionKeys =
         ["name", "user", "users", "role", "roles", "allow", "hosts", "from", "until", "during", "granted_by", "reason"];
@@ -981,6 +981,7 @@ internal sealed class PolicyCompiler
                 During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
                 Outside = ScheduleRef(YamlSource.Get(e, "outside"), "outside"),
                 Alert = YamlSource.Get(e, "alert") is { } alertNode ? ReadSeverity(alertNode) : AlertSeverity.None,
+                Disabled = YamlSource.Get(e, "enabled") is { } enabledNode && !RuleEnabled.Read(_src, enabledNode),
             };
 
             var shape = RuleShape.Of(rule);
@@ -993,7 +994,10 @@ internal sealed class PolicyCompiler
                 }
             }
 
-            shapes.Add((shape, name, line));
+            if (!rule.Disabled)
+            {
+                shapes.Add((shape, name, line));
+            }
             rules.Add(rule);
         }
 
