@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using FilterService.Cli;
 using FilterService.Tests.TestSupport;
+using PolicyModel.Decisions;
 
 namespace FilterService.Tests.Cli;
 
@@ -115,7 +116,7 @@ public sealed class CliCommandsTests
     {
         var (exit, output, _) = await Run("hash-password", "--iterations", "10000");
         Assert.Equal(0, exit);
-        var hash = PolicyModel.Documents.PasswordHash.TryParse(output.Trim(), out var problem);
+        var hash = PasswordHash.TryParse(output.Trim(), out var problem);
         Assert.True(hash is not null, problem);
         Assert.True(hash!.Verify("s3cret-pass"));
         Assert.False(hash.Verify("wrong"));
