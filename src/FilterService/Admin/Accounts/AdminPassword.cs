@@ -1,4 +1,4 @@
-using PolicyModel.Documents;
+using PolicyModel.Decisions;
 
 namespace FilterService.Admin.Accounts;
 
