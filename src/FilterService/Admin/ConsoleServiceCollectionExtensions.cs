@@ -19,7 +19,6 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddSingleton(_ => new ConsoleDatabase(options.DatabasePath));
         services.AddSingleton(_ => new PupilNames(options.PupilRoles, PupilNames.LoadOrCreateKey(options.PseudonymKeyPath)));
         services.AddSingleton<PolicyDirectoryGate>();
-        services.AddSingleton<AccountStore>();
         services.AddSingleton<ConsoleAudit>();
 
         // Sign-in cookies survive a restart: their keys live beside console.db (owner-only directory, docs/console.md).
@@ -49,7 +48,8 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddConsoleNavigation("Home", "/", ConsolePolicies.Read, 0);
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
-        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
+        // services.AddConsoleHistory();     e.g. Admin/History/HistoryServiceCollectionExtensions.cs
         // ---- end of console features ----
         return services;
     }
