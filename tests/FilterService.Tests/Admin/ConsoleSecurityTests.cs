@@ -47,7 +47,7 @@ public sealed class ConsoleSecurityTests
         using var http = new ConsoleHttp(service.AdminUrl);
         Assert.Equal(HttpStatusCode.Redirect, (await http.SignInAsync("aud", AdminAccounts.Password)).StatusCode);
         var page = await http.Client.GetStringAsync("/accounts");
-        Assert.Contains("<td>jo</td>", page);
+        Assert.Contains("<td data-label=\"Name\">jo</td>", page);
         Assert.DoesNotContain("handler=Add", page); // no forms shown, but the server decides, below
 
         var token = await http.TokenAsync("/account/password"); // a real token of this session
