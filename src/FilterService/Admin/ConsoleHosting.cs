@@ -18,6 +18,14 @@ internal static class ConsoleHosting
 
     public static RequestDelegate Build(WebApplication app, AdminEndpoint endpoint)
     {
+        try
+        {
+            app.Services.GetRequiredService<ConsoleOptions>().EnsureDataPath(); // owner-only, before the cookie keys are written into it
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            app.Logger.LogError("console: cannot create Console:DataPath: {Problem}; sign-in will fail until it can", e.Message);
+        }
         IApplicationBuilder root = app;
         var branch = root.New();
         // Endpoints of the branch stay in the branch: with the global route builder, WebApplication would put routing in front of the proxy too.

@@ -21,6 +21,25 @@ internal sealed class ConsoleOptions
     public string PseudonymKeyPath => Path.Combine(DataPath, "pseudonym.key");
     public string CookieKeysPath => Path.Combine(DataPath, "cookie-keys");
 
+    /// <summary>
+    /// Creates <see cref="DataPath"/> owner-only (0700) if it is missing: it holds password hashes, the pseudonym key
+    /// and the cookie keys. An existing directory keeps its mode (docs/console.md).
+    /// </summary>
+    public void EnsureDataPath()
+    {
+        if (!Directory.Exists(DataPath))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(DataPath);
+            }
+            else
+            {
+                Directory.CreateDirectory(DataPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+    }
+
     /// <summary>Binds and validates section <c>Console</c>; every problem goes to <paramref name="errors"/> (the caller reports them together).</summary>
     public static ConsoleOptions Bind(IConfiguration configuration, string contentRoot, List<string> errors)
     {

@@ -16,10 +16,17 @@ internal static class ConsoleServiceCollectionExtensions
     {
         services.AddSingleton(options);
         services.AddSingleton(options.Lockout);
-        services.AddSingleton(_ => new ConsoleDatabase(options.DatabasePath));
-        services.AddSingleton(_ => new PupilNames(options.PupilRoles, PupilNames.LoadOrCreateKey(options.PseudonymKeyPath)));
+        services.AddSingleton(_ =>
+        {
+            options.EnsureDataPath();
+            return new ConsoleDatabase(options.DatabasePath);
+        });
+        services.AddSingleton(_ =>
+        {
+            options.EnsureDataPath();
+            return new PupilNames(options.PupilRoles, PupilNames.LoadOrCreateKey(options.PseudonymKeyPath));
+        });
         services.AddSingleton<PolicyDirectoryGate>();
-        services.AddSingleton<AccountStore>();
         services.AddSingleton<ConsoleAudit>();
 
         // Sign-in cookies survive a restart: their keys live beside console.db (owner-only directory, docs/console.md).
@@ -45,11 +52,24 @@ internal static class ConsoleServiceCollectionExtensions
             // Every page needs a signed-in admin unless it says otherwise (sign-in itself); POST handlers demand their own policy.
             o.Conventions.AuthorizeFolder("/", ConsolePolicies.Read);
             o.Conventions.AllowAnonymousToPage("/SignIn");
+        }).ConfigureApplicationPartManager(parts =>
+        {
+            // The pages are compiled into this assembly; when another one is the entry assembly (the service built
+            // inside a test host) it is not discovered by default.
+            var assembly = typeof(ConsoleHosting).Assembly;
+            if (!parts.ApplicationParts.Any(p => p.Name == assembly.GetName().Name))
+            {
+                foreach (var part in Microsoft.AspNetCore.Mvc.ApplicationParts.ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                {
+                    parts.ApplicationParts.Add(part);
+                }
+            }
         });
         services.AddConsoleNavigation("Home", "/", ConsolePolicies.Read, 0);
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
-        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
+        // services.AddConsoleHistory();     e.g. Admin/History/HistoryServiceCollectionExtensions.cs
         // ---- end of console features ----
         return services;
     }

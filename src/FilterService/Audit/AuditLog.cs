@@ -111,7 +111,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
 
     /// <summary>
     /// An admin's action in the console (sign-in, failure, lockout, account change) as one line of the audit file
-    /// (<see cref="AdminEvent"/>); not in the Squid-format file, which has no place for it. Rare: it may allocate.
+    /// (<see cref="AdminEvent"/>) and to syslog; not in the Squid-format file, which has no place for it. Rare: it may allocate.
     /// </summary>
     public void OnAdminEvent(AdminEvent record)
     {
@@ -119,6 +119,7 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
         record.Write(buffer);
         buffer.Write("\n"u8);
         _json.Append(buffer.WrittenSpan, record.At);
+        _syslog?.Enqueue(record);
     }
 
     private void Publish(Meter meter)

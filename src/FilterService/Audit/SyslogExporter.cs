@@ -39,13 +39,13 @@ internal sealed partial class SyslogExporter : IDisposable
     private readonly SyslogOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Channel<DecisionRecord> _queue;
+    private readonly Channel<object> _queue; // DecisionRecord, or AdminEvent (rare)
     private readonly SyslogFormatter _formatter;
     private readonly X509Certificate2Collection? _trusted;
     private readonly X509Certificate2Collection? _clientCertificate;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private readonly List<DecisionRecord> _pending = new(BatchRecords);
+    private readonly List<object> _pending = new(BatchRecords);
     private readonly ArrayBufferWriter<byte> _batch = new(64 * 1024);
 
     private long _sent;
@@ -62,7 +62,7 @@ internal sealed partial class SyslogExporter : IDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _sinceUtcTicks = _time.GetUtcNow().UtcTicks;
-        _queue = Channel.CreateBounded<DecisionRecord>(new BoundedChannelOptions(options.QueueSize)
+        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(options.QueueSize)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails at once: the record is counted, nobody waits
@@ -106,7 +106,12 @@ internal sealed partial class SyslogExporter : IDisposable
     private int _pendingCount;
 
     /// <summary>Queues a record; never waits. Called on the request's thread.</summary>
-    public void Enqueue(DecisionRecord record)
+    public void Enqueue(DecisionRecord record) => EnqueueRecord(record);
+
+    /// <summary>Queues an admin's action in the console (<see cref="AdminEvent"/>); never waits.</summary>
+    public void Enqueue(AdminEvent record) => EnqueueRecord(record);
+
+    private void EnqueueRecord(object record)
     {
         if (_queue.Writer.TryWrite(record))
         {
@@ -329,7 +334,12 @@ internal sealed partial class SyslogExporter : IDisposable
             _batch.ResetWrittenCount();
             foreach (var record in _pending)
             {
-                _formatter.Write(record, _batch);
+                if (record is AdminEvent admin)
+                {
+                    _formatter.Write(admin, _batch);
+                    continue;
+                }
+                _formatter.Write((DecisionRecord)record, _batch);
             }
             await stream.WriteAsync(_batch.WrittenMemory, closed);
             await stream.FlushAsync(closed);

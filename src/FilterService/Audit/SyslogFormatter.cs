@@ -41,6 +41,31 @@ internal sealed class SyslogFormatter(int facility, string hostName, string appN
         output.Advance(n + _message.WrittenCount);
     }
 
+    /// <summary>An admin's action in the console, framed: severity notice (5), MSGID <c>admin</c>, the event's JSON line as message.</summary>
+    public void Write(AdminEvent e, IBufferWriter<byte> output)
+    {
+        _message.ResetWrittenCount();
+        var sb = new StringBuilder(256);
+        sb.Append('<').Append(facility * 8 + 5).Append(">1 ")
+            .Append(e.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture))
+            .Append(_header)
+            .Append("admin [").Append(SdId);
+        Param(sb, "event", e.Event);
+        Param(sb, "admin", e.Admin);
+        Param(sb, "client", e.Client);
+        Param(sb, "outcome", e.Outcome);
+        sb.Append("] ");
+        Encoding.UTF8.GetBytes(sb.ToString(), _message);
+        _message.Write(Bom);
+        e.Write(_message);
+        int digits = _message.WrittenCount.ToString(CultureInfo.InvariantCulture).Length;
+        var span = output.GetSpan(digits + 1 + _message.WrittenCount);
+        Utf8Formatter.TryFormat(_message.WrittenCount, span, out int n);
+        span[n++] = (byte)' ';
+        _message.WrittenSpan.CopyTo(span[n..]);
+        output.Advance(n + _message.WrittenCount);
+    }
+
     /// <summary>The message without its framing.</summary>
     public string ToMessage(DecisionRecord r)
     {

@@ -93,6 +93,7 @@ internal static class AdminCommand
         }
         try
         {
+            options.EnsureDataPath();
             return action(new AccountStore(new ConsoleDatabase(options.DatabasePath), options.Lockout, TimeProvider.System));
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)

@@ -19,11 +19,13 @@ public sealed class AdminCommandTests
     }
 
     [Fact]
-    public async Task The_default_data_path_is_the_audit_path_s_console_folder()
+    public async Task The_default_data_path_is_the_audit_path_s_console_folder_created_owner_only()
     {
         var audit = TempDir.Create("audit");
         await AdminAccounts.AddAsync([$"--Audit:Path={audit}"], "sam", "auditor");
         Assert.True(File.Exists(Path.Combine(audit, "console", "console.db")));
+        // It holds password hashes: created owner-only.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(audit, "console")));
     }
 
     [Fact]
