@@ -172,6 +172,11 @@ public sealed partial class PolicySnapshot
 
     private string? RuleMismatch(CompiledRule rule, in Who who, in FilterRequest request, ulong categories)
     {
+        if (rule.Disabled)
+        {
+            return "disabled (enabled: false)";
+        }
+
         if (rule.RoleMask != 0 && (rule.RoleMask & who.RoleMask) == 0)
         {
             return who.RoleMask == 0 ? "no role known for this client" : $"roles {string.Join(", ", who.Identity.Roles)} are not among the rule's roles";

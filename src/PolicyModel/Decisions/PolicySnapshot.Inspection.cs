@@ -83,7 +83,7 @@ public sealed partial class PolicySnapshot
 
     /// <summary>Rules that depend on the method or the path (enforced over HTTPS only with TLS inspection), with their lines.</summary>
     public IEnumerable<(string Name, int Line)> InspectionRules =>
-        _rules.Where(r => r.NeedsInspection).Select(r => (r.Name, r.Line));
+        _rules.Where(r => r.NeedsInspection && !r.Disabled).Select(r => (r.Name, r.Line));
 
     /// <summary>
     /// URL-prefix entries of statutory lists below a site's root (<c>host/path</c>, not <c>host/</c>): over HTTPS
@@ -108,7 +108,7 @@ public sealed partial class PolicySnapshot
         ulong? categories = null;
         foreach (var rule in _rules)
         {
-            if (!rule.NeedsInspection || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
+            if (!rule.NeedsInspection || rule.Disabled || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
             {
                 continue;
             }

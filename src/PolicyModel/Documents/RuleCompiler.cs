@@ -15,7 +15,7 @@ namespace PolicyModel.Documents;
 internal static class RuleCompiler
 {
     private static readonly string[] Keys =
-        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
+        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert", "enabled"];
 
     private static readonly FrozenSet<string> HttpMethods =
         new[] { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE" }.ToFrozenSet();
@@ -101,6 +101,7 @@ internal static class RuleCompiler
                 During = cx.ScheduleRef(YamlSource.Get(e, "during"), "during"),
                 Outside = cx.ScheduleRef(YamlSource.Get(e, "outside"), "outside"),
                 Alert = YamlSource.Get(e, "alert") is { } alertNode ? cx.Severity(alertNode) : AlertSeverity.None,
+                Disabled = YamlSource.Get(e, "enabled") is { } enabledNode && !RuleEnabled.Read(cx.Src, enabledNode),
             };
 
             var shape = RuleShape.Of(rule);
@@ -113,7 +114,10 @@ internal static class RuleCompiler
                 }
             }
 
-            shapes.Add((shape, name, line));
+            if (!rule.Disabled)
+            {
+                shapes.Add((shape, name, line));
+            }
             rules.Add(rule);
         }
 
