@@ -7,7 +7,7 @@ namespace FilterService.Admin;
 internal static class ConsoleTls
 {
     /// <summary>The certificate with its key, null when not configured; a problem (unreadable, no key, expired) in <paramref name="problem"/>.</summary>
-    public static X509Certificate2? Load(AdminOptions admin, string contentRoot, out string? problem)
+    public static X509Certificate2? Load(AdminOptions admin, string contentRoot, TimeProvider time, out string? problem)
     {
         problem = null;
         if (admin.Certificate is not { } certificate || admin.CertificateKey is not { } key)
@@ -19,7 +19,7 @@ internal static class ConsoleTls
             using var pem = X509Certificate2.CreateFromPemFile(Path.GetFullPath(certificate, contentRoot), Path.GetFullPath(key, contentRoot));
             // Re-imported as PKCS#12: SslStream on Linux wants a key it can export to OpenSSL, not an ephemeral one.
             var loaded = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
-            if (loaded.NotAfter < DateTime.Now)
+            if (loaded.NotAfter.ToUniversalTime() < time.GetUtcNow().UtcDateTime)
             {
                 problem = $"Admin:Certificate: '{certificate}' expired on {loaded.NotAfter:u}";
             }

@@ -44,11 +44,13 @@ internal sealed class PupilNames(IReadOnlyCollection<string> pupilRoles, byte[] 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var key = RandomNumberGenerator.GetBytes(32);
         var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, new FileStreamOptions
+        var create = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
         {
-            Mode = FileMode.Create, Access = FileAccess.Write,
-            UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temp, create))
         {
             stream.Write(key);
             stream.Flush(flushToDisk: true);

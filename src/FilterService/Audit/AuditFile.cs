@@ -239,6 +239,8 @@ internal sealed partial class AuditFile : IDisposable
         Monitor.PulseAll(_gate);
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs",
+        Justification = "The writer thread's flush cadence: a real-time Monitor.Wait on its own thread, which cannot wait on a TimeProvider; records are dated by the injected clock")]
     private void WriteLoop()
     {
         var nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;

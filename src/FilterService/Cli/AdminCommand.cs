@@ -41,7 +41,7 @@ internal static class AdminCommand
         list.TreatUnmatchedTokensAsErrors = false;
         list.SetAction(parse => WithStore(parse, stderr, store =>
         {
-            var now = DateTimeOffset.UtcNow;
+            var now = TimeProvider.System.GetUtcNow();
             foreach (var a in store.List())
             {
                 var state = a.Disabled ? "disabled" : a.IsLocked(now) ? $"locked until {a.LockedUntil:u}" : "active";

@@ -16,7 +16,7 @@ namespace FilterService.Hosting;
 /// <c>malloc_trim</c>, it is skipped from the first call.</item>
 /// </list>
 /// </summary>
-internal sealed partial class MemoryTrimmer(ILogger<MemoryTrimmer> logger) : BackgroundService
+internal sealed partial class MemoryTrimmer(ILogger<MemoryTrimmer> logger, TimeProvider time) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
     private const long GcSlack = 4 << 20;
@@ -60,7 +60,7 @@ internal sealed partial class MemoryTrimmer(ILogger<MemoryTrimmer> logger) : Bac
         {
             LogUnavailable(logger);
         }
-        using var timer = new PeriodicTimer(Interval);
+        using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             TrimManaged();

@@ -176,7 +176,7 @@ internal static class ProxyHost
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         Admin.ConsoleServiceCollectionExtensions.AddConsole(services, console); // issue 18: the console on the admin listeners
-        var adminCertificate = Admin.ConsoleTls.Load(options.Admin, builder.Environment.ContentRootPath, out var tlsProblem);
+        var adminCertificate = Admin.ConsoleTls.Load(options.Admin, builder.Environment.ContentRootPath, TimeProvider.System, out var tlsProblem);
         if (tlsProblem is not null)
         {
             errors = ["config: error FS0001: " + tlsProblem];

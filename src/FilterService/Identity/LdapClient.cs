@@ -167,7 +167,9 @@ internal sealed class LdapClient
                 }
                 catch (DirectoryOperationException ex) when (attempt < 3 && ex.Response?.ResultCode == ResultCode.OperationsError)
                 {
+#pragma warning disable RS0030 // a 50-100 ms pause between StartTLS attempts inside a synchronous connect (the LDAP library's API), not a deadline
                     Thread.Sleep(50 * attempt);
+#pragma warning restore RS0030
                 }
             }
         }

@@ -2,6 +2,8 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using NodaTime;
+using PolicyModel.Diagnostics;
+using PolicyModel.Matching;
 using PolicyModel.Schedules;
 
 namespace PolicyModel.Decisions;
@@ -58,3 +60,64 @@ internal sealed class CompiledException
 
 /// <summary>A user denied all access.</summary>
 internal sealed record DeniedUser(string User, string Reason, string? By);
+
+/// <summary>
+/// Everything the loader compiled from a policy directory, as one value: a <see cref="PolicySnapshot"/> is built from
+/// it. Immutable once built.
+/// </summary>
+internal sealed record CompiledPolicy
+{
+    /// <summary>The full path of the policy directory.</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>A short hash of the bytes of every file the load read.</summary>
+    public required string Version { get; init; }
+
+    public string? Name { get; init; }
+
+    public required DateTimeZone TimeZone { get; init; }
+
+    public ProxyAuthMode ProxyAuth { get; init; }
+
+    /// <summary>The networks of <c>identity.required_on</c>, a bit per network index.</summary>
+    public ulong SignInNetworkMask { get; init; }
+
+    public ImmutableArray<IPNetwork> Clients { get; init; } = [];
+
+    public ImmutableArray<NetworkDef> Networks { get; init; } = [];
+
+    public ImmutableArray<string> Roles { get; init; } = [];
+
+    public UserDirectory Users { get; init; } = UserDirectory.Empty;
+
+    public FrozenDictionary<IPAddress, string> Bindings { get; init; } = FrozenDictionary<IPAddress, string>.Empty;
+
+    public DirectoryPolicy? Ldap { get; init; }
+
+    public ImmutableArray<CategoryDef> Categories { get; init; } = [];
+
+    public required DomainMatcher Matcher { get; init; }
+
+    public IReadOnlyList<ListSummary> Lists { get; init; } = [];
+
+    public ImmutableArray<FeedSpec> Feeds { get; init; } = [];
+
+    public ImmutableArray<CompiledRule> Rules { get; init; } = [];
+
+    public ImmutableArray<CompiledException> Exceptions { get; init; } = [];
+
+    public FrozenDictionary<string, DeniedUser> Denied { get; init; } = FrozenDictionary<string, DeniedUser>.Empty;
+
+    public DecisionAction DefaultAction { get; init; }
+
+    public bool RefuseBareIpConnect { get; init; }
+
+    public SafeSearchPolicy SafeSearch { get; init; } = SafeSearchPolicy.None;
+
+    public InspectionPolicy Inspection { get; init; } = InspectionPolicy.Empty;
+
+    public TenantRestrictions TenantRestrictions { get; init; } = TenantRestrictions.None;
+
+    /// <summary>Warnings from loading (skipped list lines, expired exceptions).</summary>
+    public IReadOnlyList<Diagnostic> Warnings { get; init; } = [];
+}

@@ -6,10 +6,10 @@ namespace PolicyModel.Decisions;
 public sealed partial class PolicySnapshot
 {
     /// <summary>The compiled <c>inspection</c> section (with the built-in never-inspect list when the policy names none).</summary>
-    public InspectionPolicy Inspection { get; init; } = InspectionPolicy.Empty;
+    public InspectionPolicy Inspection { get; }
 
     /// <summary>The compiled <c>tenant_restrictions</c> section (<see cref="TenantRestrictions.None"/> when absent).</summary>
-    public TenantRestrictions TenantRestrictions { get; init; } = TenantRestrictions.None;
+    public TenantRestrictions TenantRestrictions { get; }
 
     /// <summary>
     /// The one answer to "inspect this tunnel?" for a CONNECT to the canonical <paramref name="host"/> that the engine
@@ -80,4 +80,51 @@ public sealed partial class PolicySnapshot
     // Formatted once per snapshot (a bit per category index), so a lookup allocates nothing.
     private string[] InspectionCategoryDetails => field ??= _categories.Select(c => $"inspection category '{c.Name}'").ToArray();
     private string[] NeverCategoryDetails => field ??= _categories.Select(c => $"never_inspect category '{c.Name}'").ToArray();
+
+    /// <summary>Rules that depend on the method or the path (enforced over HTTPS only with TLS inspection), with their lines.</summary>
+    public IEnumerable<(string Name, int Line)> InspectionRules =>
+        _rules.Where(r => r.NeedsInspection && !r.Disabled).Select(r => (r.Name, r.Line));
+
+    /// <summary>
+    /// URL-prefix entries of statutory lists below a site's root (<c>host/path</c>, not <c>host/</c>): over HTTPS
+    /// only TLS inspection sees the path. Allocates; for start-up warnings.
+    /// </summary>
+    public IEnumerable<(string Entry, string List)> StatutoryPathEntries =>
+        _matcher.UrlPrefixEntries()
+            .Where(e => (_statutoryMask & (1UL << e.Category)) != 0 && e.Entry.IndexOf('/') != e.Entry.Length - 1)
+            .Select(e => (e.Entry, e.List))
+            .Distinct()
+            .OrderBy(e => e.List, StringComparer.Ordinal).ThenBy(e => e.Entry, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether some rule for this host depends on the method or the path, so a tunnel to it must be
+    /// intercepted (TLS terminated) for the rule to be enforced.
+    /// </summary>
+    public bool NeedsInspection(string host) => InspectionRuleFor(host) is not null;
+
+    /// <summary>The first rule for <paramref name="host"/> that depends on the method or the path, or null (see <see cref="NeedsInspection"/>).</summary>
+    internal string? InspectionRuleFor(string host)
+    {
+        ulong? categories = null;
+        foreach (var rule in _rules)
+        {
+            if (!rule.NeedsInspection || rule.Disabled || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
+            {
+                continue;
+            }
+
+            if (rule.CategoryMask != 0)
+            {
+                categories ??= _matcher.Match(host, ReadOnlySpan<char>.Empty);
+                if ((categories.Value & rule.CategoryMask) == 0)
+                {
+                    continue;
+                }
+            }
+
+            return rule.Name;
+        }
+
+        return null;
+    }
 }

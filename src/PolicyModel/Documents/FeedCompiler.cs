@@ -18,9 +18,11 @@ internal static class FeedCompiler
     /// <summary>The keys a list may carry besides path, format and exact.</summary>
     public static readonly string[] Keys = ["source", "refresh", "verify", "key", "credentials", "hash"];
 
+    private const long MaxKeyBytes = 64 * 1024;
+
     public static FeedSpec? Read(
         YamlSource src,
-        string directory,
+        PolicyFileReader files,
         IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> entries,
         YamlNode item,
         string category,
@@ -70,6 +72,7 @@ internal static class FeedCompiler
         }
         else
         {
+            var directory = files.Directory;
             source = Path.GetFullPath(source, directory);
             if (!path.Contains('\0') && string.Equals(source, Path.GetFullPath(Path.Combine(directory, path)), StringComparison.Ordinal))
             {
@@ -120,7 +123,7 @@ internal static class FeedCompiler
             }
             else if (keyPath is not null)
             {
-                keyPem = ReadKey(src, keyNode, directory, keyPath);
+                keyPem = ReadKey(src, keyNode, files, keyPath);
             }
         }
         else if (verify == FeedVerify.Signature)
@@ -187,16 +190,22 @@ internal static class FeedCompiler
         };
     }
 
-    private static string? ReadKey(YamlSource src, YamlNode node, string directory, string keyPath)
+    private static string? ReadKey(YamlSource src, YamlNode node, PolicyFileReader files, string keyPath)
     {
-        if (keyPath.Length == 0 || keyPath.Contains('\0') || PolicyFiles.Inspect(Path.GetFullPath(keyPath, directory), 64 * 1024) != PolicyFiles.Check.Ok)
+        if (keyPath.Length == 0 || keyPath.Contains('\0') || PolicyFiles.Inspect(Path.GetFullPath(keyPath, files.Directory), MaxKeyBytes) != PolicyFiles.Check.Ok)
         {
             src.Error(node, Messages.FeedKeyUnreadable, keyPath);
             return null;
         }
         try
         {
-            var pem = File.ReadAllText(Path.GetFullPath(keyPath, directory));
+            // Read through the loader's reader, so the key's bytes are part of the policy's version.
+            if (PolicyFiles.ReadBounded(Path.GetFullPath(keyPath, files.Directory), MaxKeyBytes, files.Observe, keyPath) is not { } pem)
+            {
+                src.Error(node, Messages.FeedKeyUnreadable, keyPath);
+                return null;
+            }
+
             using var ecdsa = ECDsa.Create();
             ecdsa.ImportFromPem(pem);
             if (ecdsa.KeySize != 256)

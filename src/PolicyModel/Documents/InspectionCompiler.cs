@@ -14,14 +14,11 @@ namespace PolicyModel.Documents;
 /// <c>lists: []</c> means none. Then warns (PM0606) where <c>never_inspect</c> takes a host away from a rule with
 /// methods or paths, from <c>inspection.hosts</c>, or from <c>tenant_restrictions</c>.
 /// </summary>
-internal sealed class InspectionCompiler(YamlSource src, string directory, IReadOnlyDictionary<string, CategoryDef> categories, DomainMatcher matcher)
+internal sealed class InspectionCompiler(YamlSource src, PolicyFileReader files, IReadOnlyDictionary<string, CategoryDef> categories, DomainMatcher matcher)
 {
     private static readonly string[] Keys = ["hosts", "categories", "never_inspect"];
     private static readonly string[] NeverKeys = ["hosts", "categories", "lists"];
     private const string BuiltInResource = "PolicyModel.never-inspect.txt";
-
-    /// <summary>The text of every list read, for the policy's version hash.</summary>
-    public List<string> Texts { get; } = new();
 
     public InspectionPolicy Compile(YamlNode? node)
     {
@@ -38,10 +35,9 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
         {
             foreach (var (file, at) in src.ScalarList(listsNode, "never_inspect lists"))
             {
-                var text = PolicyFiles.ReadText(directory, file, src.At(at), Messages.NeverInspectListUnreadable, "never_inspect list", src.Diagnostics);
+                var text = files.ReadText(file, src.At(at), Messages.NeverInspectListUnreadable, "never_inspect list", src.Diagnostics);
                 if (text is not null)
                 {
-                    Texts.Add(text);
                     ReadList(file, text, domains);
                     lists.Add(file);
                 }

@@ -69,7 +69,7 @@ public static class PolicyFiles
     /// <paramref name="cannotRead"/> (<c>cannot read WHAT '{0}': {1}</c>) at <paramref name="at"/>, where the policy names the file. A file that is
     /// not regular (PM0110) or larger than <paramref name="maxBytes"/> (PM0109) is reported with its own code.
     /// </summary>
-    internal static string? ReadText(string policyDirectory, string file, SourceLocation at, DiagnosticMessage cannotRead, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes)
+    internal static string? ReadText(string policyDirectory, string file, SourceLocation at, DiagnosticMessage cannotRead, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes, BytesRead? observe = null)
     {
         var full = Path.Combine(policyDirectory, file);
         try
@@ -87,7 +87,7 @@ public static class PolicyFiles
                     return null;
             }
 
-            if (ReadBounded(full, maxBytes) is { } text)
+            if (ReadBounded(full, maxBytes, observe, file) is { } text)
             {
                 return text;
             }
@@ -109,8 +109,9 @@ public static class PolicyFiles
     /// <summary>
     /// The text of a file already checked, or null when it is (or has grown) larger than <paramref name="maxBytes"/>.
     /// Reads at most one byte past the limit, whatever the file does meanwhile. UTF-8, with or without a BOM.
+    /// <paramref name="observe"/>, if given, is told the bytes read (as <paramref name="name"/>) when the file is within the limit.
     /// </summary>
-    public static string? ReadBounded(string fullPath, long maxBytes)
+    public static string? ReadBounded(string fullPath, long maxBytes, BytesRead? observe = null, string? name = null)
     {
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16, FileOptions.SequentialScan);
         var buffer = new MemoryStream();
@@ -132,6 +133,7 @@ public static class PolicyFiles
         }
 
         var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+        observe?.Invoke(name ?? fullPath, bytes);
         if (bytes.StartsWith("\xEF\xBB\xBF"u8))
         {
             bytes = bytes[3..];
@@ -140,7 +142,7 @@ public static class PolicyFiles
         return Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>The text of a file for the policy's version hash, or null if it cannot be read safely (reported elsewhere).</summary>
+    /// <summary>The text of a file for pointing at a token in it, or null if it cannot be read safely (reported elsewhere).</summary>
     internal static string? ReadQuietly(string fullPath, long maxBytes)
     {
         try

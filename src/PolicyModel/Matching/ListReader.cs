@@ -23,9 +23,10 @@ public static class ListReader
     /// <remarks>
     /// Each file is read through a bounded stream: past <paramref name="maxBytesPerFile"/> bytes (a file that grows
     /// while it is read, or a device that never ends) the read stops with a <see cref="ListTooLargeException"/>. The
-    /// policy loader also refuses non-regular and oversized files before it calls this.
+    /// policy loader also refuses non-regular and oversized files before it calls this. <paramref name="open"/>, if given,
+    /// opens each file instead of a plain FileStream (the loader's, which hashes what is read into the policy's version).
     /// </remarks>
-    public static ParsedList Read(string path, string displayPath, ListFormat format = ListFormat.Auto, bool exact = false, long maxBytesPerFile = long.MaxValue)
+    public static ParsedList Read(string path, string displayPath, ListFormat format = ListFormat.Auto, bool exact = false, long maxBytesPerFile = long.MaxValue, Func<string, Stream>? open = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(displayPath);
@@ -34,7 +35,7 @@ public static class ListReader
         if (!isDirectory && !File.Exists(path))
             throw new FileNotFoundException($"List '{displayPath}' not found.", path);
         if (format == ListFormat.Auto)
-            format = isDirectory ? ListFormat.Ut1 : Sniff(path, maxBytesPerFile);
+            format = isDirectory ? ListFormat.Ut1 : Sniff(path, maxBytesPerFile, open);
         if (isDirectory != (format == ListFormat.Ut1))
         {
             throw new FileNotFoundException(isDirectory
@@ -50,13 +51,13 @@ public static class ListReader
             if (!File.Exists(domains) && !File.Exists(urls))
                 throw new FileNotFoundException($"UT1 folder '{displayPath}' holds neither 'domains' nor 'urls'.", domains);
             if (File.Exists(domains))
-                ReadLines(domains, displayPath + "/domains", ListFormat.Domains, sink, maxBytesPerFile);
+                ReadLines(domains, displayPath + "/domains", ListFormat.Domains, sink, maxBytesPerFile, open);
             if (File.Exists(urls))
-                ReadLines(urls, displayPath + "/urls", ListFormat.Ut1, sink, maxBytesPerFile);
+                ReadLines(urls, displayPath + "/urls", ListFormat.Ut1, sink, maxBytesPerFile, open);
         }
         else
         {
-            ReadLines(path, displayPath, format, sink, maxBytesPerFile);
+            ReadLines(path, displayPath, format, sink, maxBytesPerFile, open);
         }
 
         return new ParsedList
@@ -74,9 +75,9 @@ public static class ListReader
     /// <c>||</c>, <c>|</c>), a <c># format: sha256</c> header, dnsmasq directives, <c>IP name</c> pairs, 64-hex
     /// digests, else plain domains.
     /// </summary>
-    internal static ListFormat Sniff(string path, long maxBytes = long.MaxValue)
+    internal static ListFormat Sniff(string path, long maxBytes = long.MaxValue, Func<string, Stream>? open = null)
     {
-        using var reader = new StreamReader(Open(path, maxBytes), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = new StreamReader(Open(path, maxBytes, open), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         int seen = 0;
         while (seen < SniffLines && reader.ReadLine() is { } raw)
         {
@@ -124,15 +125,15 @@ public static class ListReader
         }
     }
 
-    private static Stream Open(string path, long maxBytes)
+    private static Stream Open(string path, long maxBytes, Func<string, Stream>? open)
     {
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
+        var file = open?.Invoke(path) ?? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
         return maxBytes == long.MaxValue ? file : new BoundedStream(file, maxBytes);
     }
 
-    private static void ReadLines(string path, string file, ListFormat format, Sink sink, long maxBytes)
+    private static void ReadLines(string path, string file, ListFormat format, Sink sink, long maxBytes, Func<string, Stream>? open)
     {
-        using var stream = Open(path, maxBytes);
+        using var stream = Open(path, maxBytes, open);
         ReadLines(stream, file, format, sink);
     }
 
@@ -362,41 +363,6 @@ public static class ListReader
     }
 
     private static string Shorten(ReadOnlySpan<char> text) => text.Length <= 80 ? text.ToString() : string.Concat(text[..77], "...");
-
-    /// <summary>A read-only stream that refuses to go past a byte limit.</summary>
-    private sealed class BoundedStream(Stream inner, long limit) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int n = inner.Read(buffer[..(int)Math.Min(buffer.Length, limit + 1 - _read)]);
-            _read += n;
-            if (_read > limit)
-                throw new ListTooLargeException(limit);
-            return n;
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                inner.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 }
 
 /// <summary>A list file went past the byte limit it was read with.</summary>

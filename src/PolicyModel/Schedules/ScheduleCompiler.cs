@@ -1,5 +1,6 @@
 using NodaTime;
 using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 
 namespace PolicyModel.Schedules;
 
@@ -9,9 +10,9 @@ public static class ScheduleCompiler
 
     /// <summary>
     /// Validates and compiles one schedule. Reports every problem (PM03xx) into <paramref name="diagnostics"/> and
-    /// returns null if there were errors. Calendar and timetable paths are relative to <paramref name="policyDirectory"/>.
+    /// returns null if there were errors. Calendar and timetable paths are relative to <paramref name="policyDirectory"/>; <paramref name="observe"/> is told the bytes of each file read (the policy's version).
     /// </summary>
-    public static Schedule? Compile(ScheduleSpec spec, string policyDirectory, DateTimeZone zone, DiagnosticBag diagnostics)
+    public static Schedule? Compile(ScheduleSpec spec, string policyDirectory, DateTimeZone zone, DiagnosticBag diagnostics, BytesRead? observe = null)
     {
         // Failure is decided from what each part returned, not by counting errors: a file shared with another
         // schedule reports its problems only once.
@@ -39,8 +40,8 @@ public static class ScheduleCompiler
             }
         }
 
-        var calendar = spec.Calendar is null ? null : TermCalendarReader.Read(spec.Calendar, spec.CalendarAt, policyDirectory, diagnostics);
-        var timetable = spec.Timetable is null ? null : TimetableReader.Read(spec.Timetable, spec.TimetableAt, policyDirectory, diagnostics);
+        var calendar = spec.Calendar is null ? null : TermCalendarReader.Read(spec.Calendar, spec.CalendarAt, policyDirectory, diagnostics, observe);
+        var timetable = spec.Timetable is null ? null : TimetableReader.Read(spec.Timetable, spec.TimetableAt, policyDirectory, diagnostics, observe);
         failed |= (spec.Calendar is not null && calendar is null) || (spec.Timetable is not null && timetable is null);
 
         if (spec.Weekly.Count == 0 && spec.Calendar is null && spec.Timetable is null)

@@ -38,9 +38,9 @@ internal sealed partial class TermCalendarReader
 
     /// <param name="file">The path as written in policy.yaml, relative to <paramref name="policyDirectory"/>; used in diagnostics.</param>
     /// <param name="at">Where the path was written, for a file that cannot be read.</param>
-    public static TermCalendar? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
+    public static TermCalendar? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics, BytesRead? observe = null)
     {
-        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.CalendarUnreadable, "term calendar", diagnostics, PolicyFiles.MaxYamlBytes);
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.CalendarUnreadable, "term calendar", diagnostics, PolicyFiles.MaxYamlBytes, observe);
         if (text is null)
         {
             return null;

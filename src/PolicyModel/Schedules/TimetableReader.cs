@@ -14,9 +14,9 @@ internal static class TimetableReader
 {
     private sealed record Period(string User, IsoDayOfWeek Day, TimeWindow Window, SourceLocation At);
 
-    public static Timetable? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
+    public static Timetable? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics, BytesRead? observe = null)
     {
-        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.TimetableUnreadable, "timetable", diagnostics);
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.TimetableUnreadable, "timetable", diagnostics, observe: observe);
         if (text is null)
         {
             return null;

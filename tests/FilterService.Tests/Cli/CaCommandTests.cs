@@ -56,7 +56,11 @@ public sealed class CaCommandTests
     {
         var (_, certPath, keyPath) = await InitAsync();
 
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
+        }
+
         using var ca = X509Certificate2.CreateFromPemFile(certPath, keyPath);
         Assert.True(ca.HasPrivateKey);
         Assert.Equal("O=Cherry Oak Federation, CN=Cherry Oak Federation web filter inspection CA", ca.Subject);
