@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Numerics;
 using NodaTime;
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
 using PolicyModel.Matching;
 
 namespace PolicyModel.Decisions;
@@ -131,7 +131,7 @@ public sealed partial class PolicySnapshot
     public bool RefuseBareIpConnect { get; init; }
 
     /// <summary>The lists that name a feed (<c>source:</c>), in policy order (issue 21); empty when none do.</summary>
-    public ImmutableArray<Documents.FeedSpec> Feeds { get; init; } = [];
+    public ImmutableArray<FeedSpec> Feeds { get; init; } = [];
 
     /// <summary>The compiled <c>identity.directory</c> section: the school's LDAP directory, or null when the policy has none.</summary>
     public DirectoryPolicy? Ldap { get; init; }
