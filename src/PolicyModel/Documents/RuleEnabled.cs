@@ -1,3 +1,4 @@
+using PolicyModel.Files;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Documents;
