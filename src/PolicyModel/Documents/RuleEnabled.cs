@@ -1,3 +1,4 @@
+using PolicyModel.Diagnostics;
 using PolicyModel.Files;
 using YamlDotNet.RepresentationModel;
 
@@ -18,7 +19,7 @@ internal static class RuleEnabled
             case "false":
                 return false;
             case var other:
-                src.Error(node, "PM0105", $"enabled must be 'true' or 'false', not '{other}'");
+                src.Error(node, Messages.RuleEnabledNotBoolean, other);
                 return true;
         }
     }

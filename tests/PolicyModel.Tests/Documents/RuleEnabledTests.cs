@@ -53,6 +53,6 @@ public sealed class RuleEnabledTests
         using var p = new TestPolicy(Policy("    enabled: sometimes"));
         var line = Policy("").Split('\n').ToList().FindIndex(l => l.Contains("action: block", StringComparison.Ordinal)) + 2;
 
-        Assert.Equal($"policy.yaml:{line}:14: error PM0105: enabled must be 'true' or 'false', not 'sometimes'", Assert.Single(p.Load().Errors).ToString());
+        Assert.Equal($"policy.yaml:{line}:14: error PM0114: enabled must be 'true' or 'false', not 'sometimes'", Assert.Single(p.Load().Errors).ToString());
     }
 }

@@ -1,3 +1,4 @@
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
 
 namespace FilterService.Admin.Accounts;

@@ -1,5 +1,6 @@
 using FilterService.Policy;
 using NodaTime;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using YamlDotNet.RepresentationModel;
 

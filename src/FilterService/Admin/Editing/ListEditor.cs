@@ -1,6 +1,7 @@
 using System.Text;
 using FilterService.Admin.History;
 using FilterService.Policy;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
 
