@@ -22,6 +22,9 @@ internal sealed class ExceptionEditor(PolicyWriter writer, PolicyStore store, Ti
     /// <summary>The exceptions in the file, in order, as their YAML nodes (for the page).</summary>
     public IReadOnlyList<YamlMappingNode> List() => Layout()?.Get(Path) is YamlSequenceNode s ? s.Children.OfType<YamlMappingNode>().ToList() : [];
 
+    /// <summary>The roles the policy declares (<c>roles:</c>), for the form's suggestions.</summary>
+    public IReadOnlyList<string> Roles() => PolicyEdits.Scalars(Layout()?.Root, "roles");
+
     public Task<FormOutcome> AddAsync(ExceptionForm form, string who, string reason, CancellationToken cancellationToken = default)
     {
         var problem = Check(form);

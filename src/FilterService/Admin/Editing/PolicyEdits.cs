@@ -61,13 +61,14 @@ internal static class PolicyEdits
     }
 
     /// <summary>
-    /// Groups diagnostics by the key of <paramref name="node"/> whose text they point at (the deepest, dotted:
+    /// Groups errors by the key of <paramref name="node"/> whose text they point at (the deepest, dotted:
     /// <c>weekly.mon-fri</c>); anything else under "". A diagnostic in another file keeps its file as the field.
     /// </summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<Diagnostic>> ByField(IEnumerable<Diagnostic> diagnostics, string file, YamlLayout? layout, YamlNode? node)
     {
         var byField = new Dictionary<string, List<Diagnostic>>(StringComparer.Ordinal);
-        foreach (var d in diagnostics)
+        // Errors only: a warning the loader gives (a skipped list line) is the policy's, not this form's; the overview shows them.
+        foreach (var d in diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error))
         {
             var field = d.Location.File != file ? d.Location.File : node is null || layout is null ? "" : FieldAt(layout, node, d.Location.Line, d.Location.Column, "") ?? "";
             (byField.TryGetValue(field, out var list) ? list : byField[field] = []).Add(d);
