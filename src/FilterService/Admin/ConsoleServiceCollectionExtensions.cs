@@ -1,4 +1,5 @@
 using FilterService.Admin.Accounts;
+using FilterService.Admin.Editing;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 
@@ -69,7 +70,8 @@ internal static class ConsoleServiceCollectionExtensions
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
         services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
-        // services.AddConsoleHistory();     e.g. Admin/History/HistoryServiceCollectionExtensions.cs
+        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        services.AddConsoleEditing();      // Admin/Editing/EditingServiceCollectionExtensions.cs: /policy and its pages
         // ---- end of console features ----
         return services;
     }

@@ -60,17 +60,107 @@ internal sealed class YamlLayout
         Get(path) is YamlMappingNode m ? m.Children.Keys.OfType<YamlScalarNode>().FirstOrDefault(k => k.Value == key) : null;
 
     /// <summary>The last line (1-based) holding any of <paramref name="node"/>'s text.</summary>
-    internal static int LastLine(YamlNode node) => node switch
+    internal int LastLine(YamlNode node) => node switch
     {
         YamlMappingNode { Style: not YamlDotNet.Core.Events.MappingStyle.Flow } m when m.Children.Count > 0 =>
             m.Children.Max(c => Math.Max(LastLine(c.Key), LastLine(c.Value))),
         YamlSequenceNode { Style: not YamlDotNet.Core.Events.SequenceStyle.Flow } s when s.Children.Count > 0 => s.Children.Max(LastLine),
         // A block scalar (| or >) ends at the start of the line after it.
         YamlScalarNode { Style: ScalarStyle.Literal or ScalarStyle.Folded } when node.End.Column == 1 => (int)node.End.Line - 1,
-        _ => (int)node.End.Line,
+        YamlScalarNode => (int)node.End.Line,
+        _ => LineOf(EndIndex(node) - 1),
     };
 
-    private static bool IsBlock(YamlNode node) => node switch
+    /// <summary>
+    /// The index just past <paramref name="node"/>'s text. YamlDotNet's representation model gives collections no end
+    /// mark (End equals Start), so a flow collection's end is found by matching its brackets, outside quotes.
+    /// </summary>
+    internal int EndIndex(YamlNode node)
+    {
+        if (node is YamlScalarNode)
+        {
+            return (int)node.End.Index;
+        }
+        if (!IsBlock(node) && node.Start.Index < Text.Length && Text[(int)node.Start.Index] is '[' or '{')
+        {
+            var depth = 0;
+            for (var i = (int)node.Start.Index; i < Text.Length; i++)
+            {
+                switch (Text[i])
+                {
+                    case '[' or '{':
+                        depth++;
+                        break;
+                    case ']' or '}':
+                        if (--depth == 0)
+                        {
+                            return i + 1;
+                        }
+                        break;
+                    case '"':
+                        for (i++; i < Text.Length && Text[i] != '"'; i++)
+                        {
+                            if (Text[i] == '\\')
+                            {
+                                i++;
+                            }
+                        }
+                        break;
+                    case '\'':
+                        for (i++; i < Text.Length && !(Text[i] == '\'' && (i + 1 >= Text.Length || Text[i + 1] != '\'')); i++)
+                        {
+                            if (Text[i] == '\'')
+                            {
+                                i++;
+                            }
+                        }
+                        break;
+                    case '#' when i > 0 && char.IsWhiteSpace(Text[i - 1]):
+                        while (i < Text.Length && Text[i] != '\n')
+                        {
+                            i++;
+                        }
+                        break;
+                }
+            }
+            return Text.Length;
+        }
+        // A block collection: the end of its last line.
+        var last = LastLine(node);
+        return Math.Min(Text.Length, _lines.Take(last).Sum(l => l.Length + 1) - 1);
+    }
+
+    /// <summary>The 1-based line of the character at <paramref name="index"/>.</summary>
+    internal int LineOf(int index)
+    {
+        var line = 1;
+        for (var i = 0; i < index && i < Text.Length; i++)
+        {
+            if (Text[i] == '\n')
+            {
+                line++;
+            }
+        }
+        return line;
+    }
+
+    /// <summary>Whether (<paramref name="line"/>, <paramref name="column"/>), 1-based, falls inside <paramref name="node"/>'s text.</summary>
+    internal bool Covers(YamlNode node, int line, int column)
+    {
+        var index = IndexOf(line, column);
+        return index >= (int)node.Start.Index && index < Math.Max(EndIndex(node), (int)node.Start.Index + 1);
+    }
+
+    private int IndexOf(int line, int column)
+    {
+        if (line < 1 || line > _lines.Length)
+        {
+            return -1;
+        }
+        return _lines.Take(line - 1).Sum(l => l.Length + 1) + Math.Max(0, column - 1);
+    }
+
+    internal static bool IsBlock(YamlNode node) => node switch
     {
         YamlSequenceNode s => s.Style != YamlDotNet.Core.Events.SequenceStyle.Flow,
         YamlMappingNode m => m.Style != YamlDotNet.Core.Events.MappingStyle.Flow,
@@ -137,7 +227,7 @@ internal sealed class YamlLayout
         var node = seq.Children[index];
         if (!IsBlock(seq))
         {
-            return SpliceChars((int)node.Start.Index, (int)node.End.Index, YamlRender.Flow(item));
+            return SpliceChars((int)node.Start.Index, EndIndex(node), YamlRender.Flow(item));
         }
         var (_, first, last) = Items(path)[index];
         return Splice(first, last, YamlRender.BlockItem(item, MarkerIndent(seq, 2)));
@@ -150,7 +240,7 @@ internal sealed class YamlLayout
         if (!IsBlock(seq))
         {
             var node = seq.Children[index];
-            var (start, end) = ((int)node.Start.Index, (int)node.End.Index);
+            var (start, end) = ((int)node.Start.Index, EndIndex(node));
             // The separating comma: the one after the item, or before it for the last.
             var after = Text.IndexOf(',', end);
             if (index < seq.Children.Count - 1 && after >= 0)
@@ -193,7 +283,11 @@ internal sealed class YamlLayout
                 var key = (string)path[0];
                 return Splice(keyLine, LastLine(seq), [$"{key}:", .. YamlRender.BlockItem(item, 2)]);
             }
-            var at = index < seq.Children.Count ? (int)seq.Children[index].Start.Index : Text.LastIndexOf(']', (int)seq.End.Index - 1);
+            var at = index < seq.Children.Count ? (int)seq.Children[index].Start.Index : EndIndex(seq) - 1;
+            while (index >= seq.Children.Count && seq.Children.Count > 0 && Text[at - 1] == ' ')
+            {
+                at--;
+            }
             var text = YamlRender.Flow(item);
             return SpliceChars(at, at, index < seq.Children.Count ? text + ", " : (seq.Children.Count > 0 ? ", " : "") + text);
         }
@@ -275,16 +369,16 @@ internal sealed class YamlLayout
             var valueNode = map.Children[keyNode];
             if (value is not null)
             {
-                return SpliceChars((int)valueNode.Start.Index, (int)valueNode.End.Index, YamlRender.Flow(value));
+                return SpliceChars((int)valueNode.Start.Index, EndIndex(valueNode), YamlRender.Flow(value));
             }
             // Remove "key: value" and one separating comma.
-            var (start, end) = ((int)keyNode.Start.Index, (int)valueNode.End.Index);
+            var (start, end) = ((int)keyNode.Start.Index, EndIndex(valueNode));
             var before = Text.LastIndexOf(',', start);
             if (before > (int)map.Start.Index)
             {
                 start = before;
             }
-            else if (Text.IndexOf(',', end) is var after and >= 0 && after < (int)map.End.Index)
+            else if (Text.IndexOf(',', end) is var after and >= 0 && after < EndIndex(map))
             {
                 end = after + 1;
                 while (end < Text.Length && Text[end] == ' ') end++;
@@ -295,7 +389,7 @@ internal sealed class YamlLayout
         {
             return this;
         }
-        var close = Text.LastIndexOf('}', (int)map.End.Index - 1);
+        var close = EndIndex(map) - 1;
         var insert = $"{YamlRender.Scalar(key)}: {YamlRender.Flow(value)}";
         var trimmed = close;
         while (trimmed > 0 && Text[trimmed - 1] == ' ') trimmed--;

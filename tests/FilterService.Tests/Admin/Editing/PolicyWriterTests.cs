@@ -18,7 +18,7 @@ public sealed class PolicyWriterTests
     {
         var store = new PolicyStore(policy, TimeProvider.System, NullLogger<PolicyStore>.Instance);
         Assert.True(store.LoadInitial(out var diagnostics), string.Join("\n", diagnostics));
-        history ??= TestHistory.Create();
+        history ??= new SqliteChangeHistory(new ConsoleDatabase(Path.Combine(TempDir.Create("console"), "console.db")), NullLogger<SqliteChangeHistory>.Instance);
         return (store, new PolicyWriter(store, new PolicyDirectoryGate(), history, TimeProvider.System, NullLogger<PolicyWriter>.Instance), history);
     }
 

@@ -137,6 +137,27 @@ public sealed class YamlLayoutTests
             "# Seed: \"risk1 (staff) is denied all access as a security risk\"\ndenied_users:\n  - user: risk2\n    reason: x\n    by: DSL\n"), edited);
     }
 
+    [Fact]
+    public void InsertAndRemoveItem_FlowSequenceOfFlowMappings_ChangeOnlyInsideTheBrackets()
+    {
+        var path = new object[] { "categories", "terrorism", "lists" };
+        var edited = YamlLayout.Parse(Sample).InsertItem(path, 1, YamlMap.Of(("path", "lists/x.txt"), ("format", "domains"))).Text;
+
+        Assert.Equal(Sample.Replace("    lists: [ { path: lists/terrorism.sha256, format: hashed } ]\n",
+            "    lists: [ { path: lists/terrorism.sha256, format: hashed }, { path: lists/x.txt, format: domains } ]\n"), edited);
+        Assert.Equal(Sample, YamlLayout.Parse(edited).RemoveItem(path, 1).Text);
+        Assert.Equal(Sample.Replace("    lists: [ { path: lists/terrorism.sha256, format: hashed } ]\n", "    lists: [ { path: lists/x.txt, format: domains } ]\n"),
+            YamlLayout.Parse(edited).RemoveItem(path, 0).Text);
+    }
+
+    [Fact]
+    public void SetEntry_InAFlowMappingWithNestedBraces_FindsTheClosingBrace()
+    {
+        var edited = YamlLayout.Parse(Sample).SetEntry(["schedules", "lunch"], "days", "school").Text;
+
+        Assert.Equal(Sample.Replace("  lunch:         { weekly: { mon-fri: \"12:00-13:00\" } }\n", "  lunch:         { weekly: { mon-fri: \"12:00-13:00\" }, days: school }\n"), edited);
+    }
+
     [Theory]
     [InlineData("social", "social")]
     [InlineData("12:00-13:00", "\"12:00-13:00\"")]
