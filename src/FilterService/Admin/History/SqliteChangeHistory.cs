@@ -133,6 +133,14 @@ internal sealed partial class SqliteChangeHistory : IChangeHistory
     internal static IEnumerable<StoredEntry> ReadAll(ConsoleDatabase database)
     {
         using var connection = database.Open();
+        using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'change_history'";
+            if ((long)exists.ExecuteScalar()! == 0)
+            {
+                yield break; // nothing recorded yet: the service has not started with this database
+            }
+        }
         long after = 0;
         while (true)
         {
