@@ -49,7 +49,7 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddConsoleNavigation("Home", "/", ConsolePolicies.Read, 0);
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
-        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
         // ---- end of console features ----
         return services;
     }

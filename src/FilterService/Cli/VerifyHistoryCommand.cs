@@ -1,7 +1,6 @@
 using System.CommandLine;
 using FilterService.Admin;
 using FilterService.Admin.History;
-using FilterService.Hosting;
 using Microsoft.AspNetCore.Builder;
 
 namespace FilterService.Cli;
@@ -50,15 +49,10 @@ internal static class VerifyHistoryCommand
         return 0;
     }
 
-    /// <summary>console.db where the service keeps it: the service's configuration sources and content root.</summary>
+    /// <summary>console.db where the service keeps it: the service's configuration sources and content root, read as the console reads them.</summary>
     private static string DefaultPath()
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        var configuration = builder.Configuration;
-        var contentRoot = builder.Environment.ContentRootPath;
-        var data = configuration["Console:DataPath"] is { Length: > 0 } d
-            ? Path.GetFullPath(d, contentRoot)
-            : Path.Combine(Path.GetFullPath(configuration["Audit:Path"] is { Length: > 0 } a ? a : new AuditOptions().Path, contentRoot), "console");
-        return Path.Combine(data, "console.db");
+        return ConsoleOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, []).DatabasePath;
     }
 }
