@@ -13,6 +13,7 @@ internal static class HistoryServiceCollectionExtensions
         services.AddSingleton<HandEditDetector>();
         services.AddHostedService(sp => sp.GetRequiredService<HandEditDetector>());
         services.TryAddSingleton<PolicyWriter>(); // the editing feature's, registered here too in case it is not yet
+        services.AddSingleton<HistoryReverter>();
         return services;
     }
 }
