@@ -14,6 +14,7 @@ internal static class HistoryServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HandEditDetector>());
         services.TryAddSingleton<PolicyWriter>(); // the editing feature's, registered here too in case it is not yet
         services.AddSingleton<HistoryReverter>();
+        services.AddConsoleNavigation("History", "/history", ConsolePolicies.Read, 200);
         return services;
     }
 }
