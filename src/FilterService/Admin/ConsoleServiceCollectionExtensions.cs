@@ -70,8 +70,8 @@ internal static class ConsoleServiceCollectionExtensions
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
         services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
-        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
         services.AddConsoleEditing();      // Admin/Editing/EditingServiceCollectionExtensions.cs: /policy and its pages
+        History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
         // ---- end of console features ----
         return services;
     }

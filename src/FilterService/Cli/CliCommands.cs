@@ -16,13 +16,13 @@ internal enum Invocation
 }
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>, <c>verify-history</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "verify-history"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -103,6 +103,7 @@ internal static class CliCommands
             CaCommand.Create(stdout, stderr, TimeProvider.System),
             HealthCommand.Create(stdout, stderr),
             AdminCommand.Create(stdout, stderr, stdin),
+            VerifyHistoryCommand.Create(stdout, stderr),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

@@ -6,8 +6,6 @@ internal static partial class Messages
     // PM0401 rule has no action
     public static readonly DiagnosticMessage RuleHasNoAction = new("PM0401", "rule '{0}' has no action (allow or block)");
 
-    // PM0114 (here because only rules have it): a rule's enabled is not true or false
-
     // PM0402 rule or exception allows a statutory category
     public static readonly DiagnosticMessage ExceptionAllowsStatutory = new("PM0402", "exception '{0}' tries to allow the statutory category '{1}'; statutory lists cannot be overridden");
     public static readonly DiagnosticMessage RuleAllowsStatutory = new("PM0402", "rule '{0}' tries to allow the statutory category '{1}'; statutory lists cannot be overridden");

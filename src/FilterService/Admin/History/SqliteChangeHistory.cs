@@ -8,7 +8,9 @@ namespace FilterService.Admin.History;
 /// update or delete, and triggers refuse both in the database; the hash chain (<see cref="EntryHash"/>) shows any row
 /// changed behind its back, which <c>verify-history</c> (<see cref="HistoryVerifier"/>) checks. An entry is appended in
 /// one <c>BEGIN IMMEDIATE</c> transaction that reads the last hash and writes the new rows, so two writers (two
-/// processes included) never fork the chain. Thread-safe.
+/// processes included) never fork the chain. The history is continuous: a console change or revert made from a file
+/// that changed by hand since it was last recorded (edited, not yet reloaded) is preceded, in the same transaction, by a
+/// "file edit" entry for that difference. Thread-safe.
 /// </summary>
 internal sealed partial class SqliteChangeHistory : IChangeHistory
 {
@@ -69,16 +71,59 @@ internal sealed partial class SqliteChangeHistory : IChangeHistory
         {
             throw new ArgumentException($"entry {reverted} does not exist; a revert must name a recorded entry", nameof(change));
         }
-        var stored = new StoredEntry(lastId + 1, EntryHash.FormatTime(at), change.Who, change.Reason, EntryHash.SourceName(change.Source),
-            change.Reverts, policyVersion, lastHash, "", files);
-        stored = stored with { Hash = EntryHash.Compute(stored) };
-        Insert(connection, transaction, stored);
+        var appended = new List<StoredEntry>();
+        if (change.Source is ChangeSource.Console or ChangeSource.Revert && Gaps(connection, transaction, change) is { Count: > 0 } gaps)
+        {
+            // A file changed by hand and not yet reloaded (so not yet seen by the detector) when this console change was
+            // made from it: record that hand edit first, so that every entry's before is the previous entry's after.
+            appended.Add(Append(connection, transaction, ref lastId, ref lastHash, at, HandEditDetector.Who,
+                "changed outside the console and not yet reloaded when a console change was made from it", ChangeSource.FileEdit, null, policyVersion,
+                gaps.Select(f => new StoredFile(f.Path, EntryHash.TrackingName(f.Tracking), f.Before, f.After, FileDiff.Render(f))).ToList()));
+        }
+        var stored = Append(connection, transaction, ref lastId, ref lastHash, at, change.Who, change.Reason, change.Source, change.Reverts, policyVersion, files);
+        appended.Add(stored);
         cancellationToken.ThrowIfCancellationRequested();
         transaction.Commit();
         // The newest hash in the operational log too: an anchor outside the database, so that cutting entries off the
         // end of the chain (which a chain alone cannot show) can be seen against the log.
-        LogRecorded(_logger, stored.Id, stored.Source, stored.Hash);
+        foreach (var e in appended)
+        {
+            LogRecorded(_logger, e.Id, e.Source, e.Hash);
+        }
         return Task.FromResult(ToEntry(stored));
+    }
+
+    private static StoredEntry Append(SqliteConnection connection, SqliteTransaction transaction, ref long lastId, ref string lastHash, DateTimeOffset at,
+        string who, string reason, ChangeSource source, long? reverts, string policyVersion, List<StoredFile> files)
+    {
+        var stored = new StoredEntry(lastId + 1, EntryHash.FormatTime(at), who, reason, EntryHash.SourceName(source), reverts, policyVersion, lastHash, "", files);
+        stored = stored with { Hash = EntryHash.Compute(stored) };
+        Insert(connection, transaction, stored);
+        (lastId, lastHash) = (stored.Id, stored.Hash);
+        return stored;
+    }
+
+    /// <summary>The files of <paramref name="change"/> whose before is not their last recorded after (kept whole both times).</summary>
+    private static List<FileChange> Gaps(SqliteConnection connection, SqliteTransaction transaction, PolicyChange change)
+    {
+        var gaps = new List<FileChange>();
+        foreach (var file in change.Files.Where(f => f.Tracking == FileTracking.Content))
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT after, tracking FROM change_history_files WHERE path = $path ORDER BY entry_id DESC LIMIT 1";
+            command.Parameters.AddWithValue("$path", file.Path);
+            using var reader = command.ExecuteReader();
+            if (reader.Read() && reader.GetString(1) == EntryHash.TrackingName(FileTracking.Content))
+            {
+                var recorded = Text(reader, 0);
+                if (!string.Equals(recorded, file.Before, StringComparison.Ordinal))
+                {
+                    gaps.Add(new FileChange(file.Path, recorded, file.Before));
+                }
+            }
+        }
+        return gaps;
     }
 
     public Task<ChangeEntry?> GetAsync(long id, CancellationToken cancellationToken = default)
@@ -133,6 +178,14 @@ internal sealed partial class SqliteChangeHistory : IChangeHistory
     internal static IEnumerable<StoredEntry> ReadAll(ConsoleDatabase database)
     {
         using var connection = database.Open();
+        using (var exists = connection.CreateCommand())
+        {
+            exists.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'change_history'";
+            if ((long)exists.ExecuteScalar()! == 0)
+            {
+                yield break; // nothing recorded yet: the service has not started with this database
+            }
+        }
         long after = 0;
         while (true)
         {

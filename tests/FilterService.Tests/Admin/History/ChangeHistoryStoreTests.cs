@@ -148,7 +148,7 @@ public sealed class ChangeHistoryStoreTests
         var a = new SqliteChangeHistory(db, NullLogger<SqliteChangeHistory>.Instance);
         var b = new SqliteChangeHistory(db, NullLogger<SqliteChangeHistory>.Instance);
 
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).RecordAsync(Edit("a", $"r{i}", "x\n", $"{i}\n"), T0.AddSeconds(i), "v"))));
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).RecordAsync(Edit("a", $"r{i}", "x\n", $"{i}\n", $"lists/{i}.txt"), T0.AddSeconds(i), "v"))));
 
         var all = (await a.ListAsync(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, 100)).OrderBy(e => e.Id).ToList();
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), all.Select(e => e.Id));
@@ -156,6 +156,22 @@ public sealed class ChangeHistoryStoreTests
         {
             Assert.Equal(all[i - 1].Hash, all[i].PreviousHash);
         }
+        Assert.Equal(HistoryVerdict.Intact, HistoryVerifier.Verify(db).Verdict);
+    }
+
+    [Fact]
+    public async Task Record_ConsoleChangeFromAFileChangedSinceItWasRecorded_RecordsThatHandEditFirst()
+    {
+        var (db, history) = NewStore();
+        await history.RecordAsync(Edit("a", "one", "x\n", "y\n"), T0, "v1");
+
+        var console = await history.RecordAsync(Edit("b", "two", "y\nby hand\n", "z\n"), T0.AddMinutes(1), "v2");
+
+        Assert.Equal(3, console.Id);
+        var gap = (await history.GetAsync(2))!;
+        Assert.Equal((ChangeSource.FileEdit, HandEditDetector.Who, "v2"), (gap.Change.Source, gap.Change.Who, gap.PolicyVersion));
+        Assert.Equal("--- a/policy.yaml\n+++ b/policy.yaml\n@@ -1 +1,2 @@\n y\n+by hand\n", gap.Change.Files[0].Diff);
+        Assert.Equal(gap.Hash, console.PreviousHash);
         Assert.Equal(HistoryVerdict.Intact, HistoryVerifier.Verify(db).Verdict);
     }
 }
