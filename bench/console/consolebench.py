@@ -52,6 +52,8 @@ PAGES = [
     ("incidents", ["/incidents"]),
     ("reports", ["/reports"]),
 ]
+# What a page must contain to count: the simulator's answer for staff1, the week's chart with the lunch rule.
+EXPECTED = {"simulator": "staff-working-hours", "simulator week view": "staff-lunch-staffroom"}
 
 
 def log(message):
@@ -99,11 +101,12 @@ def prepare_policy(args, run):
     for anchor, added in (
         ("categories:\n", "  bench-blocked:\n    description: The 1.4M-domain benchmark list (bench/console)\n"
                           "    lists: [ { path: lists/bench-blocked.txt, format: domains } ]\n"),
-        ("rules:\n", "  - { name: bench-blocked, description: Everything on the benchmark list, category: bench-blocked, action: block }\n"),
+        # The last rule, so the sample's own rules (the simulator pages' staff rules) still decide first.
+        ("\ndefault: allow\n", "  - { name: bench-blocked, description: Everything on the benchmark list, category: bench-blocked, action: block }\n"),
     ):
         if text.count(anchor) != 1:
             sys.exit(f"deploy/samples/default/policy.yaml: expected one '{anchor.strip()}' line")
-        text = text.replace(anchor, anchor + added)
+        text = text.replace(anchor, added + anchor if anchor.startswith("\ndefault") else anchor + added)
     with open(path, "w") as f:
         f.write(text)
     return len(domains)
@@ -206,6 +209,9 @@ def measure(session, args):
         for path in paths:
             status, location, body, _ = session.request("GET", path)
             if status == 200:
+                # The page must have done its work, not shown a form with a complaint: else the figure means nothing.
+                if name in EXPECTED and EXPECTED[name].encode() not in body:
+                    sys.exit(f"{path} answered 200 without {EXPECTED[name]!r}: the page did not render its answer")
                 found.append((name, path, len(body)))
                 break
         else:
