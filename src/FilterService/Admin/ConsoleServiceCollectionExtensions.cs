@@ -72,6 +72,7 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
         services.AddConsoleEditing();      // Admin/Editing/EditingServiceCollectionExtensions.cs: /policy and its pages
         History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
+        Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
         // ---- end of console features ----
         return services;
     }

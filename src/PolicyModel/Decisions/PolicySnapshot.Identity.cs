@@ -102,7 +102,7 @@ public sealed partial class PolicySnapshot
         var isClient = IsClient(client);
         var networkIndex = NetworkIndex(client);
         var userName = authenticatedUser ?? _bindings.GetValueOrDefault(client);
-        if (userName is not null && _users.Find(userName) is { } record)
+        if (userName is not null && FindRecord(userName) is { } record)
         {
             var mask = 0UL;
             foreach (var role in record.Roles)
