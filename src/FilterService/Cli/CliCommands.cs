@@ -21,7 +21,7 @@ internal enum Invocation
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "decisions"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -101,6 +101,7 @@ internal static class CliCommands
             ListsCommand.Create(stdout, TimeProvider.System),
             CaCommand.Create(stdout, stderr, TimeProvider.System),
             HealthCommand.Create(stdout, stderr),
+            Admin.Decisions.DecisionsCommand.Create(stdout, stderr),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

@@ -68,6 +68,9 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
             var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
             problems.AddRange(feeds?.Problems ?? []);
+            // Issues 18, 19: the console's decision index behind the audit files, or failing.
+            var decisions = context.RequestServices.GetService<Admin.Decisions.DecisionIndexStatus>();
+            problems.AddRange(decisions?.Problems() ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -134,6 +137,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                     },
                 },
                 operationalLog = operationalLog?.Health(),
+                decisions = decisions?.Health(),
             }));
             return;
         }

@@ -172,6 +172,7 @@ internal static class ProxyHost
         services.AddTelemetry();
         services.AddAlerts(alerts!);
         Feeds.FeedsServiceCollectionExtensions.AddFeeds(services, feeds!, options);
+        Admin.Decisions.DecisionsServiceCollectionExtensions.AddDecisions(services, builder.Configuration, options.Audit, builder.Environment.ContentRootPath); // issues 18, 19: the decision index
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         var quickStartCa = QuickStartCa.Apply(options.Proxy, builder.Environment.IsDevelopment(), builder.Environment.ContentRootPath, TimeProvider.System, out var caProblem);

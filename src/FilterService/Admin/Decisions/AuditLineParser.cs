@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.Json;
+
+namespace FilterService.Admin.Decisions;
+
+/// <summary>
+/// Reads one audit line (the JSON object <c>AuditLog.JsonLineFormatter</c> writes, docs/service.md "The audit log")
+/// into an <see cref="IndexedDecision"/>. Absent fields stay null; unknown fields are skipped, so records written by
+/// older and newer versions are read alike. A line that is not such an object (a line torn by a crash and ended by the
+/// writer's next start) is reported as false, never thrown.
+/// </summary>
+internal static class AuditLineParser
+{
+    public static bool TryParse(ReadOnlySpan<byte> line, IndexedDecision into)
+    {
+        into.Clear();
+        bool time = false, client = false, url = false, action = false;
+        try
+        {
+            var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 4 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.ValueSpan;
+                reader.Read();
+                if (name.SequenceEqual("time"u8))
+                {
+                    time = reader.TryGetDateTimeOffset(out var at);
+                    into.TimeMs = at.ToUnixTimeMilliseconds();
+                }
+                else if (name.SequenceEqual("client"u8))
+                {
+                    into.Client = reader.GetString() ?? "";
+                    client = true;
+                }
+                else if (name.SequenceEqual("user"u8))
+                {
+                    into.User = reader.GetString();
+                }
+                else if (name.SequenceEqual("name"u8))
+                {
+                    into.DisplayName = reader.GetString();
+                }
+                else if (name.SequenceEqual("roles"u8))
+                {
+                    into.Roles = ReadRoles(ref reader);
+                }
+                else if (name.SequenceEqual("network"u8))
+                {
+                    into.Network = reader.GetString();
+                }
+                else if (name.SequenceEqual("method"u8))
+                {
+                    into.Method = reader.GetString() ?? "";
+                }
+                else if (name.SequenceEqual("url"u8))
+                {
+                    into.Target = reader.GetString() ?? "";
+                    url = true;
+                }
+                else if (name.SequenceEqual("action"u8))
+                {
+                    into.Blocked = reader.ValueTextEquals("block"u8);
+                    action = true;
+                }
+                else if (name.SequenceEqual("rule"u8))
+                {
+                    into.Rule = reader.GetString() ?? "";
+                }
+                else if (name.SequenceEqual("category"u8))
+                {
+                    into.Category = reader.GetString();
+                }
+                else if (name.SequenceEqual("status"u8))
+                {
+                    into.Status = reader.TryGetInt32(out var status) ? status : 0;
+                }
+                else if (name.SequenceEqual("ref"u8))
+                {
+                    into.Reference = reader.GetString();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject)
+            {
+                return false;
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
+        if (!(time && client && url && action))
+        {
+            return false;
+        }
+        into.Host = HostOf(into.Target, into.Method);
+        return true;
+    }
+
+    private static string? ReadRoles(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+        var roles = new StringBuilder();
+        while (reader.Read() && reader.TokenType == JsonTokenType.String)
+        {
+            if (roles.Length > 0)
+            {
+                roles.Append(',');
+            }
+            roles.Append(reader.GetString());
+        }
+        return roles.Length == 0 ? null : roles.ToString();
+    }
+
+    /// <summary>
+    /// The host of a target, lower case: <c>host:port</c> for CONNECT, the authority of an absolute URL otherwise
+    /// (brackets kept for IPv6, port and user info dropped). Empty when there is none (a malformed request's target).
+    /// </summary>
+    public static string HostOf(string target, string method)
+    {
+        var span = target.AsSpan();
+        if (!method.Equals("CONNECT", StringComparison.OrdinalIgnoreCase))
+        {
+            int scheme = span.IndexOf("://");
+            if (scheme < 0)
+            {
+                return "";
+            }
+            span = span[(scheme + 3)..];
+            int end = span.IndexOfAny('/', '?', '#');
+            if (end >= 0)
+            {
+                span = span[..end];
+            }
+            int at = span.LastIndexOf('@');
+            if (at >= 0)
+            {
+                span = span[(at + 1)..];
+            }
+        }
+        if (span.StartsWith("["))
+        {
+            int close = span.IndexOf(']');
+            span = close > 0 ? span[..(close + 1)] : span;
+        }
+        else
+        {
+            int colon = span.LastIndexOf(':');
+            if (colon >= 0)
+            {
+                span = span[..colon];
+            }
+        }
+        span = span.TrimEnd('.');
+        return span.Length == 0 ? "" : span.ToString().ToLowerInvariant();
+    }
+}
