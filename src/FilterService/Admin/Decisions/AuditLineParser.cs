@@ -101,7 +101,42 @@ internal static class AuditLineParser
             return false;
         }
         into.Host = HostOf(into.Target, into.Method);
+        into.Site = SiteOf(into.Host);
         return true;
+    }
+
+    private static readonly HashSet<string> SecondLevel = new(StringComparer.Ordinal)
+    {
+        "co.uk", "org.uk", "ac.uk", "gov.uk", "sch.uk", "net.uk", "ltd.uk", "plc.uk", "me.uk", "nhs.uk", "police.uk",
+        "com.au", "net.au", "org.au", "edu.au", "co.nz", "co.jp", "co.in", "com.br", "com.cn", "co.za", "com.tr", "com.mx",
+    };
+
+    /// <summary>
+    /// The registrable domain of a host, near enough for a search: its last two labels, or three under a known
+    /// second-level domain (<c>bbc.co.uk</c>, <c>school.sch.uk</c>); an IP address or a one-label name is itself.
+    /// </summary>
+    public static string SiteOf(string host)
+    {
+        if (host.Length == 0 || host[0] == '[' || System.Net.IPAddress.TryParse(host, out _))
+        {
+            return host;
+        }
+        int last = host.LastIndexOf('.');
+        if (last <= 0)
+        {
+            return host;
+        }
+        int second = host.LastIndexOf('.', last - 1);
+        if (second < 0)
+        {
+            return host;
+        }
+        if (SecondLevel.Contains(host[(second + 1)..]))
+        {
+            int third = host.LastIndexOf('.', second - 1);
+            return third < 0 ? host : host[(third + 1)..];
+        }
+        return host[(second + 1)..];
     }
 
     private static string? ReadRoles(ref Utf8JsonReader reader)

@@ -31,9 +31,9 @@ internal sealed class DecisionBatchWriter : IDisposable
     {
         _transaction = _connection.BeginTransaction();
         _insert = Prepare("""
-            INSERT INTO decisions (id, ts, user, name, roles, client, network, method, host, target, action, rule, category, status, ref)
-            VALUES ($id, $ts, $user, $name, $roles, $client, $network, $method, $host, $target, $action, $rule, $category, $status, $ref)
-            """, "$id", "$ts", "$user", "$name", "$roles", "$client", "$network", "$method", "$host", "$target", "$action", "$rule", "$category", "$status", "$ref");
+            INSERT INTO decisions (id, ts, user, name, roles, client, network, method, host, site, target, action, rule, category, status, ref)
+            VALUES ($id, $ts, $user, $name, $roles, $client, $network, $method, $host, $site, $target, $action, $rule, $category, $status, $ref)
+            """, "$id", "$ts", "$user", "$name", "$roles", "$client", "$network", "$method", "$host", "$site", "$target", "$action", "$rule", "$category", "$status", "$ref");
         _findTerm = Prepare("SELECT id FROM terms WHERE kind = $k AND text = $t", "$k", "$t");
         _addTerm = Prepare("INSERT INTO terms (kind, text) VALUES ($k, $t) RETURNING id", "$k", "$t");
         using var max = _connection.CreateCommand();
@@ -56,12 +56,13 @@ internal sealed class DecisionBatchWriter : IDisposable
         p[6].Value = Term(TermKind.Network, d.Network);
         p[7].Value = Term(TermKind.Method, d.Method);
         p[8].Value = Term(TermKind.Host, d.Host.Length == 0 ? null : d.Host);
-        p[9].Value = d.Target;
-        p[10].Value = d.Blocked ? 1 : 0;
-        p[11].Value = Term(TermKind.Rule, d.Rule);
-        p[12].Value = Term(TermKind.Category, d.Category);
-        p[13].Value = d.Status;
-        p[14].Value = (object?)d.Reference ?? DBNull.Value;
+        p[9].Value = Term(TermKind.Host, d.Site.Length == 0 ? null : d.Site); // sites are host names: the same terms
+        p[10].Value = d.Target;
+        p[11].Value = d.Blocked ? 1 : 0;
+        p[12].Value = Term(TermKind.Rule, d.Rule);
+        p[13].Value = Term(TermKind.Category, d.Category);
+        p[14].Value = d.Status;
+        p[15].Value = (object?)d.Reference ?? DBNull.Value;
         _insert.ExecuteNonQuery();
         Count++;
     }

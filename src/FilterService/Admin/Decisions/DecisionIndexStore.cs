@@ -29,7 +29,7 @@ internal sealed class DecisionIndexStore
         CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, kind INTEGER NOT NULL, text TEXT NOT NULL, UNIQUE (kind, text));
         CREATE TABLE IF NOT EXISTS decisions (
             id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, user INTEGER, name INTEGER, roles INTEGER, client INTEGER NOT NULL,
-            network INTEGER, method INTEGER NOT NULL, host INTEGER, target TEXT NOT NULL, action INTEGER NOT NULL,
+            network INTEGER, method INTEGER NOT NULL, host INTEGER, site INTEGER, target TEXT NOT NULL, action INTEGER NOT NULL,
             rule INTEGER NOT NULL, category INTEGER, status INTEGER NOT NULL, ref TEXT);
         CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY, position INTEGER NOT NULL, gz_length INTEGER NOT NULL,
             records INTEGER NOT NULL, malformed INTEGER NOT NULL);
@@ -41,13 +41,14 @@ internal sealed class DecisionIndexStore
     private const string Indexes = """
         CREATE INDEX IF NOT EXISTS ix_time ON decisions (ts, id);
         CREATE INDEX IF NOT EXISTS ix_action ON decisions (action, ts, id);
-        CREATE INDEX IF NOT EXISTS ix_user ON decisions (user, ts, id, action, category, host) WHERE user IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS ix_client ON decisions (client, ts, id, action, category, host);
+        CREATE INDEX IF NOT EXISTS ix_user ON decisions (user, ts, id, action, category, site, host) WHERE user IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_client ON decisions (client, ts, id, action, category, site, host);
         CREATE INDEX IF NOT EXISTS ix_host ON decisions (host, action, ts, id, category) WHERE host IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_site ON decisions (site, action, ts, id, category) WHERE site IS NOT NULL;
         CREATE INDEX IF NOT EXISTS ix_category ON decisions (category, action, ts, id) WHERE category IS NOT NULL;
         """;
 
-    private static readonly string[] IndexNames = ["ix_time", "ix_action", "ix_user", "ix_client", "ix_host", "ix_category"];
+    private static readonly string[] IndexNames = ["ix_time", "ix_action", "ix_user", "ix_client", "ix_host", "ix_site", "ix_category"];
 
     private readonly string _connectionString;
     private readonly object _createGate = new();
@@ -101,7 +102,7 @@ internal sealed class DecisionIndexStore
     public void CreateIndexes(SqliteConnection connection)
     {
         Execute(connection, Indexes);
-        Execute(connection, "ANALYZE;");
+        Execute(connection, "PRAGMA analysis_limit=1000; ANALYZE;");
     }
 
     /// <summary>Drops the search's indexes, so a bulk load (<c>decisions reindex</c>) appends rows without updating them.</summary>
@@ -118,7 +119,7 @@ internal sealed class DecisionIndexStore
     {
         using var connection = Open(1);
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('ix_time','ix_action','ix_user','ix_client','ix_host','ix_category')";
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('ix_time','ix_action','ix_user','ix_client','ix_host','ix_site','ix_category')";
         return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == IndexNames.Length;
     }
 

@@ -16,7 +16,10 @@ internal sealed record DecisionQuery
     /// <summary>The device (client) address, exactly.</summary>
     public string? Client { get; init; }
 
-    /// <summary>A host: that host and its subdomains (<c>facebook.com</c> finds <c>www.facebook.com</c>).</summary>
+    /// <summary>
+    /// A registrable domain finds it and its subdomains (<c>facebook.com</c> finds <c>www.facebook.com</c>); any other
+    /// host (<c>www.facebook.com</c>) finds that host exactly.
+    /// </summary>
     public string? Host { get; init; }
 
     public string? Category { get; init; }

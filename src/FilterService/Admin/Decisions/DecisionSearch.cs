@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace FilterService.Admin.Decisions;
@@ -9,11 +8,12 @@ namespace FilterService.Admin.Decisions;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A query is driven by one index, chosen by the most selective filter present: user, then device address, then host,
-/// then category, then action, else time. Each index starts with its filter and continues with time and id, so the
+/// A query is driven by one index, chosen by the most selective filter present: user, then device address, then host
+/// (a registrable domain such as <c>google.com</c> by the site column, which covers its subdomains in one range; any
+/// other host, such as <c>mail.google.com</c>, exactly by the host column), then category, then action, else time. Each index starts with its filter and continues with time and id, so the
 /// page is the first rows of one index range walked backwards from the page key, and the remaining filters are checked
-/// on the index's trailing columns before a row is read. Where a filter means several values (a host and its
-/// subdomains, a pseudonym shared by accounts, or either action on the host and category indexes, which lead with the
+/// on the index's trailing columns before a row is read. Where a filter means several values (a pseudonym
+/// shared by accounts, or either action on the host, site and category indexes, which lead with the
 /// action so that a rare action is never a long scan), each value is its own range, limited to a page, and the ranges
 /// are merged (UNION ALL, then the page). No query counts or skips rows, so a page costs the same on the first day
 /// and after ten million records (bench/decisions).
@@ -56,7 +56,7 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         }
 
         // Resolve each filter to term ids; a filter that matches nothing means no results.
-        List<long>? users = null, clients = null, hosts = null, categories = null;
+        List<long>? users = null, clients = null, hosts = null, sites = null, categories = null;
         string? rolesFilter = null;
         if (Text(query.User) is { } user)
         {
@@ -79,15 +79,23 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         {
             clients = Terms(connection, TermKind.Client, client);
         }
-        if (Text(query.Host) is { } host)
+        if (Text(query.Host)?.TrimEnd('.').ToLowerInvariant() is { Length: > 0 } host)
         {
-            hosts = HostTerms(connection, host.TrimEnd('.'));
+            // A registrable domain (google.com) is its site column: one range for it and every subdomain.
+            if (AuditLineParser.SiteOf(host) == host)
+            {
+                sites = Terms(connection, TermKind.Host, host);
+            }
+            else
+            {
+                hosts = Terms(connection, TermKind.Host, host);
+            }
         }
         if (Text(query.Category) is { } category)
         {
             categories = Terms(connection, TermKind.Category, category);
         }
-        if (users is [] || clients is [] || hosts is [] || categories is [])
+        if (users is [] || clients is [] || hosts is [] || sites is [] || categories is [])
         {
             return new DecisionPage([], null);
         }
@@ -99,10 +107,11 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         if (users is not null) (index, column, lead, users) = ("ix_user", "user", users, null);
         else if (clients is not null) (index, column, lead, clients) = ("ix_client", "client", clients, null);
         else if (hosts is not null) (index, column, lead, hosts) = ("ix_host", "host", hosts, null);
+        else if (sites is not null) (index, column, lead, sites) = ("ix_site", "site", sites, null);
         else if (categories is not null) (index, column, lead, categories) = ("ix_category", "category", categories, null);
         else if (action is not null) (index, column, lead) = ("ix_action", "action", [action.Value]);
         else (index, column, lead) = ("ix_time", "", null);
-        bool actionLeads = index is "ix_host" or "ix_category";
+        bool actionLeads = index is "ix_host" or "ix_site" or "ix_category";
         int?[] actions = actionLeads ? (action is null ? [0, 1] : [action]) : [null];
         if (!actionLeads && action is not null && index != "ix_action")
         {
@@ -110,6 +119,7 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         }
         AddIn(where, "client", clients);
         AddIn(where, "host", hosts);
+        AddIn(where, "site", sites);
         AddIn(where, "category", categories);
         AddIn(where, "user", users);
         if (rolesFilter is not null)
@@ -180,29 +190,6 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         command.Parameters.AddWithValue("$k", (int)kind);
         command.Parameters.AddWithValue("$t", kind is TermKind.User or TermKind.Host ? text.ToLowerInvariant() : text);
         return command.ExecuteScalar() is long id ? [id] : [];
-    }
-
-    /// <summary>The host and its subdomains (at most a few hundred; a suffix as broad as <c>com</c> is cut there).</summary>
-    private static List<long> HostTerms(SqliteConnection connection, string host)
-    {
-        host = host.ToLowerInvariant();
-        var escaped = new StringBuilder();
-        foreach (var c in host)
-        {
-            escaped.Append(c is '%' or '_' or '\\' ? "\\" + c : c.ToString());
-        }
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id FROM terms WHERE kind = $k AND (text = $h OR text LIKE $s ESCAPE '\\') LIMIT 512";
-        command.Parameters.AddWithValue("$k", (int)TermKind.Host);
-        command.Parameters.AddWithValue("$h", host);
-        command.Parameters.AddWithValue("$s", "%." + escaped);
-        var ids = new List<long>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            ids.Add(reader.GetInt64(0));
-        }
-        return ids;
     }
 
     /// <summary>The ids of the role sets (comma-joined roles of a record) that make a record a pupil's.</summary>

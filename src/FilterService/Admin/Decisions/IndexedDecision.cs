@@ -18,6 +18,9 @@ internal sealed class IndexedDecision
     public string? Network { get; set; }
     public string Method { get; set; } = "";
     public string Host { get; set; } = "";
+
+    /// <summary>The registrable domain of <see cref="Host"/> (<see cref="AuditLineParser.SiteOf"/>): what a host search for <c>google.com</c> means.</summary>
+    public string Site { get; set; } = "";
     public string Target { get; set; } = "";
     public bool Blocked { get; set; }
     public string Rule { get; set; } = "";
@@ -29,7 +32,7 @@ internal sealed class IndexedDecision
     {
         TimeMs = 0;
         User = DisplayName = Roles = Network = Category = Reference = null;
-        Client = Method = Host = Target = Rule = "";
+        Client = Method = Host = Site = Target = Rule = "";
         Blocked = false;
         Status = 0;
     }
