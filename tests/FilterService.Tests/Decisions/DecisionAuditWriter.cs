@@ -26,6 +26,12 @@ internal sealed class DecisionAuditWriter : IDisposable
 
     public string Directory { get; }
 
+    /// <summary>Bytes appended but not yet written by the log's writer thread.</summary>
+    public long BacklogBytes => _log.BacklogBytes;
+
+    /// <summary>Whether <see cref="Written"/> is kept (off for a file that grows without end).</summary>
+    public bool Keep { get; init; } = true;
+
     /// <summary>Records appended so far, in order: what the index must hold (retention aside).</summary>
     public List<DecisionRecord> Written { get; } = [];
 
@@ -45,7 +51,10 @@ internal sealed class DecisionAuditWriter : IDisposable
             block ? "block-" + (category ?? "other") : "default", category, block ? 403 : 200, 10, 1000, TimeSpan.FromMilliseconds(2),
             i.ToString("X8", System.Globalization.CultureInfo.InvariantCulture), "v1", null);
         _log.OnDecision(record);
-        Written.Add(record);
+        if (Keep)
+        {
+            Written.Add(record);
+        }
         return record;
     }
 
