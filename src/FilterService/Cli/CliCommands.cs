@@ -15,13 +15,13 @@ internal enum Invocation
 }
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "decisions"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "decisions"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -101,6 +101,7 @@ internal static class CliCommands
             ListsCommand.Create(stdout, TimeProvider.System),
             CaCommand.Create(stdout, stderr, TimeProvider.System),
             HealthCommand.Create(stdout, stderr),
+            AdminCommand.Create(stdout, stderr, stdin),
             Admin.Decisions.DecisionsCommand.Create(stdout, stderr),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };

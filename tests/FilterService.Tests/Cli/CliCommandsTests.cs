@@ -123,7 +123,7 @@ public sealed class CliCommandsTests
 
     [Theory]
     [InlineData("chek", "--policy", "deploy/samples/default")]
-    [InlineData("admin", "add", "someone")]
+    [InlineData("admins", "add", "someone")] // "admin" became a command (issue 18)
     public async Task SmallerItem_MistypedCommand_ExitsTwoWithTheCommandsAndNeverStartsTheProxy(params string[] args)
     {
         // As deployed: the built service as its own process. Before the fix it started the proxy on the default sample

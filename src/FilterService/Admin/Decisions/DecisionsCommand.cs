@@ -39,7 +39,7 @@ internal static class DecisionsCommand
             return 1;
         }
         var dataPath = dataDir is not null ? Path.GetFullPath(dataDir)
-            : DecisionsServiceCollectionExtensions.DataPath(builder.Configuration, options?.Audit ?? new AuditOptions { Path = auditPath }, builder.Environment.ContentRootPath);
+            : ConsoleOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, errors).DataPath;
         var result = Rebuild(auditPath, Path.Combine(dataPath, DecisionIndexStore.FileName));
         stdout.WriteLine($"indexed {result.Records:N0} records from {result.Days} day(s) in {result.Load.TotalSeconds:0.0} s, search indexes built in "
             + $"{result.Indexes.TotalSeconds:0.0} s; {result.Malformed} unreadable line(s); {result.Bytes / 1048576.0:0.0} MB in {result.Path}");
