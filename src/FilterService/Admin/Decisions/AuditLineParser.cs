@@ -6,12 +6,13 @@ namespace FilterService.Admin.Decisions;
 /// <summary>
 /// Reads one audit line (the JSON object <c>AuditLog.JsonLineFormatter</c> writes, docs/service.md "The audit log")
 /// into an <see cref="IndexedDecision"/>. Absent fields stay null; unknown fields are skipped, so records written by
-/// older and newer versions are read alike. A line that is not such an object (a line torn by a crash and ended by the
-/// writer's next start) is reported as false, never thrown.
+/// older and newer versions are read alike. A line that is not JSON (a line torn by a crash and ended by the writer's
+/// next start) is <see cref="AuditLine.Unreadable"/>; a whole object that is not a decision (the console's own events,
+/// <c>"event":"console-sign-in"</c>) is <see cref="AuditLine.Other"/>. Never throws.
 /// </summary>
 internal static class AuditLineParser
 {
-    public static bool TryParse(ReadOnlySpan<byte> line, IndexedDecision into)
+    public static AuditLine Parse(ReadOnlySpan<byte> line, IndexedDecision into)
     {
         into.Clear();
         bool time = false, client = false, url = false, action = false;
@@ -20,7 +21,7 @@ internal static class AuditLineParser
             var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 4 });
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return false;
+                return AuditLine.Unreadable;
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -87,22 +88,22 @@ internal static class AuditLineParser
                     reader.Skip();
                 }
             }
-            if (reader.TokenType != JsonTokenType.EndObject)
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
-                return false;
+                return AuditLine.Unreadable;
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            return false;
+            return AuditLine.Unreadable;
         }
         if (!(time && client && url && action))
         {
-            return false;
+            return AuditLine.Other;
         }
         into.Host = HostOf(into.Target, into.Method);
         into.Site = SiteOf(into.Host);
-        return true;
+        return AuditLine.Decision;
     }
 
     private static readonly HashSet<string> SecondLevel = new(StringComparer.Ordinal)
@@ -200,4 +201,16 @@ internal static class AuditLineParser
         span = span.TrimEnd('.');
         return span.Length == 0 ? "" : span.ToString().ToLowerInvariant();
     }
+}
+
+/// <summary>What an audit line turned out to be.</summary>
+internal enum AuditLine
+{
+    Decision,
+
+    /// <summary>A whole JSON object that is not a decision (an event of the console's own): not indexed, not an error.</summary>
+    Other,
+
+    /// <summary>Not a JSON object (a line torn by a crash): skipped and counted.</summary>
+    Unreadable,
 }

@@ -136,13 +136,14 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
                             more = false;
                             break;
                         }
-                        if (AuditLineParser.TryParse(line, _record))
+                        switch (AuditLineParser.Parse(line, _record))
                         {
-                            writer.Add(_record);
-                        }
-                        else
-                        {
-                            unreadable++;
+                            case AuditLine.Decision:
+                                writer.Add(_record);
+                                break;
+                            case AuditLine.Unreadable:
+                                unreadable++;
+                                break;
                         }
                     }
                     unreadable += reader.Skipped - skippedBefore;
