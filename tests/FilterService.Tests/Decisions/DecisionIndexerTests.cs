@@ -152,6 +152,28 @@ public sealed class DecisionIndexerTests : IDisposable
     }
 
     [Fact]
+    public async Task Decisions_ReindexCommand_RebuildsTheIndexFromTheFiles_AndSaysWhereAnAuditDirectoryIsMissing()
+    {
+        using (var writer = new DecisionAuditWriter(AuditDir))
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                writer.Write(DecisionAuditWriter.Day(8).AddSeconds(i));
+            }
+        }
+        var data = Path.Combine(_root, "data");
+        var (code, output) = await TestSupport.AdminAccounts.RunAsync(["decisions", "reindex", "--audit", AuditDir, "--data", data]);
+        Assert.True(code == 0, output);
+        Assert.Contains("indexed 20 records from 1 day(s)", output);
+        Assert.Equal(20, All(new DecisionIndexStore(Path.Combine(data, DecisionIndexStore.FileName))).Count);
+
+        var missing = Path.Combine(_root, "no-such-dir");
+        (code, output) = await TestSupport.AdminAccounts.RunAsync(["decisions", "reindex", "--audit", missing, "--data", data]);
+        Assert.Equal(1, code);
+        Assert.Contains($"{missing}: error FS0011: the audit directory does not exist", output);
+    }
+
+    [Fact]
     public void Decisions_Search_FiltersByUserClientHostCategoryActionAndTime_AsTheRecordsSay()
     {
         using (var writer = new DecisionAuditWriter(AuditDir))
