@@ -170,7 +170,7 @@ public sealed class DecisionIndexerTests : IDisposable
         var missing = Path.Combine(_root, "no-such-dir");
         (code, output) = await TestSupport.AdminAccounts.RunAsync(["decisions", "reindex", "--audit", missing, "--data", data]);
         Assert.Equal(1, code);
-        Assert.Contains($"{missing}: error FS0011: the audit directory does not exist", output);
+        Assert.Contains($"{missing}: error FS0012: the audit directory does not exist", output);
     }
 
     [Fact]

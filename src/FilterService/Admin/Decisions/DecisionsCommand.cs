@@ -35,7 +35,7 @@ internal static class DecisionsCommand
         }
         if (!Directory.Exists(auditPath))
         {
-            stderr.WriteLine($"{auditPath}: error FS0011: the audit directory does not exist");
+            stderr.WriteLine($"{auditPath}: error FS0012: the audit directory does not exist");
             return 1;
         }
         var dataPath = dataDir is not null ? Path.GetFullPath(dataDir)
