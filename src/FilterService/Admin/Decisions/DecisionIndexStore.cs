@@ -41,7 +41,7 @@ internal sealed class DecisionIndexStore
     private const string Indexes = """
         CREATE INDEX IF NOT EXISTS ix_time ON decisions (ts, id);
         CREATE INDEX IF NOT EXISTS ix_action ON decisions (action, ts, id);
-        CREATE INDEX IF NOT EXISTS ix_user ON decisions (user, ts, id, action, category, site, host) WHERE user IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS ix_user ON decisions (user, ts, id, action, category, site, host, roles) WHERE user IS NOT NULL;
         CREATE INDEX IF NOT EXISTS ix_client ON decisions (client, ts, id, action, category, site, host);
         CREATE INDEX IF NOT EXISTS ix_host ON decisions (host, action, ts, id, category) WHERE host IS NOT NULL;
         CREATE INDEX IF NOT EXISTS ix_site ON decisions (site, action, ts, id, category) WHERE site IS NOT NULL;

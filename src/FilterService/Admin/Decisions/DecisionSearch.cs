@@ -46,13 +46,16 @@ internal sealed class DecisionSearch(DecisionIndexStore store, PupilNames names)
         {
             where.Add("ts >= " + Param(from.ToUnixTimeMilliseconds()));
         }
-        if (query.Until is { } until)
-        {
-            where.Add("ts < " + Param(until.ToUnixTimeMilliseconds()));
-        }
-        if (query.Before is { } key)
+        // One upper bound on the time, the tighter of until and the page key: SQLite walks an index range by one
+        // bound per side, and a looser one chosen would make it scan the rows between them.
+        long? untilMs = query.Until?.ToUnixTimeMilliseconds();
+        if (query.Before is { } key && !(untilMs <= key.TimeMs))
         {
             where.Add($"ts <= {Param(key.TimeMs)} AND (ts < {Param(key.TimeMs)} OR id < {Param(key.Id)})");
+        }
+        else if (untilMs is { } until)
+        {
+            where.Add("ts < " + Param(until));
         }
 
         // Resolve each filter to term ids; a filter that matches nothing means no results.
