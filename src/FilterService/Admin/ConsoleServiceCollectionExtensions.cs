@@ -73,6 +73,7 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddConsoleEditing();      // Admin/Editing/EditingServiceCollectionExtensions.cs: /policy and its pages
         History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
         Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
+        Decisions.DecisionsServiceCollectionExtensions.AddConsoleDecisions(services); // the decision index, search and live view (Admin/Decisions)
         // ---- end of console features ----
         return services;
     }

@@ -22,7 +22,7 @@ internal enum Invocation
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "verify-history"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "verify-history", "decisions"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -104,6 +104,7 @@ internal static class CliCommands
             HealthCommand.Create(stdout, stderr),
             AdminCommand.Create(stdout, stderr, stdin),
             VerifyHistoryCommand.Create(stdout, stderr),
+            Admin.Decisions.DecisionsCommand.Create(stdout, stderr),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

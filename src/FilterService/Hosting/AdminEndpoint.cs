@@ -46,6 +46,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             var directory = ldap is null ? null : context.RequestServices.GetService<LdapDirectory>();
             var operationalLog = context.RequestServices.GetService<OperationalLog.OperationalLogStatus>();
             var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
+            var decisions = context.RequestServices.GetService<Admin.Decisions.DecisionIndexStatus>();
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -112,6 +113,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                     },
                 },
                 operationalLog = operationalLog?.Health(),
+                decisions = decisions?.Health(),
             }));
             return;
         }
@@ -147,6 +149,8 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
         problems.AddRange(services.GetService<OperationalLog.OperationalLogStatus>()?.Problems() ?? []);
         // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
         problems.AddRange(services.GetService<Feeds.FeedStatusBoard>()?.Problems ?? []);
+        // Issues 18, 19: the console's decision index behind the audit files, or failing.
+        problems.AddRange(services.GetService<Admin.Decisions.DecisionIndexStatus>()?.Problems() ?? []);
         return problems;
     }
 }

@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+
+namespace FilterService.Admin.Decisions;
+
+/// <summary>
+/// Runs the <see cref="DecisionIndexer"/> in the service: a pass every <see cref="Interval"/> on a thread of its own
+/// at the lowest priority (nice 19 on Linux), paced so that catching up months of files takes at most about half of one
+/// core. Never on a request's thread, and the proxy never waits for it: it only reads the audit files. A failed pass
+/// is counted and logged (<see cref="DecisionIndexStatus"/>, /health) and retried after <see cref="RetryDelay"/>.
+/// </summary>
+internal sealed partial class DecisionIndexService(DecisionIndexer indexer, DecisionIndexStatus status, TimeProvider time,
+    ILogger<DecisionIndexService> logger) : IHostedService, IDisposable
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(30);
+
+    private readonly CancellationTokenSource _stop = new();
+    private Thread? _thread;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "Decision index", Priority = ThreadPriority.Lowest };
+        _thread.Start();
+        return Task.CompletedTask;
+    }
+
+    private void Run()
+    {
+        LowerPriority();
+        bool failing = false;
+        while (!_stop.IsCancellationRequested)
+        {
+            var started = time.GetUtcNow();
+            try
+            {
+                var pass = indexer.RunPass(_stop.Token);
+                status.Passed(started, pass, pass.TotalRecords);
+                if (failing)
+                {
+                    failing = false;
+                    LogRecovered(logger);
+                }
+                if (pass.DaysDeleted > 0)
+                {
+                    LogRetention(logger, pass.DaysDeleted, pass.RowsDeleted);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                status.Failed(ex);
+                if (!failing)
+                {
+                    failing = true;
+                    LogFailed(logger, ex, indexer.AuditDirectory);
+                }
+                _stop.Token.WaitHandle.WaitOne(RetryDelay);
+                continue;
+            }
+            _stop.Token.WaitHandle.WaitOne(Interval);
+        }
+    }
+
+    /// <summary>nice 19 for this thread (Linux: setpriority on its thread id); .NET's thread priority does nothing there.</summary>
+    private static void LowerPriority()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        try
+        {
+            _ = setpriority(0 /* PRIO_PROCESS */, gettid(), 19);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setpriority(int which, int who, int priority);
+
+    [DllImport("libc")]
+    private static extern int gettid();
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stop.Cancel();
+        _thread?.Join(TimeSpan.FromSeconds(5));
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Cannot bring the decision index up to date with the audit files in {Directory}; retrying every 30 s (the audit files are complete; the console's decisions may be behind)")]
+    private static partial void LogFailed(ILogger logger, Exception ex, string directory);
+
+    [LoggerMessage(EventId = 1801, Level = LogLevel.Warning, Message = "The decision index is being brought up to date again")]
+    private static partial void LogRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 1802, Level = LogLevel.Information, Message = "The decision index dropped {Days} day(s) of records ({Rows} rows) whose audit files retention deleted")]
+    private static partial void LogRetention(ILogger logger, int days, long rows);
+}
