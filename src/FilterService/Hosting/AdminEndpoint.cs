@@ -68,6 +68,9 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
             var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
             problems.AddRange(feeds?.Problems ?? []);
+            // Issue 19: alerts waiting for the console's inbox because console.db cannot be written.
+            var incidents = context.RequestServices.GetService<Admin.Incidents.IncidentIngestStatus>();
+            problems.AddRange(incidents?.Problems ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -77,6 +80,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                 status = problems.Count == 0 && accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 problems,
                 alerts = new { notDurable = alertsNotDurable },
+                incidents = incidents?.Health(),
                 feeds = feeds?.All.Select(f => new
                 {
                     list = f.List, category = f.Category, statutory = f.Statutory, source = f.Source, lastSuccess = f.LastSuccess, lastAttempt = f.LastAttempt,

@@ -99,6 +99,7 @@ internal static class ProxyHost
         var feeds = Feeds.FeedOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 21, as alerts
         var ldap = LdapSettings.Bind(builder.Configuration, problems); // issue 22: Identity:Ldap, before ServiceOptions.Bind, as alerts
         var kerberos = KerberosSignIn.Bind(builder.Configuration, problems); // issue 22: Identity:Kerberos
+        var incidents = Admin.Incidents.IncidentOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 19: Console:PublicUrl
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -171,6 +172,7 @@ internal static class ProxyHost
         services.AddSingleton<IDecisionObserver>(sp => sp.GetRequiredService<AuditLog>());
         services.AddTelemetry();
         services.AddAlerts(alerts!);
+        Admin.Incidents.IncidentsServiceCollectionExtensions.AddIncidents(services, incidents!, options.Audit); // issue 19: the DSL's inbox, fed from the outbox
         Feeds.FeedsServiceCollectionExtensions.AddFeeds(services, feeds!, options);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
