@@ -11,7 +11,7 @@ namespace FilterService.Tests.Admin.Incidents;
 /// by the CLI, a pupil's statutory attempt through the proxy (curl), and real Chromium for the DSL, an auditor and an
 /// ICT manager. Screenshots under the test output's screenshots/ folder.
 /// </summary>
-public sealed class IncidentConsoleTests
+public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
@@ -31,6 +31,7 @@ public sealed class IncidentConsoleTests
         string[] withUrl = [.. settings, $"--Admin:Listen=127.0.0.1:{adminPort}", $"--Console:PublicUrl=http://127.0.0.1:{adminPort}/"];
         await using var service = await ServiceProcess.StartAsync(withUrl);
         await AdminAccounts.AddAsync(settings, "dsl1", ConsoleRoles.Dsl);
+        await AdminAccounts.AddAsync(settings, "dsl2", ConsoleRoles.Dsl);
         await AdminAccounts.AddAsync(settings, "audrey", ConsoleRoles.Auditor);
         await AdminAccounts.AddAsync(settings, "ict1", ConsoleRoles.IctManager);
 
@@ -48,6 +49,7 @@ public sealed class IncidentConsoleTests
             await dsl.Page.GotoAsync(service.AdminUrl + "/incidents");
         }
         var seenAfter = DateTime.UtcNow - attempted;
+        output.WriteLine($"in the DSL's inbox {seenAfter.TotalSeconds:0.0} s after the attempt (page reloads included)");
         Assert.Equal("Pat Pupil", (await row.Locator(".who").InnerTextAsync()).Trim());
         Assert.Equal("New", (await row.Locator(".state").InnerTextAsync()).Trim());
         Assert.Contains("New (1)", await dsl.Page.Locator("nav.tabs").InnerTextAsync());
@@ -61,9 +63,14 @@ public sealed class IncidentConsoleTests
         await dsl.Page.GotoAsync(link);
         Assert.Equal("Pat Pupil", (await dsl.Page.Locator("#who").InnerTextAsync()).Trim());
 
-        // 3. Acknowledge, record an action and an outcome, close.
+        // 3. Acknowledge, assign to the deputy (only an enabled dsl account is accepted), record an action and an outcome, close.
         await dsl.Page.ClickAsync("#acknowledge");
         await Assertions.Expect(dsl.Page.Locator("#state")).ToHaveTextAsync("Acknowledged");
+        Assert.Equal(["dsl1", "dsl2"], await dsl.Page.Locator("#assignee option").AllInnerTextsAsync());
+        Assert.Equal(400, await PostAsync(dsl, $"/incidents/{id}?handler=Assign", ("assignee", "audrey")));
+        await dsl.Page.SelectOptionAsync("#assignee", "dsl2");
+        await dsl.Page.ClickAsync("#assign");
+        await Assertions.Expect(dsl.Page.Locator("#assigned")).ToHaveTextAsync("dsl2");
         await dsl.Page.FillAsync("#action-text", "Spoke to Pat with the head of year; parents called.");
         await dsl.Page.ClickAsync("#record-action");
         await Assertions.Expect(dsl.Page.Locator("#state")).ToHaveTextAsync("Actioned");
@@ -76,8 +83,9 @@ public sealed class IncidentConsoleTests
 
         // 4. The history: each step with who and when.
         var steps = dsl.Page.Locator("#steps li");
-        Assert.Equal(["raised", "acknowledged", "action", "outcome", "closed"], await steps.EvaluateAllAsync<string[]>("l => l.map(e => e.dataset.what)"));
-        Assert.Equal(["filter", "dsl1", "dsl1", "dsl1", "dsl1"], (await steps.Locator(".who").AllInnerTextsAsync()).Select(s => s.Trim()));
+        Assert.Equal(["raised", "acknowledged", "assigned", "action", "outcome", "closed"], await steps.EvaluateAllAsync<string[]>("l => l.map(e => e.dataset.what)"));
+        Assert.Equal(["filter", "dsl1", "dsl1", "dsl1", "dsl1", "dsl1"], (await steps.Locator(".who").AllInnerTextsAsync()).Select(s => s.Trim()));
+        Assert.Equal("dsl2", (await steps.Nth(2).Locator(".detail").InnerTextAsync()).Trim());
         foreach (var when in await steps.Locator("time").EvaluateAllAsync<string[]>("l => l.map(e => e.getAttribute('datetime'))"))
         {
             Assert.InRange(DateTimeOffset.Parse(when, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime, attempted.AddSeconds(-5), DateTime.UtcNow.AddSeconds(5));
@@ -87,6 +95,10 @@ public sealed class IncidentConsoleTests
         await dsl.Page.ReloadAsync();
         Assert.False(await dsl.HasHorizontalScrollAsync());
         await dsl.ScreenshotAsync("incident-closed-dsl-390.png");
+        var dslCsv = await GetTextAsync(dsl, "/incidents/export");
+        Assert.Contains($"{id},", dslCsv);
+        Assert.Contains(",Pat Pupil,pupil1,pupil,terrorism,High,", dslCsv);
+        Assert.Contains(",No Prevent referral needed; follow-up lesson on online radicalisation.,dsl2,Closed,", dslCsv);
 
         // 5. The auditor reads it, pseudonymised, with no forms; every change POST is refused (403) and nothing changes.
         var store = new IncidentStore(new ConsoleDatabase(Path.Combine(data, "console.db")), TimeProvider.System);
@@ -126,12 +138,20 @@ public sealed class IncidentConsoleTests
             Assert.DoesNotContain("pupil1", text);
         }
         Assert.Equal(403, await PostAsync(ict, $"/incidents/{id}?handler=Outcome", ("text", "ict was here")));
+        var ictCsv = await GetTextAsync(ict, "/incidents/export");
+        Assert.Contains($",{pseudonym},{pseudonym},pupil,terrorism,", ictCsv);
+        Assert.DoesNotContain("Pat Pupil", ictCsv);
+        Assert.DoesNotContain("pupil1", ictCsv);
         await ict.ScreenshotAsync("incident-ict-manager.png");
         Assert.Equal(before, Snapshot(await store.GetAsync(id)));
         Assert.True(seenAfter < Bound);
     }
 
     private static string Snapshot(IncidentDetails? details) => System.Text.Json.JsonSerializer.Serialize(details);
+
+    /// <summary>A GET from the signed-in page (its cookies): the body as text.</summary>
+    private static async Task<string> GetTextAsync(ConsoleBrowser browser, string path) =>
+        await browser.Page.EvaluateAsync<string>("async path => { const r = await fetch(path); if (!r.ok) throw new Error('HTTP ' + r.status); return await r.text(); }", path);
 
     /// <summary>A form POST from the signed-in page (its cookies, the layout's antiforgery token); the response status.</summary>
     private static async Task<int> PostAsync(ConsoleBrowser browser, string path, params (string Name, string Value)[] fields) =>

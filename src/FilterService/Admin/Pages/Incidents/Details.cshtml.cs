@@ -12,8 +12,12 @@ namespace FilterService.Admin.Pages.Incidents;
 /// shown to those who hold it, which is a convenience, not the check.
 /// </summary>
 [Authorize(Policy = ConsolePolicies.Read)]
-internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertOptions alerts, IAuthorizationService authorization) : PageModel
+internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertOptions alerts, IAuthorizationService authorization,
+    Accounts.AccountStore accounts) : PageModel
 {
+    /// <summary>Who an incident can be given to: the enabled dsl accounts.</summary>
+    public IReadOnlyList<string> Assignees { get; private set; } = [];
+
     public IncidentDetails Incident { get; private set; } = null!;
     public bool CanManage { get; private set; }
     public string? Message { get; private set; }
@@ -25,7 +29,9 @@ internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertO
         ChangeAsync(id, who => store.AcknowledgeAsync(id, who, cancellationToken), cancellationToken);
 
     public Task<IActionResult> OnPostAssignAsync(string id, string? assignee, CancellationToken cancellationToken) =>
-        ChangeAsync(id, who => store.AssignAsync(id, assignee ?? "", who, cancellationToken), cancellationToken);
+        ChangeAsync(id, who => accounts.Find(assignee ?? "") is { Disabled: false, Role: ConsoleRoles.Dsl } account
+            ? store.AssignAsync(id, account.Name, who, cancellationToken)
+            : Task.FromResult(IncidentChangeResult.BadInput), cancellationToken);
 
     public Task<IActionResult> OnPostActionAsync(string id, string? text, CancellationToken cancellationToken) =>
         ChangeAsync(id, who => store.RecordActionAsync(id, text ?? "", who, cancellationToken), cancellationToken);
@@ -62,7 +68,7 @@ internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertO
         {
             IncidentChangeResult.Closed => "The incident is closed; it cannot be changed.",
             IncidentChangeResult.WrongState => "Not possible in this state (acknowledge only a new incident; record an outcome before closing).",
-            IncidentChangeResult.BadInput => $"Give some text (at most {IncidentStore.MaxText} characters), or an account to assign to.",
+            IncidentChangeResult.BadInput => $"Give some text (at most {IncidentStore.MaxText} characters), or an enabled dsl account to assign to.",
             _ => "No such incident.",
         }, cancellationToken);
     }
@@ -76,6 +82,10 @@ internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertO
         Incident = incident;
         Message = message;
         CanManage = (await authorization.AuthorizeAsync(User, ConsolePolicies.ManageIncidents)).Succeeded;
+        if (CanManage)
+        {
+            Assignees = accounts.List().Where(a => a.Role == ConsoleRoles.Dsl && !a.Disabled).Select(a => a.Name).ToList();
+        }
         return Page();
     }
 }
