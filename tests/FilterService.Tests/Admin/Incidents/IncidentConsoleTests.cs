@@ -95,7 +95,16 @@ public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper ou
         await dsl.Page.ReloadAsync();
         Assert.False(await dsl.HasHorizontalScrollAsync());
         await dsl.ScreenshotAsync("incident-closed-dsl-390.png");
-        var dslCsv = await GetTextAsync(dsl, "/incidents/export");
+        // The inbox's export form (default range: the last 30 days) downloads the CSV, with names for the DSL.
+        await dsl.Page.GotoAsync(service.AdminUrl + "/incidents");
+        var download = await dsl.Page.RunAndWaitForDownloadAsync(() => dsl.Page.ClickAsync("#export"));
+        var file = Path.Combine(TempDir.Create("export"), download.SuggestedFilename);
+        await download.SaveAsAsync(file);
+        Assert.Matches(@"^incidents-\d{4}-\d{2}-\d{2}-to-\d{4}-\d{2}-\d{2}\.csv$", download.SuggestedFilename);
+        var bytes = await File.ReadAllBytesAsync(file);
+        Assert.Equal(System.Text.Encoding.UTF8.Preamble.ToArray(), bytes[..3]);
+        var dslCsv = System.Text.Encoding.UTF8.GetString(bytes[3..]);
+        Assert.StartsWith(string.Join(',', IncidentCsv.Header) + "\r\n", dslCsv);
         Assert.Contains($"{id},", dslCsv);
         Assert.Contains(",Pat Pupil,pupil1,pupil,terrorism,High,", dslCsv);
         Assert.Contains(",No Prevent referral needed; follow-up lesson on online radicalisation.,dsl2,Closed,", dslCsv);

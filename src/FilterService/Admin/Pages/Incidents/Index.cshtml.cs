@@ -7,7 +7,7 @@ namespace FilterService.Admin.Pages.Incidents;
 
 /// <summary>The inbox: incidents newest first, filtered by state, paged, with the count in each state. Any console role reads it.</summary>
 [Authorize(Policy = ConsolePolicies.Read)]
-internal sealed class IndexModel(IncidentStore store, PupilNames names, AlertOptions alerts) : PageModel
+internal sealed class IndexModel(IncidentStore store, PupilNames names, AlertOptions alerts, TimeProvider time) : PageModel
 {
     public const int PageSize = 25;
 
@@ -16,6 +16,13 @@ internal sealed class IndexModel(IncidentStore store, PupilNames names, AlertOpt
     public int PageNumber { get; private set; }
     public int Pages => Math.Max(1, (Incidents.Total + PageSize - 1) / PageSize);
     public TimeZoneInfo Zone { get; } = TimeZoneInfo.FindSystemTimeZoneById(alerts.TimeZone);
+
+    /// <summary>The export form's default range: the last 30 days, today included (local dates).</summary>
+    public string ExportFrom => Today.AddDays(-29).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    public string ExportUntil => Today.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private DateOnly Today => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(time.GetUtcNow(), Zone).DateTime);
 
     public async Task OnGetAsync(string? state, int p = 1, CancellationToken cancellationToken = default)
     {
