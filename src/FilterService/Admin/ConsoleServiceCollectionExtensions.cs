@@ -74,6 +74,7 @@ internal static class ConsoleServiceCollectionExtensions
         History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
         Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
         Decisions.DecisionsServiceCollectionExtensions.AddConsoleDecisions(services); // the decision index, search and live view (Admin/Decisions)
+        Incidents.IncidentsServiceCollectionExtensions.AddConsoleIncidents(services); // issue 19: the DSL's inbox
         // ---- end of console features ----
         return services;
     }

@@ -47,6 +47,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             var operationalLog = context.RequestServices.GetService<OperationalLog.OperationalLogStatus>();
             var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
             var decisions = context.RequestServices.GetService<Admin.Decisions.DecisionIndexStatus>();
+            var incidents = context.RequestServices.GetService<Admin.Incidents.IncidentIngestStatus>();
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -56,6 +57,7 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
                 status = problems.Count == 0 && accepting && (audit is null || audit.Writable) ? "ok" : "degraded",
                 problems,
                 alerts = new { notDurable = alertsNotDurable },
+                incidents = incidents?.Health(),
                 feeds = feeds?.All.Select(f => new
                 {
                     list = f.List, category = f.Category, statutory = f.Statutory, source = f.Source, lastSuccess = f.LastSuccess, lastAttempt = f.LastAttempt,
@@ -151,6 +153,8 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
         problems.AddRange(services.GetService<Feeds.FeedStatusBoard>()?.Problems ?? []);
         // Issues 18, 19: the console's decision index behind the audit files, or failing.
         problems.AddRange(services.GetService<Admin.Decisions.DecisionIndexStatus>()?.Problems() ?? []);
+        // Issue 19: alerts waiting for the console's inbox because console.db cannot be written.
+        problems.AddRange(services.GetService<Admin.Incidents.IncidentIngestStatus>()?.Problems ?? []);
         return problems;
     }
 }

@@ -14,10 +14,16 @@ internal sealed record AlertMessage(string Id, string Subject, string Text, IRea
 
     public AlertSeverity Severity => Incidents.Max(i => i.Severity);
 
-    public static AlertMessage For(Incident incident, AlertOptions options, TimeZoneInfo zone) =>
-        new(incident.Id, options.Email.SubjectPrefix + " " + Headline(incident), Describe(incident, zone), [incident], false);
+    /// <summary>The console page of each incident, by incident id (issue 19; empty without <c>Console:PublicUrl</c>).</summary>
+    public IReadOnlyDictionary<string, string> Pages { get; init; } = new Dictionary<string, string>();
 
-    public static AlertMessage Digest(IReadOnlyList<Incident> incidents, AlertOptions options, TimeZoneInfo zone)
+    public static AlertMessage For(Incident incident, AlertOptions options, TimeZoneInfo zone, Func<Incident, string?>? page = null) =>
+        new(incident.Id, options.Email.SubjectPrefix + " " + Headline(incident), Describe(incident, zone, page?.Invoke(incident)), [incident], false)
+        {
+            Pages = PagesOf([incident], page),
+        };
+
+    public static AlertMessage Digest(IReadOnlyList<Incident> incidents, AlertOptions options, TimeZoneInfo zone, Func<Incident, string?>? page = null)
     {
         var id = "digest-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
             Encoding.UTF8.GetBytes(string.Join('\n', incidents.Select(i => i.Id)))))[..24].ToLowerInvariant();
@@ -27,12 +33,15 @@ internal sealed record AlertMessage(string Id, string Subject, string Text, IRea
         foreach (var i in incidents)
         {
             text.Append(CultureInfo.InvariantCulture, $"--- {++n} of {incidents.Count}: {Headline(i)}\n");
-            text.Append(Describe(i, zone)).Append('\n');
+            text.Append(Describe(i, zone, page?.Invoke(i))).Append('\n');
         }
         var max = incidents.Max(i => i.Severity);
         return new AlertMessage(id, $"{options.Email.SubjectPrefix} Digest: {incidents.Count} {max.ToString().ToUpperInvariant()}-or-lower alert(s)",
-            text.ToString(), incidents, true);
+            text.ToString(), incidents, true) { Pages = PagesOf(incidents, page) };
     }
+
+    private static Dictionary<string, string> PagesOf(IReadOnlyList<Incident> incidents, Func<Incident, string?>? page) =>
+        page is null ? new() : incidents.Select(i => (i.Id, Url: page(i))).Where(p => p.Url is not null).ToDictionary(p => p.Id, p => p.Url!);
 
     public static string Headline(Incident i)
     {
@@ -45,7 +54,7 @@ internal sealed record AlertMessage(string Id, string Subject, string Text, IRea
     }
 
     /// <summary>Plain text listing every field the DfE standards ask for: device/IP, individual, time, what was blocked.</summary>
-    public static string Describe(Incident i, TimeZoneInfo zone)
+    public static string Describe(Incident i, TimeZoneInfo zone, string? page = null)
     {
         var text = new StringBuilder();
         text.Append(i.Kind == IncidentKind.Summary
@@ -72,6 +81,10 @@ internal sealed record AlertMessage(string Id, string Subject, string Text, IRea
         Field(text, "Reference", i.Reference ?? "-");
         Field(text, "Policy version", i.PolicyVersion ?? "-");
         Field(text, "Incident", i.Id);
+        if (page is not null)
+        {
+            Field(text, "Incident page", page);
+        }
         return text.ToString();
     }
 

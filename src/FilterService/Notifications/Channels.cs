@@ -224,7 +224,9 @@ internal sealed partial class WebhookChannel : IAlertChannel, IDisposable
                     reference = i.Reference,
                     count = i.Count,
                     lastAt = i.LastAt,
+                    url = message.Pages.GetValueOrDefault(i.Id),
                 }),
+                url = message.Pages.GetValueOrDefault(first.Id),
             }, Json);
         }
         return Placeholder().Replace(template, m =>
@@ -254,6 +256,7 @@ internal sealed partial class WebhookChannel : IAlertChannel, IDisposable
             ["category"] = i.Category ?? "",
             ["rule"] = i.Rule,
             ["reference"] = i.Reference ?? "",
+            ["url"] = message.Pages.GetValueOrDefault(i.Id) ?? "",
         };
     }
 

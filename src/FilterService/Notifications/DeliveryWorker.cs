@@ -27,10 +27,13 @@ internal sealed partial class DeliveryWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<DeliveryWorker> _logger;
     private readonly TimeZoneInfo _zone;
+    private readonly Func<Incident, string?>? _page;
 
     public DeliveryWorker(AlertOptions options, Outbox outbox, IncidentRecorder recorder, IEnumerable<IAlertChannel> channels, AlertStats stats,
-        TimeProvider time, ILogger<DeliveryWorker> logger)
+        TimeProvider time, ILogger<DeliveryWorker> logger, Admin.Incidents.IncidentLinks? links = null)
     {
+        // Issue 19: each alert links to its incident's console page; a summary's incident is its first alert's.
+        _page = links is null ? null : i => links.For(i.Kind == IncidentKind.Summary ? i.FoldOf ?? i.Id : i.Id);
         _options = options;
         _outbox = outbox;
         _recorder = recorder;
@@ -96,11 +99,11 @@ internal sealed partial class DeliveryWorker : BackgroundService
     internal List<AlertMessage> Plan(string channel, DateTimeOffset now)
     {
         var pending = _outbox.Pending(channel);
-        var messages = pending.Where(i => !i.Digest).Select(i => AlertMessage.For(i, _options, _zone)).ToList();
+        var messages = pending.Where(i => !i.Digest).Select(i => AlertMessage.For(i, _options, _zone, _page)).ToList();
         var digest = pending.Where(i => i.Digest).ToList();
         if (digest.Count > 0 && digest.Min(i => i.At) + _options.DigestInterval <= now)
         {
-            messages.Add(AlertMessage.Digest(digest, _options, _zone));
+            messages.Add(AlertMessage.Digest(digest, _options, _zone, _page));
         }
         return messages;
     }

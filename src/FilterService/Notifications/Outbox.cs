@@ -32,6 +32,7 @@ internal sealed class Outbox : IDisposable
     private readonly List<Incident> _incidents = new();
     private readonly Dictionary<string, HashSet<string>> _delivered = new(StringComparer.Ordinal);
     private readonly List<Unwritten> _unwritten = new(); // under _state, oldest first
+    private readonly List<Func<Incident, bool>> _retain = new(); // under _state
     private readonly string _path;
     private readonly ILogger _logger;
     private FileStream _file;
@@ -188,7 +189,16 @@ internal sealed class Outbox : IDisposable
         }
     }
 
-    /// <summary>Rewrites the journal with only the incidents <paramref name="keep"/> accepts (and their delivery marks).</summary>
+    /// <summary>Another reader (the incident ingester) keeps the incidents it has not read through compactions; called under the lock.</summary>
+    public void Retain(Func<Incident, bool> keep)
+    {
+        lock (_state)
+        {
+            _retain.Add(keep);
+        }
+    }
+
+    /// <summary>Rewrites the journal with only the incidents <paramref name="keep"/> (or a <see cref="Retain"/> reader) accepts, and their delivery marks.</summary>
     public async Task CompactAsync(Func<Incident, IReadOnlySet<string>, bool> keep, CancellationToken cancellationToken = default)
     {
         await _write.WaitAsync(cancellationToken);
@@ -201,7 +211,7 @@ internal sealed class Outbox : IDisposable
             {
                 // The rewrite is made from memory, so it also carries every line still queued: those become durable with it.
                 queued = _unwritten.Count;
-                kept = _incidents.Where(i => keep(i, _delivered.TryGetValue(i.Id, out var s) ? s : EmptySet)).ToList();
+                kept = _incidents.Where(i => keep(i, _delivered.TryGetValue(i.Id, out var s) ? s : EmptySet) || _retain.Any(r => r(i))).ToList();
                 foreach (var i in kept)
                 {
                     text.Append(JsonSerializer.Serialize(new Line { Add = i }, Json)).Append('\n');
