@@ -15,13 +15,13 @@ internal enum Invocation
 }
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>report weekly</c>, <c>review-pack</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "report", "review-pack"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -101,6 +101,8 @@ internal static class CliCommands
             ListsCommand.Create(stdout, TimeProvider.System),
             CaCommand.Create(stdout, stderr, TimeProvider.System),
             HealthCommand.Create(stdout, stderr),
+            ReportCommands.CreateReport(stdout, stderr, TimeProvider.System),
+            ReportCommands.CreateReviewPack(stdout, stderr, TimeProvider.System),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

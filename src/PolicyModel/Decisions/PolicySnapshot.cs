@@ -240,6 +240,21 @@ public sealed partial class PolicySnapshot
     /// <summary>The directory entry for a user, if any (display name, roles).</summary>
     public UserRecord? FindUser(string user) => _users.Find(user);
 
+    /// <summary>Every user of <c>identity.users</c> (the review pack picks one account per role to test as).</summary>
+    public IEnumerable<UserRecord> Users => _users.Users;
+
+    /// <summary>The declared roles, networks and client ranges, in policy order (the review pack tests each).</summary>
+    internal ImmutableArray<string> RoleNames => _roles;
+    internal ImmutableArray<NetworkDef> NetworkDefs => _networks;
+    internal ImmutableArray<IPNetwork> ClientRanges => _clients;
+
+    /// <summary>The categories whose lists hold <paramref name="host"/> (and canonical <paramref name="path"/>); allocates, for reports.</summary>
+    internal IEnumerable<string> CategoriesOf(string host, string path)
+    {
+        var mask = _matcher.Match(host, UrlPath.Canonicalize(path));
+        return _categories.Where(c => (mask & (1UL << c.Index)) != 0).Select(c => c.Name).ToList();
+    }
+
     /// <summary>Resolves who is asking from the address and the authenticated user, if any.</summary>
     public ClientIdentity Identify(IPAddress client, string? authenticatedUser) => Resolve(client, authenticatedUser).Identity;
 

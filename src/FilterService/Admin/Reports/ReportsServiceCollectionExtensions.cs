@@ -1,0 +1,83 @@
+using FilterService.Admin.History;
+using FilterService.Admin.Incidents;
+using FilterService.Audit;
+using FilterService.Feeds;
+using FilterService.Hosting;
+using FilterService.Identity;
+using FilterService.Notifications;
+using FilterService.Policy;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace FilterService.Admin.Reports;
+
+/// <summary>
+/// Registers the weekly report and the review pack (issue 19): the heartbeat writer, the report builder, the review pack
+/// builder and, when <c>Reports:Weekly:Recipients</c> is set, the scheduled email. The incident store and the change
+/// history are read through <see cref="IIncidentReader"/> and <see cref="IChangeHistory"/> when the console registers
+/// them; without them those sections say they are not available.
+/// </summary>
+internal static class ReportsServiceCollectionExtensions
+{
+    public static IServiceCollection AddReports(this IServiceCollection services, IConfiguration configuration, ServiceOptions options,
+        AlertOptions? alerts, ReportsOptions reports)
+    {
+        var dataPath = ConsoleDataPath(configuration, options.Audit.Path);
+        var pupilRoles = PupilRoles(configuration);
+        services.TryAddSingleton(_ => new ConsoleDatabase(Path.Combine(dataPath, "console.db")));
+        services.AddSingleton(reports.Weekly);
+        services.AddHostedService(sp => new HeartbeatWriter(() => new HeartbeatStore(sp.GetRequiredService<ConsoleDatabase>()), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<AuditLog>(), sp.GetService<LdapDirectory>(), sp.GetRequiredService<ILogger<HeartbeatWriter>>()));
+        services.AddSingleton(sp => new WeeklyReportBuilder(new ReportSources(
+            () => sp.GetRequiredService<PolicyStore>().Current,
+            options.Audit.Path,
+            sp.GetRequiredService<TimeProvider>(),
+            reports.Weekly,
+            TryOpen(() => new HeartbeatStore(sp.GetRequiredService<ConsoleDatabase>())),
+            sp.GetService<IIncidentReader>(),
+            sp.GetService<IChangeHistory>(),
+            () => sp.GetService<FeedStatusBoard>()?.All ?? [])));
+        services.AddSingleton(sp => new ReviewPackBuilder(() => sp.GetRequiredService<PolicyStore>().Current, reports.Review, pupilRoles,
+            sp.GetService<Proxy.InspectionAuthority>() is not null, sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IChangeHistory>(), sp.GetService<IIncidentReader>()));
+        if (alerts is { EmailEnabled: true })
+        {
+            services.AddSingleton(sp => new WeeklyReportMailer(alerts, reports.Weekly, sp.GetRequiredService<TimeProvider>()));
+            if (reports.Weekly.RecipientList.Count > 0)
+            {
+                services.AddSingleton<WeeklyReportScheduler>();
+                services.AddHostedService(sp => sp.GetRequiredService<WeeklyReportScheduler>());
+            }
+        }
+        return services;
+    }
+
+    /// <summary><c>Console:DataPath</c>, default <c>&lt;Audit:Path&gt;/console</c> (Admin/README.md).</summary>
+    public static string ConsoleDataPath(IConfiguration configuration, string auditPath) =>
+        Path.GetFullPath(configuration["Console:DataPath"] is { Length: > 0 } p ? p : Path.Combine(auditPath, "console"));
+
+    /// <summary><c>Console:PupilRoles</c> as a list or a comma-separated value; default <c>pupil</c>.</summary>
+    public static IReadOnlyCollection<string> PupilRoles(IConfiguration configuration)
+    {
+        var section = configuration.GetSection("Console:PupilRoles");
+        var roles = section.GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).ToList();
+        if (roles.Count == 0 && !string.IsNullOrWhiteSpace(section.Value))
+        {
+            roles = section.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        }
+        return roles.Count > 0 ? roles : ["pupil"];
+    }
+
+    /// <summary>The store, or null when console.db cannot be opened (the report then says the heartbeat is not known).</summary>
+    internal static HeartbeatStore? TryOpen(Func<HeartbeatStore> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
