@@ -2,7 +2,7 @@ using FilterService.Hosting;
 using FilterService.Proxy;
 using PolicyModel.Decisions;
 
-namespace FilterService.Cli;
+namespace FilterService.Admin.Simulator;
 
 /// <summary><c>explain</c>'s account of whether a tunnel is inspected and why (issue 17): the proxy's own judgement, printed.</summary>
 internal static class ExplainInspection
