@@ -1,5 +1,5 @@
 using System.Net;
-using FilterService.Cli;
+using FilterService.Admin.Simulator;
 using PolicyModel.Decisions;
 using PolicyModel.Matching;
 
@@ -39,7 +39,7 @@ internal sealed record ReviewResult(
 
 /// <summary>
 /// Runs the review pack's checks through the engine the proxy uses (<see cref="PolicySnapshot.Decide"/>, via
-/// <see cref="ExplainCommand.AsTheProxyWould"/> so an https address is judged as the proxy judges its CONNECT):
+/// <see cref="Explainer.AsTheProxyWould"/> so an https address is judged as the proxy judges its CONNECT):
 /// for every category, its configured test addresses and a few entries read from its lists (a hashed list's entries
 /// cannot be read back: its configured test entries, or the sample's known test host, are used, each confirmed to
 /// fall in the category); for every group, each address at the configured moment of the school week.
@@ -115,7 +115,7 @@ internal static class ReviewPackRunner
     private static ProbeResult Probe(PolicySnapshot policy, ReviewGroup group, TestAddress address, DateTimeOffset at, bool inspection)
     {
         var asked = Request(group.Client, group.User, address.Address, at);
-        var (decided, _) = ExplainCommand.AsTheProxyWould(policy, asked, inspection);
+        var (decided, _) = Explainer.AsTheProxyWould(policy, asked, inspection);
         var d = policy.Decide(decided);
         return new ProbeResult(address, d.Action == DecisionAction.Allow, d.Rule, d.Category, d.Until, group.MustSignIn);
     }
