@@ -94,7 +94,7 @@ internal sealed class HeartbeatStore
 /// cannot be written never stops the filter.
 /// </summary>
 internal sealed partial class HeartbeatWriter(Func<HeartbeatStore> openStore, TimeProvider time, AuditLog audit, LdapDirectory? directory,
-    ILogger<HeartbeatWriter> logger) : BackgroundService
+    ILogger<HeartbeatWriter> logger, ReportMetrics? metrics = null) : BackgroundService
 {
     private HeartbeatStore? _store;
 
@@ -114,6 +114,7 @@ internal sealed partial class HeartbeatWriter(Func<HeartbeatStore> openStore, Ti
         }
         catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {
+            metrics?.HeartbeatFailed();
             LogBeatFailed(logger, ex.Message);
         }
         return beat;

@@ -26,8 +26,10 @@ internal static class ReportsServiceCollectionExtensions
         var pupilRoles = PupilRoles(configuration);
         services.TryAddSingleton(_ => new ConsoleDatabase(Path.Combine(dataPath, "console.db")));
         services.AddSingleton(reports.Weekly);
+        services.AddSingleton<ReportMetrics>();
         services.AddHostedService(sp => new HeartbeatWriter(() => new HeartbeatStore(sp.GetRequiredService<ConsoleDatabase>()), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<AuditLog>(), sp.GetService<LdapDirectory>(), sp.GetRequiredService<ILogger<HeartbeatWriter>>()));
+            sp.GetRequiredService<AuditLog>(), sp.GetService<LdapDirectory>(), sp.GetRequiredService<ILogger<HeartbeatWriter>>(),
+            sp.GetRequiredService<ReportMetrics>()));
         services.AddSingleton(sp => new WeeklyReportBuilder(new ReportSources(
             () => sp.GetRequiredService<PolicyStore>().Current,
             options.Audit.Path,

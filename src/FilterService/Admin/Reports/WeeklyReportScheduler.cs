@@ -11,7 +11,7 @@ namespace FilterService.Admin.Reports;
 /// <see cref="TimeProvider"/>: tests call <see cref="TickAsync"/> with a fake clock.
 /// </summary>
 internal sealed partial class WeeklyReportScheduler(WeeklyReportBuilder builder, WeeklyReportMailer mailer, ConsoleDatabase db, WeeklySettings settings,
-    TimeProvider time, ILogger<WeeklyReportScheduler> logger) : BackgroundService
+    TimeProvider time, ILogger<WeeklyReportScheduler> logger, ReportMetrics? metrics = null) : BackgroundService
 {
     public static readonly TimeSpan Grace = TimeSpan.FromDays(1);
     public static readonly TimeSpan RetryEvery = TimeSpan.FromMinutes(5);
@@ -35,21 +35,25 @@ internal sealed partial class WeeklyReportScheduler(WeeklyReportBuilder builder,
             return null;
         }
         var week = ReportWeek.LastCompleteBefore(due, builder.Sources.Policy().TimeZone);
-        if (WasSent(week))
-        {
-            return null;
-        }
         try
         {
+            if (WasSent(week))
+            {
+                return null;
+            }
             var report = await builder.BuildAsync(week, cancellationToken);
             await mailer.SendAsync(report, cancellationToken);
+            MarkSent(week, time.GetUtcNow());
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever failed (console.db, the audit files, the SMTP server), the filter goes on: a BackgroundService that
+            // throws would stop the host.
+            metrics?.SendFailed();
             LogSendFailed(logger, week.ToString(), ex.Message);
             return null;
         }
-        MarkSent(week, time.GetUtcNow());
+        metrics?.Sent(time.GetUtcNow());
         LogSent(logger, week.ToString(), mailer.Recipients.Count);
         return week;
     }
@@ -60,10 +64,20 @@ internal sealed partial class WeeklyReportScheduler(WeeklyReportBuilder builder,
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await TickAsync(stoppingToken);
-                var now = time.GetUtcNow();
-                var next = _cron.GetNextOccurrence(now, Zone());
-                var wait = next is { } n && n - now < RetryEvery ? n - now + TimeSpan.FromSeconds(1) : RetryEvery;
+                var wait = RetryEvery;
+                try
+                {
+                    await TickAsync(stoppingToken);
+                    var now = time.GetUtcNow();
+                    if (_cron.GetNextOccurrence(now, Zone()) is { } next && next - now < RetryEvery)
+                    {
+                        wait = next - now + TimeSpan.FromSeconds(1);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogSendFailed(logger, "(schedule)", ex.Message);
+                }
                 await Task.Delay(wait, time, stoppingToken);
             }
         }

@@ -79,6 +79,22 @@ public sealed class WeeklyReportSchedulerTests
     }
 
     [Fact]
+    public async Task Tick_SmtpServerDown_IsNotMarkedSent_AndGoesOutWhenTheServerIsBack()
+    {
+        var dir = TempDir.Create("schedule-down");
+        var port = SmtpSink.FreePort();
+        var time = new FakeTime(new DateTimeOffset(2026, 11, 30, 7, 0, 30, TimeSpan.Zero));
+        var (scheduler, _) = Create(time, dir, port, "0 7 * * MON");
+        Assert.Null(await scheduler.TickAsync());
+        Assert.False(scheduler.WasSent(ReportWeek.Parse("2026-W48", NodaTime.DateTimeZoneProviders.Tzdb["Europe/London"], out _)!));
+
+        await using var sink = await SmtpSink.StartAsync(port);
+        time.Advance(WeeklyReportScheduler.RetryEvery);
+        Assert.Equal("2026-W48", (await scheduler.TickAsync())?.ToString());
+        Assert.Single(await sink.WaitForAsync(1, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public void Bind_BadScheduleAndRecipientsWithoutSmtp_ListsEveryProblem()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
