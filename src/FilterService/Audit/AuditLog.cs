@@ -109,6 +109,18 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
         _syslog?.Enqueue(record); // after the file: the file is the record of truth; this never waits
     }
 
+    /// <summary>
+    /// An admin's action in the console (sign-in, failure, lockout, account change) as one line of the audit file
+    /// (<see cref="AdminEvent"/>); not in the Squid-format file, which has no place for it. Rare: it may allocate.
+    /// </summary>
+    public void OnAdminEvent(AdminEvent record)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        record.Write(buffer);
+        buffer.Write("\n"u8);
+        _json.Append(buffer.WrittenSpan, record.At);
+    }
+
     private void Publish(Meter meter)
     {
         meter.CreateObservableGauge("filterservice.audit.writable", () => PerFile(f => f.Writable ? 1L : 0L), "1",

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 
 namespace FilterService.Cli;
@@ -15,13 +16,13 @@ internal enum Invocation
 }
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>report weekly</c>, <c>review-pack</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>, <c>report weekly</c>, <c>review-pack</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "report", "review-pack"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "report", "review-pack"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -101,6 +102,7 @@ internal static class CliCommands
             ListsCommand.Create(stdout, TimeProvider.System),
             CaCommand.Create(stdout, stderr, TimeProvider.System),
             HealthCommand.Create(stdout, stderr),
+            AdminCommand.Create(stdout, stderr, stdin),
             ReportCommands.CreateReport(stdout, stderr, TimeProvider.System),
             ReportCommands.CreateReviewPack(stdout, stderr, TimeProvider.System),
         };

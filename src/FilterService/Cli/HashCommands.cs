@@ -1,5 +1,7 @@
 using System.CommandLine;
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 
 namespace FilterService.Cli;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using FilterService.Policy;
 using PolicyModel.Documents;
+using PolicyModel.Files;
 
 namespace FilterService.Cli;
 

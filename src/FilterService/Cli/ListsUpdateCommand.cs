@@ -3,6 +3,7 @@ using FilterService.Feeds;
 using FilterService.Hosting;
 using FilterService.Policy;
 using PolicyModel.Documents;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 
 namespace FilterService.Cli;

@@ -1,16 +1,18 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
-using System.Security.Cryptography;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using System.Security.Cryptography;
 using FilterService.Policy;
-using Polly;
+using PolicyModel.Decisions;
+using PolicyModel.Documents;
+using PolicyModel.Files;
+using PolicyModel.Matching;
 using Polly.Retry;
 using Polly.Timeout;
-using PolicyModel.Documents;
-using PolicyModel.Matching;
+using Polly;
 
 namespace FilterService.Feeds;
 

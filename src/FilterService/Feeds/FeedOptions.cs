@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using PolicyModel.Files;
 
 namespace FilterService.Feeds;
 
@@ -15,7 +16,7 @@ internal sealed class FeedOptions
     public string? CacheDirectory { get; set; }
 
     /// <summary>Largest download (and, for UT1 archives, the most bytes unpacked). Default 512 MB: the loader's limit for a list file.</summary>
-    public long MaxBytes { get; set; } = PolicyModel.Documents.PolicyFiles.MaxListBytes;
+    public long MaxBytes { get; set; } = PolicyFiles.MaxListBytes;
 
     /// <summary>Time allowed for one attempt (request and whole body). Default 5 min: a 30 MB list over a slow school line.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using FilterService.Policy;
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
 
 namespace FilterService.Feeds;

@@ -41,33 +41,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             var watch = store.Watch;
             // Issue 15 item 13: alerts held only in memory (outbox not writable) would be lost by a crash.
             int alertsNotDurable = context.RequestServices.GetService<Notifications.AlertStats>()?.NotDurable ?? 0;
-            var problems = new List<string>(store.Problems);
-            // Issue 17: tenant restrictions configured but unenforceable (no CA) is a failure a school must see.
-            if (!InspectionCa && InspectionWarnings.TenantRestrictionsInactive(store.Current) is { } tenants)
-            {
-                problems.Add(tenants);
-            }
-            // Issue 22: a directory that cannot be asked is a degraded service, whatever on_directory_down says.
+            var problems = Problems(store, audit, InspectionCa, context.RequestServices);
             var ldap = store.Current.Ldap;
             var directory = ldap is null ? null : context.RequestServices.GetService<LdapDirectory>();
-            if (ldap is not null && directory?.Status is { Up: false } down)
-            {
-                problems.Add($"directory: {ldap.Url} cannot be asked since {down.Since:u} ({down.Problem}); sign-ins cached within {ldap.CachedValidFor} keep working, "
-                    + (ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.Refuse ? "new ones are refused" : "new ones get the network's default role (407 where it has none)"));
-            }
-            if (alertsNotDurable > 0)
-            {
-                problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
-            }
-            if (audit?.Syslog is { Connected: false } syslog)
-            {
-                problems.Add($"audit records are not reaching syslog at {syslog.Target}: {syslog.LastError}; {syslog.Queued} queued, {syslog.Dropped} dropped");
-            }
             var operationalLog = context.RequestServices.GetService<OperationalLog.OperationalLogStatus>();
-            problems.AddRange(operationalLog?.Problems() ?? []);
-            // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
             var feeds = context.RequestServices.GetService<Feeds.FeedStatusBoard>();
-            problems.AddRange(feeds?.Problems ?? []);
             context.Response.ContentType = "application/json";
             context.Response.Headers.CacheControl = "no-store";
             bool accepting = audit is null || audit.Accepting;
@@ -138,5 +116,37 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
             return;
         }
         context.Response.StatusCode = StatusCodes.Status404NotFound;
+    }
+
+    /// <summary>The problems /health lists (also shown on the console's home page).</summary>
+    internal static List<string> Problems(PolicyStore store, AuditLog? audit, bool inspectionCa, IServiceProvider services)
+    {
+        int alertsNotDurable = services.GetService<Notifications.AlertStats>()?.NotDurable ?? 0;
+        var problems = new List<string>(store.Problems);
+        // Issue 17: tenant restrictions configured but unenforceable (no CA) is a failure a school must see.
+        if (!inspectionCa && InspectionWarnings.TenantRestrictionsInactive(store.Current) is { } tenants)
+        {
+            problems.Add(tenants);
+        }
+        // Issue 22: a directory that cannot be asked is a degraded service, whatever on_directory_down says.
+        var ldap = store.Current.Ldap;
+        var directory = ldap is null ? null : services.GetService<LdapDirectory>();
+        if (ldap is not null && directory?.Status is { Up: false } down)
+        {
+            problems.Add($"directory: {ldap.Url} cannot be asked since {down.Since:u} ({down.Problem}); sign-ins cached within {ldap.CachedValidFor} keep working, "
+                + (ldap.OnDown == PolicyModel.Decisions.DirectoryDownMode.Refuse ? "new ones are refused" : "new ones get the network's default role (407 where it has none)"));
+        }
+        if (alertsNotDurable > 0)
+        {
+            problems.Add($"{alertsNotDurable} alert(s) held only in memory: the alert outbox cannot be written");
+        }
+        if (audit?.Syslog is { Connected: false } syslog)
+        {
+            problems.Add($"audit records are not reaching syslog at {syslog.Target}: {syslog.LastError}; {syslog.Queued} queued, {syslog.Dropped} dropped");
+        }
+        problems.AddRange(services.GetService<OperationalLog.OperationalLogStatus>()?.Problems() ?? []);
+        // Issue 21: a statutory feed that did not update is a problem; every feed's freshness is listed.
+        problems.AddRange(services.GetService<Feeds.FeedStatusBoard>()?.Problems ?? []);
+        return problems;
     }
 }

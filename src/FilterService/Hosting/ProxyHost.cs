@@ -100,6 +100,7 @@ internal static class ProxyHost
         var ldap = LdapSettings.Bind(builder.Configuration, problems); // issue 22: Identity:Ldap, before ServiceOptions.Bind, as alerts
         var kerberos = KerberosSignIn.Bind(builder.Configuration, problems); // issue 22: Identity:Kerberos
         var reports = Admin.Reports.ReportsOptions.Bind(builder.Configuration, alerts, problems); // issue 19: Reports, as alerts
+        var console = Admin.ConsoleOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 18: the console, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
         {
@@ -176,6 +177,13 @@ internal static class ProxyHost
         Admin.Reports.ReportsServiceCollectionExtensions.AddReports(services, builder.Configuration, options, alerts, reports!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
+        Admin.ConsoleServiceCollectionExtensions.AddConsole(services, console); // issue 18: the console on the admin listeners
+        var adminCertificate = Admin.ConsoleTls.Load(options.Admin, builder.Environment.ContentRootPath, out var tlsProblem);
+        if (tlsProblem is not null)
+        {
+            errors = ["config: error FS0001: " + tlsProblem];
+            return null;
+        }
         var quickStartCa = QuickStartCa.Apply(options.Proxy, builder.Environment.IsDevelopment(), builder.Environment.ContentRootPath, TimeProvider.System, out var caProblem);
         if (caProblem is not null)
         {
@@ -270,6 +278,10 @@ internal static class ProxyHost
                 k.Listen(ep, lo =>
                 {
                     lo.Protocols = HttpProtocols.Http1;
+                    if (adminCertificate is not null)
+                    {
+                        lo.UseHttps(adminCertificate); // Admin:Certificate: the console, /health and /metrics over HTTPS
+                    }
                     adminListeners.Add(lo);
                 });
             }
@@ -300,7 +312,9 @@ internal static class ProxyHost
         {
             InspectionCa = inspection is not null,
         };
-        app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : admin.InvokeAsync(context));
+        // The branch decision first: a proxy request meets none of the console's middleware (Admin/ConsoleHosting).
+        var adminPipeline = Admin.ConsoleHosting.Build(app, admin);
+        app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : adminPipeline(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);
     }

@@ -90,8 +90,12 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         {
             errors.Add("Proxy:InspectionCaCertificate and Proxy:InspectionCaKey must be set together");
         }
+        if ((admin.Certificate is null) != (admin.CertificateKey is null))
+        {
+            errors.Add("Admin:Certificate and Admin:CertificateKey must be set together");
+        }
         foreach (var (key, path) in new[] { ("Proxy:InspectionCaCertificate", proxy.InspectionCaCertificate), ("Proxy:InspectionCaKey", proxy.InspectionCaKey),
-            ("Proxy:UpstreamTrustedCertificates", proxy.UpstreamTrustedCertificates) })
+            ("Proxy:UpstreamTrustedCertificates", proxy.UpstreamTrustedCertificates), ("Admin:Certificate", admin.Certificate), ("Admin:CertificateKey", admin.CertificateKey) })
         {
             if (path is not null && !File.Exists(System.IO.Path.GetFullPath(path, contentRoot)))
             {
@@ -208,7 +212,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         }
     }
 
-    private static void BindSection(IConfiguration configuration, string name, object target, List<string> errors, params string[] skip)
+    internal static void BindSection(IConfiguration configuration, string name, object target, List<string> errors, params string[] skip)
     {
         foreach (var child in configuration.GetSection(name).GetChildren())
         {

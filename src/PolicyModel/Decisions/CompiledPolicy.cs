@@ -35,6 +35,9 @@ internal sealed class CompiledRule
     public Schedule? Outside { get; init; }
     public AlertSeverity Alert { get; init; }
 
+    /// <summary><c>enabled: false</c>: kept in the policy (and shown by explain) but never matches.</summary>
+    public bool Disabled { get; init; }
+
     /// <summary>Whether the rule needs the request's method or path, which a tunnel does not show.</summary>
     public bool NeedsInspection => Methods is not null || !Paths.IsDefaultOrEmpty;
 }

@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Numerics;
 using NodaTime;
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
 using PolicyModel.Matching;
 
 namespace PolicyModel.Decisions;
@@ -131,7 +131,7 @@ public sealed partial class PolicySnapshot
     public bool RefuseBareIpConnect { get; init; }
 
     /// <summary>The lists that name a feed (<c>source:</c>), in policy order (issue 21); empty when none do.</summary>
-    public ImmutableArray<Documents.FeedSpec> Feeds { get; init; } = [];
+    public ImmutableArray<FeedSpec> Feeds { get; init; } = [];
 
     /// <summary>The compiled <c>identity.directory</c> section: the school's LDAP directory, or null when the policy has none.</summary>
     public DirectoryPolicy? Ldap { get; init; }
@@ -260,7 +260,7 @@ public sealed partial class PolicySnapshot
 
     /// <summary>Rules that depend on the method or the path (enforced over HTTPS only with TLS inspection), with their lines.</summary>
     public IEnumerable<(string Name, int Line)> InspectionRules =>
-        _rules.Where(r => r.NeedsInspection).Select(r => (r.Name, r.Line));
+        _rules.Where(r => r.NeedsInspection && !r.Disabled).Select(r => (r.Name, r.Line));
 
     /// <summary>
     /// URL-prefix entries of statutory lists below a site's root (<c>host/path</c>, not <c>host/</c>): over HTTPS
@@ -285,7 +285,7 @@ public sealed partial class PolicySnapshot
         ulong? categories = null;
         foreach (var rule in _rules)
         {
-            if (!rule.NeedsInspection || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
+            if (!rule.NeedsInspection || rule.Disabled || (!rule.Hosts.IsDefaultOrEmpty && !AnyHost(rule.Hosts, host)))
             {
                 continue;
             }
@@ -466,6 +466,11 @@ public sealed partial class PolicySnapshot
 
     private string? RuleMismatch(CompiledRule rule, in Who who, in FilterRequest request, ulong categories)
     {
+        if (rule.Disabled)
+        {
+            return "disabled (enabled: false)";
+        }
+
         if (rule.RoleMask != 0 && (rule.RoleMask & who.RoleMask) == 0)
         {
             return who.RoleMask == 0 ? "no role known for this client" : $"roles {string.Join(", ", who.Identity.Roles)} are not among the rule's roles";

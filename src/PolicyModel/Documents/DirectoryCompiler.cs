@@ -2,6 +2,8 @@ using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Globalization;
 using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Documents;
@@ -22,9 +24,9 @@ internal static class DirectoryCompiler
     {
         var e = src.Entries(node, "identity.directory", Keys);
         var ok = true;
-        void Fail(YamlNode at, string code, string message)
+        void Fail(YamlNode at, DiagnosticMessage message, params object?[] args)
         {
-            src.Error(at, code, message);
+            src.Error(at, message, args);
             ok = false;
         }
 
@@ -32,7 +34,7 @@ internal static class DirectoryCompiler
         {
             if (YamlSource.Get(e, key) is not { } n)
             {
-                Fail(node, DocumentCodes.BadDirectory, $"identity.directory: missing '{key}': {what}");
+                Fail(node, Messages.DirectoryMissingKey, key, what);
                 return null;
             }
 
@@ -41,8 +43,7 @@ internal static class DirectoryCompiler
 
         if (YamlSource.Get(e, "bind_password") is { } password)
         {
-            Fail(password, DocumentCodes.BadDirectory,
-                "identity.directory: the service account's password does not belong in the policy; set Identity:Ldap:BindPassword or Identity:Ldap:BindPasswordFile in the service's settings");
+            Fail(password, Messages.DirectoryPasswordInPolicy);
         }
 
         var startTls = src.Bool(YamlSource.Get(e, "starttls"), "identity.directory starttls") ?? false;
@@ -53,17 +54,16 @@ internal static class DirectoryCompiler
             if (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || url.Scheme is not ("ldap" or "ldaps") || url.Host.Length == 0
                 || url.AbsolutePath is not ("" or "/") || url.Query.Length > 0 || url.UserInfo.Length > 0)
             {
-                Fail(urlNode, DocumentCodes.BadDirectory, $"identity.directory url '{urlText}' is not ldaps://HOST[:PORT] or ldap://HOST[:PORT]");
+                Fail(urlNode, Messages.DirectoryBadUrl, urlText);
                 url = null;
             }
             else if (url.Scheme == "ldap" && !startTls)
             {
-                Fail(urlNode, DocumentCodes.BadDirectory,
-                    $"identity.directory url '{urlText}' is plain LDAP: passwords would cross the network in clear; use ldaps:// or add 'starttls: true'");
+                Fail(urlNode, Messages.DirectoryPlainLdap, urlText);
             }
             else if (url.Scheme == "ldaps" && startTls)
             {
-                Fail(YamlSource.Get(e, "starttls")!, DocumentCodes.BadDirectory, "identity.directory: starttls is for ldap:// urls; ldaps:// is TLS from the start");
+                Fail(YamlSource.Get(e, "starttls")!, Messages.DirectoryStartTlsWithLdaps);
             }
         }
 
@@ -72,7 +72,7 @@ internal static class DirectoryCompiler
             var text = Required(key, what);
             if (text is not null && !LooksLikeDn(text))
             {
-                Fail(YamlSource.Get(e, key)!, DocumentCodes.BadDirectory, $"identity.directory {key} '{text}' is not a distinguished name (cn=...,dc=...)");
+                Fail(YamlSource.Get(e, key)!, Messages.DirectoryBadDn, key, text);
                 return null;
             }
 
@@ -87,19 +87,17 @@ internal static class DirectoryCompiler
         var filter = src.Scalar(YamlSource.Get(e, "user_filter"), "identity.directory user_filter") ?? "(uid={user})";
         if (!filter.Contains("{user}", StringComparison.Ordinal))
         {
-            Fail(YamlSource.Get(e, "user_filter")!, DocumentCodes.BadDirectoryFilter,
-                $"identity.directory user_filter '{filter}' has no '{{user}}': say where the signed-in name goes, e.g. (sAMAccountName={{user}})");
+            Fail(YamlSource.Get(e, "user_filter")!, Messages.DirectoryFilterWithoutUser, filter);
         }
         else if (!Balanced(filter))
         {
-            Fail(YamlSource.Get(e, "user_filter")!, DocumentCodes.BadDirectoryFilter,
-                $"identity.directory user_filter '{filter}' is not an LDAP filter: it must start with '(' and its parentheses must balance");
+            Fail(YamlSource.Get(e, "user_filter")!, Messages.DirectoryFilterNotLdap, filter);
         }
 
         var member = src.Scalar(YamlSource.Get(e, "member_attribute"), "identity.directory member_attribute") ?? "member";
         if (member.Length == 0 || !member.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
         {
-            Fail(YamlSource.Get(e, "member_attribute")!, DocumentCodes.BadDirectoryValue, $"identity.directory member_attribute '{member}' is not an attribute name");
+            Fail(YamlSource.Get(e, "member_attribute")!, Messages.DirectoryBadMemberAttribute, member);
         }
 
         var nesting = NestedGroups.Walk;
@@ -111,8 +109,7 @@ internal static class DirectoryCompiler
                 case "in_chain": nesting = NestedGroups.InChain; break;
                 case "off": nesting = NestedGroups.Off; break;
                 default:
-                    Fail(nestNode, DocumentCodes.BadDirectoryValue,
-                        $"identity.directory nested_groups must be walk, in_chain (Active Directory) or off, not '{nest}'{Suggestions.DidYouMean(nest, ["walk", "in_chain", "off"])}");
+                    Fail(nestNode, Messages.DirectoryBadNestedGroups, nest, Suggestions.DidYouMean(nest, ["walk", "in_chain", "off"]));
                     break;
             }
         }
@@ -122,7 +119,7 @@ internal static class DirectoryCompiler
         {
             if (!int.TryParse(depthText, NumberStyles.None, CultureInfo.InvariantCulture, out maxDepth) || maxDepth is < 1 or > 32)
             {
-                Fail(depthNode, DocumentCodes.BadDirectoryValue, $"identity.directory max_depth '{depthText}' must be a whole number 1-32");
+                Fail(depthNode, Messages.DirectoryBadMaxDepth, depthText);
             }
         }
 
@@ -134,8 +131,7 @@ internal static class DirectoryCompiler
                 case "cached_then_default": down = DirectoryDownMode.CachedThenDefault; break;
                 case "refuse": down = DirectoryDownMode.Refuse; break;
                 default:
-                    Fail(downNode, DocumentCodes.BadDirectoryValue,
-                        $"identity.directory on_directory_down must be cached_then_default or refuse, not '{downText}'{Suggestions.DidYouMean(downText, ["cached_then_default", "refuse"])}");
+                    Fail(downNode, Messages.DirectoryBadOnDown, downText, Suggestions.DidYouMean(downText, ["cached_then_default", "refuse"]));
                     break;
             }
         }
@@ -152,7 +148,7 @@ internal static class DirectoryCompiler
                 return value;
             }
 
-            Fail(n, DocumentCodes.BadDirectoryValue, $"identity.directory {key} '{text}' must be a duration from {Show(min)} to {Show(max)} (30s, 5m, 8h)");
+            Fail(n, Messages.DirectoryBadDuration, key, text, Show(min), Show(max));
             return fallback;
         }
 
@@ -177,18 +173,18 @@ internal static class DirectoryCompiler
                     }
                     else
                     {
-                        Fail(at, "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, declaredRoles)}");
+                        Fail(at, Messages.UnknownRole, role, Suggestions.DidYouMean(role, declaredRoles));
                     }
                 }
 
                 var isDn = group.Contains('=');
                 if (isDn && !LooksLikeDn(group))
                 {
-                    Fail(key, DocumentCodes.BadDirectoryGroup, $"identity.directory groups: '{group}' is neither a group's name nor a distinguished name");
+                    Fail(key, Messages.DirectoryGroupNotNameOrDn, group);
                 }
                 else if (!(isDn ? byDn.TryAdd(DirectoryPolicy.NormalizeDn(group), roles.ToImmutable()) : byName.TryAdd(group, roles.ToImmutable())))
                 {
-                    Fail(key, DocumentCodes.BadDirectoryGroup, $"identity.directory groups: group '{group}' is mapped twice");
+                    Fail(key, Messages.DirectoryGroupMappedTwice, group);
                 }
             }
         }

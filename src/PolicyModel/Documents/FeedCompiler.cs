@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 using YamlDotNet.RepresentationModel;
 
@@ -33,7 +36,7 @@ internal static class FeedCompiler
             {
                 if (YamlSource.Get(entries, key) is { } orphan)
                 {
-                    src.Error(orphan, DocumentCodes.BadFeed, $"'{key}' needs 'source': it says how list '{path}' is fetched, and this list has no feed");
+                    src.Error(orphan, Messages.FeedKeyWithoutSource, key, path);
                 }
             }
             return null;
@@ -50,11 +53,11 @@ internal static class FeedCompiler
         {
             if (uri.Scheme != Uri.UriSchemeHttps)
             {
-                src.Error(sourceNode, DocumentCodes.BadFeed, $"source '{Shown(uri)}' must be an https:// URL (or a file path): a list fetched in clear text can be changed on the way");
+                src.Error(sourceNode, Messages.FeedSourceNotHttps, Shown(uri));
             }
             else if (uri.UserInfo.Length > 0)
             {
-                src.Error(sourceNode, DocumentCodes.BadFeed, "source carries a user name or password; secrets never go in policy.yaml: name a configured credential with 'credentials:' (Feeds:Credentials:NAME)");
+                src.Error(sourceNode, Messages.FeedSourceCarriesSecret);
             }
         }
         else if (uri is { Scheme: "file" })
@@ -63,14 +66,14 @@ internal static class FeedCompiler
         }
         else if (source.Length == 0 || source.Contains('\0'))
         {
-            src.Error(sourceNode, DocumentCodes.BadFeed, "source must be an https:// URL or a file path");
+            src.Error(sourceNode, Messages.FeedSourceNotUrlOrPath);
         }
         else
         {
             source = Path.GetFullPath(source, directory);
             if (!path.Contains('\0') && string.Equals(source, Path.GetFullPath(Path.Combine(directory, path)), StringComparison.Ordinal))
             {
-                src.Error(sourceNode, DocumentCodes.BadFeed, $"source is the list file '{path}' itself; name the file the other tool drops");
+                src.Error(sourceNode, Messages.FeedSourceIsTheList, path);
             }
         }
 
@@ -79,11 +82,11 @@ internal static class FeedCompiler
         {
             if (ParseInterval(refreshText) is not { } parsed)
             {
-                src.Error(refreshNode, DocumentCodes.BadFeed, $"refresh '{refreshText}' is not an interval such as 30m, 12h or 1d");
+                src.Error(refreshNode, Messages.FeedBadRefresh, refreshText);
             }
             else if (parsed < FeedSpec.MinRefresh || parsed > FeedSpec.MaxRefresh)
             {
-                src.Error(refreshNode, DocumentCodes.BadFeed, $"refresh '{refreshText}' is outside 1s-7d");
+                src.Error(refreshNode, Messages.FeedRefreshOutOfRange, refreshText);
             }
             else
             {
@@ -100,7 +103,7 @@ internal static class FeedCompiler
                 case "sha256": verify = FeedVerify.Sha256; break;
                 case "signature": verify = FeedVerify.Signature; break;
                 default:
-                    src.Error(verifyNode, DocumentCodes.BadFeed, $"verify '{verifyText}' must be none, sha256 or signature{Suggestions.DidYouMean(verifyText, ["none", "sha256", "signature"])}");
+                    src.Error(verifyNode, Messages.FeedBadVerify, verifyText, Suggestions.DidYouMean(verifyText, ["none", "sha256", "signature"]));
                     break;
             }
         }
@@ -113,7 +116,7 @@ internal static class FeedCompiler
             keyPath = src.Scalar(keyNode, "key");
             if (verify != FeedVerify.Signature)
             {
-                src.Error(keyNode, DocumentCodes.BadFeed, "'key' is only for 'verify: signature'");
+                src.Error(keyNode, Messages.FeedKeyWithoutSignature);
             }
             else if (keyPath is not null)
             {
@@ -122,7 +125,7 @@ internal static class FeedCompiler
         }
         else if (verify == FeedVerify.Signature)
         {
-            src.Error(YamlSource.Get(entries, "verify")!, DocumentCodes.BadFeedKey, "'verify: signature' needs 'key': the publisher's ECDSA P-256 public key (PEM) in the policy directory");
+            src.Error(YamlSource.Get(entries, "verify")!, Messages.FeedSignatureNeedsKey);
         }
 
         string? credentials = null;
@@ -131,23 +134,23 @@ internal static class FeedCompiler
             credentials = credentialsNode is YamlScalarNode ? src.Scalar(credentialsNode, "credentials") : null;
             if (credentials is null || credentials.Length is 0 or > 64 || !credentials.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             {
-                src.Error(credentialsNode, DocumentCodes.BadFeed, "credentials must be the name of a configured credential (letters, digits, - and _; Feeds:Credentials:NAME), never the secret itself");
+                src.Error(credentialsNode, Messages.FeedCredentialsNotAName);
                 credentials = null;
             }
             else if (uri?.Scheme != Uri.UriSchemeHttps)
             {
-                src.Error(credentialsNode, DocumentCodes.BadFeed, "credentials are for an https:// source");
+                src.Error(credentialsNode, Messages.FeedCredentialsNeedHttps);
             }
         }
 
         bool hash = src.Bool(YamlSource.Get(entries, "hash"), "hash") ?? false;
         if (hash && format is ListFormat.Hashed or ListFormat.Ut1)
         {
-            src.Error(YamlSource.Get(entries, "hash")!, DocumentCodes.BadFeed, $"'hash: true' needs the format of the plain download (domains, hosts, adblock, dnsmasq), not {format.ToString().ToLowerInvariant()}");
+            src.Error(YamlSource.Get(entries, "hash")!, Messages.FeedHashWrongFormat, format.ToString().ToLowerInvariant());
         }
         if (hash && exact)
         {
-            src.Error(YamlSource.Get(entries, "hash")!, DocumentCodes.BadFeed, "'hash: true' cannot keep 'exact': a hashed list matches a host and its subdomains");
+            src.Error(YamlSource.Get(entries, "hash")!, Messages.FeedHashKeepsExact);
         }
         if (format == ListFormat.Auto && !hash)
         {
@@ -155,7 +158,7 @@ internal static class FeedCompiler
         }
         else if (format == ListFormat.Auto)
         {
-            src.Error(YamlSource.Get(entries, "hash")!, DocumentCodes.BadFeed, "'hash: true' needs 'format': the format of the plain download");
+            src.Error(YamlSource.Get(entries, "hash")!, Messages.FeedHashNeedsFormat);
         }
 
         if (src.Diagnostics.Items.Count(d => d.Severity == DiagnosticSeverity.Error) > errors)
@@ -188,7 +191,7 @@ internal static class FeedCompiler
     {
         if (keyPath.Length == 0 || keyPath.Contains('\0') || PolicyFiles.Inspect(Path.GetFullPath(keyPath, directory), 64 * 1024) != PolicyFiles.Check.Ok)
         {
-            src.Error(node, DocumentCodes.BadFeedKey, $"key '{keyPath}' is not a readable file of at most 64 KB in the policy directory");
+            src.Error(node, Messages.FeedKeyUnreadable, keyPath);
             return null;
         }
         try
@@ -198,7 +201,7 @@ internal static class FeedCompiler
             ecdsa.ImportFromPem(pem);
             if (ecdsa.KeySize != 256)
             {
-                src.Error(node, DocumentCodes.BadFeedKey, $"key '{keyPath}' is an EC key of {ecdsa.KeySize} bits; feeds are verified with ECDSA P-256");
+                src.Error(node, Messages.FeedKeyNotP256, keyPath, ecdsa.KeySize);
                 return null;
             }
             // Only the public half is kept: a private key in the policy directory would be a mistake worth saying.
@@ -206,7 +209,7 @@ internal static class FeedCompiler
         }
         catch (Exception e) when (e is ArgumentException or CryptographicException or IOException or UnauthorizedAccessException)
         {
-            src.Error(node, DocumentCodes.BadFeedKey, $"key '{keyPath}' is not an ECDSA P-256 public key in PEM form ({e.Message})");
+            src.Error(node, Messages.FeedKeyNotEcdsa, keyPath, e.Message);
             return null;
         }
     }

@@ -1,6 +1,8 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
 using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 using YamlDotNet.RepresentationModel;
 
@@ -36,7 +38,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
         {
             foreach (var (file, at) in src.ScalarList(listsNode, "never_inspect lists"))
             {
-                var text = PolicyFiles.ReadText(directory, file, src.At(at), DocumentCodes.BadNeverInspectList, "never_inspect list", src.Diagnostics);
+                var text = PolicyFiles.ReadText(directory, file, src.At(at), Messages.NeverInspectListUnreadable, "never_inspect list", src.Diagnostics);
                 if (text is not null)
                 {
                     Texts.Add(text);
@@ -86,8 +88,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
                 {
                     if (pattern is not null && Never(pattern.Domain) is { } why)
                     {
-                        src.Warning(at, DocumentCodes.NeverInspectOverrides,
-                            $"rule '{name}' host '{text}' is never inspected ({why}): its methods and paths cannot apply over HTTPS, where it is decided on the host alone");
+                        src.Warning(at, Messages.NeverInspectOverridesRule, name, text, why);
                     }
                 }
             }
@@ -98,7 +99,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
             {
                 if (pattern is not null && Never(pattern.Domain) is { } why)
                 {
-                    src.Warning(at, DocumentCodes.NeverInspectOverrides, $"inspection host '{text}' is never inspected ({why}): never_inspect wins");
+                    src.Warning(at, Messages.NeverInspectOverridesInspectionHost, text, why);
                 }
             }
         }
@@ -108,8 +109,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
             {
                 if (tenants.Covers(host) && Never(host) is { } why)
                 {
-                    src.Warning(tenantNode, DocumentCodes.NeverInspectOverrides,
-                        $"tenant_restrictions cannot apply to '{host}', which is never inspected ({why})");
+                    src.Warning(tenantNode, Messages.NeverInspectOverridesTenant, host, why);
                 }
             }
         }
@@ -137,7 +137,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
             }
             else
             {
-                src.Error(at, DocumentCodes.BadInspectionHost, $"bad host pattern '{text}' in {what}: {problem}");
+                src.Error(at, Messages.BadInspectionHost, text, what, problem);
             }
         }
         return result.ToImmutable();
@@ -154,7 +154,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
             }
             else
             {
-                src.Error(at, DocumentCodes.UnknownInspectionCategory, $"unknown category '{name}' in {what}{Suggestions.DidYouMean(name, categories.Keys)}");
+                src.Error(at, Messages.UnknownInspectionCategory, name, what, Suggestions.DidYouMean(name, categories.Keys));
             }
         }
         return mask;
@@ -175,8 +175,7 @@ internal sealed class InspectionCompiler(YamlSource src, string directory, IRead
             }
             if (HostName.Normalize(entry) is not { } domain || HostName.IsIPLiteral(domain))
             {
-                src.Diagnostics.Error(new SourceLocation(file, line, 1), DocumentCodes.BadNeverInspectList,
-                    $"never_inspect list line '{entry.ToString()}' is not a domain name");
+                src.Diagnostics.Error(new SourceLocation(file, line, 1), Messages.BadNeverInspectLine, entry.ToString());
                 continue;
             }
             domains.TryAdd(domain, $"never_inspect list {file}, entry '{domain}'");

@@ -3,9 +3,11 @@ using System.Collections.Immutable;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using NodaTime;
 using NodaTime.Text;
+using NodaTime;
 using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 using PolicyModel.Schedules;
 using YamlDotNet.RepresentationModel;
@@ -38,7 +40,7 @@ public static class PolicyLoader
         var check = PolicyFiles.Inspect(path, PolicyFiles.MaxYamlBytes);
         if (check == PolicyFiles.Check.NotFound)
         {
-            diagnostics.Error(new SourceLocation(FileName, 0, 0), "PM0101", $"no {FileName} in '{directory}'");
+            diagnostics.Error(new SourceLocation(FileName, 0, 0), Messages.NoPolicyFile, FileName, directory);
             return new PolicyLoadResult(null, diagnostics.Items);
         }
 
@@ -49,16 +51,21 @@ public static class PolicyLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            diagnostics.Error(new SourceLocation(FileName, 0, 0), "PM0101", $"cannot read {FileName}: {e.Message}");
+            diagnostics.Error(new SourceLocation(FileName, 0, 0), Messages.PolicyFileUnreadable, FileName, e.Message);
             return new PolicyLoadResult(null, diagnostics.Items);
         }
 
         if (text is null)
         {
-            var problem = check == PolicyFiles.Check.NotRegular ? check : PolicyFiles.Check.TooLarge;
-            diagnostics.Error(new SourceLocation(FileName, 0, 0),
-                problem == PolicyFiles.Check.NotRegular ? DocumentCodes.NotRegularFile : DocumentCodes.FileTooLarge,
-                PolicyFiles.Describe(problem, FileName, PolicyFiles.MaxYamlBytes));
+            var at = new SourceLocation(FileName, 0, 0);
+            if (check == PolicyFiles.Check.NotRegular)
+            {
+                diagnostics.Error(at, Messages.PolicyFileNotRegular, FileName);
+            }
+            else
+            {
+                diagnostics.Error(at, Messages.PolicyFileTooLarge, FileName, PolicyFiles.Size(PolicyFiles.MaxYamlBytes));
+            }
             return new PolicyLoadResult(null, diagnostics.Items);
         }
 
@@ -67,7 +74,7 @@ public static class PolicyLoader
         {
             if (!diagnostics.HasErrors)
             {
-                diagnostics.Error(new SourceLocation(FileName, 1, 1), "PM0101", "the policy file is empty");
+                diagnostics.Error(new SourceLocation(FileName, 1, 1), Messages.PolicyFileEmpty);
             }
 
             return new PolicyLoadResult(null, diagnostics.Items);
@@ -87,7 +94,7 @@ internal sealed class PolicyCompiler
          "connect", "safe_search", "inspection", "tenant_restrictions"];
 
     private static readonly string[] RuleKeys =
-        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert"];
+        ["name", "description", "roles", "users", "networks", "category", "categories", "hosts", "methods", "paths", "during", "outside", "action", "alert", "enabled"];
 
     private static readonly string[] ExceptionKeys =
         ["name", "user", "users", "role", "roles", "allow", "hosts", "from", "until", "during", "granted_by", "reason"];
@@ -139,7 +146,7 @@ internal sealed class PolicyCompiler
         var clients = ReadCidrs(Section("clients"), "clients");
         if (Section("clients") is null)
         {
-            _src.Error(root, "PM0101", "missing 'clients': the networks allowed to use the proxy (the proxy is never open to everyone)");
+            _src.Error(root, Messages.MissingClients);
         }
 
         ReadNetworks(Section("networks"));
@@ -160,7 +167,7 @@ internal sealed class PolicyCompiler
         inspectionCompiler.WarnOverridden(inspection, Section("inspection"), Section("rules"), Section("tenant_restrictions"), tenants);
         if (Section("default") is null)
         {
-            _src.Error(root, "PM0101", "missing 'default': say 'allow' or 'block' for requests no rule decides");
+            _src.Error(root, Messages.MissingDefault);
         }
 
         if (Diagnostics.HasErrors)
@@ -187,7 +194,7 @@ internal sealed class PolicyCompiler
     {
         if (node is null)
         {
-            _src.Error(root, "PM0101", "missing 'timezone' (an IANA name such as Europe/London)");
+            _src.Error(root, Messages.MissingTimeZone);
             return;
         }
 
@@ -200,7 +207,7 @@ internal sealed class PolicyCompiler
         var zone = DateTimeZoneProviders.Tzdb.GetZoneOrNull(id);
         if (zone is null)
         {
-            _src.Error(node, "PM0104", $"unknown time zone '{id}'{Suggestions.DidYouMean(id, DateTimeZoneProviders.Tzdb.Ids)}");
+            _src.Error(node, Messages.UnknownTimeZone, id, Suggestions.DidYouMean(id, DateTimeZoneProviders.Tzdb.Ids));
             return;
         }
 
@@ -211,7 +218,7 @@ internal sealed class PolicyCompiler
     {
         if (node is null)
         {
-            _src.Error(root, "PM0101", "missing 'roles': list every role the policy uses");
+            _src.Error(root, Messages.MissingRoles);
             return;
         }
 
@@ -219,11 +226,11 @@ internal sealed class PolicyCompiler
         {
             if (_roles.Contains(role))
             {
-                _src.Error(at, "PM0106", $"duplicate role '{role}'");
+                _src.Error(at, Messages.DuplicateRole, role);
             }
             else if (_roles.Count == 64)
             {
-                _src.Error(at, "PM0105", "at most 64 roles");
+                _src.Error(at, Messages.TooManyRoles);
             }
             else
             {
@@ -237,7 +244,7 @@ internal sealed class PolicyCompiler
         var index = _roles.IndexOf(role);
         if (index < 0)
         {
-            _src.Error(at, "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, _roles)}");
+            _src.Error(at, Messages.UnknownRole, role, Suggestions.DidYouMean(role, _roles));
             return null;
         }
 
@@ -269,7 +276,7 @@ internal sealed class PolicyCompiler
             }
             else
             {
-                _src.Error(at, "PM0501", $"bad CIDR '{text}': {problem}");
+                _src.Error(at, Messages.BadCidr, text, problem);
             }
         }
 
@@ -331,7 +338,7 @@ internal sealed class PolicyCompiler
             var name = key.Value!;
             if (_networks.ContainsKey(name))
             {
-                _src.Error(key, "PM0106", $"duplicate network '{name}'");
+                _src.Error(key, Messages.DuplicateNetwork, name);
                 continue;
             }
 
@@ -343,7 +350,7 @@ internal sealed class PolicyCompiler
                 cidrs = YamlSource.Get(entries, "cidrs");
                 if (cidrs is null)
                 {
-                    _src.Error(value, "PM0101", $"network '{name}' needs 'cidrs'");
+                    _src.Error(value, Messages.NetworkNeedsCidrs, name);
                 }
 
                 if (YamlSource.Get(entries, "default_role") is { } roleNode && _src.Scalar(roleNode, "default_role") is { } role)
@@ -354,7 +361,7 @@ internal sealed class PolicyCompiler
 
             if (_networks.Count == 64)
             {
-                _src.Error(key, "PM0105", "at most 64 networks");
+                _src.Error(key, Messages.TooManyNetworks);
                 continue;
             }
 
@@ -383,9 +390,9 @@ internal sealed class PolicyCompiler
             var full = Path.Combine(_directory, usersFile);
             if (PolicyFiles.Inspect(full, PolicyFiles.MaxTableBytes) == PolicyFiles.Check.NotFound)
             {
-                _src.Error(usersNode, "PM0502", $"users file '{usersFile}' not found");
+                _src.Error(usersNode, Messages.UsersFileNotFound, usersFile);
             }
-            else if (PolicyFiles.ReadText(_directory, usersFile, _src.At(usersNode), "PM0502", "users file", Diagnostics) is { } usersText)
+            else if (PolicyFiles.ReadText(_directory, usersFile, _src.At(usersNode), Messages.UsersFileUnreadable, "users file", Diagnostics) is { } usersText)
             {
                 _users = UserDirectory.Load(usersText, usersFile, _roles.ToHashSet(), Diagnostics);
                 _usersLoaded = true;
@@ -401,13 +408,13 @@ internal sealed class PolicyCompiler
                 case "optional": mode = ProxyAuthMode.Optional; break;
                 case "required": mode = ProxyAuthMode.Required; break;
                 default:
-                    _src.Error(authNode, "PM0105", $"proxy_auth must be off, optional or required, not '{auth}'");
+                    _src.Error(authNode, Messages.BadProxyAuth, auth);
                     break;
             }
 
             if (mode != ProxyAuthMode.Off && !_usersLoaded && YamlSource.Get(entries, "directory") is null)
             {
-                _src.Error(authNode, "PM0502", "proxy_auth needs a users file or a directory to check passwords against");
+                _src.Error(authNode, Messages.ProxyAuthWithoutPasswords);
             }
         }
 
@@ -418,8 +425,7 @@ internal sealed class PolicyCompiler
             _signInNetworks = NetworkMask(requiredNode, "required_on");
             if (mode == ProxyAuthMode.Off)
             {
-                _src.Error(requiredNode, "PM0105",
-                    "required_on needs 'proxy_auth: optional' (sign-in on these networks, not elsewhere); with proxy_auth off nobody is asked to sign in");
+                _src.Error(requiredNode, Messages.RequiredOnNeedsOptionalSignIn);
             }
         }
 
@@ -434,25 +440,25 @@ internal sealed class PolicyCompiler
                 var user = _src.Scalar(userNode, "user");
                 if (addressText is null || user is null)
                 {
-                    _src.Error(item, "PM0101", "a binding needs 'address' and 'user'");
+                    _src.Error(item, Messages.BindingNeedsAddressAndUser);
                     continue;
                 }
 
                 if (!IPAddress.TryParse(addressText, out var address))
                 {
-                    _src.Error(addressNode!, "PM0501", $"bad address '{addressText}'");
+                    _src.Error(addressNode!, Messages.BadAddress, addressText);
                     continue;
                 }
 
                 if (CheckUser(user, userNode!) && !bindings.TryAdd(PolicySnapshot.Canonical(address), user))
                 {
-                    _src.Error(addressNode!, "PM0106", $"address {addressText} is bound twice");
+                    _src.Error(addressNode!, Messages.AddressBoundTwice, addressText);
                 }
             }
         }
         else if (YamlSource.Get(entries, "bindings") is { } other)
         {
-            _src.Error(other, "PM0105", "bindings must be a list of { address, user }");
+            _src.Error(other, Messages.BindingsNotAList);
         }
 
         return (mode, bindings.ToFrozenDictionary());
@@ -466,7 +472,7 @@ internal sealed class PolicyCompiler
             return true;
         }
 
-        _src.Error(at, "PM0503", $"unknown user '{user}'{Suggestions.DidYouMean(user, _users.Users.Select(u => u.UserName))}");
+        _src.Error(at, Messages.UnknownUser, user, Suggestions.DidYouMean(user, _users.Users.Select(u => u.UserName)));
         return false;
     }
 
@@ -476,7 +482,7 @@ internal sealed class PolicyCompiler
         var pending = new List<(int ListId, string Category, string Path, ListFormat Format, int Skipped, DateTimeOffset? Modified, bool Statutory, YamlNode At)>();
         if (node is null)
         {
-            _src.Error(root, "PM0101", "missing 'categories'");
+            _src.Error(root, Messages.MissingCategories);
             return (builder.Build(), []);
         }
 
@@ -485,13 +491,13 @@ internal sealed class PolicyCompiler
             var name = key.Value!;
             if (_categories.ContainsKey(name))
             {
-                _src.Error(key, "PM0106", $"duplicate category '{name}'");
+                _src.Error(key, Messages.DuplicateCategory, name);
                 continue;
             }
 
             if (_categories.Count == 64)
             {
-                _src.Error(key, "PM0105", "at most 64 categories");
+                _src.Error(key, Messages.TooManyCategories);
                 continue;
             }
 
@@ -506,7 +512,7 @@ internal sealed class PolicyCompiler
             var listsNode = YamlSource.Get(entries, "lists");
             if (listsNode is not YamlSequenceNode lists || lists.Children.Count == 0)
             {
-                _src.Error(listsNode ?? value, "PM0101", $"category '{name}' needs 'lists': at least one list file");
+                _src.Error(listsNode ?? value, Messages.CategoryNeedsLists, name);
                 continue;
             }
 
@@ -523,7 +529,7 @@ internal sealed class PolicyCompiler
             var count = matcher.EntryCount(p.ListId);
             if (p.Statutory && count == 0)
             {
-                _src.Error(p.At, "PM0204", $"statutory list '{p.Path}' has no entries; refusing to run without it (fail closed)");
+                _src.Error(p.At, Messages.StatutoryListEmpty, p.Path);
             }
 
             summaries.Add(new ListSummary(p.Category, p.Path, p.Format.ToString().ToLowerInvariant(), count, p.Skipped, p.Modified));
@@ -552,7 +558,7 @@ internal sealed class PolicyCompiler
             path = _src.Scalar(YamlSource.Get(e, "path"), "path");
             if (path is null)
             {
-                _src.Error(item, "PM0101", "a list needs 'path'");
+                _src.Error(item, Messages.ListNeedsPath);
                 return;
             }
 
@@ -561,7 +567,7 @@ internal sealed class PolicyCompiler
                 if (!Enum.TryParse(f, ignoreCase: true, out format) || !Enum.IsDefined(format) || char.IsDigit(f[0]))
                 {
                     var names = Enum.GetNames<ListFormat>().Select(n => n.ToLowerInvariant());
-                    _src.Error(formatNode, "PM0203", $"unknown list format '{f}'{Suggestions.DidYouMean(f, names)} (auto, domains, hosts, adblock, ut1, hashed)");
+                    _src.Error(formatNode, Messages.UnknownListFormat, f, Suggestions.DidYouMean(f, names));
                     return;
                 }
             }
@@ -591,8 +597,15 @@ internal sealed class PolicyCompiler
         var isDirectory = System.IO.Directory.Exists(full);
         if (!isDirectory && !File.Exists(full))
         {
-            _src.Error(pathNode, "PM0201", feed is null ? $"list file '{path}' not found"
-                : $"list file '{path}' not found; it has a feed: fetch it first with 'FilterService lists update --policy {_directory}'");
+            if (feed is null)
+            {
+                _src.Error(pathNode, Messages.ListNotFound, path);
+            }
+            else
+            {
+                _src.Error(pathNode, Messages.ListNotFoundHasFeed, path, _directory);
+            }
+
             return;
         }
 
@@ -602,10 +615,10 @@ internal sealed class PolicyCompiler
             switch (PolicyFiles.Inspect(file, PolicyFiles.MaxListBytes))
             {
                 case PolicyFiles.Check.NotRegular:
-                    _src.Error(pathNode, DocumentCodes.NotRegularFile, "list " + PolicyFiles.Describe(PolicyFiles.Check.NotRegular, named, PolicyFiles.MaxListBytes));
+                    _src.Error(pathNode, Messages.FileNotRegular, "list", named);
                     return;
                 case PolicyFiles.Check.TooLarge:
-                    _src.Error(pathNode, DocumentCodes.FileTooLarge, "list " + PolicyFiles.Describe(PolicyFiles.Check.TooLarge, named, PolicyFiles.MaxListBytes));
+                    _src.Error(pathNode, Messages.FileTooLarge, "list", named, PolicyFiles.Size(PolicyFiles.MaxListBytes));
                     return;
             }
         }
@@ -617,17 +630,17 @@ internal sealed class PolicyCompiler
         }
         catch (ListTooLargeException)
         {
-            _src.Error(pathNode, DocumentCodes.FileTooLarge, "list " + PolicyFiles.Describe(PolicyFiles.Check.TooLarge, path, PolicyFiles.MaxListBytes));
+            _src.Error(pathNode, Messages.FileTooLarge, "list", path, PolicyFiles.Size(PolicyFiles.MaxListBytes));
             return;
         }
         catch (IOException e)
         {
-            _src.Error(pathNode, "PM0201", $"cannot read list '{path}': {e.Message}");
+            _src.Error(pathNode, Messages.ListUnreadable, path, e.Message);
             return;
         }
         catch (UnauthorizedAccessException e)
         {
-            _src.Error(pathNode, "PM0201", $"cannot read list '{path}': {e.Message}");
+            _src.Error(pathNode, Messages.ListUnreadable, path, e.Message);
             return;
         }
 
@@ -648,11 +661,11 @@ internal sealed class PolicyCompiler
             if (statutory)
             {
                 // A statutory list must parse cleanly: a truncated or corrupted download must not silently shrink it.
-                Diagnostics.Error(new SourceLocation(w.File, w.Line, 1), "PM0205", $"malformed line in statutory list: {w.Message}");
+                Diagnostics.Error(new SourceLocation(w.File, w.Line, 1), Messages.StatutoryLineMalformed, w.Message);
             }
             else
             {
-                Diagnostics.Warning(new SourceLocation(w.File, w.Line, 1), "PM0202", w.Message);
+                Diagnostics.Warning(new SourceLocation(w.File, w.Line, 1), Messages.ListLineSkipped, w.Message);
             }
         }
 
@@ -660,11 +673,11 @@ internal sealed class PolicyCompiler
         {
             if (statutory)
             {
-                Diagnostics.Error(new SourceLocation(path, 0, 0), "PM0205", $"{parsed.SkippedLines} malformed lines in statutory list '{path}' ({parsed.SkippedLines - shown} not shown); refusing it (fail closed)");
+                Diagnostics.Error(new SourceLocation(path, 0, 0), Messages.StatutoryLinesMalformed, parsed.SkippedLines, path, parsed.SkippedLines - shown);
             }
             else
             {
-                Diagnostics.Warning(new SourceLocation(path, 0, 0), "PM0202", $"{parsed.SkippedLines} malformed lines skipped in all ({parsed.SkippedLines - shown} not shown)");
+                Diagnostics.Warning(new SourceLocation(path, 0, 0), Messages.ListLinesSkipped, parsed.SkippedLines, parsed.SkippedLines - shown);
             }
         }
 
@@ -684,7 +697,7 @@ internal sealed class PolicyCompiler
             case "low": return AlertSeverity.Low;
             case "high": return AlertSeverity.High;
             case var other:
-                _src.Error(node, "PM0105", $"alert must be true, false, low, medium or high, not '{other}'");
+                _src.Error(node, Messages.BadAlert, other);
                 return AlertSeverity.None;
         }
     }
@@ -701,7 +714,7 @@ internal sealed class PolicyCompiler
             var name = key.Value!;
             if (_schedules.ContainsKey(name))
             {
-                _src.Error(key, "PM0106", $"duplicate schedule '{name}'");
+                _src.Error(key, Messages.DuplicateSchedule, name);
                 continue;
             }
 
@@ -755,7 +768,7 @@ internal sealed class PolicyCompiler
             return schedule;
         }
 
-        _src.Error(node, "PM0107", $"unknown schedule '{name}'{Suggestions.DidYouMean(name, _schedules.Keys)}");
+        _src.Error(node, Messages.UnknownSchedule, name, Suggestions.DidYouMean(name, _schedules.Keys));
         return null;
     }
 
@@ -769,7 +782,7 @@ internal sealed class PolicyCompiler
 
         if (node is not YamlSequenceNode seq)
         {
-            _src.Error(node, "PM0105", "denied_users must be a list of { user, reason, by }");
+            _src.Error(node, Messages.DeniedUsersNotAList);
             return result.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
         }
 
@@ -781,7 +794,7 @@ internal sealed class PolicyCompiler
             var reason = _src.Scalar(YamlSource.Get(e, "reason"), "reason");
             if (user is null || reason is null)
             {
-                _src.Error(item, "PM0101", "a denied user needs 'user' and 'reason'");
+                _src.Error(item, Messages.DeniedUserNeedsUserAndReason);
                 continue;
             }
 
@@ -805,7 +818,7 @@ internal sealed class PolicyCompiler
             }
             else
             {
-                _src.Error(at, "PM0107", $"unknown category '{name}'{Suggestions.DidYouMean(name, _categories.Keys)}");
+                _src.Error(at, Messages.UnknownCategory, name, Suggestions.DidYouMean(name, _categories.Keys));
             }
         }
 
@@ -837,7 +850,15 @@ internal sealed class PolicyCompiler
         {
             if (HostPattern.Parse(text, out var problem) is not { } pattern)
             {
-                _src.Error(at, "PM0406", problem == "not a host name" ? $"bad host pattern '{text}'" : $"bad host pattern '{text}': {problem}");
+                if (problem == "not a host name")
+                {
+                    _src.Error(at, Messages.BadHostPattern, text);
+                }
+                else
+                {
+                    _src.Error(at, Messages.BadHostPatternWhy, text, problem);
+                }
+
                 continue;
             }
 
@@ -845,8 +866,7 @@ internal sealed class PolicyCompiler
 
             if (allowedBy is not null && (_matcher.Match(normalised, ReadOnlySpan<char>.Empty) & StatutoryMask) is var statutory and not 0)
             {
-                _src.Error(at, DocumentCodes.AllowsStatutoryHost,
-                    $"{allowedBy} tries to allow '{text}', which is in the statutory category '{StatutoryName(statutory)}'; statutory lists cannot be overridden");
+                _src.Error(at, Messages.AllowsStatutoryHost, allowedBy, text, StatutoryName(statutory));
             }
 
             result.Add(pattern);
@@ -880,8 +900,7 @@ internal sealed class PolicyCompiler
                 _refuseBareIpConnect = true;
                 return;
             case var other:
-                _src.Error(bareIp, DocumentCodes.BadConnectOption,
-                    $"connect.bare_ip must be 'allow' or 'block', not '{other}'{Suggestions.DidYouMean(other, ["allow", "block"])}");
+                _src.Error(bareIp, Messages.BadConnectBareIp, other, Suggestions.DidYouMean(other, ["allow", "block"]));
                 return;
         }
     }
@@ -894,7 +913,7 @@ internal sealed class PolicyCompiler
             case "allow": return DecisionAction.Allow;
             case "block": return DecisionAction.Block;
             case var other:
-                _src.Error(node!, "PM0105", $"{what} must be 'allow' or 'block', not '{other}'{Suggestions.DidYouMean(other, ["allow", "block"])}");
+                _src.Error(node!, Messages.BadAction, what, other, Suggestions.DidYouMean(other, ["allow", "block"]));
                 return null;
         }
     }
@@ -909,7 +928,7 @@ internal sealed class PolicyCompiler
 
         if (node is not YamlSequenceNode seq)
         {
-            _src.Error(node, "PM0105", "rules must be a list");
+            _src.Error(node, Messages.RulesNotAList);
             return rules.ToImmutable();
         }
 
@@ -922,20 +941,20 @@ internal sealed class PolicyCompiler
             var name = _src.Scalar(nameNode, "name");
             if (name is null)
             {
-                _src.Error(item, "PM0101", "every rule needs a 'name'");
+                _src.Error(item, Messages.RuleNeedsName);
                 continue;
             }
 
             var line = (int)item.Start.Line;
             if (!lines.TryAdd(name, line))
             {
-                _src.Error(nameNode!, "PM0106", $"duplicate rule name '{name}' (first at line {lines[name]})");
+                _src.Error(nameNode!, Messages.DuplicateRule, name, lines[name]);
             }
 
             var action = ReadAction(YamlSource.Get(e, "action"), "action");
             if (YamlSource.Get(e, "action") is null)
             {
-                _src.Error(item, "PM0401", $"rule '{name}' has no action (allow or block)");
+                _src.Error(item, Messages.RuleHasNoAction, name);
             }
 
             var categoryNodes = _src.ScalarList(YamlSource.Get(e, "category"), "category")
@@ -943,8 +962,7 @@ internal sealed class PolicyCompiler
             var categoryMask = CategoryMask(categoryNodes);
             if (action == DecisionAction.Allow && (categoryMask & StatutoryMask) != 0)
             {
-                _src.Error(categoryNodes[0].Node, "PM0402",
-                    $"rule '{name}' tries to allow the statutory category '{StatutoryName(categoryMask)}'; statutory lists cannot be overridden");
+                _src.Error(categoryNodes[0].Node, Messages.RuleAllowsStatutory, name, StatutoryName(categoryMask));
             }
 
             var methods = _src.ScalarList(YamlSource.Get(e, "methods"), "methods");
@@ -952,7 +970,7 @@ internal sealed class PolicyCompiler
             {
                 if (!HttpMethods.Contains(m.ToUpperInvariant()))
                 {
-                    _src.Error(at, "PM0406", $"unknown HTTP method '{m}'");
+                    _src.Error(at, Messages.UnknownHttpMethod, m);
                 }
             }
 
@@ -961,7 +979,7 @@ internal sealed class PolicyCompiler
             {
                 if (!p.StartsWith('/') && !p.StartsWith('*'))
                 {
-                    _src.Error(at, "PM0406", $"path pattern '{p}' must start with '/'");
+                    _src.Error(at, Messages.BadPathPattern, p);
                 }
             }
 
@@ -981,6 +999,7 @@ internal sealed class PolicyCompiler
                 During = ScheduleRef(YamlSource.Get(e, "during"), "during"),
                 Outside = ScheduleRef(YamlSource.Get(e, "outside"), "outside"),
                 Alert = YamlSource.Get(e, "alert") is { } alertNode ? ReadSeverity(alertNode) : AlertSeverity.None,
+                Disabled = YamlSource.Get(e, "enabled") is { } enabledNode && !RuleEnabled.Read(_src, enabledNode),
             };
 
             var shape = RuleShape.Of(rule);
@@ -988,12 +1007,15 @@ internal sealed class PolicyCompiler
             {
                 if (earlier.Shape.Covers(shape))
                 {
-                    _src.Error(item, "PM0403", $"rule '{name}' can never match: rule '{earlier.Name}' (line {earlier.Line}) matches every request it does");
+                    _src.Error(item, Messages.RuleNeverMatches, name, earlier.Name, earlier.Line);
                     break;
                 }
             }
 
-            shapes.Add((shape, name, line));
+            if (!rule.Disabled)
+            {
+                shapes.Add((shape, name, line));
+            }
             rules.Add(rule);
         }
 
@@ -1014,7 +1036,7 @@ internal sealed class PolicyCompiler
             }
             else
             {
-                _src.Error(at, "PM0107", $"unknown network '{name}'{Suggestions.DidYouMean(name, _networks.Keys)}");
+                _src.Error(at, Messages.UnknownNetwork, name, Suggestions.DidYouMean(name, _networks.Keys));
             }
         }
 
@@ -1066,7 +1088,7 @@ internal sealed class PolicyCompiler
 
         if (node is not YamlSequenceNode seq)
         {
-            _src.Error(node, "PM0105", "exceptions must be a list");
+            _src.Error(node, Messages.ExceptionsNotAList);
             return result.ToImmutable();
         }
 
@@ -1078,34 +1100,33 @@ internal sealed class PolicyCompiler
             var name = _src.Scalar(nameNode, "name");
             if (name is null)
             {
-                _src.Error(item, "PM0101", "every exception needs a 'name'");
+                _src.Error(item, Messages.ExceptionNeedsName);
                 continue;
             }
 
             if (!names.Add(name))
             {
-                _src.Error(nameNode!, "PM0106", $"duplicate exception name '{name}'");
+                _src.Error(nameNode!, Messages.DuplicateException, name);
             }
 
             var users = Users(YamlSource.Get(e, "user") ?? YamlSource.Get(e, "users"), "user");
             var roleMask = RoleMask(YamlSource.Get(e, "role") ?? YamlSource.Get(e, "roles"), "role");
             if (users is null && roleMask == 0)
             {
-                _src.Error(item, "PM0101", $"exception '{name}' needs 'user' or 'role'");
+                _src.Error(item, Messages.ExceptionNeedsUserOrRole, name);
             }
 
             var allow = _src.ScalarList(YamlSource.Get(e, "allow"), "allow");
             var categoryMask = CategoryMask(allow);
             if ((categoryMask & StatutoryMask) != 0)
             {
-                _src.Error(YamlSource.Get(e, "allow")!, "PM0402",
-                    $"exception '{name}' tries to allow the statutory category '{StatutoryName(categoryMask)}'; statutory lists cannot be overridden");
+                _src.Error(YamlSource.Get(e, "allow")!, Messages.ExceptionAllowsStatutory, name, StatutoryName(categoryMask));
             }
 
             var hosts = Hosts(YamlSource.Get(e, "hosts"), $"exception '{name}'");
             if (allow.Count == 0 && hosts.IsEmpty)
             {
-                _src.Error(item, "PM0101", $"exception '{name}' needs 'allow' (categories) or 'hosts'");
+                _src.Error(item, Messages.ExceptionNeedsAllowOrHosts, name);
             }
 
             var grantedBy = _src.Scalar(YamlSource.Get(e, "granted_by"), "granted_by");
@@ -1115,19 +1136,19 @@ internal sealed class PolicyCompiler
             {
                 var missing = new[] { ("granted_by", grantedBy), ("reason", reason), ("until", _src.Scalar(untilNode, "until")) }
                     .Where(p => p.Item2 is null).Select(p => p.Item1);
-                _src.Error(item, "PM0404", $"exception '{name}' needs {string.Join(", ", missing)}: every exception is dated and attributable");
+                _src.Error(item, Messages.ExceptionNotAttributable, name, string.Join(", ", missing));
             }
 
             var from = ReadMoment(YamlSource.Get(e, "from"), endOfDay: false);
             var until = ReadMoment(untilNode, endOfDay: true);
             if (from is not null && until is not null && until <= from)
             {
-                _src.Error(untilNode!, "PM0404", $"exception '{name}' ends before it starts");
+                _src.Error(untilNode!, Messages.ExceptionEndsBeforeStart, name);
             }
 
             if (until is { } u && u <= Instant.FromDateTimeOffset(_now))
             {
-                _src.Warning(untilNode!, "PM0405", $"exception '{name}' expired at {u.InZone(_zone):yyyy-MM-dd HH:mm} and no longer applies");
+                _src.Warning(untilNode!, Messages.ExceptionExpired, name, u.InZone(_zone));
             }
 
             var untilText = until?.InZone(_zone).ToString("yyyy-MM-dd HH:mm", null);
@@ -1196,7 +1217,7 @@ internal sealed class PolicyCompiler
             }
         }
 
-        _src.Error(node, "PM0105", $"'{text}' is not a date (2026-12-18) or a date-time in school local time (2026-12-18T16:00 or 2026-12-18T16:00:30)");
+        _src.Error(node, Messages.NotADateOrDateTime, text);
         return null;
     }
 }

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using YamlDotNet.RepresentationModel;
 
 namespace PolicyModel.Documents;
@@ -23,13 +25,13 @@ internal static class SafeSearchCompiler
         var rolesNode = YamlSource.Get(entries, "roles");
         if (rolesNode is null)
         {
-            src.Error(node, "PM0101", "safe_search: missing 'roles': the roles whose search is locked to safe search");
+            src.Error(node, Messages.SafeSearchNeedsRoles);
         }
         foreach (var (role, at) in src.ScalarList(rolesNode, "safe_search roles"))
         {
             if (!declaredRoles.Contains(role))
             {
-                src.Error(at, "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, declaredRoles)}");
+                src.Error(at, Messages.UnknownRole, role, Suggestions.DidYouMean(role, declaredRoles));
             }
             else
             {
@@ -47,7 +49,7 @@ internal static class SafeSearchCompiler
                     youtube = YouTubeMode.Moderate;
                     break;
                 default:
-                    src.Error(ytNode, DocumentCodes.BadSafeSearchMode, $"safe_search youtube must be 'strict' or 'moderate', not '{yt}'");
+                    src.Error(ytNode, Messages.BadSafeSearchMode, yt);
                     break;
             }
         }

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 using YamlDotNet.RepresentationModel;
 
@@ -32,7 +34,7 @@ internal static class TenantRestrictionsCompiler
             }
             else
             {
-                src.Error(at, "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, declaredRoles)}");
+                src.Error(at, Messages.UnknownRole, role, Suggestions.DidYouMean(role, declaredRoles));
             }
         }
 
@@ -46,8 +48,7 @@ internal static class TenantRestrictionsCompiler
             var contextNode = YamlSource.Get(ms, "context");
             if (contextNode is null)
             {
-                src.Error(microsoft, DocumentCodes.BadTenantRestrictions,
-                    "tenant_restrictions microsoft: missing 'context': the school's directory (tenant) ID, sent as Restrict-Access-Context");
+                src.Error(microsoft, Messages.TenantMissingContext);
             }
             else if (src.Scalar(contextNode, "tenant_restrictions microsoft context") is { } c)
             {
@@ -57,8 +58,7 @@ internal static class TenantRestrictionsCompiler
                 }
                 else
                 {
-                    src.Error(contextNode, DocumentCodes.BadTenantRestrictions,
-                        $"tenant_restrictions microsoft context '{c}' is not a directory ID (a GUID: Microsoft Entra admin centre, Overview, Tenant ID)");
+                    src.Error(contextNode, Messages.BadTenantContext, c);
                 }
             }
         }
@@ -71,7 +71,7 @@ internal static class TenantRestrictionsCompiler
         }
         if (microsoft is null && googleNode is null)
         {
-            src.Error(node, DocumentCodes.BadTenantRestrictions, "tenant_restrictions names no provider: add 'microsoft' or 'google'");
+            src.Error(node, Messages.TenantNoProvider);
         }
         if (tenants is null || context is null)
         {
@@ -85,7 +85,7 @@ internal static class TenantRestrictionsCompiler
     {
         if (node is null)
         {
-            src.Error(parent, DocumentCodes.BadTenantRestrictions, $"{what}: missing; give {expected}");
+            src.Error(parent, Messages.TenantMissingValue, what, expected);
             return null;
         }
         var values = new List<string>();
@@ -101,12 +101,12 @@ internal static class TenantRestrictionsCompiler
             }
             else
             {
-                src.Error(at, DocumentCodes.BadTenantRestrictions, $"{what}: '{text}' is not {expected}");
+                src.Error(at, Messages.TenantBadValue, what, text, expected);
             }
         }
         if (values.Count == 0)
         {
-            src.Error(node, DocumentCodes.BadTenantRestrictions, $"{what}: empty; give {expected}");
+            src.Error(node, Messages.TenantEmptyValue, what, expected);
             return null;
         }
         return string.Join(",", values.Distinct(StringComparer.Ordinal));

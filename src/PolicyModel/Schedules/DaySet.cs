@@ -1,5 +1,5 @@
-using PolicyModel.Documents;
 using NodaTime;
+using PolicyModel.Diagnostics;
 
 namespace PolicyModel.Schedules;
 
@@ -35,7 +35,7 @@ internal readonly record struct DaySet(byte Mask)
     public static string Name(IsoDayOfWeek day) => Names[(int)day - 1];
 
     /// <summary>Parses a day spec. On failure <paramref name="error"/> is the diagnostic message and <paramref name="offset"/> the offending token's index.</summary>
-    public static bool TryParse(string text, out DaySet days, out string? error, out int offset)
+    public static bool TryParse(string text, out DaySet days, out Problem? error, out int offset)
     {
         days = default;
         byte mask = 0;
@@ -58,7 +58,7 @@ internal readonly record struct DaySet(byte Mask)
                     mask |= 0b110_0000;
                     continue;
                 case "":
-                    error = $"empty day name in '{text}'";
+                    error = new Problem(Messages.EmptyDayName, [text]);
                     return false;
             }
 
@@ -114,9 +114,9 @@ internal readonly record struct DaySet(byte Mask)
         return i >= 0;
     }
 
-    private static string UnknownDay(string token) =>
-        $"unknown day '{token}'" + Suggestions.DidYouMean(token, Names.Concat(Words),
-            "; expected mon..sun, a range like mon-fri, a list like mon,wed,fri, daily, weekdays or weekends");
+    private static Problem UnknownDay(string token) =>
+        new(Messages.UnknownDay, [token, Suggestions.DidYouMean(token, Names.Concat(Words),
+            "; expected mon..sun, a range like mon-fri, a list like mon,wed,fri, daily, weekdays or weekends")]);
 
     private static byte Bit(IsoDayOfWeek day) => (byte)(1 << ((int)day - 1));
 }

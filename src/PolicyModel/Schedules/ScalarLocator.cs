@@ -1,4 +1,5 @@
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 
 namespace PolicyModel.Schedules;
 

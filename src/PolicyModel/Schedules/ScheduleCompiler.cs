@@ -1,5 +1,5 @@
 using NodaTime;
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
 
 namespace PolicyModel.Schedules;
 
@@ -28,15 +28,14 @@ public static class ScheduleCompiler
                 case "holiday": filter = DayFilter.Holiday; break;
                 default:
                     failed = true;
-                    diagnostics.Error(spec.DaysAt, ScheduleCodes.UnknownDaysValue,
-                        $"unknown days '{spec.Days}'" + Suggestions.DidYouMean(spec.Days.Trim(), DayFilters, "; expected school, working or holiday"));
+                    diagnostics.Error(spec.DaysAt, Messages.UnknownDaysValue, spec.Days, Suggestions.DidYouMean(spec.Days.Trim(), DayFilters, "; expected school, working or holiday"));
                     break;
             }
 
             if (spec.Calendar is null)
             {
                 failed = true;
-                diagnostics.Error(spec.DaysAt, ScheduleCodes.DaysWithoutCalendar, "'days' needs a 'calendar' (a term calendar file)");
+                diagnostics.Error(spec.DaysAt, Messages.DaysWithoutCalendar);
             }
         }
 
@@ -47,8 +46,7 @@ public static class ScheduleCompiler
         if (spec.Weekly.Count == 0 && spec.Calendar is null && spec.Timetable is null)
         {
             failed = true;
-            diagnostics.Error(spec.At, ScheduleCodes.NothingToSchedule,
-                $"schedule '{spec.Name}' needs at least one of 'weekly', 'calendar' or 'timetable'");
+            diagnostics.Error(spec.At, Messages.NothingToSchedule, spec.Name);
         }
 
         return failed ? null : new Schedule(spec.Name, zone, weekly, calendar, filter, timetable);
@@ -64,11 +62,11 @@ public static class ScheduleCompiler
         {
             var daysOk = DaySet.TryParse(line.Days, out var days, out var dayError, out var dayOffset);
             if (!daysOk)
-                diagnostics.Error(source.Locate(line.DaysAt, line.Days, dayOffset), ScheduleCodes.UnknownDay, dayError!);
+                diagnostics.Error(source.Locate(line.DaysAt, line.Days, dayOffset), dayError!.Value);
 
             if (!TimeWindow.TryParseList(line.Times, out var windows, out var timeError, out var timeOffset))
             {
-                diagnostics.Error(source.Locate(line.TimesAt, line.Times, timeOffset), ScheduleCodes.BadTime, timeError!);
+                diagnostics.Error(source.Locate(line.TimesAt, line.Times, timeOffset), timeError!.Value);
                 ok = false;
                 continue;
             }
@@ -78,7 +76,7 @@ public static class ScheduleCompiler
                 var at = source.Locate(line.TimesAt, line.Times, offset);
                 if (window.Start == window.End)
                 {
-                    diagnostics.Error(at, ScheduleCodes.EmptyWindow, $"empty window '{window}': start equals end");
+                    diagnostics.Error(at, Messages.EmptyWindow, window);
                     ok = false;
                     continue;
                 }
@@ -97,8 +95,7 @@ public static class ScheduleCompiler
         {
             ok = false;
             var (first, second) = (origins[a], origins[b]);
-            diagnostics.Error(second.At, ScheduleCodes.Overlap,
-                $"windows overlap: {DaySet.Name(aDay)} {first.Window} ({first.At}) and {DaySet.Name(bDay)} {second.Window} ({second.At})");
+            diagnostics.Error(second.At, Messages.WindowsOverlap, DaySet.Name(aDay), first.Window, first.At, DaySet.Name(bDay), second.Window, second.At);
         });
         return ok ? table : null;
     }

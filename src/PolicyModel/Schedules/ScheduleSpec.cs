@@ -1,4 +1,4 @@
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
 
 namespace PolicyModel.Schedules;
 

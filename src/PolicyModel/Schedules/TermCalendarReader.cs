@@ -1,7 +1,8 @@
 using System.Text.RegularExpressions;
-using NodaTime;
 using NodaTime.Text;
-using PolicyModel.Documents;
+using NodaTime;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -39,7 +40,7 @@ internal sealed partial class TermCalendarReader
     /// <param name="at">Where the path was written, for a file that cannot be read.</param>
     public static TermCalendar? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
     {
-        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.CalendarNotFound, "term calendar", diagnostics, PolicyFiles.MaxYamlBytes);
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.CalendarUnreadable, "term calendar", diagnostics, PolicyFiles.MaxYamlBytes);
         if (text is null)
         {
             return null;
@@ -50,7 +51,7 @@ internal sealed partial class TermCalendarReader
 
     private TermCalendar? Parse(string text)
     {
-        var stream = YamlSource.Load(_file, text, Error, "cannot parse term calendar: ", ScheduleCodes.CalendarSyntax,
+        var stream = YamlSource.Load(_file, text, Error, Messages.CalendarSyntax,
             e => MarkPrefix().Replace(e.Message, ""));
         if (stream is null)
         {
@@ -60,7 +61,7 @@ internal sealed partial class TermCalendarReader
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
             var where = stream.Documents.Count == 0 ? new SourceLocation(_file, 1, 1) : At(stream.Documents[0].RootNode);
-            Error(where, ScheduleCodes.CalendarShape, "a term calendar needs 'terms:' (and optionally 'holidays:' and 'inset:')");
+            Error(where, Messages.CalendarNeedsTermsHolidaysInset);
             return null;
         }
 
@@ -100,7 +101,7 @@ internal sealed partial class TermCalendarReader
                             dateNode = Child(m, "date");
                             if (dateNode is null)
                             {
-                                Error(At(item), ScheduleCodes.CalendarShape, "an INSET day needs 'date'");
+                                Error(At(item), Messages.InsetNeedsDate);
                                 continue;
                             }
                         }
@@ -111,14 +112,13 @@ internal sealed partial class TermCalendarReader
 
                     break;
                 default:
-                    Error(At(keyNode), ScheduleCodes.CalendarShape,
-                        $"unknown key '{key}' in term calendar" + Suggestions.DidYouMean(key, TopKeys, "; expected terms, holidays or inset"));
+                    Error(At(keyNode), Messages.UnknownCalendarKey, key, Suggestions.DidYouMean(key, TopKeys, "; expected terms, holidays or inset"));
                     break;
             }
         }
 
         if (!sawTerms)
-            Error(At(root), ScheduleCodes.CalendarShape, "a term calendar needs 'terms:'");
+            Error(At(root), Messages.CalendarNeedsTerms);
 
         var sorted = terms.OrderBy(t => t.Start).ToList();
         for (var i = 1; i < sorted.Count; i++)
@@ -128,22 +128,19 @@ internal sealed partial class TermCalendarReader
                 if (sorted[i].Overlaps(sorted[j]))
                 {
                     var (earlier, later) = Order(sorted[i], sorted[j]);
-                    Error(At(later.Node), ScheduleCodes.TermsOverlap,
-                        $"term '{later.Name}' ({later.Dates}) overlaps term '{earlier.Name}' ({earlier.Dates})");
+                    Error(At(later.Node), Messages.TermsOverlap, later.Name, later.Dates, earlier.Name, earlier.Dates);
                 }
             }
         }
 
         foreach (var holiday in holidays.Where(h => !terms.Any(h.Overlaps)))
         {
-            _diagnostics.WarningOnce(At(holiday.Node), ScheduleCodes.OutsideTerms,
-                $"holiday '{holiday.Name}' ({holiday.Dates}) is outside every term; it has no effect");
+            _diagnostics.WarningOnce(At(holiday.Node), Messages.HolidayOutsideTerms, holiday.Name, holiday.Dates);
         }
 
         foreach (var (date, node) in inset.Where(d => !terms.Any(t => t.Start <= d.Date && d.Date <= t.End)))
         {
-            _diagnostics.WarningOnce(At(node), ScheduleCodes.OutsideTerms,
-                $"INSET day {date:uuuu-MM-dd} is outside every term; it still counts as a working day");
+            _diagnostics.WarningOnce(At(node), Messages.InsetOutsideTerms, date);
         }
 
         if (_failed)
@@ -171,7 +168,7 @@ internal sealed partial class TermCalendarReader
         if (item is not YamlMappingNode m)
         {
             var shape = allowDate ? "{ name: ..., date: YYYY-MM-DD } or { name: ..., start: YYYY-MM-DD, end: YYYY-MM-DD }" : "{ name: ..., start: YYYY-MM-DD, end: YYYY-MM-DD }";
-            Error(At(item), ScheduleCodes.CalendarShape, $"expected a {kind} as {shape}");
+            Error(At(item), Messages.CalendarWrongShape, kind, shape);
             return null;
         }
 
@@ -184,7 +181,7 @@ internal sealed partial class TermCalendarReader
         {
             if (startNode is not null || endNode is not null)
             {
-                Error(At(dateNode), ScheduleCodes.CalendarShape, $"{kind} '{name}' has both 'date' and 'start'/'end'; use one or the other");
+                Error(At(dateNode), Messages.CalendarDateAndRange, kind, name);
                 return null;
             }
 
@@ -193,7 +190,7 @@ internal sealed partial class TermCalendarReader
 
         if (startNode is null || endNode is null)
         {
-            Error(At(m), ScheduleCodes.CalendarShape, allowDate ? $"{kind} '{name}' needs 'date', or 'start' and 'end'" : $"{kind} '{name}' needs 'start' and 'end'");
+            Error(At(m), allowDate ? Messages.CalendarRangeNeedsDateOrDates : Messages.CalendarRangeNeedsDates, kind, name);
             return null;
         }
 
@@ -203,8 +200,7 @@ internal sealed partial class TermCalendarReader
             return null;
         if (end < start)
         {
-            Error(At(endNode), ScheduleCodes.EndBeforeStart,
-                $"{kind} '{name}' ends on {end:uuuu-MM-dd}, before it starts on {start:uuuu-MM-dd}");
+            Error(At(endNode), Messages.EndBeforeStart, kind, name, end, start);
             return null;
         }
 
@@ -217,7 +213,7 @@ internal sealed partial class TermCalendarReader
         var result = LocalDatePattern.Iso.Parse(text.Trim());
         if (result.Success)
             return result.Value;
-        Error(At(node), ScheduleCodes.BadDate, $"bad date '{text}'; expected YYYY-MM-DD");
+        Error(At(node), Messages.BadDate, text);
         return null;
     }
 
@@ -227,7 +223,7 @@ internal sealed partial class TermCalendarReader
             return sequence.Children;
         if (value is YamlScalarNode { Value: null or "" or "~" or "null" })
             return []; // "holidays:" with nothing after it
-        Error(At(value), ScheduleCodes.CalendarShape, $"'{key}' must be a list");
+        Error(At(value), Messages.CalendarKeyNotAList, key);
         return [];
     }
 
@@ -238,8 +234,7 @@ internal sealed partial class TermCalendarReader
             var key = (keyNode as YamlScalarNode)?.Value ?? "";
             if (!keys.Contains(key))
             {
-                Error(At(keyNode), ScheduleCodes.CalendarShape,
-                    $"unknown key '{key}' in {kind}" + Suggestions.DidYouMean(key, keys, $"; expected {string.Join(", ", keys)}"));
+                Error(At(keyNode), Messages.UnknownCalendarEntryKey, key, kind, Suggestions.DidYouMean(key, keys, $"; expected {string.Join(", ", keys)}"));
             }
         }
     }
@@ -251,10 +246,10 @@ internal sealed partial class TermCalendarReader
 
     private SourceLocation Location(Mark mark) => new(_file, (int)mark.Line, (int)mark.Column);
 
-    private void Error(SourceLocation at, string code, string message)
+    private void Error(SourceLocation at, DiagnosticMessage message, params object?[] args)
     {
         _failed = true;
-        _diagnostics.ErrorOnce(at, code, message);
+        _diagnostics.ErrorOnce(at, message, args);
     }
 
     // YamlDotNet prefixes messages with "(Line: 3, Col: 5, Idx: 40) - (Line: 3, Col: 6, Idx: 41): "; we print the location ourselves.

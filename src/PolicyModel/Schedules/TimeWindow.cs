@@ -1,5 +1,6 @@
 using System.Globalization;
 using NodaTime;
+using PolicyModel.Diagnostics;
 
 namespace PolicyModel.Schedules;
 
@@ -26,7 +27,7 @@ internal readonly record struct TimeWindow(int Start, int End)
     /// Parses <c>HH:MM-HH:MM</c> windows separated by commas, or <c>all day</c>. On failure <paramref name="error"/> is the
     /// message and <paramref name="offset"/> the index of the offending range in <paramref name="text"/>.
     /// </summary>
-    public static bool TryParseList(string text, out List<(TimeWindow Window, int Offset)> windows, out string? error, out int offset)
+    public static bool TryParseList(string text, out List<(TimeWindow Window, int Offset)> windows, out Problem? error, out int offset)
     {
         windows = new();
         var position = 0;
@@ -46,7 +47,7 @@ internal readonly record struct TimeWindow(int Start, int End)
                 || !TryParseTime(token[..dash].Trim(), allow2400: false, out var start)
                 || !TryParseTime(token[(dash + 1)..].Trim(), allow2400: true, out var end))
             {
-                error = $"bad time range '{token}'; expected HH:MM-HH:MM (24-hour), several separated by commas, or 'all day'";
+                error = new Problem(Messages.BadTimeRange, [token]);
                 return false;
             }
 

@@ -1,5 +1,6 @@
 using NodaTime;
-using PolicyModel.Documents;
+using PolicyModel.Diagnostics;
+using PolicyModel.Files;
 
 namespace PolicyModel.Schedules;
 
@@ -15,7 +16,7 @@ internal static class TimetableReader
 
     public static Timetable? Read(string file, SourceLocation at, string policyDirectory, DiagnosticBag diagnostics)
     {
-        var text = PolicyFiles.ReadText(policyDirectory, file, at, ScheduleCodes.TimetableNotFound, "timetable", diagnostics);
+        var text = PolicyFiles.ReadText(policyDirectory, file, at, Messages.TimetableUnreadable, "timetable", diagnostics);
         if (text is null)
         {
             return null;
@@ -23,10 +24,10 @@ internal static class TimetableReader
 
         var lines = text.ReplaceLineEndings("\n").Split('\n');
         var failed = false;
-        void Error(int line, int column, string code, string message)
+        void Error(int line, int column, DiagnosticMessage message, params object?[] args)
         {
             failed = true;
-            diagnostics.ErrorOnce(new SourceLocation(file, line, column), code, message);
+            diagnostics.ErrorOnce(new SourceLocation(file, line, column), message, args);
         }
 
         var periods = new List<Period>();
@@ -45,8 +46,7 @@ internal static class TimetableReader
                 var names = fields.Select(f => f.Text.ToLowerInvariant()).ToArray();
                 if (!(names is ["user", "day", "start", "end"] or ["user", "day", "start", "end", "label"]))
                 {
-                    Error(lineNumber, 1, ScheduleCodes.TimetableHeader,
-                        $"bad timetable header '{line.Trim()}'; expected 'user,day,start,end' or 'user,day,start,end,label'");
+                    Error(lineNumber, 1, Messages.BadTimetableHeader, line.Trim());
                     break;
                 }
 
@@ -55,44 +55,42 @@ internal static class TimetableReader
 
             if (fields.Count is < 4 or > 5)
             {
-                Error(lineNumber, 1, ScheduleCodes.TimetableRow,
-                    $"expected 4 or 5 fields (user,day,start,end[,label]), found {fields.Count}");
+                Error(lineNumber, 1, Messages.TimetableFieldCount, fields.Count);
                 continue;
             }
 
             var (user, userColumn) = fields[0];
             if (user.Length == 0)
             {
-                Error(lineNumber, userColumn, ScheduleCodes.TimetableRow, "empty user");
+                Error(lineNumber, userColumn, Messages.TimetableEmptyUser);
                 continue;
             }
 
             if (!DaySet.TryParse(fields[1].Text, out var days, out var dayError, out var dayOffset))
             {
-                Error(lineNumber, fields[1].Column + dayOffset, ScheduleCodes.UnknownDay, dayError!);
+                Error(lineNumber, fields[1].Column + dayOffset, dayError!.Value.Message, dayError.Value.Args);
                 continue;
             }
 
             var startOk = TimeWindow.TryParseTime(fields[2].Text, allow2400: false, out var start);
             if (!startOk)
-                Error(lineNumber, fields[2].Column, ScheduleCodes.BadTime, $"bad time '{fields[2].Text}'; expected HH:MM (24-hour)");
+                Error(lineNumber, fields[2].Column, Messages.BadTimetableTime, fields[2].Text);
             var endOk = TimeWindow.TryParseTime(fields[3].Text, allow2400: true, out var end);
             if (!endOk)
-                Error(lineNumber, fields[3].Column, ScheduleCodes.BadTime, $"bad time '{fields[3].Text}'; expected HH:MM (24-hour)");
+                Error(lineNumber, fields[3].Column, Messages.BadTimetableTime, fields[3].Text);
             if (!startOk || !endOk)
                 continue;
 
             var window = new TimeWindow(start, end);
             if (start == end)
             {
-                Error(lineNumber, fields[2].Column, ScheduleCodes.EmptyWindow, $"empty period '{window}': start equals end");
+                Error(lineNumber, fields[2].Column, Messages.EmptyPeriod, window);
                 continue;
             }
 
             if (end < start)
             {
-                Error(lineNumber, fields[3].Column, ScheduleCodes.PeriodCrossesMidnight,
-                    $"period '{window}' ends before it starts; timetable periods cannot cross midnight");
+                Error(lineNumber, fields[3].Column, Messages.PeriodCrossesMidnight, window);
                 continue;
             }
 
@@ -102,8 +100,7 @@ internal static class TimetableReader
 
         if (!sawHeader)
         {
-            Error(1, 1, ScheduleCodes.TimetableHeader,
-                "timetable is empty; expected a header 'user,day,start,end' or 'user,day,start,end,label'");
+            Error(1, 1, Messages.TimetableEmpty);
         }
 
         var users = new Dictionary<string, WeekTable>(StringComparer.OrdinalIgnoreCase);
@@ -117,8 +114,7 @@ internal static class TimetableReader
             {
                 var (first, second) = (list[a], list[b]);
                 failed = true;
-                diagnostics.ErrorOnce(second.At, ScheduleCodes.Overlap,
-                    $"periods overlap for '{second.User}': {DaySet.Name(aDay)} {first.Window} ({first.At}) and {DaySet.Name(bDay)} {second.Window} ({second.At})");
+                diagnostics.ErrorOnce(second.At, Messages.PeriodsOverlap, second.User, DaySet.Name(aDay), first.Window, first.At, DaySet.Name(bDay), second.Window, second.At);
             });
         }
 

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using FilterService.Cli;
 using FilterService.Tests.TestSupport;
+using PolicyModel.Decisions;
 
 namespace FilterService.Tests.Cli;
 
@@ -115,7 +116,7 @@ public sealed class CliCommandsTests
     {
         var (exit, output, _) = await Run("hash-password", "--iterations", "10000");
         Assert.Equal(0, exit);
-        var hash = PolicyModel.Documents.PasswordHash.TryParse(output.Trim(), out var problem);
+        var hash = PasswordHash.TryParse(output.Trim(), out var problem);
         Assert.True(hash is not null, problem);
         Assert.True(hash!.Verify("s3cret-pass"));
         Assert.False(hash.Verify("wrong"));
@@ -123,7 +124,7 @@ public sealed class CliCommandsTests
 
     [Theory]
     [InlineData("chek", "--policy", "deploy/samples/default")]
-    [InlineData("admin", "add", "someone")]
+    [InlineData("admins", "add", "someone")] // "admin" became a command (issue 18)
     public async Task SmallerItem_MistypedCommand_ExitsTwoWithTheCommandsAndNeverStartsTheProxy(params string[] args)
     {
         // As deployed: the built service as its own process. Before the fix it started the proxy on the default sample

@@ -1,5 +1,7 @@
 using FilterService.Feeds;
 using FilterService.Tests.TestSupport;
+using PolicyModel.Decisions;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
 

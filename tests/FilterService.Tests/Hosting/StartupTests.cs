@@ -31,7 +31,7 @@ public sealed class StartupTests
         File.WriteAllText(yaml, File.ReadAllText(yaml).Replace("action: block\n    alert: low", "action: deny\n    alert: low"));
         var app = ProxyHost.Build(["--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", $"--Policy:Path={policy}", $"--Audit:Path={TempDir.Create("audit")}"], null, out var errors);
         Assert.Null(app);
-        Assert.Contains(errors, e => e.StartsWith("policy.yaml:") && e.Contains("error PM0105"));
+        Assert.Contains(errors, e => e.StartsWith("policy.yaml:") && e.Contains("error PM0114"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using FilterService.Tests.TestSupport;
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
 
 namespace FilterService.Tests.Identity;

@@ -30,6 +30,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>The admin endpoint's port (0 when it is off).</summary>
     public int AdminPort { get; private init; }
 
+    /// <summary>The admin endpoint (the console, /health, /metrics) over plain HTTP: <c>http://127.0.0.1:PORT</c>.</summary>
+    public string AdminUrl => $"http://127.0.0.1:{AdminPort}";
+
     public string Output
     {
         get

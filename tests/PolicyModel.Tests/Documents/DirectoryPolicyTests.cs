@@ -113,7 +113,7 @@ public sealed class DirectoryPolicyTests
         var errors = p.Load().Errors.Select(d => d.ToString()).ToArray();
         Assert.Equal(
             [
-                "policy.yaml:14:20: error PM0701: identity.directory: the service account's password does not belong in the policy; set Identity:Ldap:BindPassword or Identity:Ldap:BindPasswordFile in the service's settings",
+                "policy.yaml:14:20: error PM0705: identity.directory: the service account's password does not belong in the policy; set Identity:Ldap:BindPassword or Identity:Ldap:BindPasswordFile in the service's settings",
                 "policy.yaml:12:10: error PM0701: identity.directory url 'ldap://dc1.school.test' is plain LDAP: passwords would cross the network in clear; use ldaps:// or add 'starttls: true'",
                 "policy.yaml:13:14: error PM0701: identity.directory bind_dn 'filter-account' is not a distinguished name (cn=...,dc=...)",
                 "policy.yaml:12:5: error PM0701: identity.directory: missing 'group_base': where groups are searched (ou=Groups,dc=school,dc=internal)",

@@ -146,7 +146,7 @@ public sealed class InspectionPolicyTests
         Assert.Equal(
         [
             "lists/mine.txt:3:1: error PM0605: never_inspect list line 'not a domain' is not a domain name",
-            $"policy.yaml:{LineOf(yaml, "lists/missing.txt]")}:29: error PM0605: cannot read never_inspect list 'lists/missing.txt': file not found",
+            $"policy.yaml:{LineOf(yaml, "lists/missing.txt]")}:29: error PM0608: cannot read never_inspect list 'lists/missing.txt': file not found",
         ], errors);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
+using PolicyModel.Files;
 using PolicyModel.Matching;
 
 namespace PolicyModel.Tests.Documents;
@@ -153,7 +154,7 @@ public sealed class Issue15LoaderTests
         Assert.Equal(
             [
                 "policy.yaml:9:10: error PM0110: users file 'users.csv' is not a regular file (a device, FIFO or socket); refusing to read it",
-                "policy.yaml:10:15: error PM0502: proxy_auth needs a users file or a directory to check passwords against",
+                "policy.yaml:10:15: error PM0506: proxy_auth needs a users file or a directory to check passwords against",
                 "policy.yaml:12:36: error PM0503: unknown user 'staff1'",
                 "policy.yaml:16:13: error PM0110: list 'lists/social.txt' is not a regular file (a device, FIFO or socket); refusing to read it",
                 "policy.yaml:16:31: error PM0110: list 'lists/ut1/domains' is not a regular file (a device, FIFO or socket); refusing to read it",
@@ -244,6 +245,6 @@ public sealed class Issue15LoaderTests
         var errors = Errors(TestPolicy.Head + Rules +
             "exceptions:\n  - { name: drama, user: pupil1, allow: social, from: 2026-06-01 09:00, until: 2026-06-05, granted_by: Head, reason: r }\n");
 
-        Assert.Equal(["policy.yaml:24:55: error PM0105: '2026-06-01 09:00' is not a date (2026-12-18) or a date-time in school local time (2026-12-18T16:00 or 2026-12-18T16:00:30)"], errors);
+        Assert.Equal(["policy.yaml:24:55: error PM0411: '2026-06-01 09:00' is not a date (2026-12-18) or a date-time in school local time (2026-12-18T16:00 or 2026-12-18T16:00:30)"], errors);
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using PolicyModel.Decisions;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
 

@@ -1,3 +1,4 @@
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 
 namespace PolicyModel.Tests.Samples;

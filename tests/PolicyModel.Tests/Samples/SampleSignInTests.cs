@@ -53,7 +53,7 @@ public sealed class SampleSignInTests
         var (line, column) = TextPosition.Of(copy.PolicyText, "[staffroom, school-wifi]");
         var error = Assert.Single(result.Errors);
         Assert.Equal(
-            $"policy.yaml:{line}:{column}: error PM0105: required_on needs 'proxy_auth: optional' (sign-in on these networks, not elsewhere); with proxy_auth off nobody is asked to sign in",
+            $"policy.yaml:{line}:{column}: error PM0115: required_on needs 'proxy_auth: optional' (sign-in on these networks, not elsewhere); with proxy_auth off nobody is asked to sign in",
             error.ToString());
     }
 

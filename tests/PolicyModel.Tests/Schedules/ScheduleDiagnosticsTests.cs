@@ -1,3 +1,4 @@
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using PolicyModel.Schedules;
 using static PolicyModel.Tests.Schedules.ScheduleTestKit;

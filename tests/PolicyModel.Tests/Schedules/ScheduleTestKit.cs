@@ -1,5 +1,6 @@
-using NodaTime;
 using NodaTime.Text;
+using NodaTime;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using PolicyModel.Schedules;
 

@@ -1,5 +1,6 @@
 using FilterService.Admin.History;
 using FilterService.Policy;
+using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 
 namespace FilterService.Admin.Editing;

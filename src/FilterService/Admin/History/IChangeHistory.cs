@@ -9,10 +9,31 @@ internal enum ChangeSource
     FileEdit,
     /// <summary>A console revert of an earlier entry (<see cref="PolicyChange.Reverts"/>).</summary>
     Revert,
+    /// <summary>The policy directory as first recorded (an empty history at start): every tracked file, <c>Before</c> null.</summary>
+    Baseline,
+}
+
+/// <summary>How a file is kept in the history (History/README.md, "What is tracked").</summary>
+internal enum FileTracking
+{
+    /// <summary><c>Before</c> and <c>After</c> are the file's whole text; the diff is a unified diff; it can be reverted.</summary>
+    Content,
+    /// <summary>
+    /// <c>Before</c> and <c>After</c> are a <see cref="FileSummary"/> (SHA-256, bytes, entries or lines), never the text:
+    /// big and feed-managed lists, statutory lists, users files and timetables. It cannot be reverted from the history.
+    /// </summary>
+    Summary,
 }
 
 /// <summary>One file's content before and after a change, relative to the policy directory; null when absent.</summary>
-internal sealed record FileChange(string Path, string? Before, string? After);
+internal sealed record FileChange(string Path, string? Before, string? After, FileTracking Tracking = FileTracking.Content)
+{
+    /// <summary>
+    /// The diff as recorded (and hashed): set by the store when it reads an entry; whatever a caller sets is ignored by
+    /// <see cref="IChangeHistory.RecordAsync"/>, which renders it from <c>Before</c> and <c>After</c> (<see cref="FileDiff"/>).
+    /// </summary>
+    public string? Diff { get; init; }
+}
 
 /// <summary>A change to the policy directory, as recorded: every file it touched, whole, before and after.</summary>
 internal sealed record PolicyChange(
@@ -45,4 +66,29 @@ internal interface IChangeHistory
 
     /// <summary>Entries with <c>from &lt;= At &lt; until</c>, newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<ChangeEntry>> ListAsync(DateTimeOffset from, DateTimeOffset until, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Entries with <c>Id &lt; <paramref name="beforeId"/></c> (all when null), newest first, at most <paramref name="limit"/>: the history's pages.</summary>
+    async Task<IReadOnlyList<ChangeEntry>> PageAsync(long? beforeId, int limit, CancellationToken cancellationToken = default) =>
+        (await ListAsync(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, int.MaxValue, cancellationToken))
+            .Where(e => beforeId is null || e.Id < beforeId).OrderByDescending(e => e.Id).Take(limit).ToList();
+
+    /// <summary>
+    /// The last recorded state of every file the history has seen: its newest <c>After</c> (null: deleted), with the
+    /// entry that recorded it. The hand-edit detector compares the directory with it; a revert checks it.
+    /// </summary>
+    async Task<IReadOnlyDictionary<string, RecordedFile>> LatestFilesAsync(CancellationToken cancellationToken = default)
+    {
+        var latest = new Dictionary<string, RecordedFile>(StringComparer.Ordinal);
+        foreach (var entry in (await ListAsync(DateTimeOffset.MinValue, DateTimeOffset.MaxValue, int.MaxValue, cancellationToken)).OrderBy(e => e.Id))
+        {
+            foreach (var file in entry.Change.Files)
+            {
+                latest[file.Path] = new RecordedFile(entry.Id, file.After, file.Tracking);
+            }
+        }
+        return latest;
+    }
 }
+
+/// <summary>A file's last recorded state: its text (or summary; null when deleted) as of entry <paramref name="EntryId"/>.</summary>
+internal sealed record RecordedFile(long EntryId, string? Content, FileTracking Tracking);

@@ -60,7 +60,7 @@ internal static class ReviewGroups
     private static IEnumerable<string> AllRoles(PolicySnapshot policy) => policy.RoleNames;
 
     /// <summary>An account holding <paramref name="role"/>, preferring one with that role alone, never a denied user.</summary>
-    private static PolicyModel.Documents.UserRecord? Account(PolicySnapshot policy, string role, DateTimeOffset at, IPAddress probeFrom) =>
+    private static PolicyModel.Decisions.UserRecord? Account(PolicySnapshot policy, string role, DateTimeOffset at, IPAddress probeFrom) =>
         policy.Users.Where(u => u.Roles.Contains(role, StringComparer.Ordinal))
             .OrderBy(u => u.Roles.Length).ThenBy(u => u.UserName, StringComparer.Ordinal)
             .FirstOrDefault(u => policy.Decide(new FilterRequest(probeFrom, u.UserName, "CONNECT", "https", "example.invalid", 443, "", at)).Rule != "denied-user");

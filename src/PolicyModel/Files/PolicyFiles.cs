@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using PolicyModel.Diagnostics;
 
-namespace PolicyModel.Documents;
+namespace PolicyModel.Files;
 
 /// <summary>
 /// Reading the files a policy names, with a located diagnostic instead of an exception when one cannot be read.
@@ -65,10 +66,10 @@ public static class PolicyFiles
 
     /// <summary>
     /// The text of <paramref name="file"/> (relative to <paramref name="policyDirectory"/>), or null after reporting
-    /// <c>cannot read WHAT 'file': ...</c> at <paramref name="at"/>, where the policy names the file. A file that is
+    /// <paramref name="cannotRead"/> (<c>cannot read WHAT '{0}': {1}</c>) at <paramref name="at"/>, where the policy names the file. A file that is
     /// not regular (PM0110) or larger than <paramref name="maxBytes"/> (PM0109) is reported with its own code.
     /// </summary>
-    internal static string? ReadText(string policyDirectory, string file, SourceLocation at, string code, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes)
+    internal static string? ReadText(string policyDirectory, string file, SourceLocation at, DiagnosticMessage cannotRead, string what, DiagnosticBag diagnostics, long maxBytes = MaxTableBytes)
     {
         var full = Path.Combine(policyDirectory, file);
         try
@@ -76,13 +77,13 @@ public static class PolicyFiles
             switch (Inspect(full, maxBytes))
             {
                 case Check.NotFound:
-                    diagnostics.Error(at, code, $"cannot read {what} '{file}': file not found");
+                    diagnostics.Error(at, cannotRead, file, "file not found");
                     return null;
                 case Check.NotRegular:
-                    diagnostics.Error(at, DocumentCodes.NotRegularFile, $"{what} {Describe(Check.NotRegular, file, maxBytes)}");
+                    diagnostics.Error(at, Messages.FileNotRegular, what, file);
                     return null;
                 case Check.TooLarge:
-                    diagnostics.Error(at, DocumentCodes.FileTooLarge, $"{what} {Describe(Check.TooLarge, file, maxBytes)}");
+                    diagnostics.Error(at, Messages.FileTooLarge, what, file, Size(maxBytes));
                     return null;
             }
 
@@ -91,15 +92,15 @@ public static class PolicyFiles
                 return text;
             }
 
-            diagnostics.Error(at, DocumentCodes.FileTooLarge, $"{what} {Describe(Check.TooLarge, file, maxBytes)}");
+            diagnostics.Error(at, Messages.FileTooLarge, what, file, Size(maxBytes));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            diagnostics.Error(at, code, $"cannot read {what} '{file}': file not found");
+            diagnostics.Error(at, cannotRead, file, "file not found");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            diagnostics.Error(at, code, $"cannot read {what} '{file}': {e.Message}");
+            diagnostics.Error(at, cannotRead, file, e.Message);
         }
 
         return null;

@@ -1,6 +1,7 @@
+using PolicyModel.Diagnostics;
 using PolicyModel.Matching;
 
-namespace PolicyModel.Documents;
+namespace PolicyModel.Decisions;
 
 /// <summary>How a feed's download is proven to be the publisher's (<c>verify:</c> on a list).</summary>
 public enum FeedVerify

@@ -1,7 +1,8 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using PolicyModel.Diagnostics;
 
-namespace PolicyModel.Documents;
+namespace PolicyModel.Decisions;
 
 /// <summary>One person in the user directory.</summary>
 public sealed record UserRecord(string UserName, string DisplayName, ImmutableArray<string> Roles, PasswordHash? Password);
@@ -71,7 +72,7 @@ public sealed class UserDirectory
                 headerSeen = true;
                 if (!line.Replace(" ", string.Empty).StartsWith("username,display_name,roles", StringComparison.OrdinalIgnoreCase))
                 {
-                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", "the first line must be the header 'username,display_name,roles,password_hash'");
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), Messages.UsersFileHeader);
                     return Empty;
                 }
 
@@ -80,20 +81,20 @@ public sealed class UserDirectory
 
             if (fields.Length is < 3 or > 4)
             {
-                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", $"expected 3 or 4 fields (username,display_name,roles,password_hash), found {fields.Length}");
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), Messages.UsersFileFieldCount, fields.Length);
                 continue;
             }
 
             var name = fields[0].Trim();
             if (name.Length == 0)
             {
-                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0502", "empty username");
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), Messages.UsersFileEmptyUserName);
                 continue;
             }
 
             if (users.ContainsKey(name))
             {
-                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), "PM0106", $"duplicate user '{name}'");
+                diagnostics.Error(new SourceLocation(displayPath, lineNumber, 1), Messages.DuplicateUser, name);
                 continue;
             }
 
@@ -103,7 +104,7 @@ public sealed class UserDirectory
             {
                 if (!knownRoles.Contains(role))
                 {
-                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, rolesColumn), "PM0103", $"unknown role '{role}'{Suggestions.DidYouMean(role, knownRoles)}");
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, rolesColumn), Messages.UnknownRole, role, Suggestions.DidYouMean(role, knownRoles));
                     continue;
                 }
 
@@ -118,7 +119,7 @@ public sealed class UserDirectory
                 if (hash is null)
                 {
                     var column = fields[0].Length + fields[1].Length + fields[2].Length + 4;
-                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, column), "PM0504", $"bad password hash for '{name}': {problem}");
+                    diagnostics.Error(new SourceLocation(displayPath, lineNumber, column), Messages.BadPasswordHash, name, problem);
                 }
             }
 

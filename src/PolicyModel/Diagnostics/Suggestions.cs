@@ -1,4 +1,4 @@
-namespace PolicyModel.Documents;
+namespace PolicyModel.Diagnostics;
 
 /// <summary>"Did you mean" for misspelt names: a known name the word starts with (or that starts with it), or the closest by edit distance.</summary>
 internal static class Suggestions

@@ -1,8 +1,9 @@
+using PolicyModel.Diagnostics;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
-namespace PolicyModel.Documents;
+namespace PolicyModel.Files;
 
 /// <summary>
 /// Reads YAML with positions so every diagnostic can say <c>file:line:col</c>. Helpers report type errors
@@ -33,17 +34,17 @@ internal sealed class YamlSource
     public static (YamlSource Source, YamlNode? Root) Parse(string file, string text, DiagnosticBag diagnostics)
     {
         var source = new YamlSource(file, diagnostics);
-        return (source, Load(file, text, diagnostics.Error, "YAML syntax error: ", "PM0100", Describe) is { Documents.Count: > 0 } stream
+        return (source, Load(file, text, diagnostics.Error, Messages.SyntaxError, Describe) is { Documents.Count: > 0 } stream
             ? stream.Documents[0].RootNode
             : null);
     }
 
     /// <summary>
     /// Loads a YAML stream with the depth limit, turning every failure of the YAML library into one located
-    /// error: <paramref name="syntaxCode"/> with <paramref name="prefix"/> for bad syntax, PM0108 for nesting.
+    /// error: <paramref name="syntax"/> (its one hole takes the library's description) for bad syntax, PM0108 for nesting.
     /// Returns null after reporting.
     /// </summary>
-    public static YamlStream? Load(string file, string text, Action<SourceLocation, string, string> report, string prefix, string syntaxCode, Func<YamlException, string> describe)
+    public static YamlStream? Load(string file, string text, Action<SourceLocation, DiagnosticMessage, object?[]> report, DiagnosticMessage syntax, Func<YamlException, string> describe)
     {
         var parser = new LimitedParser(new Parser(new StringReader(text)));
         try
@@ -54,20 +55,19 @@ internal sealed class YamlSource
         }
         catch (TooDeepException e)
         {
-            report(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), DocumentCodes.TooDeep,
-                $"nested more than {MaxDepth} levels deep; a policy needs a handful");
+            report(new SourceLocation(file, (int)e.Start.Line, (int)e.Start.Column), Messages.TooDeep, [MaxDepth]);
         }
         catch (YamlException e)
         {
             var at = e.Start.Line > 0 ? e.Start : parser.LastGood;
-            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, prefix + describe(e));
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntax, [describe(e)]);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
         {
             // YamlDotNet throws these instead of a YamlException for some malformed input (an unclosed '{' before a
             // new line, a duplicate key); the best place we know is where the last thing that did parse ended.
             var at = parser.Where;
-            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntaxCode, $"{prefix}malformed YAML near here");
+            report(new SourceLocation(file, (int)at.Line, (int)at.Column), syntax, ["malformed YAML near here"]);
         }
 
         return null;
@@ -145,16 +145,16 @@ internal sealed class YamlSource
 
     public SourceLocation At(YamlNode node) => new(File, (int)node.Start.Line, (int)node.Start.Column);
 
-    public void Error(YamlNode node, string code, string message) => _diagnostics.Error(At(node), code, message);
+    public void Error(YamlNode node, DiagnosticMessage message, params object?[] args) => _diagnostics.Error(At(node), message, args);
 
-    public void Warning(YamlNode node, string code, string message) => _diagnostics.Warning(At(node), code, message);
+    public void Warning(YamlNode node, DiagnosticMessage message, params object?[] args) => _diagnostics.Warning(At(node), message, args);
 
     /// <summary>The entries of a mapping, checking keys against <paramref name="allowed"/> (PM0102 with a suggestion).</summary>
     public IReadOnlyList<(YamlScalarNode Key, YamlNode Value)> Entries(YamlNode node, string what, IReadOnlyCollection<string>? allowed = null)
     {
         if (node is not YamlMappingNode mapping)
         {
-            Error(node, "PM0105", $"{what} must be a mapping of keys to values");
+            Error(node, Messages.NotAMapping, what);
             return [];
         }
 
@@ -163,13 +163,13 @@ internal sealed class YamlSource
         {
             if (keyNode is not YamlScalarNode key || string.IsNullOrEmpty(key.Value))
             {
-                Error(keyNode, "PM0105", $"keys in {what} must be plain names");
+                Error(keyNode, Messages.KeyNotPlainName, what);
                 continue;
             }
 
             if (allowed is not null && !allowed.Contains(key.Value))
             {
-                Error(key, "PM0102", $"unknown key '{key.Value}' in {what}{Suggestions.DidYouMean(key.Value, allowed)}");
+                Error(key, Messages.UnknownKey, key.Value, what, Suggestions.DidYouMean(key.Value, allowed));
                 continue;
             }
 
@@ -210,7 +210,7 @@ internal sealed class YamlSource
             return scalar.Value;
         }
 
-        Error(node, "PM0105", $"{what} must be a single value");
+        Error(node, Messages.NotAScalar, what);
         return null;
     }
 
@@ -234,13 +234,13 @@ internal sealed class YamlSource
                     }
                     else
                     {
-                        Error(item, "PM0105", $"each item of {what} must be a single value");
+                        Error(item, Messages.ListItemNotScalar, what);
                     }
                 }
 
                 break;
             default:
-                Error(node, "PM0105", $"{what} must be a list of values");
+                Error(node, Messages.NotAList, what);
                 break;
         }
 
@@ -259,7 +259,7 @@ internal sealed class YamlSource
             case "false" or "no" or "off":
                 return false;
             default:
-                Error(node!, "PM0105", $"{what} must be true or false, not '{text}'");
+                Error(node!, Messages.BadBool, what, text);
                 return null;
         }
     }

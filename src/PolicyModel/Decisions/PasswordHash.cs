@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace PolicyModel.Documents;
+namespace PolicyModel.Decisions;
 
 /// <summary>
 /// A salted PBKDF2-HMAC-SHA256 password hash, stored as <c>pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64</c>.

@@ -1,0 +1,56 @@
+using FilterService.Admin.Accounts;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace FilterService.Admin;
+
+/// <summary>
+/// Registers the console: its options, console.db, <see cref="PupilNames"/>, <see cref="PolicyDirectoryGate"/>, the
+/// accounts, cookie sign-in, the authorisation policies of <see cref="ConsolePolicies"/>, antiforgery and Razor Pages
+/// (root <c>/Admin/Pages</c>), then every feature (the marked list below). The pipeline is built by
+/// <see cref="ConsoleHosting"/>, only for requests on an admin listener.
+/// </summary>
+internal static class ConsoleServiceCollectionExtensions
+{
+    public static IServiceCollection AddConsole(this IServiceCollection services, ConsoleOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(options.Lockout);
+        services.AddSingleton(_ => new ConsoleDatabase(options.DatabasePath));
+        services.AddSingleton(_ => new PupilNames(options.PupilRoles, PupilNames.LoadOrCreateKey(options.PseudonymKeyPath)));
+        services.AddSingleton<PolicyDirectoryGate>();
+        services.AddSingleton<AccountStore>();
+        services.AddSingleton<ConsoleAudit>();
+
+        // Sign-in cookies survive a restart: their keys live beside console.db (owner-only directory, docs/console.md).
+        services.AddDataProtection().SetApplicationName("FilterService.Console").PersistKeysToFileSystem(new DirectoryInfo(options.CookieKeysPath));
+        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(ConsoleAuthentication.Configure);
+        services.AddAuthorization(o =>
+        {
+            o.AddPolicy(ConsolePolicies.Read, p => p.RequireAuthenticatedUser().RequireRole(ConsoleRoles.All));
+            o.AddPolicy(ConsolePolicies.EditPolicy, p => p.RequireAuthenticatedUser().RequireRole(ConsoleRoles.IctManager));
+            o.AddPolicy(ConsolePolicies.ManageIncidents, p => p.RequireAuthenticatedUser().RequireRole(ConsoleRoles.Dsl));
+        });
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "filter-console-antiforgery";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = "__RequestVerificationToken";
+        });
+        services.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Admin/Pages";
+            // Every page needs a signed-in admin unless it says otherwise (sign-in itself); POST handlers demand their own policy.
+            o.Conventions.AuthorizeFolder("/", ConsolePolicies.Read);
+            o.Conventions.AllowAnonymousToPage("/SignIn");
+        });
+        services.AddConsoleNavigation("Home", "/", ConsolePolicies.Read, 0);
+
+        // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
+        // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        // ---- end of console features ----
+        return services;
+    }
+}
