@@ -50,6 +50,7 @@ internal static class ConsoleServiceCollectionExtensions
 
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
         // services.AddConsoleHistory();     (Admin/History/HistoryServiceCollectionExtensions.cs)
+        Reports.ReportsServiceCollectionExtensions.AddConsoleReports(services); // (Admin/Reports/ReportsServiceCollectionExtensions.cs; services: ProxyHost, AddReports)
         // ---- end of console features ----
         return services;
     }

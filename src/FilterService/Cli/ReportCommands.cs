@@ -110,14 +110,11 @@ internal static class ReportCommands
     };
 
     /// <summary>What the commands read, from the service's configuration. Null (problems written) when it is not usable.</summary>
-    private sealed record Context(IConfiguration Configuration, ServiceOptions Options, AlertOptions? Alerts, ReportsOptions Reports, PolicySnapshot Policy,
-        bool Inspection, TimeProvider Time)
+    private sealed record Context(IConfiguration Configuration, ServiceOptions Options, ConsoleOptions Console, AlertOptions? Alerts, ReportsOptions Reports,
+        PolicySnapshot Policy, bool Inspection, TimeProvider Time)
     {
-        private ConsoleDatabase? ExistingDatabase()
-        {
-            var path = Path.Combine(ReportsServiceCollectionExtensions.ConsoleDataPath(Configuration, Options.Audit.Path), "console.db");
-            return File.Exists(path) ? new ConsoleDatabase(path) : null;
-        }
+        /// <summary>console.db if the service has made one (a report never creates it).</summary>
+        private ConsoleDatabase? ExistingDatabase() => File.Exists(Console.DatabasePath) ? new ConsoleDatabase(Console.DatabasePath) : null;
 
         public WeeklyReportBuilder Weekly()
         {
@@ -129,7 +126,7 @@ internal static class ReportCommands
                 db is null ? null : ReportsServiceCollectionExtensions.TryOpen(() => new HeartbeatStore(db)), null, null, () => feeds));
         }
 
-        public ReviewPackBuilder Review() => new(() => Policy, Reports.Review, ReportsServiceCollectionExtensions.PupilRoles(Configuration),
+        public ReviewPackBuilder Review() => new(() => Policy, Reports.Review, Console.PupilRoles,
             Inspection, Time, null, null);
     }
 
@@ -145,6 +142,7 @@ internal static class ReportCommands
         var problems = new List<string>();
         var alerts = AlertOptions.Bind(configuration, root, problems);
         var reports = ReportsOptions.Bind(configuration, alerts, problems);
+        var console = ConsoleOptions.Bind(configuration, root, problems);
         var options = ServiceOptions.Bind(configuration, root, problems);
         if (options is null || reports is null)
         {
@@ -164,7 +162,7 @@ internal static class ReportCommands
             stderr.WriteLine("policy rejected; no report");
             return null;
         }
-        return new Context(configuration, options, alerts, reports, policy, ExplainCommand.HasInspectionCa(settings), time);
+        return new Context(configuration, options, console, alerts, reports, policy, ExplainCommand.HasInspectionCa(settings), time);
     }
 
     private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory

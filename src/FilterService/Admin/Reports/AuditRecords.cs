@@ -39,7 +39,8 @@ internal sealed record AuditEntry(
 /// Reads the audit files (<c>audit-YYYYMMDD.json</c> and their rolled <c>.gz</c>; the files are the record) for a time
 /// range. Files are named by the service's local day, so the days either side of the range are read too and each record
 /// is kept only if its own time is inside <c>[from, until)</c>. A line that is not a whole JSON record (a torn last line
-/// after a crash) is counted in <see cref="Result.Unreadable"/>, never silently dropped.
+/// after a crash) is counted in <see cref="Result.Unreadable"/>, never silently dropped;
+/// the console's own events in the same files are not decisions and are passed over.
 /// </summary>
 internal static class AuditRecords
 {
@@ -77,7 +78,10 @@ internal static class AuditRecords
                     }
                     if (Parse(line) is not { } entry)
                     {
-                        unreadable++;
+                        if (!IsAdminEvent(line))
+                        {
+                            unreadable++;
+                        }
                     }
                     else if (entry.At >= from && entry.At < until)
                     {
@@ -120,6 +124,20 @@ internal static class AuditRecords
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>A console event (sign-in, account change: <c>"event"</c>, no URL) shares the file; it is not a decision.</summary>
+    private static bool IsAdminEvent(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("event", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

@@ -12,19 +12,19 @@ internal static class ReportHtml
 {
     public static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
-    /// <summary>Print-friendly, email-safe styles (no external resources, no scripts).</summary>
-    public const string Css = """
-        body { font-family: "DejaVu Sans", Arial, sans-serif; color: #1b1b1b; max-width: 60rem; margin: 1rem auto; padding: 0 .75rem; line-height: 1.4; }
-        h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 1.6rem; border-bottom: 1px solid #bbb; }
-        table { border-collapse: collapse; width: 100%; margin: .5rem 0; font-size: .9rem; }
-        th, td { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-        td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-        .meta { color: #555; font-size: .9rem; } .ok { color: #1d6b2c; } .warn { color: #8a5a00; } .bad { color: #a11; font-weight: bold; }
-        .critical { background: #fde8e8; } .flag { background: #fff4d6; }
-        img.chart { max-width: 100%; height: auto; display: block; margin: .5rem 0; }
-        .wrap { overflow-x: auto; }
-        @media print { body { max-width: none; margin: 0; } h2 { page-break-after: avoid; } tr, img.chart { page-break-inside: avoid; } .noprint { display: none; } }
-        """;
+    /// <summary>
+    /// The reports' styles (Admin/Assets/reports.css, embedded): linked by the console pages, inline in the email and the
+    /// downloaded documents. Email-safe and print-friendly; scoped to <c>.report</c>.
+    /// </summary>
+    public static string Css => s_css.Value;
+
+    private static readonly Lazy<string> s_css = new(() =>
+    {
+        using var stream = typeof(ReportHtml).Assembly.GetManifestResourceStream("console-assets/reports.css")
+            ?? throw new InvalidOperationException("the embedded console-assets/reports.css is missing");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
 
     public static string E(string? text) => WebUtility.HtmlEncode(text ?? "");
 
@@ -35,13 +35,28 @@ internal static class ReportHtml
         ? string.Create(Culture, $"{(int)t.TotalHours} h {t.Minutes} min")
         : string.Create(Culture, $"{Math.Max(1, (int)Math.Round(t.TotalMinutes))} min");
 
-    public static void Start(StringBuilder html, string title)
+    /// <summary>
+    /// Opens a report: a whole document (<paramref name="document"/>, for the email and a download: the styles inline)
+    /// or a fragment for a console page (which links reports.css). Either way the content is inside <c>div.report</c>.
+    /// </summary>
+    public static void Start(StringBuilder html, string title, bool document)
     {
-        html.Append("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        html.Append("<title>").Append(E(title)).Append("</title><style>").Append(Css).Append("</style></head><body>\n");
+        if (document)
+        {
+            html.Append("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+            html.Append("<title>").Append(E(title)).Append("</title><style>").Append(Css).Append("</style></head><body>\n");
+        }
+        html.Append("<div class=\"report\">\n");
     }
 
-    public static void End(StringBuilder html) => html.Append("</body></html>\n");
+    public static void End(StringBuilder html, bool document)
+    {
+        html.Append("</div>\n");
+        if (document)
+        {
+            html.Append("</body></html>\n");
+        }
+    }
 
     /// <summary>A two-column table of counts; each row carries <c>data-key</c> and <c>data-count</c> so a test can read it back.</summary>
     public static void Counts(StringBuilder html, string id, string keyHeading, IReadOnlyList<Count> counts, string empty)

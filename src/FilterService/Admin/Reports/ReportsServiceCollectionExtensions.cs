@@ -7,13 +7,12 @@ using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FilterService.Admin.Reports;
 
 /// <summary>
-/// Registers the weekly report and the review pack (issue 19): the heartbeat writer, the report builder, the review pack
-/// builder and, when <c>Reports:Weekly:Recipients</c> is set, the scheduled email. The incident store and the change
+/// Registers the weekly report and the review pack (issue 19), on the console's console.db and options: the heartbeat
+/// writer, the report builder, the review pack builder and, when <c>Reports:Weekly:Recipients</c> is set, the scheduled email. The incident store and the change
 /// history are read through <see cref="IIncidentReader"/> and <see cref="IChangeHistory"/> when the console registers
 /// them; without them those sections say they are not available.
 /// </summary>
@@ -22,9 +21,6 @@ internal static class ReportsServiceCollectionExtensions
     public static IServiceCollection AddReports(this IServiceCollection services, IConfiguration configuration, ServiceOptions options,
         AlertOptions? alerts, ReportsOptions reports)
     {
-        var dataPath = ConsoleDataPath(configuration, options.Audit.Path);
-        var pupilRoles = PupilRoles(configuration);
-        services.TryAddSingleton(_ => new ConsoleDatabase(Path.Combine(dataPath, "console.db")));
         services.AddSingleton(reports.Weekly);
         services.AddSingleton<ReportMetrics>();
         services.AddHostedService(sp => new HeartbeatWriter(() => new HeartbeatStore(sp.GetRequiredService<ConsoleDatabase>()), sp.GetRequiredService<TimeProvider>(),
@@ -39,7 +35,8 @@ internal static class ReportsServiceCollectionExtensions
             sp.GetService<IIncidentReader>(),
             sp.GetService<IChangeHistory>(),
             () => sp.GetService<FeedStatusBoard>()?.All ?? [])));
-        services.AddSingleton(sp => new ReviewPackBuilder(() => sp.GetRequiredService<PolicyStore>().Current, reports.Review, pupilRoles,
+        services.AddSingleton(sp => new ReviewPackBuilder(() => sp.GetRequiredService<PolicyStore>().Current, reports.Review,
+            sp.GetRequiredService<ConsoleOptions>().PupilRoles,
             sp.GetService<Proxy.InspectionAuthority>() is not null, sp.GetRequiredService<TimeProvider>(),
             sp.GetService<IChangeHistory>(), sp.GetService<IIncidentReader>()));
         if (alerts is { EmailEnabled: true })
@@ -54,21 +51,10 @@ internal static class ReportsServiceCollectionExtensions
         return services;
     }
 
-    /// <summary><c>Console:DataPath</c>, default <c>&lt;Audit:Path&gt;/console</c> (Admin/README.md).</summary>
-    public static string ConsoleDataPath(IConfiguration configuration, string auditPath) =>
-        Path.GetFullPath(configuration["Console:DataPath"] is { Length: > 0 } p ? p : Path.Combine(auditPath, "console"));
-
-    /// <summary><c>Console:PupilRoles</c> as a list or a comma-separated value; default <c>pupil</c>.</summary>
-    public static IReadOnlyCollection<string> PupilRoles(IConfiguration configuration)
-    {
-        var section = configuration.GetSection("Console:PupilRoles");
-        var roles = section.GetChildren().Select(c => c.Value).Where(v => !string.IsNullOrWhiteSpace(v)).Select(v => v!.Trim()).ToList();
-        if (roles.Count == 0 && !string.IsNullOrWhiteSpace(section.Value))
-        {
-            roles = section.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        }
-        return roles.Count > 0 ? roles : ["pupil"];
-    }
+    /// <summary>The console's menu entries (one line in the console's feature list, ConsoleServiceCollectionExtensions).</summary>
+    public static IServiceCollection AddConsoleReports(this IServiceCollection services) => services
+        .AddConsoleNavigation("Weekly report", "/reports/weekly", ConsolePolicies.Read, 500)
+        .AddConsoleNavigation("Review pack", "/reports/review", ConsolePolicies.Read, 510);
 
     /// <summary>The store, or null when console.db cannot be opened (the report then says the heartbeat is not known).</summary>
     internal static HeartbeatStore? TryOpen(Func<HeartbeatStore> open)

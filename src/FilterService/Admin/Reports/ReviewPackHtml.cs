@@ -10,11 +10,11 @@ namespace FilterService.Admin.Reports;
 /// </summary>
 internal static class ReviewPackHtml
 {
-    public static string Render(ReviewPack pack, NodaTime.DateTimeZone zone)
+    public static string Render(ReviewPack pack, NodaTime.DateTimeZone zone, bool document = true)
     {
         var c = pack.Checks;
         var html = new StringBuilder(64 * 1024);
-        Start(html, $"Annual filtering review: {c.School}");
+        Start(html, $"Annual filtering review: {c.School}", document);
         html.Append("<h1>Annual filtering review: ").Append(E(c.School)).Append("</h1>\n<p class=\"meta\">Run ").Append(E(Time(c.RanAt, zone)))
             .Append(" through the live policy (version ").Append(E(c.PolicyVersion)).Append("), each request decided as at ").Append(E(Time(c.DecidedAt, zone)))
             .Append(" by the engine the proxy itself uses; ").Append(c.Inspection ? "with" : "without")
@@ -88,7 +88,7 @@ internal static class ReviewPackHtml
         Incidents(html, pack);
         html.Append("<h2>Review</h2>\n<p>Reviewed by the designated safeguarding lead: ____________________ &nbsp; Date: ____________</p>\n"
             + "<p>Noted by the governing body: ____________________ &nbsp; Date: ____________</p>\n");
-        End(html);
+        End(html, document);
         return html.ToString();
     }
 

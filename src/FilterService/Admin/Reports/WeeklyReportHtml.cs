@@ -10,12 +10,12 @@ namespace FilterService.Admin.Reports;
 /// </summary>
 internal static class WeeklyReportHtml
 {
-    public static string Render(WeeklyReport r, IReadOnlyList<ChartImage> charts, Func<ChartImage, string> imageSource)
+    public static string Render(WeeklyReport r, IReadOnlyList<ChartImage> charts, Func<ChartImage, string> imageSource, bool document = true)
     {
         var zone = r.Week.Zone;
         var f = r.Figures;
         var html = new StringBuilder(32 * 1024);
-        Start(html, $"Weekly filtering report {r.Week}: {r.School}");
+        Start(html, $"Weekly filtering report {r.Week}: {r.School}", document);
         html.Append("<h1>Weekly filtering report: ").Append(E(r.School)).Append("</h1>\n<p class=\"meta\" id=\"week\" data-week=\"").Append(E(r.Week.ToString()))
             .Append("\">Week ").Append(E(r.Week.ToString())).Append(": ").Append(E(Time(r.Week.From, zone))).Append(" to ").Append(E(Time(r.Week.Until, zone)))
             .Append(" (").Append(E(zone.Id)).Append("). Made ").Append(E(Time(r.GeneratedAt, zone))).Append(" from the audit log; policy version ")
@@ -56,7 +56,7 @@ internal static class WeeklyReportHtml
         Changes(html, r, zone);
         Lists(html, r, zone);
         Availability(html, r, zone);
-        End(html);
+        End(html, document);
         return html.ToString();
     }
 
