@@ -75,6 +75,7 @@ internal static class ConsoleServiceCollectionExtensions
         Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
         Decisions.DecisionsServiceCollectionExtensions.AddConsoleDecisions(services); // the decision index, search and live view (Admin/Decisions)
         Incidents.IncidentsServiceCollectionExtensions.AddConsoleIncidents(services); // issue 19: the DSL's inbox
+        Reports.ReportsServiceCollectionExtensions.AddConsoleReports(services); // (Admin/Reports/ReportsServiceCollectionExtensions.cs; services: ProxyHost, AddReports)
         // ---- end of console features ----
         return services;
     }

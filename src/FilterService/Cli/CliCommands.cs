@@ -16,13 +16,13 @@ internal enum Invocation
 }
 
 /// <summary>
-/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>, <c>verify-history</c>. Anything else on the
+/// The ICT manager's commands: <c>check</c>, <c>explain</c>, <c>hash-password</c>, <c>hash-list</c>, <c>lists confirm</c>, <c>ca init</c>/<c>ca export</c>, <c>health</c>, <c>admin</c>, <c>verify-history</c>, <c>decisions reindex</c>, <c>report weekly</c>, <c>review-pack</c>. Anything else on the
 /// command line is configuration for the service (<c>--Key=value</c>).
 /// </summary>
 internal static class CliCommands
 {
     /// <summary>The commands, in the order help lists them.</summary>
-    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "verify-history", "decisions"];
+    public static readonly string[] CommandNames = ["check", "explain", "hash-password", "hash-list", "lists", "ca", "health", "admin", "verify-history", "decisions", "report", "review-pack"];
 
     private static readonly string[] Names = [.. CommandNames, "--help", "-h", "-?"];
 
@@ -105,6 +105,8 @@ internal static class CliCommands
             AdminCommand.Create(stdout, stderr, stdin),
             VerifyHistoryCommand.Create(stdout, stderr),
             Admin.Decisions.DecisionsCommand.Create(stdout, stderr),
+            ReportCommands.CreateReport(stdout, stderr, TimeProvider.System),
+            ReportCommands.CreateReviewPack(stdout, stderr, TimeProvider.System),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr };
         return await root.Parse(args).InvokeAsync(config);

@@ -99,6 +99,7 @@ internal static class ProxyHost
         var feeds = Feeds.FeedOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 21, as alerts
         var ldap = LdapSettings.Bind(builder.Configuration, problems); // issue 22: Identity:Ldap, before ServiceOptions.Bind, as alerts
         var kerberos = KerberosSignIn.Bind(builder.Configuration, problems); // issue 22: Identity:Kerberos
+        var reports = Admin.Reports.ReportsOptions.Bind(builder.Configuration, alerts, problems); // issue 19: Reports, as alerts
         var console = Admin.ConsoleOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems); // issue 18: the console, as alerts
         var options = ServiceOptions.Bind(builder.Configuration, builder.Environment.ContentRootPath, problems);
         if (options is null)
@@ -173,6 +174,7 @@ internal static class ProxyHost
         services.AddTelemetry();
         services.AddAlerts(alerts!);
         Feeds.FeedsServiceCollectionExtensions.AddFeeds(services, feeds!, options);
+        Admin.Reports.ReportsServiceCollectionExtensions.AddReports(services, builder.Configuration, options, alerts, reports!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
         Admin.ConsoleServiceCollectionExtensions.AddConsole(services, console); // issue 18: the console on the admin listeners

@@ -37,10 +37,12 @@ internal sealed class EmailChannel(AlertOptions options, TimeProvider time) : IA
 
     public string Name => "email";
 
-    public async Task SendAsync(AlertMessage message, CancellationToken cancellationToken)
+    public Task SendAsync(AlertMessage message, CancellationToken cancellationToken) => DeliverAsync(CreateMessage(message, options), cancellationToken);
+
+    /// <summary>Sends <paramref name="mail"/> as an alert is sent (same server, security and sign-in); the weekly report uses it too.</summary>
+    internal async Task DeliverAsync(MimeKit.MimeMessage mail, CancellationToken cancellationToken)
     {
         using var client = CreateClient(options);
-        var mail = CreateMessage(message, options);
         await client.ConnectAsync(options.Smtp.Host!, options.Smtp.EffectivePort, SocketOptions(options.Smtp.EffectiveSecurity), cancellationToken);
         if (_oauth is not null)
         {

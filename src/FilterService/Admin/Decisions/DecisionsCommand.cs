@@ -55,24 +55,25 @@ internal static class DecisionsCommand
             File.Delete(indexPath + suffix);
         }
         var store = new DecisionIndexStore(indexPath);
-        var load = Stopwatch.StartNew();
+        var loadStarted = TimeProvider.System.GetTimestamp();
+        TimeSpan loadTime;
         IndexPass pass;
         using (var connection = store.Open(256))
         {
             store.DropIndexes(connection);
             pass = new DecisionIndexer(store, auditPath).RunPass(cancel, connection);
-            load.Stop();
+            loadTime = TimeProvider.System.GetElapsedTime(loadStarted);
         }
-        var indexes = Stopwatch.StartNew();
+        var indexesStarted = TimeProvider.System.GetTimestamp();
         using (var connection = store.Open(1024))
         {
             store.CreateIndexes(connection);
             DecisionIndexStore.Execute(connection, "PRAGMA wal_checkpoint(TRUNCATE);");
         }
-        indexes.Stop();
+        var indexesTime = TimeProvider.System.GetElapsedTime(indexesStarted);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         int days = AuditDay.List(auditPath).Count;
-        return new RebuildResult(indexPath, pass.TotalRecords, days, pass.Malformed, load.Elapsed, indexes.Elapsed, new FileInfo(indexPath).Length);
+        return new RebuildResult(indexPath, pass.TotalRecords, days, pass.Malformed, loadTime, indexesTime, new FileInfo(indexPath).Length);
     }
 }
 

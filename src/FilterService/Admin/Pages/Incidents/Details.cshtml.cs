@@ -13,7 +13,7 @@ namespace FilterService.Admin.Pages.Incidents;
 /// </summary>
 [Authorize(Policy = ConsolePolicies.Read)]
 internal sealed class DetailsModel(IncidentStore store, PupilNames names, AlertOptions alerts, IAuthorizationService authorization,
-    Accounts.AccountStore accounts) : PageModel
+    Admin.Accounts.AccountStore accounts) : PageModel
 {
     /// <summary>Who an incident can be given to: the enabled dsl accounts.</summary>
     public IReadOnlyList<string> Assignees { get; private set; } = [];
