@@ -31,7 +31,8 @@ internal static class ConsoleServiceCollectionExtensions
         services.AddSingleton<ConsoleAudit>();
 
         // Sign-in cookies survive a restart: their keys live beside console.db (owner-only directory, docs/console.md).
-        services.AddDataProtection().SetApplicationName("FilterService.Console").PersistKeysToFileSystem(new DirectoryInfo(options.CookieKeysPath));
+        services.AddDataProtection().SetApplicationName("FilterService.Console");
+        services.Configure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository = new CookieKeyRepository(options.CookieKeysPath));
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(ConsoleAuthentication.Configure);
         services.AddAuthorization(o =>
         {

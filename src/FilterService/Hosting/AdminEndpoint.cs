@@ -153,6 +153,11 @@ internal sealed class AdminEndpoint(PolicyStore store, PrometheusBridge metrics,
         problems.AddRange(services.GetService<Feeds.FeedStatusBoard>()?.Problems ?? []);
         // Issues 18, 19: the console's decision index behind the audit files, or failing.
         problems.AddRange(services.GetService<Admin.Decisions.DecisionIndexStatus>()?.Problems() ?? []);
+        // Issue 18: hand edits that could not be compared with the change history or recorded in it.
+        if (services.GetService<Admin.History.HandEditDetector>()?.Problem is { } history)
+        {
+            problems.Add(history);
+        }
         // Issue 19: alerts waiting for the console's inbox because console.db cannot be written.
         problems.AddRange(services.GetService<Admin.Incidents.IncidentIngestStatus>()?.Problems ?? []);
         return problems;

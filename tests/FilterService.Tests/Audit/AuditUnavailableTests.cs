@@ -25,6 +25,9 @@ public sealed class AuditUnavailableTests
         $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{origin.HttpPort}",
         $"--Proxy:HostOverrides:secure.test=127.0.0.1:{origin.HttpsPort}",
         "--Logging:LogLevel:Default=Warning",
+        // The console's database and decision index on their own disk: these tests fill a 256 KB audit disk on purpose
+        // (docs/console.md: keep Console:DataPath off the audit log's disk).
+        $"--Console:DataPath={TempDir.Create("console")}",
         .. extra,
     ];
 

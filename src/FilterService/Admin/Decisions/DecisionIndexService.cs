@@ -12,7 +12,7 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
     ILogger<DecisionIndexService> logger) : IHostedService, IDisposable
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
-    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stop = new();
     private Thread? _thread;

@@ -16,7 +16,7 @@ namespace FilterService.Admin.History;
 /// A rejected reload records nothing: the live policy did not change, and the edit is recorded, whole, once it loads.
 /// </summary>
 internal sealed partial class HandEditDetector(
-    PolicyStore store, PolicyDirectoryGate gate, IChangeHistory history, TimeProvider time, ILogger<HandEditDetector> logger) : IHostedService, IDisposable
+    PolicyStore store, PolicyDirectoryGate gate, IServiceProvider services, TimeProvider time, ILogger<HandEditDetector> logger) : IHostedService, IDisposable
 {
     /// <summary>Who a hand edit is attributed to.</summary>
     public const string Who = "file edit";
@@ -67,8 +67,32 @@ internal sealed partial class HandEditDetector(
     {
         try
         {
-            await foreach (var trigger in _signals.Reader.ReadAllAsync(_stopping.Token))
+            while (true)
             {
+                // After a failure, try again every 5 s without waiting for a reload, so /health clears once console.db
+                // can be written again.
+                string trigger;
+                if (Problem is null)
+                {
+                    if (!await _signals.Reader.WaitToReadAsync(_stopping.Token))
+                    {
+                        return;
+                    }
+                    trigger = _signals.Reader.TryRead(out var t) ? t : "reload";
+                }
+                else
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, timeout.Token);
+                    try
+                    {
+                        await _signals.Reader.WaitToReadAsync(wait.Token);
+                    }
+                    catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                    {
+                    }
+                    trigger = _signals.Reader.TryRead(out var t) ? t : "retry";
+                }
                 await DetectSafelyAsync(trigger, _stopping.Token);
             }
         }
@@ -96,6 +120,9 @@ internal sealed partial class HandEditDetector(
     {
         using var held = await gate.EnterAsync(cancellationToken);
         Interlocked.Increment(ref _runs);
+        // Resolved here, not in the constructor: a console.db that cannot be opened is a problem in /health, never a
+        // service that does not start (the filter does not depend on the console).
+        var history = services.GetRequiredService<IChangeHistory>();
         var policy = store.Current;
         var recorded = await history.LatestFilesAsync(cancellationToken);
         var now = _files.Read(policy);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using FilterService.Admin;
 using FilterService.Admin.Editing;
 using FilterService.Admin.History;
@@ -44,7 +45,8 @@ public sealed class HandEditDetectorTests
         Assert.True(store.LoadInitial(out var diagnostics), string.Join("\n", diagnostics));
         var (db, history) = ChangeHistoryStoreTests.NewStore();
         var gate = new PolicyDirectoryGate();
-        var detector = new HandEditDetector(store, gate, history, TimeProvider.System, NullLogger<HandEditDetector>.Instance);
+        var services = new ServiceCollection().AddSingleton<IChangeHistory>(history).BuildServiceProvider();
+        var detector = new HandEditDetector(store, gate, services, TimeProvider.System, NullLogger<HandEditDetector>.Instance);
         await detector.StartAsync(CancellationToken.None);
         var writer = new PolicyWriter(store, gate, history, TimeProvider.System, NullLogger<PolicyWriter>.Instance);
         return new Rig(policy, store, db, history, detector, writer);
