@@ -50,7 +50,8 @@ PAGES = [
     ("policy editing", ["/policy", "/editing", "/edit", "/policy/schedules", "/schedules"]),
     ("decisions", ["/decisions"]),
     ("incidents", ["/incidents"]),
-    ("reports", ["/reports"]),
+    ("weekly report", ["/reports/weekly"]),
+    ("review pack page", ["/reports/review"]),
 ]
 # What a page must contain to count: the simulator's answer for staff1, the week's chart with the lunch rule.
 EXPECTED = {"simulator": "staff-working-hours", "simulator week view": "staff-lunch-staffroom"}
