@@ -1,34 +1,23 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 
 namespace FilterService.Admin.History;
 
 /// <summary>
-/// The history for an auditor's own records: entries (with their diffs and hashes) as CSV (RFC 4180, one row per entry,
-/// files and diffs joined) or JSON (one object per entry, a list of files). Texts kept by summary are exported as their
+/// The history for an auditor's own records: entries (with their diffs and hashes) as CSV (<see cref="ConsoleCsv"/>: one row
+/// per entry, files and diffs joined, formula cells neutralised) or JSON (one object per entry, a list of files). Texts kept by summary are exported as their
 /// summary, as stored; users files never appear as text.
 /// </summary>
 internal static class HistoryExport
 {
-    public static string Csv(IEnumerable<ChangeEntry> entries)
-    {
-        var text = new StringBuilder("id,at,who,source,reason,reverts,policy_version,files,diff,previous_hash,hash\r\n");
-        foreach (var e in entries)
+    public static string Csv(IEnumerable<ChangeEntry> entries) => ConsoleCsv.Write(
+        ["id", "at", "who", "source", "reason", "reverts", "policy_version", "files", "diff", "previous_hash", "hash"],
+        entries.Select(e => new[]
         {
-            string[] cells =
-            [
-                e.Id.ToString(CultureInfo.InvariantCulture), EntryHash.FormatTime(e.At), e.Change.Who, EntryHash.SourceName(e.Change.Source), e.Change.Reason,
-                e.Change.Reverts?.ToString(CultureInfo.InvariantCulture) ?? "", e.PolicyVersion, string.Join(' ', e.Change.Files.Select(f => f.Path)),
-                string.Concat(e.Change.Files.Select(f => f.Diff)), e.PreviousHash, e.Hash,
-            ];
-            text.AppendJoin(',', cells.Select(Cell)).Append("\r\n");
-        }
-        return text.ToString();
-    }
-
-    private static string Cell(string value) =>
-        value.IndexOfAny([',', '"', '\r', '\n']) < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+            e.Id.ToString(CultureInfo.InvariantCulture), EntryHash.FormatTime(e.At), e.Change.Who, EntryHash.SourceName(e.Change.Source), e.Change.Reason,
+            e.Change.Reverts?.ToString(CultureInfo.InvariantCulture) ?? "", e.PolicyVersion, string.Join(' ', e.Change.Files.Select(f => f.Path)),
+            string.Concat(e.Change.Files.Select(f => f.Diff)), e.PreviousHash, e.Hash,
+        }));
 
     public static string Json(IEnumerable<ChangeEntry> entries) => JsonSerializer.Serialize(entries.Select(e => new
     {

@@ -7,10 +7,8 @@ using CsvHelper.Configuration;
 namespace FilterService.Admin.Incidents;
 
 /// <summary>
-/// Incidents as CSV for CPOMS or MyConcern (docs/incidents.md lists the columns): RFC 4180 through CsvHelper (fields
-/// with a comma, quote, CR or LF quoted, quotes doubled, CRLF rows), UTF-8 with a byte-order mark so Excel reads
-/// names with accents, and every cell that a spreadsheet would run as a formula (starting with <c>=</c> <c>+</c>
-/// <c>-</c> <c>@</c>, a tab or a carriage return) given a leading apostrophe. Names go through
+/// Incidents as CSV for CPOMS or MyConcern (docs/incidents.md lists the columns), written as <see cref="ConsoleCsv"/>
+/// writes (RFC 4180, formula cells neutralised), UTF-8 with a byte-order mark so Excel reads names with accents. Names go through
 /// <see cref="PupilNames.Show"/>: only the DSL's export carries pupils' names; anyone else's carries pseudonyms.
 /// </summary>
 internal static class IncidentCsv
@@ -21,23 +19,13 @@ internal static class IncidentCsv
         "Action taken", "Outcome", "Staff member", "Status", "Attempts", "Last attempt", "Device address", "Network", "URL",
     ];
 
-    private static readonly CsvConfiguration Configuration = new(CultureInfo.InvariantCulture)
-    {
-        NewLine = "\r\n",
-        InjectionOptions = InjectionOptions.Escape,
-        InjectionEscapeCharacter = '\'',
-        InjectionCharacters = ['=', '@', '+', '-', '\t', '\r'],
-        // CsvHelper quotes on the configured row end (CRLF) only; free text with a bare LF must be quoted as well.
-        ShouldQuote = args => args.Field is { } f && f.AsSpan().IndexOfAny(",\"\r\n") >= 0,
-    };
-
     public static readonly Encoding Utf8WithBom = new UTF8Encoding(encoderShouldEmitUTF8Identifier: true);
 
     /// <summary>Writes the header and one row per incident (times in <paramref name="zone"/>) as <paramref name="viewer"/> may see them.</summary>
     public static async Task WriteAsync(TextWriter output, IEnumerable<IncidentExportRow> rows, PupilNames names, ClaimsPrincipal viewer,
         TimeZoneInfo zone, CancellationToken cancellationToken = default)
     {
-        await using var csv = new CsvWriter(output, Configuration, leaveOpen: true);
+        await using var csv = new CsvWriter(output, ConsoleCsv.Configuration, leaveOpen: true);
         foreach (var h in Header)
         {
             csv.WriteField(h);

@@ -69,9 +69,22 @@ public sealed class HistoryReverterTests
         var csv = HistoryExport.Csv(entries);
         var json = System.Text.Json.JsonDocument.Parse(HistoryExport.Json(entries)).RootElement;
 
-        Assert.StartsWith("id,at,who,source,reason,reverts,policy_version,files,diff,previous_hash,hash\r\n2,2026-12-05T09:01:00.0000000Z,b,console,two,,v2,policy.yaml,\"--- a/policy.yaml\n+++ b/policy.yaml\n@@ -1 +1 @@\n-y\n+z\n\",", csv);
+        Assert.StartsWith("id,at,who,source,reason,reverts,policy_version,files,diff,previous_hash,hash\r\n2,2026-12-05T09:01:00.0000000Z,b,console,two,,v2,policy.yaml,\"'--- a/policy.yaml\n+++ b/policy.yaml\n@@ -1 +1 @@\n-y\n+z\n\",", csv);
         Assert.Equal(2, json.GetArrayLength());
         Assert.Equal("+z\n", json[0].GetProperty("files")[0].GetProperty("diff").GetString()![^3..]);
         Assert.Equal((await history.GetAsync(2))!.Hash, json[0].GetProperty("hash").GetString());
+    }
+
+    [Fact]
+    public void Export_Csv_NeutralisesFormulaCells()
+    {
+        // One admin's reason must not run as a formula in an auditor's spreadsheet (the incidents export does the same).
+        var change = new PolicyChange("ict1", "=HYPERLINK(\"http://evil.example\",\"x\")", ChangeSource.Console, [new FileChange("policy.yaml", "a\n", "b\n")]);
+        var entry = new ChangeEntry(7, ChangeHistoryStoreTests.T0, change, "v7", "p", "h");
+
+        var csv = HistoryExport.Csv([entry]);
+
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",", csv);
+        Assert.DoesNotContain(",=HYPERLINK", csv);
     }
 }
