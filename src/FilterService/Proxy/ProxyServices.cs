@@ -68,6 +68,13 @@ internal sealed class ProxyServices : IDisposable
 
     public void Dispose() => Refusals.Dispose();
 
+    /// <summary>
+    /// Starts one request or tunnel from <paramref name="client"/>: now on the injected clock, the live policy read
+    /// once, a new reference. Every stage and transport starts its requests here.
+    /// </summary>
+    public ProxyRequest Begin(IPAddress client) =>
+        new(Time.GetUtcNow(), Time.GetTimestamp(), client, Policy.Current, NextReference(), Time);
+
     /// <summary>A short reference for one request, quoted on block pages and found in the audit log.</summary>
     public string NextReference() =>
         unchecked((uint)(ReferenceSeed + Interlocked.Increment(ref _sequence) * 2654435761u)).ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
