@@ -1,4 +1,6 @@
 using FilterService.Hosting;
+using FilterService.Audit;
+using FilterService.Settings;
 
 namespace FilterService.Admin;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using FilterService.Hosting;
 using Microsoft.AspNetCore.Builder;
+using FilterService.Settings;
 
 namespace FilterService.Cli;
 

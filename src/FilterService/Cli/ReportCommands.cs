@@ -6,6 +6,7 @@ using FilterService.Notifications;
 using Microsoft.Extensions.Configuration;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
+using FilterService.Settings;
 
 namespace FilterService.Cli;
 

@@ -1,5 +1,6 @@
 using FilterService.Hosting;
 using FilterService.Policy;
+using FilterService.Settings;
 
 namespace FilterService.Feeds;
 

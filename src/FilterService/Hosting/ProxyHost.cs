@@ -13,6 +13,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
+using FilterService.Runtime;
+using FilterService.Settings;
 
 namespace FilterService.Hosting;
 
@@ -177,7 +179,7 @@ internal static class ProxyHost
         Admin.Reports.ReportsServiceCollectionExtensions.AddReports(services, builder.Configuration, options, alerts, reports!);
         services.AddSingleton<ProxyServices>();
         services.AddSingleton(rejected);
-        Admin.ConsoleServiceCollectionExtensions.AddConsole(services, console); // issue 18: the console on the admin listeners
+        ConsoleServiceCollectionExtensions.AddConsole(services, console); // issue 18: the console on the admin listeners
         var adminCertificate = Admin.ConsoleTls.Load(options.Admin, builder.Environment.ContentRootPath, TimeProvider.System, out var tlsProblem);
         if (tlsProblem is not null)
         {
@@ -197,7 +199,9 @@ internal static class ProxyHost
             if (options.Proxy.InspectionCaCertificate is { } caPem && options.Proxy.InspectionCaKey is { } caKey)
             {
                 inspection = InspectionAuthority.Load(caPem, caKey, TimeProvider.System);
-                services.AddSingleton(inspection); // FilterMetrics counts its leaf cache lookups and mints
+                services.AddSingleton(inspection);
+                var ca = inspection; // FilterMetrics counts its leaf cache lookups and mints
+                services.AddSingleton(new LeafCacheEvents(h => ca.LeafLookup += h, h => ca.LeafMinted += h));
             }
             if (options.Proxy.UpstreamTrustedCertificates is { } trustedPem)
             {
@@ -313,7 +317,7 @@ internal static class ProxyHost
             InspectionCa = inspection is not null,
         };
         // The branch decision first: a proxy request meets none of the console's middleware (Admin/ConsoleHosting).
-        var adminPipeline = Admin.ConsoleHosting.Build(app, admin);
+        var adminPipeline = ConsoleHosting.Build(app, admin);
         app.Run(context => context.Features.Get<ProxyConnectionFeature>() is not null ? stage.InvokeAsync(context) : adminPipeline(context));
         errors = [];
         return new ProxyApp(app, options, store, app.Services.GetRequiredService<ListenerRegistry>(), proxyListeners, adminListeners, diagnostics);

@@ -1,4 +1,5 @@
 using FilterService.Cli;
+using FilterService.Proxy;
 
 namespace FilterService.Hosting;
 

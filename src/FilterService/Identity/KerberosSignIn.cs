@@ -10,7 +10,7 @@ namespace FilterService.Identity;
 /// back to Basic (the 407 offers both). Tokens are never cached: each is checked (GSSAPI's replay cache refuses a
 /// replayed one). Thread-safe: each check has its own context.
 /// </summary>
-internal sealed class KerberosSignIn
+internal sealed partial class KerberosSignIn
 {
     private readonly string _realm;
 
@@ -50,9 +50,8 @@ internal sealed class KerberosSignIn
         return new KerberosSignIn(section["Realm"]!);
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setenv", SetLastError = true)]
-    private static extern int SetEnv([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name,
-        [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string value, int overwrite);
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int SetEnv(string name, string value, int overwrite);
 
     /// <summary>Whether <paramref name="header"/> is a Negotiate credential (scheme case-insensitive).</summary>
     public static bool IsNegotiate(string header) =>

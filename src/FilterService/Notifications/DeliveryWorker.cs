@@ -30,7 +30,7 @@ internal sealed partial class DeliveryWorker : BackgroundService
     private readonly Func<Incident, string?>? _page;
 
     public DeliveryWorker(AlertOptions options, Outbox outbox, IncidentRecorder recorder, IEnumerable<IAlertChannel> channels, AlertStats stats,
-        TimeProvider time, ILogger<DeliveryWorker> logger, Admin.Incidents.IncidentLinks? links = null)
+        TimeProvider time, ILogger<DeliveryWorker> logger, IncidentLinks? links = null)
     {
         // Issue 19: each alert links to its incident's console page; a summary's incident is its first alert's.
         _page = links is null ? null : i => links.For(i.Kind == IncidentKind.Summary ? i.FoldOf ?? i.Id : i.Id);

@@ -39,7 +39,7 @@ internal sealed class OperationalLogStatus(IReadOnlyList<SinkState> sinks, Conso
             new LogEventProperty("Admin", new ScalarValue(admin)),
             new LogEventProperty("PolicyVersion", new ScalarValue(policyVersion)),
             new LogEventProperty("PolicyDirectory", new ScalarValue(policyDirectory)),
-            new LogEventProperty("SourceContext", new ScalarValue(typeof(Hosting.ProxyHost).FullName)),
+            new LogEventProperty("SourceContext", new ScalarValue("FilterService.Hosting.ProxyHost")), // ProxyHost's category, by name: OperationalLog sits below Hosting
             new LogEventProperty("EventId", new StructureValue([new LogEventProperty("Id", new ScalarValue(ListeningEventId))])),
         ]));
         return true;

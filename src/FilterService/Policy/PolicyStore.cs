@@ -232,7 +232,7 @@ internal sealed partial class PolicyStore
             // arrays. Collect and give the memory back to the OS now, while it is one pause at a reload, rather than
             // leaving the process resident at its load-time peak.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            Hosting.MemoryTrimmer.Trim();
+            Runtime.MemoryTrimmer.Trim();
         }
         Reloaded?.Invoke(report);
         return report;

@@ -45,7 +45,7 @@ internal sealed class UpstreamConnector
         _overrides = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (host, target) in options.HostOverrides)
         {
-            if (ServiceOptions.TryParseEndPoint(target, out var ep))
+            if (Runtime.EndPointText.TryParse(target, out var ep))
             {
                 _overrides[host] = ep;
             }

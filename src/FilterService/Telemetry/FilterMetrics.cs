@@ -56,7 +56,7 @@ internal sealed partial class FilterMetrics : IDecisionObserver
     private sealed record StatutorySet(PolicySnapshot? Policy, FrozenSet<string> Names);
 
     public FilterMetrics(IMeterFactory factory, PolicyStore store, AuthThrottle throttle, TimeProvider time,
-        Proxy.InspectionAuthority? inspection = null, LdapDirectory? directory = null)
+        LeafCacheEvents? inspection = null, LdapDirectory? directory = null)
     {
         _store = store;
         _time = time;
@@ -129,8 +129,8 @@ internal sealed partial class FilterMetrics : IDecisionObserver
             // Both series exist from the start at 0 (only with an inspection CA), so that a hit rate is defined.
             _leafLookups.Add(0, new KeyValuePair<string, object?>("outcome", "hit"));
             _leafLookups.Add(0, new KeyValuePair<string, object?>("outcome", "miss"));
-            inspection.LeafLookup += hit => _leafLookups.Add(1, new KeyValuePair<string, object?>("outcome", hit ? "hit" : "miss"));
-            inspection.LeafMinted += took => _leafMintDuration.Record(took.TotalSeconds);
+            inspection.OnLookup(hit => _leafLookups.Add(1, new KeyValuePair<string, object?>("outcome", hit ? "hit" : "miss")));
+            inspection.OnMinted(took => _leafMintDuration.Record(took.TotalSeconds));
         }
 
         if (directory is not null)

@@ -242,7 +242,7 @@ public sealed class BlockPageVerdictTests
 
     private static FilterService.Proxy.ConnectMiddleware.ConnectVerdict Judge(string authority, bool canInspect, string? user = null) =>
         FilterService.Proxy.ConnectMiddleware.Judge(Sample, PupilLan, user, authority, HttpsBlockPageFixture.Monday10,
-            new FilterService.Hosting.ProxyOptions { ConnectPorts = [443] }, canInspect).Verdict;
+            new FilterService.Proxy.ProxyOptions { ConnectPorts = [443] }, canInspect).Verdict;
 
     [Fact]
     public void Judge_BlockedNameWithCa_IsBlockPage() =>

@@ -22,7 +22,7 @@ public sealed record DeploySettings(int ProxyPort, int AdminPort, string PolicyP
 
     private static int Port(string listen)
     {
-        Assert.True(ServiceOptions.TryParseEndPoint(listen, out IPEndPoint ep), $"'{listen}' is not address:port");
+        Assert.True(FilterService.Runtime.EndPointText.TryParse(listen, out IPEndPoint ep), $"'{listen}' is not address:port");
         return ep.Port;
     }
 }

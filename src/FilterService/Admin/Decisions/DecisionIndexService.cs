@@ -80,11 +80,11 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
         }
     }
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int setpriority(int which, int who, int priority);
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setpriority(int which, int who, int priority);
 
-    [DllImport("libc")]
-    private static extern int gettid();
+    [LibraryImport("libc")]
+    private static partial int gettid();
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using FilterService.Hosting;
 using Microsoft.AspNetCore.Builder;
+using FilterService.Settings;
 
 namespace FilterService.Admin.Decisions;
 

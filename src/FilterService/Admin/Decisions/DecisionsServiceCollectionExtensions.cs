@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using FilterService.Hosting;
+using FilterService.Audit;
 
 namespace FilterService.Admin.Decisions;
 
@@ -14,7 +15,7 @@ internal static class DecisionsServiceCollectionExtensions
         services.AddSingleton(sp => new DecisionIndexStore(IndexPath(sp.GetRequiredService<ConsoleOptions>())));
         services.AddSingleton(sp => new DecisionIndexStatus(sp.GetRequiredService<TimeProvider>(), IndexPath(sp.GetRequiredService<ConsoleOptions>()),
             sp.GetRequiredService<IMeterFactory>()));
-        services.AddSingleton(sp => new DecisionIndexer(sp.GetRequiredService<DecisionIndexStore>(), sp.GetRequiredService<AuditOptions>().Path) { Pace = 1.0 });
+        services.AddSingleton(sp => new DecisionIndexer(sp.GetRequiredService<DecisionIndexStore>(), sp.GetRequiredService<AuditOptions>().Path) { Pace = 1.0, Time = sp.GetRequiredService<TimeProvider>() });
         services.AddSingleton<DecisionSearch>();
         services.AddHostedService(sp => new DecisionIndexService(sp.GetRequiredService<DecisionIndexer>(), sp.GetRequiredService<DecisionIndexStatus>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<DecisionIndexService>>()));

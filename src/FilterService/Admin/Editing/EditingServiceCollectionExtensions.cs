@@ -16,6 +16,7 @@ internal static class EditingServiceCollectionExtensions
         services.AddSingleton<ExceptionEditor>();
         services.AddSingleton<ScheduleEditor>();
         services.AddSingleton<RuleEditor>();
+        services.AddSingleton<HistoryReverter>(); // a revert is an edit: the history's page asks the editor for it
         services.AddConsoleNavigation("Policy", "/policy", ConsolePolicies.Read, 100);
         return services;
     }

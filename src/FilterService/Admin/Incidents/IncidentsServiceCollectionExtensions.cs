@@ -1,3 +1,5 @@
+using FilterService.Notifications;
+
 namespace FilterService.Admin.Incidents;
 
 internal static class IncidentsServiceCollectionExtensions

@@ -7,6 +7,7 @@ using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
 using Microsoft.Extensions.Configuration;
+using FilterService.Settings;
 
 namespace FilterService.Admin.Reports;
 

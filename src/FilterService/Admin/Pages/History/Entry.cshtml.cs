@@ -1,3 +1,4 @@
+using FilterService.Admin.Editing;
 using FilterService.Admin.History;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;

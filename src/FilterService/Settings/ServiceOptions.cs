@@ -1,8 +1,12 @@
 using System.Globalization;
 using System.Net;
+using FilterService.Audit;
+using FilterService.Policy;
+using FilterService.Proxy;
+using FilterService.Runtime;
 using Microsoft.Extensions.Configuration;
 
-namespace FilterService.Hosting;
+namespace FilterService.Settings;
 
 /// <summary>All the service's options, bound and validated together so every problem is reported at once.</summary>
 internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, PolicyOptions Policy, AuditOptions Audit)
@@ -39,7 +43,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         }
         foreach (var child in configuration.GetSection("Proxy:HostOverrides").GetChildren())
         {
-            if (child.Value is null || !TryParseEndPoint(child.Value, out _))
+            if (child.Value is null || !EndPointText.TryParse(child.Value, out _))
             {
                 errors.Add($"Proxy:HostOverrides:{child.Key}: '{child.Value}' is not address:port");
             }
@@ -150,39 +154,6 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         return errors.Count == 0 ? new ServiceOptions(proxy, admin, policy, audit) : null;
     }
 
-    /// <summary>Parses <c>address:port</c>, <c>[v6]:port</c>; the address must be a literal.</summary>
-    public static bool TryParseEndPoint(string text, out IPEndPoint endPoint)
-    {
-        endPoint = null!;
-        text = text.Trim();
-        int colon = text.LastIndexOf(':');
-        if (colon <= 0 || (text.Contains(':') && text.IndexOf(':') != colon && text[0] != '['))
-        {
-            return false;
-        }
-        var host = text.AsSpan(0, colon);
-        if (host.Length >= 2 && host[0] == '[' && host[^1] == ']')
-        {
-            host = host[1..^1];
-        }
-        else if (host.Contains(':'))
-        {
-            return false;
-        }
-        if (!IPAddress.TryParse(host, out var address) ||
-            !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-        {
-            return false;
-        }
-        // IPAddress.TryParse accepts "127.1" and "2130706433"; an endpoint in configuration must be written in full.
-        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && host.Count('.') != 3)
-        {
-            return false;
-        }
-        endPoint = new IPEndPoint(address, port);
-        return true;
-    }
-
     private static bool IsAny(IPAddress a) => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any);
 
     private static string ResolvePolicyPath(string path, string contentRoot)
@@ -269,7 +240,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         var items = section.Value is { Length: 0 } ? [] : ReadList(configuration, key) ?? [fallback];
         foreach (var text in items)
         {
-            if (TryParseEndPoint(text, out var ep))
+            if (EndPointText.TryParse(text, out var ep))
             {
                 result.Add(ep);
             }

@@ -1,9 +1,10 @@
+using FilterService.Admin;
 using FilterService.Admin.Accounts;
 using FilterService.Admin.Editing;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 
-namespace FilterService.Admin;
+namespace FilterService.Hosting;
 
 /// <summary>
 /// Registers the console: its options, console.db, <see cref="PupilNames"/>, <see cref="PolicyDirectoryGate"/>, the
@@ -72,11 +73,11 @@ internal static class ConsoleServiceCollectionExtensions
         // ---- Console features: one line each, in menu order (each registers its services and its menu entry). ----
         services.AddConsoleAccounts();       // Admin/Accounts: accounts page, own password
         services.AddConsoleEditing();      // Admin/Editing/EditingServiceCollectionExtensions.cs: /policy and its pages
-        History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
-        Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
-        Decisions.DecisionsServiceCollectionExtensions.AddConsoleDecisions(services); // the decision index, search and live view (Admin/Decisions)
-        Incidents.IncidentsServiceCollectionExtensions.AddConsoleIncidents(services); // issue 19: the DSL's inbox
-        Reports.ReportsServiceCollectionExtensions.AddConsoleReports(services); // (Admin/Reports/ReportsServiceCollectionExtensions.cs; services: ProxyHost, AddReports)
+        Admin.History.HistoryServiceCollectionExtensions.AddConsoleHistory(services);
+        Admin.Simulator.SimulatorServiceCollectionExtensions.AddSimulator(services);
+        Admin.Decisions.DecisionsServiceCollectionExtensions.AddConsoleDecisions(services); // the decision index, search and live view (Admin/Decisions)
+        Admin.Incidents.IncidentsServiceCollectionExtensions.AddConsoleIncidents(services); // issue 19: the DSL's inbox
+        Admin.Reports.ReportsServiceCollectionExtensions.AddConsoleReports(services); // (Admin/Reports/ReportsServiceCollectionExtensions.cs; services: ProxyHost, AddReports)
         // ---- end of console features ----
         return services;
     }

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace FilterService.Hosting;
+namespace FilterService.Proxy;
 
 /// <summary>
 /// The proxy's listeners and limits (configuration section <c>Proxy</c>). Every default says where it came from;

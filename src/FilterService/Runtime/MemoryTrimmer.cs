@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace FilterService.Hosting;
+namespace FilterService.Runtime;
 
 /// <summary>
 /// Every ten seconds gives back memory the process holds free: the GC's, when it keeps more than
@@ -71,8 +71,8 @@ internal sealed partial class MemoryTrimmer(ILogger<MemoryTrimmer> logger, TimeP
         }
     }
 
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
 
     [LoggerMessage(EventId = 1500, Level = LogLevel.Debug, Message = "malloc_trim is not available here; native memory is left to the allocator")]
     private static partial void LogUnavailable(ILogger logger);

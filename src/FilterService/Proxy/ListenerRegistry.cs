@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using System.Net;
 
-namespace FilterService.Hosting;
+namespace FilterService.Proxy;
 
 /// <summary>The endpoints this process actually listens on, known once Kestrel has bound them (port 0 included).</summary>
 internal sealed class ListenerRegistry

@@ -2,12 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using FilterService.Identity;
-using FilterService.Proxy;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 
-namespace FilterService.Hosting;
+namespace FilterService.Proxy;
 
 /// <summary>A proxy listen address served through the <see cref="TunnelLoop"/> rather than Kestrel's socket transport.</summary>
 internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using FilterService.Proxy;
+using FilterService.Audit;
 
-namespace FilterService.Audit;
+namespace FilterService.Proxy;
 
 /// <summary>
 /// Requests that Kestrel's HTTP parser refuses (bare LF, oversized or trickled heads, bad framing) never reach

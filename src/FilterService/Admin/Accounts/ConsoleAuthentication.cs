@@ -1,9 +1,8 @@
 using System.Security.Claims;
-using FilterService.Admin.Accounts;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
-namespace FilterService.Admin;
+namespace FilterService.Admin.Accounts;
 
 /// <summary>
 /// The console's sign-in cookie: HttpOnly, SameSite=Strict, Secure when the request came over HTTPS, sliding expiry;

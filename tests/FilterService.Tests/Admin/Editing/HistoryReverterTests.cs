@@ -1,6 +1,8 @@
+using FilterService.Admin.Editing;
 using FilterService.Admin.History;
+using FilterService.Tests.Admin.History;
 
-namespace FilterService.Tests.Admin.History;
+namespace FilterService.Tests.Admin.Editing;
 
 /// <summary>Issue 18: revert entry N through the PolicyWriter, refused naming the file when it changed since N; export.</summary>
 public sealed class HistoryReverterTests

@@ -1,6 +1,6 @@
-using FilterService.Admin.Editing;
+using FilterService.Admin.History;
 
-namespace FilterService.Admin.History;
+namespace FilterService.Admin.Editing;
 
 /// <summary>What became of a revert: applied (the editing outcome has the new entry), or refused with why.</summary>
 internal sealed record RevertOutcome(bool Applied, string? Refusal, EditOutcome? Edit = null);
