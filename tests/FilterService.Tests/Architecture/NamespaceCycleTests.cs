@@ -50,8 +50,8 @@ public sealed class NamespaceCycleTests(ITestOutputHelper output)
         };
         var cycles = DependencyGraph.Cycles(edges);
         var cycle = Assert.Single(cycles);
-        Assert.Equal(["A", "B", "C"], cycle);
-        Assert.Equal(["A", "B", "C", "A"], DependencyGraph.Loop(edges, cycle));
+        Assert.Equal(new[] { "A", "B", "C" }, cycle.ToArray());
+        Assert.Equal(new[] { "A", "B", "C", "A" }, DependencyGraph.Loop(edges, cycle).ToArray());
         Assert.Empty(DependencyGraph.Cycles(new Dictionary<string, ImmutableHashSet<string>> { ["A"] = ["B"], ["B"] = [] }));
     }
 }
