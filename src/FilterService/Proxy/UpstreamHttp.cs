@@ -131,7 +131,7 @@ internal sealed class UpstreamPool : IDisposable
     }
 }
 
-/// <summary>An origin's response head, as the lean stage forwards it.</summary>
+/// <summary>An origin's response head, as the lean HTTP stage forwards it.</summary>
 internal sealed class UpstreamResponseHead
 {
     private const int MaxHeaders = 200;
