@@ -222,7 +222,7 @@ internal static class ProxyHost
         services.AddSingleton(new ProxyPages(inspection?.Certificate));
         services.AddSingleton(new ProxyAutoConfig(pac!));
         services.AddSingleton<ForwardingStage>();
-        services.AddSingleton<PlainHttpStage>();
+        services.AddSingleton<LeanHttpStage>();
         bool tunnelLoop = options.Proxy.TunnelLoop && Libc.Supported;
         if (tunnelLoop)
         {
@@ -253,7 +253,7 @@ internal static class ProxyHost
                     lo.Protocols = HttpProtocols.Http1;
                     var sp = lo.ApplicationServices;
                     var http = new HttpDelegateHolder();
-                    var lean = options.Proxy.LeanHttp ? sp.GetRequiredService<PlainHttpStage>() : null;
+                    var lean = options.Proxy.LeanHttp ? sp.GetRequiredService<LeanHttpStage>() : null;
                     lo.Use(next => new ConnectMiddleware(next, http, inspection is not null, lean, sp.GetRequiredService<ProxyServices>(), sp.GetRequiredService<ClientGate>(),
                         sp.GetRequiredService<RejectedRequestLogger>(), sp.GetRequiredService<ILogger<ConnectMiddleware>>()).OnConnectionAsync);
                     if (inspection is not null)

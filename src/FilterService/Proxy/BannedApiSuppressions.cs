@@ -6,15 +6,5 @@ using System.Diagnostics.CodeAnalysis;
 // when its type no longer needs it (the build then proves it).
 [assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.ConnectMiddleware",
     Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
-[assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.ForwardingStage",
-    Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
-[assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.PlainHttpStage",
-    Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
-[assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.HttpDate",
-    Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
-[assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.ProxyServices",
-    Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
 [assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.TunnelLoop",
-    Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]
-[assembly: SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs", Scope = "type", Target = "~T:FilterService.Proxy.UpstreamPool",
     Justification = "issue 16: proxy-wing deadlines to move to TimeProvider")]

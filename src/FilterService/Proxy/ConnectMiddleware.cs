@@ -36,13 +36,13 @@ internal sealed partial class ConnectMiddleware
     private readonly RejectedRequestLogger _rejected;
     private readonly HttpDelegateHolder _http;
     private readonly bool _canInspect;
-    private readonly PlainHttpStage? _lean;
+    private readonly LeanHttpStage? _lean;
     private readonly ILogger<ConnectMiddleware> _logger;
 
     /// <param name="next">Kestrel's HTTP/1.1, or with inspection enabled its TLS middleware in front of it.</param>
     /// <param name="http">Kestrel's HTTP/1.1 itself when <paramref name="next"/> is TLS; plain HTTP goes straight there.</param>
-    /// <param name="lean">The lean stage for the plain requests it recognises (<c>Proxy:LeanHttp</c>), or null.</param>
-    public ConnectMiddleware(ConnectionDelegate next, HttpDelegateHolder http, bool canInspect, PlainHttpStage? lean, ProxyServices proxy,
+    /// <param name="lean">The lean HTTP stage for the plain requests it recognises (<c>Proxy:LeanHttp</c>), or null.</param>
+    public ConnectMiddleware(ConnectionDelegate next, HttpDelegateHolder http, bool canInspect, LeanHttpStage? lean, ProxyServices proxy,
         ClientGate gate, RejectedRequestLogger rejected, ILogger<ConnectMiddleware> logger)
     {
         _lean = lean;

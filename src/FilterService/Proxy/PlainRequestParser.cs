@@ -6,7 +6,7 @@ namespace FilterService.Proxy;
 /// <summary>What <see cref="PlainRequestParser.TryParse"/> found at the start of the buffer.</summary>
 internal enum HeadCheck
 {
-    /// <summary>A complete, well-formed, bodiless GET or HEAD for an <c>http://</c> target: the lean stage serves it.</summary>
+    /// <summary>A complete, well-formed, bodiless GET or HEAD for an <c>http://</c> target: the lean HTTP stage serves it.</summary>
     Simple,
     /// <summary>
     /// Anything else (another method, a body, HTTP/1.0, an <c>Expect</c> or <c>Upgrade</c>, a malformed or oversized head):
@@ -18,7 +18,7 @@ internal enum HeadCheck
 }
 
 /// <summary>
-/// A plain-HTTP request head the lean stage serves. The head's bytes are copied out of the connection's pipe into a
+/// A plain-HTTP request head the lean HTTP stage serves. The head's bytes are copied out of the connection's pipe into a
 /// pooled buffer so that the header lines to forward are sent upstream as they came, without a string per header.
 /// One instance serves every request of a connection: <see cref="Dispose"/> returns the buffer, the next parse refills it.
 /// </summary>
@@ -57,7 +57,7 @@ internal sealed class PlainRequestHead : IDisposable
 }
 
 /// <summary>
-/// Recognises the requests the lean stage serves, strictly, and nothing else: the request line
+/// Recognises the requests the lean HTTP stage serves, strictly, and nothing else: the request line
 /// <c>GET|HEAD SP http://... SP HTTP/1.1</c>, CRLF line endings only, header names that are tokens, no control bytes in
 /// values, no obsolete folding, at most 100 headers, and none of <c>Content-Length</c>, <c>Transfer-Encoding</c>,
 /// <c>Expect</c>, <c>Upgrade</c> or a second <c>Host</c> or <c>Proxy-Authorization</c>, and a <c>Host</c> present. Whatever it does not recognise is

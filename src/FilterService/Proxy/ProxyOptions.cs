@@ -83,7 +83,7 @@ internal sealed class ProxyOptions
     public bool IdleReadBuffers { get; set; } = true;
 
     /// <summary>
-    /// Serve well-formed bodiless GET and HEAD requests for http:// URLs in the lean stage (the connection's pipe and a
+    /// Serve well-formed bodiless GET and HEAD requests for http:// URLs in the lean HTTP stage (the connection's pipe and a
     /// pooled upstream HTTP/1.1 client) instead of Kestrel's HTTP/1.1 and HttpClient; everything else, and every
     /// request after the first one it does not recognise on a connection, goes the Kestrel way. Default true; false is
     /// for comparison (bench/load/README.md) and diagnosis.

@@ -51,8 +51,7 @@ internal sealed class RejectedRequestLogger : ILoggerProvider, ILogger
             408 => "head-timeout",
             _ => "malformed-request",
         };
-        proxy.Observe(proxy.Refusal(proxy.Time.GetUtcNow(), client, null, "-", "-", rule, bad.StatusCode, 0, 0, TimeSpan.Zero,
-            proxy.NextReference(), proxy.Policy.Current.Version));
+        proxy.Observe(proxy.Begin(client).Refused("-", "-", rule, bad.StatusCode));
     }
 
     public bool IsEnabled(LogLevel logLevel) => true;

@@ -6,15 +6,16 @@ using System.Text;
 namespace FilterService.Proxy;
 
 /// <summary>One kept-alive HTTP/1.1 connection to an origin, owned by one request at a time.</summary>
-internal sealed class UpstreamConnection(Socket socket, IPEndPoint remote) : IDisposable
+internal sealed class UpstreamConnection(Socket socket, IPEndPoint remote, TimeProvider? time = null) : IDisposable
 {
     public Socket Socket { get; } = socket;
     public IPEndPoint Remote { get; } = remote;
 
     /// <summary>The read deadline, re-armed before each receive and reset after a request; a connection whose deadline
-    /// fired (or whose client left mid-request) is not reused.</summary>
-    public CancellationTokenSource Deadline { get; } = new();
+    /// fired (or whose client left mid-request) is not reused. On the injected clock (<see cref="UpstreamPool"/>'s).</summary>
+    public CancellationTokenSource Deadline { get; } = new(Timeout.InfiniteTimeSpan, time ?? TimeProvider.System);
 
+    /// <summary>When it was returned to the pool, a <see cref="TimeProvider"/> timestamp.</summary>
     public long IdleSince;
 
     /// <summary>Whether it can carry another request (its deadline did not fire).</summary>
@@ -29,7 +30,8 @@ internal sealed class UpstreamConnection(Socket socket, IPEndPoint remote) : IDi
 
 /// <summary>
 /// Idle upstream connections for the lean HTTP stage, per (host, port) as the client named them, newest first (so
-/// the rest age out). Connections idle longer than <see cref="IdleTimeout"/> are closed by a sweep every 15 s.
+/// the rest age out). Connections idle longer than <see cref="IdleTimeout"/> are closed by a sweep every 15 s. Idle
+/// time and the sweep run on the injected clock.
 /// </summary>
 internal sealed class UpstreamPool : IDisposable
 {
@@ -37,13 +39,19 @@ internal sealed class UpstreamPool : IDisposable
     private const int MaxIdlePerOrigin = 256;
 
     private readonly ConcurrentDictionary<(string Host, int Port), Stack<UpstreamConnection>> _idle = new();
-    private readonly Timer _sweeper;
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(15);
+
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
     private bool _disposed;
 
-    public UpstreamPool()
+    public UpstreamPool(TimeProvider? time = null)
     {
-        _sweeper = new Timer(_ => Sweep(), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+        _time = time ?? TimeProvider.System;
+        _sweeper = _time.CreateTimer(static s => ((UpstreamPool)s!).Sweep(), this, SweepInterval, SweepInterval);
     }
+
+    private bool Fresh(UpstreamConnection connection) => _time.GetElapsedTime(connection.IdleSince) < IdleTimeout;
 
     public UpstreamConnection? TryRent(string host, int port)
     {
@@ -51,12 +59,11 @@ internal sealed class UpstreamPool : IDisposable
         {
             return null;
         }
-        long now = Environment.TickCount64;
         lock (stack)
         {
             while (stack.TryPop(out var connection))
             {
-                if (now - connection.IdleSince < (long)IdleTimeout.TotalMilliseconds)
+                if (Fresh(connection))
                 {
                     return connection;
                 }
@@ -68,7 +75,7 @@ internal sealed class UpstreamPool : IDisposable
 
     public void Return(string host, int port, UpstreamConnection connection)
     {
-        connection.IdleSince = Environment.TickCount64;
+        connection.IdleSince = _time.GetTimestamp();
         var stack = _idle.GetOrAdd((host, port), static _ => new Stack<UpstreamConnection>());
         lock (stack)
         {
@@ -83,7 +90,6 @@ internal sealed class UpstreamPool : IDisposable
 
     private void Sweep()
     {
-        long now = Environment.TickCount64;
         foreach (var (key, stack) in _idle)
         {
             List<UpstreamConnection>? expired = null;
@@ -94,7 +100,7 @@ internal sealed class UpstreamPool : IDisposable
                     _idle.TryRemove(new KeyValuePair<(string, int), Stack<UpstreamConnection>>(key, stack));
                     continue;
                 }
-                var keep = stack.Where(c => now - c.IdleSince < (long)IdleTimeout.TotalMilliseconds).Reverse().ToList();
+                var keep = stack.Where(Fresh).Reverse().ToList();
                 if (keep.Count == stack.Count)
                 {
                     continue;
@@ -125,7 +131,7 @@ internal sealed class UpstreamPool : IDisposable
     }
 }
 
-/// <summary>An origin's response head, as the lean stage forwards it.</summary>
+/// <summary>An origin's response head, as the lean HTTP stage forwards it.</summary>
 internal sealed class UpstreamResponseHead
 {
     private const int MaxHeaders = 200;
@@ -267,141 +273,4 @@ internal sealed class UpstreamResponseHead
         }
         return true;
     }
-}
-
-/// <summary>
-/// Follows a chunked body (RFC 9112 7.1) as it is relayed byte for byte, to know where the message ends and how many
-/// bytes of data it carried. Chunk extensions and trailers pass through untouched.
-/// </summary>
-internal struct ChunkScanner
-{
-    private enum State { Size, Extension, SizeLf, Data, DataCr, DataLf, TrailerStart, TrailerLine, TrailerLf, FinalLf, Done }
-
-    private State _state;
-    private long _remaining;
-    private int _digits;
-
-    public long DataBytes { get; private set; }
-    public readonly bool Done => _state == State.Done;
-
-    /// <summary>Consumes up to the end of the message: the bytes consumed, or -1 if the framing is malformed.</summary>
-    public int Feed(ReadOnlySpan<byte> data)
-    {
-        int i = 0;
-        while (i < data.Length && _state != State.Done)
-        {
-            byte b = data[i];
-            switch (_state)
-            {
-                case State.Size:
-                    int v = HexValue(b);
-                    if (v >= 0)
-                    {
-                        if (++_digits > 15)
-                        {
-                            return -1;
-                        }
-                        _remaining = _remaining * 16 + v;
-                    }
-                    else if (_digits > 0 && b is (byte)';' or (byte)' ' or (byte)'\t')
-                    {
-                        _state = State.Extension;
-                    }
-                    else if (_digits > 0 && b == '\r')
-                    {
-                        _state = State.SizeLf;
-                    }
-                    else
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-                case State.Extension:
-                    if (b == '\r')
-                    {
-                        _state = State.SizeLf;
-                    }
-                    else if (b == '\n')
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-                case State.SizeLf:
-                    if (!Expect(b, (byte)'\n', _remaining == 0 ? State.TrailerStart : State.Data))
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-                case State.Data:
-                    int take = (int)Math.Min(_remaining, data.Length - i);
-                    _remaining -= take;
-                    DataBytes += take;
-                    i += take;
-                    if (_remaining == 0)
-                    {
-                        _state = State.DataCr;
-                    }
-                    break;
-                case State.DataCr:
-                case State.DataLf:
-                    if (!Expect(b, _state == State.DataCr ? (byte)'\r' : (byte)'\n', _state == State.DataCr ? State.DataLf : State.Size))
-                    {
-                        return -1;
-                    }
-                    _digits = 0;
-                    i++;
-                    break;
-                case State.TrailerStart:
-                    _state = b == '\r' ? State.FinalLf : State.TrailerLine;
-                    if (b == '\n')
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-                case State.TrailerLine:
-                    if (b == '\r')
-                    {
-                        _state = State.TrailerLf;
-                    }
-                    else if (b == '\n')
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-                case State.TrailerLf:
-                case State.FinalLf:
-                    if (!Expect(b, (byte)'\n', _state == State.TrailerLf ? State.TrailerStart : State.Done))
-                    {
-                        return -1;
-                    }
-                    i++;
-                    break;
-            }
-        }
-        return i;
-    }
-
-    /// <summary>Moves to <paramref name="next"/> if <paramref name="b"/> is the byte the framing requires here.</summary>
-    private bool Expect(byte b, byte wanted, State next)
-    {
-        if (b != wanted)
-        {
-            return false;
-        }
-        _state = next;
-        return true;
-    }
-
-    private static int HexValue(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        _ => -1,
-    };
 }

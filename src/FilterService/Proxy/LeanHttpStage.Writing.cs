@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace FilterService.Proxy;
+
+/// <summary>The lean HTTP stage's bytes: the request sent upstream, and the heads and texts written to the client's pipe.</summary>
+internal sealed partial class LeanHttpStage
+{
+    /// <summary>The request upstream: origin-form target, Host from the URL, the client's end-to-end headers, Via.</summary>
+    private byte[] BuildRequest(PlainRequestHead head, Uri uri, string host, int port, out int length)
+    {
+        string path = uri.PathAndQuery;
+        string authority = (host.Contains(':') ? "[" + host + "]" : host) + (port == 80 ? "" : ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        int size = head.Method.Length + 1 + path.Length + 11 + 6 + authority.Length + 2 + head.Length + _via.Length + 2;
+        var bytes = ArrayPool<byte>.Shared.Rent(size);
+        var span = bytes.AsSpan();
+        int at = 0;
+        at += Encoding.ASCII.GetBytes(head.Method, span[at..]);
+        span[at++] = (byte)' ';
+        at += Encoding.ASCII.GetBytes(path, span[at..]);
+        " HTTP/1.1\r\nHost: "u8.CopyTo(span[at..]);
+        at += 17;
+        at += Encoding.ASCII.GetBytes(authority, span[at..]);
+        span[at++] = (byte)'\r';
+        span[at++] = (byte)'\n';
+        for (int i = 0; i < head.LineCount; i++)
+        {
+            var line = head.Bytes.AsSpan(head.Lines[2 * i], head.Lines[2 * i + 1] + 2); // with its CRLF
+            line.CopyTo(span[at..]);
+            at += line.Length;
+        }
+        _via.CopyTo(span[at..]);
+        at += _via.Length;
+        span[at++] = (byte)'\r';
+        span[at++] = (byte)'\n';
+        length = at;
+        return bytes;
+    }
+
+    private void WriteResponseHead(PipeWriter output, byte[] buffer, UpstreamResponseHead response, bool keepAlive, bool chunked)
+    {
+        WriteStatusLine(output, response.Status, ReasonPhrases.GetReasonPhrase(response.Status));
+        for (int i = 0; i < response.LineCount; i++)
+        {
+            output.Write(buffer.AsSpan(response.Lines[2 * i], response.Lines[2 * i + 1] + 2));
+        }
+        if (chunked)
+        {
+            output.Write("Transfer-Encoding: chunked\r\n"u8);
+        }
+        if (!response.HasDate)
+        {
+            WriteDate(output);
+        }
+        if (!keepAlive)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        output.Write(_via);
+        output.Write("\r\n"u8);
+    }
+
+    private static void WriteStatusLine(PipeWriter output, int status, string reason)
+    {
+        var span = output.GetSpan(16 + reason.Length);
+        "HTTP/1.1 "u8.CopyTo(span);
+        span[9] = (byte)('0' + status / 100);
+        span[10] = (byte)('0' + status / 10 % 10);
+        span[11] = (byte)('0' + status % 10);
+        span[12] = (byte)' ';
+        int n = Encoding.ASCII.GetBytes(reason, span[13..]);
+        span[13 + n] = (byte)'\r';
+        span[14 + n] = (byte)'\n';
+        output.Advance(15 + n);
+    }
+
+    private void WriteHead(PipeWriter output, int status, string reason, string contentType, long contentLength, bool close,
+        string? header = null, string? value = null, bool via = true)
+    {
+        WriteStatusLine(output, status, reason);
+        WriteAscii(output, "Content-Type: ");
+        WriteAscii(output, contentType);
+        WriteAscii(output, "\r\nContent-Length: ");
+        WriteAscii(output, contentLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        output.Write("\r\n"u8);
+        if (header is not null)
+        {
+            WriteAscii(output, header);
+            output.Write(": "u8);
+            WriteAscii(output, value!);
+            output.Write("\r\n"u8);
+        }
+        WriteDate(output);
+        if (close)
+        {
+            output.Write("Connection: close\r\n"u8);
+        }
+        if (via)
+        {
+            output.Write(_via);
+        }
+        output.Write("\r\n"u8);
+    }
+
+    private void WriteText(PipeWriter output, int status, string reason, string text, bool close, string? header = null, string? value = null,
+        bool via = false)
+    {
+        var body = Encoding.UTF8.GetBytes(text + "\n");
+        WriteHead(output, status, reason, "text/plain; charset=utf-8", body.Length, close, header, value, via);
+        output.Write(body);
+    }
+
+    private static void WriteAscii(PipeWriter output, string text)
+    {
+        var span = output.GetSpan(text.Length);
+        int n = Encoding.Latin1.GetBytes(text, span);
+        output.Advance(n);
+    }
+
+    private void WriteDate(PipeWriter output)
+    {
+        output.Write("Date: "u8);
+        output.Write(HttpDate.Current(_proxy.Time));
+        output.Write("\r\n"u8);
+    }
+
+    private static async ValueTask<bool> TryFlushAsync(PipeWriter output)
+    {
+        try
+        {
+            var flush = await output.FlushAsync();
+            return !flush.IsCompleted && !flush.IsCanceled;
+        }
+        catch (Exception ex) when (ex is IOException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}
