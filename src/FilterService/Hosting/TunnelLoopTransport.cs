@@ -18,13 +18,14 @@ internal sealed class TunnelLoopEndPoint(IPEndPoint address) : EndPoint
 }
 
 /// <summary>
-/// Kestrel's transport for <see cref="TunnelLoopEndPoint"/>s: binds the socket, runs a <see cref="TunnelLoop"/> on it,
-/// and gives Kestrel (and so ConnectMiddleware and the HTTP stages) the connections the loop hands over, as
+/// Kestrel's transport for <see cref="TunnelLoopEndPoint"/>s: binds the socket, runs <paramref name="loops"/>
+/// <see cref="TunnelLoop"/>s on it (each its own thread and epoll, sharing the one listening socket through
+/// EPOLLEXCLUSIVE: see TunnelLoop.Accept.cs), and gives Kestrel (and so ConnectMiddleware and the HTTP stages) the connections the loop hands over, as
 /// connections of Kestrel's own socket transport, made with that transport's settings (ProxyHost's <c>UseSockets</c>).
 /// Other endpoints (the admin port) stay with the socket transport.
 /// </summary>
 internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate gate, bool canInspect, IOptions<SocketTransportOptions> transport,
-    ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+    ILoggerFactory loggers, int loops = 1) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly List<TunnelLoopListener> _listeners = [];
 
@@ -47,7 +48,7 @@ internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate
         {
             lock (_listeners)
             {
-                return _listeners.Select(l => l.Loop).ToList();
+                return _listeners.SelectMany(l => l.Loops).ToList();
             }
         }
     }
@@ -76,7 +77,7 @@ internal sealed class TunnelLoopTransportFactory(ProxyServices proxy, ClientGate
             socket.Dispose();
             throw;
         }
-        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, HandOverOptions, loggers);
+        var listener = new TunnelLoopListener(socket, proxy, gate, canInspect, HandOverOptions, loggers, loops);
         lock (_listeners)
         {
             _listeners.Add(listener);
@@ -89,23 +90,40 @@ internal sealed class TunnelLoopListener : IConnectionListener
 {
     private readonly Socket _socket;
     private readonly SocketConnectionContextFactory _contexts;
-    private readonly Channel<ConnectionContext> _handedOver = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleWriter = true });
-    private readonly TunnelLoop _loop;
+    private readonly Channel<ConnectionContext> _handedOver = Channel.CreateUnbounded<ConnectionContext>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly TunnelLoop[] _loops;
 
     public TunnelLoopListener(Socket socket, ProxyServices proxy, ClientGate gate, bool canInspect, SocketConnectionFactoryOptions handOver,
-        ILoggerFactory loggers)
+        ILoggerFactory loggers, int loops)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
         _socket = socket;
         EndPoint = socket.LocalEndPoint!;
         _contexts = new SocketConnectionContextFactory(handOver, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        _loop = new TunnelLoop((int)socket.Handle, proxy, gate, canInspect, HandOver, loggers.CreateLogger<TunnelLoop>());
+        var logger = loggers.CreateLogger<TunnelLoop>();
+        _loops = new TunnelLoop[loops];
+        try
+        {
+            for (int i = 0; i < loops; i++)
+            {
+                _loops[i] = new TunnelLoop((int)socket.Handle, proxy, gate, canInspect, HandOver, logger, loops == 1 ? "Tunnel loop" : $"Tunnel loop {i + 1}");
+            }
+        }
+        catch
+        {
+            foreach (var loop in _loops)
+            {
+                loop?.Dispose();
+            }
+            throw;
+        }
     }
 
     public EndPoint EndPoint { get; }
 
-    public TunnelLoop Loop => _loop;
+    public IReadOnlyList<TunnelLoop> Loops => _loops;
 
-    /// <summary>On the loop thread: wraps the client socket as a Kestrel connection and queues it for Kestrel's accept loop.</summary>
+    /// <summary>On a loop thread: wraps the client socket as a Kestrel connection and queues it for Kestrel's accept loop.</summary>
     private void HandOver(int fd, long accepted)
     {
         var socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
@@ -137,21 +155,26 @@ internal sealed class TunnelLoopListener : IConnectionListener
 
     public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
-        await _loop.StopAsync().WaitAsync(cancellationToken);
+        await StopLoopsAsync().WaitAsync(cancellationToken);
         _handedOver.Writer.TryComplete();
         _socket.Dispose();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _loop.StopAsync();
+        await StopLoopsAsync();
         _handedOver.Writer.TryComplete();
         while (_handedOver.Reader.TryRead(out var connection))
         {
             await connection.DisposeAsync();
         }
-        _loop.Dispose();
+        foreach (var loop in _loops)
+        {
+            loop.Dispose();
+        }
         _socket.Dispose();
         _contexts.Dispose();
     }
+
+    private Task StopLoopsAsync() => Task.WhenAll(_loops.Select(loop => loop.StopAsync()));
 }
