@@ -13,7 +13,7 @@ namespace FilterService.Proxy;
 internal static unsafe partial class Libc
 {
     public const int EAGAIN = 11, EINTR = 4, EINPROGRESS = 115, EMFILE = 24, ENFILE = 23, ENOBUFS = 105, ENOMEM = 12;
-    public const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLEXCLUSIVE = 0x10000000, EPOLLET = 0x80000000;
+    public const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLET = 0x80000000;
     public const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
     public const int SOCK_STREAM = 1, SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
     public const int AF_INET = 2, AF_INET6 = 10;

@@ -6,12 +6,8 @@ namespace FilterService.Proxy;
 /// <summary>The tunnel loop's accepting, event dispatch, closing and handing over.</summary>
 internal sealed unsafe partial class TunnelLoop
 {
-    /// <summary>
-    /// Registers the shared listening socket with this loop's epoll. EPOLLEXCLUSIVE: of the loops waiting on it, one is
-    /// woken per new connection (SO_REUSEPORT would need one socket per loop, hashed by the kernel, so a loop that is
-    /// busy still gets its share; with one socket, whichever loop is idle takes the next connection).
-    /// </summary>
-    private bool ListenAgain() => EpollAdd(_epoll, _listenFd, EPOLLIN | EPOLLEXCLUSIVE, ListenerData);
+    /// <summary>Registers the listening socket (this loop's own: see TunnelLoopTransport.cs) with the loop's epoll.</summary>
+    private bool ListenAgain() => EpollAdd(_epoll, _listenFd, EPOLLIN, ListenerData);
 
     private void Accept()
     {
@@ -26,7 +22,7 @@ internal sealed unsafe partial class TunnelLoop
                 LogAcceptFailed(_logger, errno);
                 PauseAccept();
             }
-            return; // EAGAIN: another loop took it
+            return;
         }
         var client = ReadAddress(address);
         if (!_gate.TryEnter(client))

@@ -20,8 +20,8 @@ namespace FilterService.Proxy;
 /// <para>The steps are <see cref="ConnectFlow"/>'s, which makes every decision, answer and record; this class only does
 /// the I/O of each (TunnelLoop.Connect.cs), the splice (TunnelLoop.Splice.cs), accepting and handing over
 /// (TunnelLoop.Accept.cs) and the deadlines (TunnelLoop.Deadlines.cs).</para>
-/// <para>Several loops share one listening socket (<c>Proxy:SocketThreads</c>' effective value, so every core can take
-/// new tunnels): each registers it with <c>EPOLLEXCLUSIVE</c>, so one new connection wakes one loop, not all of them.</para>
+/// <para>A port runs several loops (<c>Proxy:SocketThreads</c>' effective value, so every core can take new tunnels),
+/// each with its own listening socket on the one address (SO_REUSEPORT: the kernel spreads the connections).</para>
 /// <para>Sockets are edge-triggered and registered once. A receive shorter than the buffer means the socket is
 /// drained; a send that cannot finish keeps the rest in a buffer of that tunnel and stops reading the other side
 /// until it drains, so a slow reader holds back its sender through TCP, never through memory here.</para>
@@ -56,7 +56,7 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     private long _carried;
     private long _handedOver;
 
-    /// <param name="listenFd">A bound, listening, non-blocking socket; the caller keeps owning it, and may share it between loops.</param>
+    /// <param name="listenFd">A bound, listening, non-blocking socket; the caller keeps owning it.</param>
     /// <param name="handOff">Takes over a client socket (with nothing consumed from it) and when it was accepted (a <see cref="TimeProvider"/> timestamp).</param>
     /// <param name="name">The loop thread's name.</param>
     public TunnelLoop(int listenFd, ProxyServices proxy, ClientGate gate, bool canInspect, Action<int, long> handOff, ILogger logger,
