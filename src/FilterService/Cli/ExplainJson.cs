@@ -64,8 +64,8 @@ internal static class ExplainJson
             w.WriteString("decided_on", on == DecidedOn.Url ? "url" : "connect-host");
             w.WriteString("answered_with", answered switch
             {
-                ConnectMiddleware.ConnectVerdict.BlockPage => "block-page-in-tls",
-                ConnectMiddleware.ConnectVerdict.Blocked => "connect-403",
+                ConnectFlow.ConnectVerdict.BlockPage => "block-page-in-tls",
+                ConnectFlow.ConnectVerdict.Blocked => "connect-403",
                 _ => null,
             });
             if (inspected is not { } t)

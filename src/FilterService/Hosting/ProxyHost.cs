@@ -228,7 +228,7 @@ internal static class ProxyHost
         {
             services.AddSingleton<IConnectionListenerFactory>(sp => new TunnelLoopTransportFactory(sp.GetRequiredService<ProxyServices>(),
                 sp.GetRequiredService<ClientGate>(), inspection is not null, sp.GetRequiredService<IOptions<SocketTransportOptions>>(),
-                sp.GetRequiredService<ILoggerFactory>()));
+                sp.GetRequiredService<ILoggerFactory>(), options.Proxy.EffectiveSocketThreads));
         }
         configureServices?.Invoke(services);
 

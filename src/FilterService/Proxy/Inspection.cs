@@ -10,7 +10,7 @@ namespace FilterService.Proxy;
 /// <summary>
 /// Set on a tunnelled connection whose TLS the proxy terminates: the decrypted requests reach the HTTP stage,
 /// which decides each one against this host and identity (they carry no proxy credentials of their own).
-/// <paramref name="Blocked"/> is set for a tunnel bumped only to show the block page (<see cref="ConnectMiddleware.ConnectVerdict.BlockPage"/>):
+/// <paramref name="Blocked"/> is set for a tunnel bumped only to show the block page (<see cref="ConnectFlow.ConnectVerdict.BlockPage"/>):
 /// every request inside gets the page for this decision, and nothing is ever forwarded.
 /// </summary>
 internal sealed record InspectedTunnel(string Host, int Port, string? User, string Reference, Decision? Blocked = null);

@@ -7,9 +7,10 @@ namespace FilterService.Proxy;
 /// <summary>
 /// The few Linux calls the tunnel loop makes itself (epoll, accept4, recv, send, connect), with the constants they
 /// need. Linux only, x64 and arm64: the two layouts of <c>struct epoll_event</c> are handled in <see cref="EventStride"/>.
-/// "libc" is mapped to the C library by the runtime.
+/// "libc" is mapped to the C library by the runtime. The stubs are source-generated (LibraryImport): blittable arguments
+/// only, so no marshalling runs per call.
 /// </summary>
-internal static unsafe class Libc
+internal static unsafe partial class Libc
 {
     public const int EAGAIN = 11, EINTR = 4, EINPROGRESS = 115, EMFILE = 24, ENFILE = 23, ENOBUFS = 105, ENOMEM = 12;
     public const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLET = 0x80000000;
@@ -32,20 +33,20 @@ internal static unsafe class Libc
     /// <summary>Offset of the event's 64-bit data field.</summary>
     public static readonly int EventDataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
 
-    [DllImport("libc", SetLastError = true)] public static extern int epoll_create1(int flags);
-    [DllImport("libc", SetLastError = true)] public static extern int epoll_ctl(int epfd, int op, int fd, byte* ev);
-    [DllImport("libc", SetLastError = true)] public static extern int epoll_wait(int epfd, byte* events, int maxEvents, int timeout);
-    [DllImport("libc", SetLastError = true)] public static extern int accept4(int fd, byte* addr, int* addrLen, int flags);
-    [DllImport("libc", SetLastError = true)] public static extern nint recv(int fd, byte* buffer, nint length, int flags);
-    [DllImport("libc", SetLastError = true)] public static extern nint send(int fd, byte* buffer, nint length, int flags);
-    [DllImport("libc", SetLastError = true)] public static extern int socket(int domain, int type, int protocol);
-    [DllImport("libc", SetLastError = true)] public static extern int connect(int fd, byte* addr, int addrLen);
-    [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
-    [DllImport("libc", SetLastError = true)] public static extern int shutdown(int fd, int how);
-    [DllImport("libc", SetLastError = true)] public static extern int setsockopt(int fd, int level, int name, int* value, int length);
-    [DllImport("libc", SetLastError = true)] public static extern int eventfd(uint initial, int flags);
-    [DllImport("libc", SetLastError = true)] public static extern nint read(int fd, byte* buffer, nint count);
-    [DllImport("libc", SetLastError = true)] public static extern nint write(int fd, byte* buffer, nint count);
+    [LibraryImport("libc", SetLastError = true)] public static partial int epoll_create1(int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
+    [LibraryImport("libc", SetLastError = true)] public static partial int epoll_wait(int epfd, byte* events, int maxEvents, int timeout);
+    [LibraryImport("libc", SetLastError = true)] public static partial int accept4(int fd, byte* addr, int* addrLen, int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint recv(int fd, byte* buffer, nint length, int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint send(int fd, byte* buffer, nint length, int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
+    [LibraryImport("libc", SetLastError = true)] public static partial int connect(int fd, byte* addr, int addrLen);
+    [LibraryImport("libc", SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport("libc", SetLastError = true)] public static partial int shutdown(int fd, int how);
+    [LibraryImport("libc", SetLastError = true)] public static partial int setsockopt(int fd, int level, int name, int* value, int length);
+    [LibraryImport("libc", SetLastError = true)] public static partial int eventfd(uint initial, int flags);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint read(int fd, byte* buffer, nint count);
+    [LibraryImport("libc", SetLastError = true)] public static partial nint write(int fd, byte* buffer, nint count);
 
     public static int Errno => Marshal.GetLastPInvokeError();
 

@@ -62,8 +62,8 @@ internal sealed class ProxyOptions
     public bool InlineCompletions { get; set; } = true;
 
     /// <summary>
-    /// Socket threads (epoll threads) for Kestrel's connections, with <see cref="InlineCompletions"/>; the tunnel loop
-    /// is one more. Default 0: one per two cores, at least one. One thread serves about 15,000-19,000 plain
+    /// Socket threads (epoll threads) for Kestrel's connections, with <see cref="InlineCompletions"/>; as many tunnel
+    /// loops again (each its own thread and epoll, sharing the listening socket). Default 0: one per two cores, at least one. One thread serves about 15,000-19,000 plain
     /// requests per second of its core on the benchmark machine; a second one on two cores, shared with other work,
     /// gave no more requests per CPU-second and a longer tail (median p99 13.0 against 10.1 ms in alternating
     /// profile.py runs, bench/load/README.md). Read once at start.

@@ -4,11 +4,17 @@ namespace FilterService.Proxy;
 /// One deadline for the successive waits of a connection (the first bytes, a head, a ClientHello, the next keep-alive
 /// request): armed before a wait and disarmed after it, so a connection costs one CancellationTokenSource and one timer
 /// instead of one per wait. A deadline that fired is replaced, so a timer that went off just as the bytes arrived
-/// cannot cancel the next wait.
+/// cannot cancel the next wait. The timer is the injected clock's (<see cref="TimeProvider.CreateTimer"/>).
 /// </summary>
-internal sealed class ReadDeadline : IDisposable
+internal sealed class ReadDeadline(TimeProvider time) : IDisposable
 {
-    private CancellationTokenSource _cts = new();
+    private CancellationTokenSource _cts = new(Timeout.InfiniteTimeSpan, time);
+
+    /// <summary>A deadline on the system clock (for the stages that do not take a <see cref="TimeProvider"/> yet).</summary>
+    public ReadDeadline()
+        : this(TimeProvider.System)
+    {
+    }
 
     /// <summary>Starts the clock: the token is cancelled <paramref name="timeout"/> from now.</summary>
     public CancellationToken Arm(TimeSpan timeout)
@@ -23,7 +29,7 @@ internal sealed class ReadDeadline : IDisposable
         if (!_cts.TryReset())
         {
             _cts.Dispose();
-            _cts = new CancellationTokenSource();
+            _cts = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
         }
     }
 

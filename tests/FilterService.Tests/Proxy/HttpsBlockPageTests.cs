@@ -240,27 +240,27 @@ public sealed class BlockPageVerdictTests
 
     private static readonly IPAddress PupilLan = IPAddress.Parse("10.40.0.5");
 
-    private static FilterService.Proxy.ConnectMiddleware.ConnectVerdict Judge(string authority, bool canInspect, string? user = null) =>
-        FilterService.Proxy.ConnectMiddleware.Judge(Sample, PupilLan, user, authority, HttpsBlockPageFixture.Monday10,
+    private static FilterService.Proxy.ConnectFlow.ConnectVerdict Judge(string authority, bool canInspect, string? user = null) =>
+        FilterService.Proxy.ConnectFlow.Judge(Sample, PupilLan, user, authority, HttpsBlockPageFixture.Monday10,
             new FilterService.Proxy.ProxyOptions { ConnectPorts = [443] }, canInspect).Verdict;
 
     [Fact]
     public void Judge_BlockedNameWithCa_IsBlockPage() =>
-        Assert.Equal(FilterService.Proxy.ConnectMiddleware.ConnectVerdict.BlockPage, Judge("www.facebook.com:443", canInspect: true));
+        Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.BlockPage, Judge("www.facebook.com:443", canInspect: true));
 
     [Fact]
     public void Judge_BlockedNameWithoutCa_StaysBlocked() =>
-        Assert.Equal(FilterService.Proxy.ConnectMiddleware.ConnectVerdict.Blocked, Judge("www.facebook.com:443", canInspect: false));
+        Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.Blocked, Judge("www.facebook.com:443", canInspect: false));
 
     [Fact]
     public void Judge_BlockedNameOnAPortNotAllowed_StaysBlocked() =>
-        Assert.Equal(FilterService.Proxy.ConnectMiddleware.ConnectVerdict.Blocked, Judge("www.facebook.com:8443", canInspect: true));
+        Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.Blocked, Judge("www.facebook.com:8443", canInspect: true));
 
     [Fact]
     public void Judge_BlockedAddressLiteral_StaysBlocked() =>
-        Assert.Equal(FilterService.Proxy.ConnectMiddleware.ConnectVerdict.Blocked, Judge("192.0.2.7:443", canInspect: true, user: "risk1"));
+        Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.Blocked, Judge("192.0.2.7:443", canInspect: true, user: "risk1"));
 
     [Fact]
     public void Judge_AllowedName_IsStillSpliced() =>
-        Assert.Equal(FilterService.Proxy.ConnectMiddleware.ConnectVerdict.Splice, Judge("www.example.org:443", canInspect: true));
+        Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.Splice, Judge("www.example.org:443", canInspect: true));
 }

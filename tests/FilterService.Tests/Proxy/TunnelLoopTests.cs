@@ -76,13 +76,16 @@ public sealed class TunnelLoopTests : IAsyncLifetime
         }
     }
 
-    private Task<RunningService> StartAsync(bool loop, string idle = "00:00:02") => RunningService.StartAsync(Samples.DefaultDir, _origin,
-        $"--Proxy:TunnelLoop={loop}", "--Proxy:ClientHelloTimeout=00:00:01", $"--Proxy:TunnelIdleTimeout={idle}",
-        $"--Proxy:HostOverrides:echo.test=127.0.0.1:{((IPEndPoint)_echo.LocalEndpoint).Port}",
-        $"--Proxy:HostOverrides:dead.test=127.0.0.1:{_deadPort}");
+    private Task<RunningService> StartAsync(bool loop, string idle = "00:00:02", int loops = 1, TimeProvider? time = null, string hello = "00:00:01") =>
+        RunningService.StartAsync(Samples.DefaultDir, _origin, time,
+            $"--Proxy:TunnelLoop={loop}", $"--Proxy:SocketThreads={loops}", $"--Proxy:ClientHelloTimeout={hello}", $"--Proxy:TunnelIdleTimeout={idle}",
+            $"--Proxy:HostOverrides:echo.test=127.0.0.1:{((IPEndPoint)_echo.LocalEndpoint).Port}",
+            $"--Proxy:HostOverrides:dead.test=127.0.0.1:{_deadPort}");
 
-    private static TunnelLoop Loop(RunningService service) =>
-        Assert.Single(service.App.App.Services.GetServices<IConnectionListenerFactory>().OfType<TunnelLoopTransportFactory>().Single().Loops);
+    private static IReadOnlyList<TunnelLoop> Loops(RunningService service) =>
+        service.App.App.Services.GetServices<IConnectionListenerFactory>().OfType<TunnelLoopTransportFactory>().Single().Loops;
+
+    private static TunnelLoop Loop(RunningService service) => Assert.Single(Loops(service));
 
     private static async Task<RawClient> TunnelAsync(RunningService service, string target)
     {
@@ -267,5 +270,84 @@ public sealed class TunnelLoopTests : IAsyncLifetime
         var record = await service.WaitForAuditAsync(r => r.Str("url") == "secure.test:443" && r.Int("status") == 200, "the download");
         Assert.True(record.Long("bytes_out") > 24L * 1024 * 1024);
         Assert.Equal(1, Loop(service).Carried);
+    }
+
+    [Fact]
+    public async Task Tunnels_AreSpreadOverEveryLoop_AndStoppingTheServiceEndsEveryLoop()
+    {
+        var service = await StartAsync(loop: true, idle: "00:01:00", loops: 3);
+        var loops = Loops(service);
+        Assert.Equal(3, loops.Count);
+        var hello = await TlsHello.CaptureAsync("echo.test");
+        // Each connection comes from a new source port, which the kernel hashes to one of the three listening sockets:
+        // 30 tunnels leave a loop without any with a chance of 3 x (2/3)^30, under 1 in 50,000.
+        const int Tunnels = 30;
+        for (int i = 0; i < Tunnels; i++)
+        {
+            await using var raw = await TunnelAsync(service, "echo.test:443");
+            await raw.SendAsync(hello);
+            raw.Stream.Socket.Shutdown(SocketShutdown.Send);
+            var (text, closed) = await raw.ReadAllAsync(Wait);
+            Assert.Equal($"received {hello.Length} bytes", text);
+            Assert.True(closed);
+        }
+        Assert.Equal(Tunnels, loops.Sum(l => l.Carried));
+        Assert.All(loops, l => Assert.True(l.Carried > 0, $"a loop carried none of {Tunnels}: {string.Join(", ", loops.Select(x => x.Carried))}"));
+
+        // Tunnels held open on every loop: stopping the service ends each loop, and each loop ends its tunnels.
+        var open = new List<RawClient>();
+        var before = loops.Select(l => l.Carried).ToArray();
+        while (loops.Where((l, i) => l.Carried == before[i]).Any() && open.Count < 60)
+        {
+            var raw = await TunnelAsync(service, "echo.test:443");
+            await raw.SendAsync(hello);
+            open.Add(raw);
+        }
+        Assert.All(loops.Select((l, i) => l.Carried - before[i]), n => Assert.True(n > 0));
+        await service.DisposeAsync();
+        Assert.All(loops, l => Assert.True(l.Stopped));
+        foreach (var raw in open)
+        {
+            var (_, closed) = await raw.ReadAllAsync(Wait);
+            Assert.True(closed);
+            await raw.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task NoClientHello_IsRefusedWhenTheInjectedClockPassesTheDeadline_NotTheWallClock()
+    {
+        // The ClientHello deadline is a minute; the test's clock jumps past it and the loop refuses the tunnel at its
+        // next sweep (a quarter of a second of wall time), long before a minute has passed.
+        var clock = new SteppedClock(DateTimeOffset.UtcNow);
+        await using var service = await StartAsync(loop: true, time: clock, hello: "00:01:00");
+        var loop = Loop(service);
+        await using var raw = await TunnelAsync(service, "secure.test:443");
+        Assert.Equal(1, loop.Carried);
+        clock.Advance(TimeSpan.FromSeconds(61));
+        var (text, closed) = await raw.ReadAllAsync(Wait);
+        Assert.True(closed);
+        Assert.Equal("", text);
+        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "client-hello-timeout", "the silent tunnel");
+        Assert.Equal(403, record.Int("status"));
+        Assert.Equal("secure.test:443", record.Str("url"));
+        Assert.InRange(record.Long("duration_ms"), 61_000, 62_000); // measured on the injected clock
+    }
+
+    /// <summary>
+    /// <see cref="FakeTime"/> with timestamps too (the tunnel loop measures its deadlines with
+    /// <see cref="TimeProvider.GetTimestamp"/>): both move only when told. Timers stay the system's.
+    /// </summary>
+    private sealed class SteppedClock(DateTimeOffset start) : TimeProvider
+    {
+        private long _ticks = start.UtcTicks;
+
+        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 }

@@ -9,7 +9,7 @@ internal static class ExplainInspection
 {
     /// <summary>
     /// For an https URL or a host:port, what the policy wants for its tunnel (<see cref="PolicySnapshot.InspectTunnel"/>, as
-    /// <see cref="ConnectMiddleware.Judge"/> asks it for the live proxy); null for plain http, which has no tunnel.
+    /// <see cref="ConnectFlow.Judge"/> asks it for the live proxy); null for plain http, which has no tunnel.
     /// </summary>
     public static TunnelInspection? Of(PolicySnapshot snapshot, FilterRequest asked)
     {
@@ -17,8 +17,8 @@ internal static class ExplainInspection
         {
             return null;
         }
-        var judged = ConnectMiddleware.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true);
-        return judged.Verdict == ConnectMiddleware.ConnectVerdict.BadTarget ? null : judged.Inspection;
+        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true);
+        return judged.Verdict == ConnectFlow.ConnectVerdict.BadTarget ? null : judged.Inspection;
     }
 
     public static string ReasonName(InspectionReason reason) => reason switch

@@ -30,7 +30,7 @@ internal sealed record Explanation(
     FilterRequest Decided,
     DecidedOn On,
     bool Inspection,
-    ConnectMiddleware.ConnectVerdict? Answered,
+    ConnectFlow.ConnectVerdict? Answered,
     TunnelInspection? Inspected,
     Decision Decision,
     SafeSearchTarget? SafeSearch,
@@ -40,7 +40,7 @@ internal sealed record Explanation(
 
 /// <summary>
 /// "Why was this blocked?": the one explainer behind the <c>explain</c> command and the console's simulator pages. It runs
-/// the proxy's own engine and CONNECT judgement (<see cref="ConnectMiddleware.Judge"/>) on one request, with the trace.
+/// the proxy's own engine and CONNECT judgement (<see cref="ConnectFlow.Judge"/>) on one request, with the trace.
 /// </summary>
 internal static class Explainer
 {
@@ -51,8 +51,8 @@ internal static class Explainer
         var decision = snapshot.Decide(request, withTrace: true);
         if (on == DecidedOn.ConnectHost)
         {
-            // The policy's connect options (bare_ip), as ConnectMiddleware.Judge applies them.
-            decision = ConnectMiddleware.ApplyConnectOptions(snapshot, Authority.CanonicalHost(request.Host) ?? request.Host, decision);
+            // The policy's connect options (bare_ip), as ConnectFlow.Judge applies them.
+            decision = ConnectFlow.ApplyConnectOptions(snapshot, Authority.CanonicalHost(request.Host) ?? request.Host, decision);
         }
         var inspected = ExplainInspection.Of(snapshot, asked);
         // As the proxy connects: an allowed request from a locked role to a search host goes to the safe-search address.
@@ -64,7 +64,7 @@ internal static class Explainer
 
     /// <summary>
     /// The request the proxy actually decides for <paramref name="asked"/>, and on what. An https URL reaches the proxy as
-    /// <c>CONNECT host:port</c>: the tunnel is judged by <see cref="ConnectMiddleware.Judge"/>, the proxy's own judgement,
+    /// <c>CONNECT host:port</c>: the tunnel is judged by <see cref="ConnectFlow.Judge"/>, the proxy's own judgement,
     /// and only an inspected tunnel (an inspection CA, a host whose rules need methods or paths) has its requests decided
     /// on the URL; otherwise the host at CONNECT is all the proxy sees.
     /// </summary>
@@ -78,9 +78,9 @@ internal static class Explainer
         {
             return (asked, DecidedOn.Url);
         }
-        var judged = ConnectMiddleware.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At,
+        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At,
             new ProxyOptions(), inspection);
-        if (judged.Verdict == ConnectMiddleware.ConnectVerdict.Inspect)
+        if (judged.Verdict == ConnectFlow.ConnectVerdict.Inspect)
         {
             return (asked, DecidedOn.Url);
         }
@@ -89,20 +89,20 @@ internal static class Explainer
     }
 
     /// <summary>
-    /// How the live proxy answers a tunnel it refuses, by <see cref="ConnectMiddleware.Judge"/>'s verdict: the block page
+    /// How the live proxy answers a tunnel it refuses, by <see cref="ConnectFlow.Judge"/>'s verdict: the block page
     /// inside TLS (<c>BlockPage</c>: an inspection CA and a host name) or 403 to the CONNECT (<c>Blocked</c>). Null when
     /// the request is allowed or is decided on the URL (a plain http request or one inside an inspected tunnel, answered
     /// with the block page as any request).
     /// </summary>
-    internal static ConnectMiddleware.ConnectVerdict? AnsweredWith(PolicySnapshot snapshot, FilterRequest decided, DecidedOn on, bool inspection)
+    internal static ConnectFlow.ConnectVerdict? AnsweredWith(PolicySnapshot snapshot, FilterRequest decided, DecidedOn on, bool inspection)
     {
         if (on != DecidedOn.ConnectHost)
         {
             return null;
         }
-        var judged = ConnectMiddleware.Judge(snapshot, decided.Client, decided.User, Authority.Format(decided.Host, decided.Port), decided.At,
+        var judged = ConnectFlow.Judge(snapshot, decided.Client, decided.User, Authority.Format(decided.Host, decided.Port), decided.At,
             new ProxyOptions(), inspection);
-        return judged.Verdict is ConnectMiddleware.ConnectVerdict.BlockPage or ConnectMiddleware.ConnectVerdict.Blocked ? judged.Verdict : null;
+        return judged.Verdict is ConnectFlow.ConnectVerdict.BlockPage or ConnectFlow.ConnectVerdict.Blocked ? judged.Verdict : null;
     }
 
     /// <summary>

@@ -42,7 +42,7 @@ internal static class ExplanationText
         }
         if (e.Answered is { } verdict)
         {
-            facts.Add(("answered", verdict == ConnectMiddleware.ConnectVerdict.BlockPage
+            facts.Add(("answered", verdict == ConnectFlow.ConnectVerdict.BlockPage
                 ? "block page inside TLS (inspection CA configured)"
                 : !e.Inspection
                     ? "403 to the CONNECT (no inspection CA)"
