@@ -310,8 +310,8 @@ internal sealed partial class ConnectMiddleware
             // 7. Splice.
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
             using var active = _proxy.Metrics?.TrackTunnel();
-            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
-                lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
+            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection, socket, _proxy.Options.TunnelIdleTimeout, _proxy.Options.SocketSplice,
+                _proxy.Time, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _proxy.Observe(ProxyServices.FromDecision(at, client, "CONNECT", target, decision, 200, fromClient, toClient, Elapsed(started), reference,
                 policy.Version, remote!.Address.ToString(), null) with { SafeSearch = safeSearch });
         }
