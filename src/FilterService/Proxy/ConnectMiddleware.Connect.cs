@@ -83,8 +83,8 @@ internal sealed partial class ConnectMiddleware
             // Splice.
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
             using var active = _proxy.Metrics?.TrackTunnel();
-            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection.Transport, socket, _proxy.Options.TunnelIdleTimeout,
-                lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
+            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection, socket, _proxy.Options.TunnelIdleTimeout, _proxy.Options.SocketSplice,
+                _proxy.Time, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _flow.Spliced(request, judged, remote!, fromClient, toClient);
         }
     }

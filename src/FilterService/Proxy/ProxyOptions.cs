@@ -98,6 +98,9 @@ internal sealed class ProxyOptions
     /// </summary>
     public bool TunnelLoop { get; set; } = true;
 
+    /// <summary>Tunnels Kestrel carries send the origin's bytes straight to the client's socket (Proxy.SocketSplice), not through Kestrel's output pipe. Default: see bench/load/README.md.</summary>
+    public bool SocketSplice { get; set; } = true;
+
     /// <summary>Concurrent connections one client address may hold. Default 256 (a NATed classroom shares one address).</summary>
     public int MaxConnectionsPerClient { get; set; } = 256;
 

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace FilterService.Proxy;
 
@@ -13,6 +15,20 @@ internal static class Tunnel
 {
     private const int ReceiveBlock = 64 * 1024;
 
+    /// <summary>
+    /// Splices <paramref name="connection"/> and <paramref name="upstream"/>: with <paramref name="socketSplice"/> and a
+    /// connection on Kestrel's socket transport, through <see cref="SocketSplice"/> (the origin's bytes sent straight to
+    /// the client's socket); otherwise through the connection's pipes. The idle deadline runs on <paramref name="time"/>.
+    /// </summary>
+    public static Task<(long FromClient, long ToClient)> SpliceAsync(ConnectionContext connection, Socket upstream, TimeSpan idle, bool socketSplice,
+        TimeProvider time, CancellationToken closeRequested)
+    {
+        var socket = socketSplice ? connection.Features.Get<IConnectionSocketFeature>()?.Socket : null;
+        return socket is null
+            ? SpliceAsync(connection.Transport, upstream, idle, time, closeRequested)
+            : SocketSplice.SpliceAsync(connection.Transport.Input, socket, upstream, idle, time, closeRequested);
+    }
+
     /// <remarks>
     /// The usual ends are exception-free: the client's FIN completes its pipe, the origin's FIN (or reset) ends the
     /// receive with 0, and the other direction is then stopped by cancelling the pipe read or shutting the socket down,
@@ -22,10 +38,10 @@ internal static class Tunnel
     /// the idle timeout and server shutdown, which are rare.
     /// </remarks>
     public static async Task<(long FromClient, long ToClient)> SpliceAsync(IDuplexPipe client, Socket upstream, TimeSpan idle,
-        CancellationToken closeRequested)
+        TimeProvider time, CancellationToken closeRequested)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(closeRequested);
-        cts.CancelAfter(idle);
+        using var cts = new CancellationTokenSource(idle, time);
+        using var shutdown = closeRequested.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), cts);
         var counters = new long[2];
         var up = ClientToUpstreamAsync(client.Input, upstream, counters, cts, idle);
         var down = UpstreamToClientAsync(upstream, client.Output, counters, cts, idle);
@@ -45,7 +61,7 @@ internal static class Tunnel
     }
 
     /// <summary>Ends a pending receive on the upstream socket without an exception: it returns 0.</summary>
-    private static void Stop(Socket upstream)
+    internal static void Stop(Socket upstream)
     {
         try
         {
@@ -56,7 +72,7 @@ internal static class Tunnel
         }
     }
 
-    private static async Task<bool> ClientToUpstreamAsync(PipeReader input, Socket upstream, long[] counters, CancellationTokenSource cts, TimeSpan idle)
+    internal static async Task<bool> ClientToUpstreamAsync(PipeReader input, Socket upstream, long[] counters, CancellationTokenSource cts, TimeSpan idle)
     {
         try
         {
