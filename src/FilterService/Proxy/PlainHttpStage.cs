@@ -197,11 +197,11 @@ internal sealed partial class PlainHttpStage : IDisposable
         if (decision.IsBlocked)
         {
             await _proxy.AlertAsync(at, client, head.Method, url, host, decision, reference, policy.Version);
-            var page = Encoding.UTF8.GetBytes(BlockPage.Render(policy, decision, url, client, at, reference));
+            var page = BlockPage.RenderUtf8(policy, decision, url, client, at, reference);
             WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", page.Length, !head.KeepAlive, "Cache-Control", "no-store");
             if (!head.IsHead)
             {
-                output.Write(page);
+                output.Write(page.Span);
             }
             bool flushed = await TryFlushAsync(output);
             _proxy.Observe(ProxyServices.FromDecision(at, client, head.Method, url, decision, 403, 0, head.IsHead ? 0 : page.Length,
