@@ -159,9 +159,10 @@ internal sealed partial class ForwardingStage
                 context.Response.ContentType = "text/html; charset=utf-8";
                 context.Response.Headers.CacheControl = "no-store";
                 context.Response.Headers.Via = _proxy.Via;
-                context.Response.ContentLength = verdict.Page!.Length;
-                await context.Response.Body.WriteAsync(verdict.Page, context.RequestAborted);
-                Audit(verdict.Blocked(verdict.Page.Length));
+                var page = verdict.Page;
+                context.Response.ContentLength = page.Length;
+                await context.Response.Body.WriteAsync(page, context.RequestAborted);
+                Audit(verdict.Blocked(page.Length));
                 return;
             case HttpVerdictKind.Abort:
                 context.Abort();

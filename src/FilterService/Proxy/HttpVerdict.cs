@@ -46,7 +46,14 @@ internal readonly record struct HttpVerdict
     /// <summary>The engine's decision (Block, Forward).</summary>
     public Decision? Decision { get; init; }
     /// <summary>The block page, UTF-8 (Block).</summary>
-    public byte[]? Page { get; init; }
+    public byte[] Page => PageUtf8().ToArray();
+
+    /// <summary>
+    /// The block page as UTF-8 in this thread's buffer (<see cref="BlockPage.RenderUtf8"/>): write it out before anything
+    /// that may await. Rendered after the alert was written, never before.
+    /// </summary>
+    public ReadOnlyMemory<byte> PageUtf8() =>
+        BlockPage.RenderUtf8(Request.Policy, Decision!, Url, Request.Client, Request.At, Request.Reference);
     /// <summary>Where a locked role's search goes instead (Forward), or null.</summary>
     public SafeSearchTarget? SafeSearch { get; init; }
 
@@ -91,8 +98,7 @@ internal readonly record struct HttpVerdict
             {
                 await proxy.AlertAsync(request.At, request.Client, method, url, host, decision, request.Reference, request.PolicyVersion);
             } // else raised once, at the CONNECT: one alert per attempt, however many requests the browser sends inside
-            var page = Encoding.UTF8.GetBytes(BlockPage.Render(policy, decision, url, request.Client, request.At, request.Reference));
-            return new() { Kind = HttpVerdictKind.Block, Request = request, Method = method, Url = url, Status = 403, Decision = decision, Page = page };
+            return new() { Kind = HttpVerdictKind.Block, Request = request, Method = method, Url = url, Status = 403, Decision = decision };
         }
         return new()
         {

@@ -180,11 +180,11 @@ internal sealed partial class LeanHttpStage : IDisposable
                 return await ForwardAsync(connection, head, response, verdict);
             case HttpVerdictKind.Block:
             {
-                var page = verdict.Page!;
+                var page = verdict.PageUtf8(); // this thread's buffer: written out before the flush awaits
                 WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", page.Length, !head.KeepAlive, "Cache-Control", "no-store");
                 if (!head.IsHead)
                 {
-                    output.Write(page);
+                    output.Write(page.Span);
                 }
                 bool flushed = await TryFlushAsync(output);
                 _proxy.Observe(verdict.Blocked(head.IsHead ? 0 : page.Length));
