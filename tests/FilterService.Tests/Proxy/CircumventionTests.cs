@@ -5,47 +5,40 @@ using FilterService.Tests.TestSupport;
 namespace FilterService.Tests.Proxy;
 
 /// <summary>
-/// The services for <see cref="CircumventionTests"/>, each started as its own process, all at once: for every fast-path
-/// combination one on the default sample and one on the sample with <c>connect: { bare_ip: block }</c>.
+/// The services for <see cref="CircumventionTests"/>, each started as its own process, all at once: one per fast-path
+/// combination, on the default sample with <c>connect: { bare_ip: block }</c> added.
 /// </summary>
 public sealed class CircumventionFixture : IAsyncLifetime
 {
-    private readonly Dictionary<(string, bool), (ServiceProcess Service, string Audit)> _services = new();
+    private readonly Dictionary<string, (ServiceProcess Service, string Audit)> _services = new();
 
     public TestOrigin Origin { get; private set; } = null!;
     internal Fuzz.RecordingOrigin Probe { get; private set; } = null!;
 
-    /// <summary>The service for <paramref name="paths"/> on the policy that refuses bare-IP tunnels (or the default one), and its audit directory.</summary>
-    public (ServiceProcess Service, string Audit) For(string paths, bool refuseBareIp) => _services[(paths, refuseBareIp)];
+    /// <summary>The service for <paramref name="paths"/>, and its audit directory.</summary>
+    public (ServiceProcess Service, string Audit) this[string paths] => _services[paths];
 
     public async Task InitializeAsync()
     {
         Origin = await TestOrigin.StartAsync();
         Probe = Fuzz.RecordingOrigin.Start();
-        var policies = new Dictionary<bool, string> { [true] = CircumventionTests.Policy(refuseBareIp: true), [false] = Samples.CopyDefault() };
-        var starting = new Dictionary<(string, bool), (Task<ServiceProcess> Start, string Audit)>();
-        foreach (var path in FastPath.All)
+        var policy = CircumventionTests.Policy(refuseBareIp: true);
+        var starting = FastPath.All.ToDictionary(p => p.Name, p =>
         {
-            foreach (var (refuse, policy) in policies)
-            {
-                var audit = TempDir.Create("audit");
-                starting[(path.Name, refuse)] = (ServiceProcess.StartAsync([
-                    .. CircumventionTests.Settings(policy, audit, Origin, path),
-                    $"--Proxy:HostOverrides:{FastPathFixture.ProbeHost}=127.0.0.1:{Probe.Port}",
-                ]), audit);
-            }
-        }
+            var audit = TempDir.Create("audit");
+            return (Start: CircumventionTests.StartAsync(policy, audit, Origin, p, $"--Proxy:HostOverrides:{FastPathFixture.ProbeHost}=127.0.0.1:{Probe.Port}"), Audit: audit);
+        });
         try
         {
             await Task.WhenAll(starting.Values.Select(s => s.Start));
         }
         finally
         {
-            foreach (var (key, (start, audit)) in starting)
+            foreach (var (name, (start, audit)) in starting)
             {
                 if (start.IsCompletedSuccessfully)
                 {
-                    _services[key] = (start.Result, audit);
+                    _services[name] = (start.Result, audit);
                 }
             }
         }
@@ -75,6 +68,9 @@ public sealed class CircumventionTests(CircumventionFixture fixture) : IClassFix
         "--Proxy:ConnectPorts=*", // the origin's port is not 443: the port policy must not be what refuses
     ];
 
+    internal static Task<ServiceProcess> StartAsync(string policy, string audit, TestOrigin origin, FastPath paths, params string[] extra) =>
+        ServiceProcess.StartAsync([.. Settings(policy, audit, origin, paths), .. extra]);
+
     /// <summary>A copy of the default sample with <c>connect: { bare_ip: block }</c> (or nothing) appended.</summary>
     internal static string Policy(bool refuseBareIp)
     {
@@ -96,33 +92,30 @@ public sealed class CircumventionTests(CircumventionFixture fixture) : IClassFix
     public async Task EachCombination_TakesItsPaths(string paths)
     {
         var path = FastPath.Named(paths);
-        foreach (var refuse in new[] { true, false })
-        {
-            var (service, _) = fixture.For(paths, refuse);
-            var threads = Directory.GetDirectories($"/proc/{service.ProcessId}/task")
-                .Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
-            Assert.Equal(path.Loop, threads.Any(t => t.StartsWith("Tunnel loop", StringComparison.Ordinal)));
+        var (service, _) = fixture[paths];
+        var threads = Directory.GetDirectories($"/proc/{service.ProcessId}/task")
+            .Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToList();
+        Assert.Equal(path.Loop, threads.Any(t => t.StartsWith("Tunnel loop", StringComparison.Ordinal)));
 
-            string marker = $"{paths}-{Guid.NewGuid():N}";
-            var probe = await Curl.RunAsync("--proxy", service.Proxy, "-H", $"user-agent: {marker}", $"http://{FastPathFixture.ProbeHost}/probe");
-            Assert.Equal(200, probe.HttpCode);
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            Fuzz.OriginArrival? arrival;
-            while ((arrival = fixture.Probe.Arrivals.FirstOrDefault(a => a.Text.Contains(marker, StringComparison.Ordinal))) is null)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{paths}: the probe request never reached the origin");
-                await Task.Delay(20);
-            }
-            string sent = path.Lean ? $"\r\nuser-agent: {marker}\r\n" : $"\r\nUser-Agent: {marker}\r\n";
-            Assert.True(arrival.Text.Contains(sent, StringComparison.Ordinal), $"{paths}: expected {sent.Trim()} upstream, the origin got:\n{arrival.Text}");
+        string marker = $"{paths}-{Guid.NewGuid():N}";
+        var probe = await Curl.RunAsync("--proxy", service.Proxy, "-H", $"user-agent: {marker}", $"http://{FastPathFixture.ProbeHost}/probe");
+        Assert.Equal(200, probe.HttpCode);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        Fuzz.OriginArrival? arrival;
+        while ((arrival = fixture.Probe.Arrivals.FirstOrDefault(a => a.Text.Contains(marker, StringComparison.Ordinal))) is null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{paths}: the probe request never reached the origin");
+            await Task.Delay(20);
         }
+        string sent = path.Lean ? $"\r\nuser-agent: {marker}\r\n" : $"\r\nUser-Agent: {marker}\r\n";
+        Assert.True(arrival.Text.Contains(sent, StringComparison.Ordinal), $"{paths}: expected {sent.Trim()} upstream, the origin got:\n{arrival.Text}");
     }
 
     [Theory]
     [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
     public async Task Issue17_BareIpConnect_IsRefused_WhenThePolicySaysSo_AndNamedHostsStillWork(string paths)
     {
-        var (service, audit) = fixture.For(paths, refuseBareIp: true);
+        var (service, audit) = fixture[paths];
         var origin = fixture.Origin;
 
         var bare = await Curl.RunAsync("-k", "--proxy", service.Proxy, $"https://127.0.0.1:{origin.HttpsPort}/hello");
@@ -139,7 +132,9 @@ public sealed class CircumventionTests(CircumventionFixture fixture) : IClassFix
     [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
     public async Task Issue17_BareIpConnect_IsAllowed_WhenThePolicyDoesNotSay(string paths)
     {
-        var (service, _) = fixture.For(paths, refuseBareIp: false);
+        // The one case on a policy without bare_ip: block: its own process.
+        var audit = TempDir.Create("audit");
+        await using var service = await StartAsync(Samples.CopyDefault(), audit, fixture.Origin, FastPath.Named(paths));
 
         var bare = await Curl.RunAsync("-k", "--proxy", service.Proxy, $"https://127.0.0.1:{fixture.Origin.HttpsPort}/hello");
         Assert.Equal(200, bare.ConnectCode);
@@ -150,7 +145,8 @@ public sealed class CircumventionTests(CircumventionFixture fixture) : IClassFix
     [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
     public async Task Issue17_DohResolver_IsBlockedForPupils_AndOpenToStaff_InTheDefaultSample(string paths)
     {
-        var (service, audit) = fixture.For(paths, refuseBareIp: false);
+        // The default sample's circumvention category (the fixture's policy only adds connect: { bare_ip: block }).
+        var (service, audit) = fixture[paths];
 
         var pupil = await Curl.RunAsync("-k", "--proxy", service.Proxy, "--proxy-user", "pupil1:pupil1-demo", "https://dns.google/hello");
         Assert.Equal(403, pupil.ConnectCode);

@@ -130,7 +130,16 @@ public sealed class HttpForwardingTests(ForwardingFixture fixture) : IClassFixtu
         Assert.DoesNotContain("Proxy-Connection", text);
         Assert.DoesNotContain("Keep-Alive", text);
 
-        // Keep-alive: a second request on the same connection is answered too.
+        if (!FastPath.Named(paths).Lean)
+        {
+            // Kestrel's parser: a Connection header naming an extension token is kept whole by adding "close" (see
+            // ConnectionHeaderEncoding), so the connection ends after this response, as that class documents.
+            Assert.Contains("\r\nConnection: close\r\n", head);
+            var (rest, closed) = await raw.ReadAllAsync(TimeSpan.FromSeconds(10));
+            Assert.True(closed && rest.Length == 0, rest);
+            return;
+        }
+        // The lean stage: keep-alive, a second request on the same connection is answered too.
         await raw.SendAsync("GET http://allowed.test/hello HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
         var second = await raw.ReadHeadAsync(TimeSpan.FromSeconds(10));
         Assert.StartsWith("HTTP/1.1 200", second);
