@@ -5,29 +5,42 @@ using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
 
-public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<ProxyFixture>
+/// <summary>The origin's /gated release is one-shot: each combination has its own origin.</summary>
+public sealed class ForwardingFixture : FastPathFixture
 {
-    private RunningService Service => fixture.Service;
+    protected override bool OriginPerCombination => true;
+}
 
-    [Fact]
-    public async Task Get_AllowedThroughCurl_ReturnsOriginPage()
+/// <summary>Plain HTTP forwarded on real sockets, with the fast paths in every combination ("general" is neither).</summary>
+public sealed class HttpForwardingTests(ForwardingFixture fixture) : IClassFixture<ForwardingFixture>
+{
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public Task EachCombination_TakesItsPaths(string paths) => fixture.AssertTakesItsPathsAsync(paths);
+
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Get_AllowedThroughCurl_ReturnsOriginPage(string paths)
     {
-        var result = await Curl.RunAsync("--proxy", Service.ProxyUri.ToString(), "http://allowed.test/hello");
+        var service = fixture[paths];
+        var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "http://allowed.test/hello");
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(200, result.HttpCode);
         Assert.Contains("Hello from the origin", result.Body);
         Assert.Contains("host allowed.test", result.Body);
-        var record = await Service.WaitForAuditAsync(r => r.Str("url") == "http://allowed.test/hello", "the allowed GET");
+        var record = await service.WaitForAuditAsync(r => r.Str("url") == "http://allowed.test/hello", "the allowed GET");
         Assert.Equal("allow", record.Str("action"));
         Assert.Equal(200, record.Int("status"));
         Assert.Equal("default", record.Str("rule"));
         Assert.True(record.Long("bytes_out") > 0);
     }
 
-    [Fact]
-    public async Task Post_WithBodyThroughHttpClient_ReachesOriginIntact()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Post_WithBodyThroughHttpClient_ReachesOriginIntact(string paths)
     {
-        using var client = Service.CreateClient();
+        var service = fixture[paths];
+        using var client = service.CreateClient();
         var body = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("pupil homework ", 5000)));
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
@@ -35,26 +48,30 @@ public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(body, await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(body.Length.ToString(), response.Headers.GetValues("X-Request-Length").Single());
-        var record = await Service.WaitForAuditAsync(r => r.Str("method") == "POST" && r.Long("bytes_in") == body.Length, "the POST");
+        var record = await service.WaitForAuditAsync(r => r.Str("method") == "POST" && r.Long("bytes_in") == body.Length, "the POST");
         Assert.Equal(body.Length, record.Long("bytes_out"));
     }
 
-    [Fact]
-    public async Task Post_ChunkedUploadThroughCurl_IsReframedAndDelivered()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Post_ChunkedUploadThroughCurl_IsReframedAndDelivered(string paths)
     {
+        var service = fixture[paths];
         var file = Path.Combine(TempDir.Create("upload"), "data.txt");
         await File.WriteAllTextAsync(file, string.Concat(Enumerable.Repeat("0123456789", 30000)));
-        var result = await Curl.RunAsync("--proxy", Service.ProxyUri.ToString(), "-H", "Transfer-Encoding: chunked",
+        var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "-H", "Transfer-Encoding: chunked",
             "--data-binary", "@" + file, "http://allowed.test/echo");
         Assert.Equal(200, result.HttpCode);
         Assert.Equal(300000, result.Body.Length);
         Assert.StartsWith("0123456789", result.Body);
     }
 
-    [Fact]
-    public async Task Download_50MegabytesThroughHttpClient_IsStreamedNotBuffered()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Download_50MegabytesThroughHttpClient_IsStreamedNotBuffered(string paths)
     {
-        using var client = Service.CreateClient();
+        var service = fixture[paths];
+        using var client = service.CreateClient();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var response = await client.GetAsync("http://allowed.test/gated", HttpCompletionOption.ResponseHeadersRead, cts.Token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -68,7 +85,7 @@ public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<Pr
             Assert.True(n > 0, "stream ended early");
             total += n;
         }
-        fixture.Origin.ReleaseGate();
+        fixture.OriginOf(paths).ReleaseGate();
         while (true)
         {
             int n = await stream.ReadAsync(buffer, cts.Token);
@@ -81,18 +98,22 @@ public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.Equal(TestOrigin.GatedTotal, total);
     }
 
-    [Fact]
-    public async Task Download_50MegabytesThroughCurl_ArrivesComplete()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Download_50MegabytesThroughCurl_ArrivesComplete(string paths)
     {
-        var result = await Curl.RunAsync("--proxy", Service.ProxyUri.ToString(), "http://allowed.test/big?mb=50");
+        var service = fixture[paths];
+        var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "http://allowed.test/big?mb=50");
         Assert.Equal(200, result.HttpCode);
         Assert.Equal(50 * 1024 * 1024, result.Body.Length);
     }
 
-    [Fact]
-    public async Task Forward_HopByHopHeaders_AreDroppedAndViaAdded()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Forward_HopByHopHeaders_AreDroppedAndViaAdded(string paths)
     {
-        await using var raw = await RawClient.ConnectAsync(Service.ProxyEndPoint);
+        var service = fixture[paths];
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
         await raw.SendAsync("GET http://allowed.test/headers HTTP/1.1\r\nHost: allowed.test\r\nConnection: X-Secret-Hop\r\n" +
             "X-Secret-Hop: drop-me\r\nProxy-Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-End-To-End: keep-me\r\n\r\n");
         var head = await raw.ReadHeadAsync(TimeSpan.FromSeconds(10));
@@ -109,16 +130,27 @@ public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.DoesNotContain("Proxy-Connection", text);
         Assert.DoesNotContain("Keep-Alive", text);
 
-        // Keep-alive: a second request on the same connection is answered too.
+        if (!FastPath.Named(paths).Lean)
+        {
+            // Kestrel's parser: a Connection header naming an extension token is kept whole by adding "close" (see
+            // ConnectionHeaderEncoding), so the connection ends after this response, as that class documents.
+            Assert.Contains("\r\nConnection: close\r\n", head);
+            var (rest, closed) = await raw.ReadAllAsync(TimeSpan.FromSeconds(10));
+            Assert.True(closed && rest.Length == 0, rest);
+            return;
+        }
+        // The lean stage: keep-alive, a second request on the same connection is answered too.
         await raw.SendAsync("GET http://allowed.test/hello HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
         var second = await raw.ReadHeadAsync(TimeSpan.FromSeconds(10));
         Assert.StartsWith("HTTP/1.1 200", second);
     }
 
-    [Fact]
-    public async Task Connect_SecondOnKeepAliveConnection_Gets405AndClose()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Connect_SecondOnKeepAliveConnection_Gets405AndClose(string paths)
     {
-        await using var raw = await RawClient.ConnectAsync(Service.ProxyEndPoint);
+        var service = fixture[paths];
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
         await raw.SendAsync("GET http://allowed.test/hello HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
         var first = await raw.ReadHeadAsync(TimeSpan.FromSeconds(10));
         Assert.StartsWith("HTTP/1.1 200", first);
@@ -130,17 +162,21 @@ public sealed class HttpForwardingTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.True(closed);
     }
 
-    [Fact]
-    public async Task Get_UpstreamRefusesConnection_Gets502()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Get_UpstreamRefusesConnection_Gets502(string paths)
     {
-        var result = await Curl.RunAsync("--proxy", Service.ProxyUri.ToString(), "http://127.0.0.1:1/");
+        var service = fixture[paths];
+        var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "http://127.0.0.1:1/");
         Assert.Equal(502, result.HttpCode);
     }
 
-    [Fact]
-    public async Task Get_OriginFormToProxyPort_IsNotForwarded()
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task Get_OriginFormToProxyPort_IsNotForwarded(string paths)
     {
-        var result = await Curl.RunAsync($"http://127.0.0.1:{Service.ProxyPort}/hello");
+        var service = fixture[paths];
+        var result = await Curl.RunAsync($"http://127.0.0.1:{service.ProxyPort}/hello");
         Assert.Equal(400, result.HttpCode);
     }
 }
