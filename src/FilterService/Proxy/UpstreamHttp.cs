@@ -177,6 +177,11 @@ internal sealed class UpstreamResponseHead
         {
             return false;
         }
+        // reason-phrase = *( HTAB / SP / VCHAR / obs-text ): a bare CR or LF in it would hide a header from this parser.
+        if (line[12..].ContainsAnyInRange((byte)0, (byte)0x08) || line[12..].ContainsAnyInRange((byte)0x0a, (byte)0x1f) || line[12..].Contains((byte)0x7f))
+        {
+            return false;
+        }
         Http11 = line[7] == (byte)'1';
         Status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
         if (Status < 100)
