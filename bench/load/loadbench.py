@@ -277,6 +277,14 @@ def busiest_thread(before, after):
     return best[0], best[1] / CLK_TCK
 
 
+def thread_names(root):
+    """{thread name: how many} across the tree: which threads the proxy runs, e.g. {".NET Sockets": 1, "Tunnel loop": 1}."""
+    names = {}
+    for name, _ in thread_ticks(root).values():
+        names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def cpus_allowed(pid):
     """The CPUs the process may run on, as the kernel states them (Cpus_allowed_list), e.g. '0' or '0-1'."""
     try:
@@ -686,6 +694,7 @@ def one_proxy(proxy, round_no, run, args, blocked_host):
                 result[step] = measured(started, lambda: go(args, raw(step)), args.duration,
                                         logs if step in LOGGED_STEPS else None)
             result["rss_load_mb"] = rss_mb(started.pid)
+            result["threads"] = thread_names(started.pid)
         finally:
             started.stop()
     if "inspection" in args.suites:
@@ -882,7 +891,7 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
     lines = [
         f"# Load benchmark: FilterService against Squid",
         "",
-        f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} rounds "
+        f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} round{'s' if rounds > 1 else ''} "
         f"(each proxy started fresh every round, the order alternating), {args.duration} s per step after "
         f"{args.warmup} s of warm-up per step, {args.connections} connections; suites {', '.join(args.suites)}. "
         "Medians of the rounds; the ratio is FilterService over Squid, oriented so that above 1 means FilterService is "
@@ -908,7 +917,13 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
                "The load generators and nginx were not pinned and shared every core with the proxy. ")
             + "Proxy cores used is the proxy's CPU-seconds over the step's seconds of load; near the pinned count, the "
             "proxy was CPU-bound there; a busiest thread near 1.00 is one thread capping the throughput.",
+            "",
         ]
+        for v in variants:
+            first = next((r for r in results if r["proxy"] == v.label and "threads" in r), None)
+            if first:
+                lines.append(f"- {v.name}'s threads after the load, round {first['round']}: "
+                             + ", ".join(f"{name} {count}" for name, count in first["threads"].items()))
     lines += [
         "",
         "| | " + " | ".join(c[0] for c in columns) + " |",
