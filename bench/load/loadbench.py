@@ -147,7 +147,8 @@ def pinned(command, cpus):
 
 
 def cpu_list(text):
-    """The CPUs a taskset list names (0,2-3 -> [0, 2, 3]); ValueError if it names none this machine has."""
+    """The CPUs a taskset list names (0,2-3 -> [0, 2, 3]); ValueError if it is not such a list or names a CPU this
+    process may not use."""
     cpus = set()
     for part in text.split(","):
         m = re.fullmatch(r"\s*(\d+)(?:-(\d+))?\s*", part)
