@@ -53,6 +53,112 @@ SUITES = {"plain": ["plain"], "blocked": ["blocked"], "tunnels": ["tunnels", "do
 LOGGED_STEPS = ("plain", "blocked", "bumped", "inspected")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NAMES = {"squid": "Squid", "filterservice": "FilterService"}
+RELEASE_DLL = "src/FilterService/bin/Release/net10.0/FilterService.dll"
+
+
+class Variant:
+    """One column of the report: Squid, FilterService as built in this checkout, or a variant of FilterService: its own
+    label, environment settings passed to the process (Proxy__LeanHttp=false, DOTNET_gcServer=1) and the checkout whose
+    Release build it starts. Every variant is started and measured exactly as `filterservice`, on the same port."""
+
+    def __init__(self, kind, label=None, repo=REPO, env=None):
+        self.kind, self.label, self.repo, self.env = kind, label or kind, os.path.abspath(repo), dict(env or {})
+
+    @property
+    def port(self):
+        return PORTS[self.kind]
+
+    @property
+    def name(self):
+        return NAMES.get(self.label, self.label)
+
+    @property
+    def dll(self):
+        return os.path.join(self.repo, RELEASE_DLL)
+
+    def describe(self):
+        parts = []
+        if self.repo != REPO:
+            built = datetime.datetime.fromtimestamp(os.path.getmtime(self.dll), datetime.timezone.utc)
+            parts.append(f"the Release build of `{self.repo}` at commit {git_commit(self.repo)} (built {built:%Y-%m-%d %H:%M} UTC)")
+        parts += [f"`{k}={v}`" for k, v in self.env.items()]
+        return ", ".join(parts)
+
+    def __str__(self):
+        return self.label
+
+
+def git_commit(repo):
+    try:
+        return subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip() or "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def parse_variant(spec):
+    """squid | filterservice | filterservice:LABEL[@REPO][=NAME=VALUE[+NAME=VALUE...]] (bench/load/README.md)."""
+    spec = spec.strip()
+    if spec in PORTS:
+        return Variant(spec)
+    kind, colon, rest = spec.partition(":")
+    if kind != "filterservice" or not colon:
+        raise ValueError(f"{spec!r}: expected squid, filterservice or filterservice:LABEL[@REPO][=NAME=VALUE[+NAME=VALUE...]]")
+    head, _, settings = rest.partition("=")
+    label, at, repo = head.partition("@")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", label) or label in PORTS:
+        raise ValueError(f"{spec!r}: the label {label!r} must be lower-case letters, digits, '.', '_' or '-', and not "
+                         f"{' or '.join(PORTS)}")
+    if at and not repo:
+        raise ValueError(f"{spec!r}: '@' must be followed by a checkout's path")
+    env = {}
+    for setting in (s for s in settings.split("+") if s) if settings else ():
+        name, equals, value = setting.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"{spec!r}: {setting!r} is not NAME=VALUE with NAME an environment variable "
+                             "(configuration keys with __ for ':', as Proxy__LeanHttp=false)")
+        env[name] = value
+    if at and not os.path.isdir(os.path.join(repo, "src/FilterService")):
+        raise ValueError(f"{spec!r}: {repo} is not a checkout of this repository (no src/FilterService)")
+    return Variant(kind, label, repo if at else REPO, env)
+
+
+def parse_proxies(text, before=None):
+    variants = [parse_variant(spec) for spec in text.split(",") if spec.strip()]
+    if before:
+        variants.append(parse_variant(f"filterservice:before@{before}"))
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"each proxy once: {', '.join(labels)}")
+    missing = [v.dll for v in variants if v.kind == "filterservice" and not os.path.exists(v.dll)]
+    if missing:
+        raise ValueError(f"no Release build at {', '.join(missing)}: dotnet build -c Release src/FilterService/FilterService.csproj "
+                         "in that checkout first")
+    return variants
+
+
+def as_variant(proxy):
+    return proxy if isinstance(proxy, Variant) else parse_variant(proxy)
+
+
+def pinned(command, cpus):
+    """The command under taskset -c CPUS (the process and every thread and child it makes), or as it is."""
+    return ["taskset", "-c", cpus, *command] if cpus else command
+
+
+def cpu_list(text):
+    """The CPUs a taskset list names (0,2-3 -> [0, 2, 3]); ValueError if it is not such a list or names a CPU this
+    process may not use."""
+    cpus = set()
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)(?:-(\d+))?\s*", part)
+        if not m:
+            raise ValueError(f"{text!r} is not a CPU list such as 0 or 0,1 or 0-3")
+        cpus.update(range(int(m.group(1)), int(m.group(2) or m.group(1)) + 1))
+    usable = os.sched_getaffinity(0)
+    if not cpus <= usable:
+        raise ValueError(f"{text!r} names CPUs this process may not use (it may use {sorted(usable)})")
+    return sorted(cpus)
 
 
 def log(message):
@@ -140,6 +246,53 @@ def cpu_times(root):
 
 def cpu_seconds(root):
     return sum(cpu_times(root))
+
+
+def thread_ticks(root):
+    """{(pid, tid): (thread name, utime+stime ticks)} of every thread in the tree."""
+    table = {}
+    for pid in process_tree(root):
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    text = f.read()
+            except FileNotFoundError:
+                continue
+            name = text[text.index("(") + 1:text.rindex(")")]
+            fields = text.rsplit(")", 1)[1].split()
+            table[(pid, tid)] = (name, int(fields[11]) + int(fields[12]))
+    return table
+
+
+def busiest_thread(before, after):
+    """(name, CPU seconds) of the thread that used the most CPU between two thread_ticks() readings."""
+    best = ("", 0)
+    for key, (name, ticks) in after.items():
+        used = ticks - before.get(key, (name, 0))[1]
+        if used > best[1]:
+            best = (name, used)
+    return best[0], best[1] / CLK_TCK
+
+
+def thread_names(root):
+    """{thread name: how many} across the tree: which threads the proxy runs, e.g. {".NET Sockets": 1, "Tunnel loop": 1}."""
+    names = {}
+    for name, _ in thread_ticks(root).values():
+        names[name] = names.get(name, 0) + 1
+    return dict(sorted(names.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def cpus_allowed(pid):
+    """The CPUs the process may run on, as the kernel states them (Cpus_allowed_list), e.g. '0' or '0-1'."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("Cpus_allowed_list:")), "?")
+    except FileNotFoundError:
+        return "?"
 
 
 def rss_mb(root):
@@ -298,11 +451,11 @@ def squid_domains(domains):
 
 # ---------------------------------------------------------------- the proxies
 
-def proxy_command(kind, run, inspect=False, squid_format=False):
-    if kind == "squid":
+def proxy_command(proxy, run, inspect=False, squid_format=False):
+    proxy = as_variant(proxy)
+    if proxy.kind == "squid":
         return ["squid", "-N", "-f", os.path.join(run, "squid-inspect.conf" if inspect else "squid.conf")]
-    dll = os.path.join(REPO, "src/FilterService/bin/Release/net10.0/FilterService.dll")
-    command = ["dotnet", dll,
+    command = ["dotnet", proxy.dll,
                f"--Proxy:Listen=127.0.0.1:{PORTS['filterservice']}", f"--Admin:Listen=127.0.0.1:{ADMIN_PORT}",
                f"--Policy:Path={run}/policy", "--Policy:Watch=false", f"--Audit:Path={run}/logs/filterservice",
                "--Proxy:AllowLoopbackUpstream=true", f"--Proxy:ConnectPorts={HTTPS_PORT}",
@@ -337,25 +490,29 @@ def fresh_certificate_db(run):
             shutil.chown(name, user="proxy")
 
 
-def start_proxy(kind, run, timeout, inspect=False, squid_format=False):
-    port = PORTS[kind]
+def start_proxy(proxy, run, timeout, inspect=False, squid_format=False, cpus=None):
+    """Starts the proxy (a Variant, or squid / filterservice), under taskset -c CPUS if given; (Started, seconds to the
+    first answer)."""
+    proxy = as_variant(proxy)
+    kind, label, port = proxy.kind, proxy.label, proxy.port
     if kind == "squid" and inspect:
         fresh_certificate_db(run)
     if http_get_through(port, "http://x/", "x", timeout=0.5) is not None:
         sys.exit(f"port {port} is already in use; stop whatever holds it")
-    out = open(os.path.join(run, "logs", f"{kind}-console.log"), "ab")
+    out = open(os.path.join(run, "logs", f"{label}-console.log"), "ab")
     started_at = time.monotonic()
-    process = subprocess.Popen(proxy_command(kind, run, inspect, squid_format), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    started = Started(run, kind, process.pid)
+    process = subprocess.Popen(pinned(proxy_command(proxy, run, inspect, squid_format), cpus), stdout=out,
+                               stderr=subprocess.STDOUT, cwd=proxy.repo, env={**os.environ, **proxy.env})
+    started = Started(run, label, process.pid)
     deadline = started_at + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"{kind} exited with {process.returncode} during start; see {run}/logs/{kind}-console.log")
+            sys.exit(f"{label} exited with {process.returncode} during start; see {run}/logs/{label}-console.log")
         if http_get_through(port, f"http://{PLAIN_HOST}:{HTTP_PORT}/1k", PLAIN_HOST) == 200:
             return started, time.monotonic() - started_at
         time.sleep(0.02)
     started.stop()
-    sys.exit(f"{kind} did not answer within {timeout} s")
+    sys.exit(f"{label} did not answer within {timeout} s")
 
 
 def check_same_work(kind, blocked_host):
@@ -391,8 +548,8 @@ def parse_duration_ms(text):
 def run_wrk(kind, script, env, args, raw_path):
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s",
                "-s", os.path.join(HERE, script), f"http://127.0.0.1:{PORTS[kind]}"]
-    result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,
-                            timeout=args.duration + 30)
+    result = subprocess.run(pinned(command, getattr(args, "load_cpus", None)), env={**os.environ, **env}, capture_output=True,
+                            text=True, timeout=args.duration + 30)
     with open(raw_path, "w") as f:
         f.write(result.stdout + result.stderr)
     out = result.stdout
@@ -417,7 +574,8 @@ def run_load_client(kind, mode, path, args, raw_path, target=f"{TLS_HOST}:{HTTPS
     dll = os.path.join(REPO, "bench/LoadClient/bin/Release/net10.0/LoadClient.dll")
     command = ["dotnet", dll, mode, "--proxy", f"127.0.0.1:{PORTS[kind]}", "--target", target,
                "--path", path, "--connections", str(args.connections), "--duration", str(args.duration), *extra]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
+    result = subprocess.run(pinned(command, getattr(args, "load_cpus", None)), capture_output=True, text=True,
+                            timeout=args.duration + 60)
     with open(raw_path, "w") as f:
         f.write(result.stdout + result.stderr)
     if result.returncode != 0:
@@ -492,13 +650,18 @@ def leaf_figures(kind, run, started):
     return {"hits": hits, "misses": misses, "minted": mint_count, "mint_s": mint_sum}
 
 
-def measured(started, step, logs=None):
-    """Runs one step; its proxy CPU, and with logs (a function returning log sizes) how much the logs grew."""
+def measured(started, step, duration, logs=None):
+    """Runs one step; its proxy CPU, the proxy cores it used over the step's duration (CPU-seconds / seconds of load)
+    and the busiest proxy thread's share, and with logs (a function returning log sizes) how much the logs grew."""
     before_logs = logs() if logs else None
+    threads = thread_ticks(started.pid)
     before = cpu_seconds(started.pid)
     result = step()
     result["cpu_s"] = cpu_seconds(started.pid) - before
+    busiest, busiest_cpu_s = busiest_thread(threads, thread_ticks(started.pid))
     result["per_cpu_s"] = result["completed"] / result["cpu_s"] if result["cpu_s"] > 0 else float("nan")
+    result["cores"] = result["cpu_s"] / duration
+    result["busiest_thread"] = {"name": busiest, "cores": busiest_cpu_s / duration}
     if logs:
         time.sleep(1.5)  # FilterService writes its audit file every second; not counted in the CPU above
         after_logs = logs()
@@ -506,19 +669,22 @@ def measured(started, step, logs=None):
     return result
 
 
-def one_proxy(kind, round_no, run, args, blocked_host):
-    """One round of one proxy: the plain, blocked and tunnels suites on one start, then the inspection suite on a
-    second start of the same proxy configured to inspect."""
-    result = {"round": round_no, "proxy": kind}
+def one_proxy(proxy, round_no, run, args, blocked_host):
+    """One round of one proxy (a Variant): the plain, blocked and tunnels suites on one start, then the inspection suite
+    on a second start of the same proxy configured to inspect."""
+    kind, label = proxy.kind, proxy.label
+    result = {"round": round_no, "proxy": label, "kind": kind}
     base = [step for suite in args.suites if suite != "inspection" for step in SUITES[suite]]
-    raw = lambda step: os.path.join(run, "raw", f"{round_no}-{kind}-{step}.txt")
+    raw = lambda step: os.path.join(run, "raw", f"{round_no}-{label}-{step}.txt")
     logs = lambda: log_sizes(kind, run)
+    start = lambda inspect: start_proxy(proxy, run, args.start_timeout, inspect=inspect, squid_format=args.audit_squid_format,
+                                        cpus=args.proxy_cpus)
     if base:
-        log(f"round {round_no}: {kind}: starting")
-        started, startup = start_proxy(kind, run, args.start_timeout, squid_format=args.audit_squid_format)
+        log(f"round {round_no}: {label}: starting")
+        started, startup = start(False)
         try:
             time.sleep(2)
-            result.update(startup_s=startup, rss_start_mb=rss_mb(started.pid))
+            result.update(startup_s=startup, rss_start_mb=rss_mb(started.pid), cpus_allowed=cpus_allowed(started.pid))
             check_same_work(kind, blocked_host)
             steps = {step: go for step, go in load_steps(kind, run).items() if step in base}
             # Warm every path first (both proxies alike): .NET compiles hot methods again, optimised, in the first seconds.
@@ -526,25 +692,27 @@ def one_proxy(kind, round_no, run, args, blocked_host):
             for step, go in steps.items():
                 go(warm, raw("warmup-" + step))
             for step, go in steps.items():
-                result[step] = measured(started, lambda: go(args, raw(step)), logs if step in LOGGED_STEPS else None)
+                result[step] = measured(started, lambda: go(args, raw(step)), args.duration,
+                                        logs if step in LOGGED_STEPS else None)
             result["rss_load_mb"] = rss_mb(started.pid)
+            result["threads"] = thread_names(started.pid)
         finally:
             started.stop()
     if "inspection" in args.suites:
-        log(f"round {round_no}: {kind}: starting, inspecting")
-        started, startup = start_proxy(kind, run, args.start_timeout, inspect=True, squid_format=args.audit_squid_format)
+        log(f"round {round_no}: {label}: starting, inspecting")
+        started, startup = start(True)
         try:
             time.sleep(2)
-            result.update(inspect_startup_s=startup, rss_inspect_start_mb=rss_mb(started.pid))
+            result.update(inspect_startup_s=startup, rss_inspect_start_mb=rss_mb(started.pid), cpus_allowed=cpus_allowed(started.pid))
             check_same_work(kind, blocked_host)
             check_inspecting(kind, run)
             warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
             for step, go in inspection_steps(kind, run, os.path.join(run, "inspect-warm-hosts.txt")).items():
                 go(warm, raw("warmup-" + step))
             steps = inspection_steps(kind, run, os.path.join(run, "inspect-hosts.txt"))
-            result["bumped"] = measured(started, lambda: steps["bumped"](args, raw("bumped")), logs)
+            result["bumped"] = measured(started, lambda: steps["bumped"](args, raw("bumped")), args.duration, logs)
             leaf_before = leaf_figures(kind, run, started)
-            result["inspected"] = measured(started, lambda: steps["inspected"](args, raw("inspected")), logs)
+            result["inspected"] = measured(started, lambda: steps["inspected"](args, raw("inspected")), args.duration, logs)
             leaf_after = leaf_figures(kind, run, started)
             result["leaf"] = {key: leaf_after[key] - leaf_before[key] for key in leaf_after}
             result["rss_inspect_load_mb"] = rss_mb(started.pid)
@@ -552,12 +720,13 @@ def one_proxy(kind, round_no, run, args, blocked_host):
             started.stop()
     for step in (s for suite in args.suites for s in SUITES[suite]):
         r = result[step]
-        log(f"round {round_no}: {kind}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, p99 {r['p99_ms']:.2f} ms"
+        log(f"round {round_no}: {label}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, p99 {r['p99_ms']:.2f} ms, "
+            f"{r['cores']:.2f} proxy cores (busiest thread {r['busiest_thread']['cores']:.2f}, {r['busiest_thread']['name']})"
             + (f", log {r['log_bytes']['log'] / max(1, r['completed']):.0f} bytes per request" if "log_bytes" in r else ""))
     if "leaf" in result:
-        log(f"round {round_no}: {kind}: leaves: {leaf_summary(kind, result)}")
+        log(f"round {round_no}: {label}: leaves: {leaf_summary(kind, result)}")
     if "startup_s" in result:
-        log(f"round {round_no}: {kind}: startup {result['startup_s']:.2f} s, RSS {result['rss_start_mb']:.0f} MB after start, "
+        log(f"round {round_no}: {label}: startup {result['startup_s']:.2f} s, RSS {result['rss_start_mb']:.0f} MB after start, "
             f"{result['rss_load_mb']:.0f} MB after load")
     return result
 
@@ -646,30 +815,42 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
     def squid_format(r):
         if not args.audit_squid_format:
             raise KeyError("squid_format")  # not written: no row
-        return r["plain"]["log_bytes"]["squid_format" if r["proxy"] == "filterservice" else "log"]
+        return r["plain"]["log_bytes"]["squid_format" if r["kind"] == "filterservice" else "log"]
+    def cores(step, title):
+        """With --proxy-cpus: beside a step's rate, the proxy cores it used and its busiest thread's share."""
+        if not args.proxy_cpus:
+            return []
+        return [(f"{title}, proxy cores used (CPU-s / s)", lambda r: r[step]["cores"], "{:.2f}", None),
+                (f"{title}, busiest proxy thread (cores)", lambda r: r[step]["busiest_thread"]["cores"], "{:.2f}", None)]
     rows = [
         ("Plain HTTP, requests/s", lambda r: r["plain"]["rate"], "{:,.0f}", True),
+        *cores("plain", "Plain HTTP"),
         ("Plain HTTP, requests per proxy CPU-second", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}", True),
         ("Plain HTTP, p50 latency (ms)", lambda r: r["plain"]["p50_ms"], "{:.2f}", False),
         ("Plain HTTP, p99 latency (ms)", lambda r: r["plain"]["p99_ms"], "{:.2f}", False),
         ("Blocked, requests/s", lambda r: r["blocked"]["rate"], "{:,.0f}", True),
+        *cores("blocked", "Blocked"),
         ("Blocked, requests per proxy CPU-second", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}", True),
         ("Blocked, p99 latency (ms)", lambda r: r["blocked"]["p99_ms"], "{:.2f}", False),
         ("New TLS tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}", True),
+        *cores("tunnels", "New TLS tunnels"),
         ("New TLS tunnels per proxy CPU-second", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}", True),
         ("New TLS tunnels, p99 (ms)", lambda r: r["tunnels"]["p99_ms"], "{:.2f}", False),
         ("100 KB downloads/s through tunnels", lambda r: r["downloads"]["rate"], "{:,.0f}", True),
+        *cores("downloads", "100 KB downloads"),
         ("100 KB downloads per proxy CPU-second", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}", True),
         ("100 KB downloads, p99 (ms)", lambda r: r["downloads"]["p99_ms"], "{:.2f}", False),
         ("Bumped requests/s (kept-open inspected tunnels)", lambda r: r["bumped"]["rate"], "{:,.0f}", True),
+        *cores("bumped", "Bumped requests"),
         ("Bumped requests per proxy CPU-second", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}", True),
         ("Bumped requests, p99 (ms)", lambda r: r["bumped"]["p99_ms"], "{:.2f}", False),
         ("New inspected tunnels/s", lambda r: r["inspected"]["rate"], "{:,.0f}", True),
+        *cores("inspected", "New inspected tunnels"),
         ("New inspected tunnels per proxy CPU-second", lambda r: r["inspected"]["per_cpu_s"], "{:,.0f}", True),
         ("New inspected tunnels, p99 (ms)", lambda r: r["inspected"]["p99_ms"], "{:.2f}", False),
         ("Inspected tunnels: leaves minted in the step", lambda r: r["leaf"]["minted"], "{:,.0f}", None),
-        ("Inspected tunnels: leaf cache hit rate (%)", lambda r: 100 * leaf_hit_rate(r["proxy"], r), "{:.1f}", None),
-        ("Leaf minting, ms per leaf (Squid: its helper's CPU; ours: wall time)", lambda r: leaf_mint_ms(r["proxy"], r), "{:.2f}", None),
+        ("Inspected tunnels: leaf cache hit rate (%)", lambda r: 100 * leaf_hit_rate(r["kind"], r), "{:.1f}", None),
+        ("Leaf minting, ms per leaf (Squid: its helper's CPU; ours: wall time)", lambda r: leaf_mint_ms(r["kind"], r), "{:.2f}", None),
         ("Log bytes per request, plain HTTP (Squid: access.log; ours: audit log)", log_per_request("plain"), "{:,.0f}", False),
         ("Log bytes per request, blocked", log_per_request("blocked"), "{:,.0f}", False),
         ("Log bytes per bumped request", log_per_request("bumped"), "{:,.0f}", False),
@@ -683,27 +864,78 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         ("Start-up to first answer (s)", lambda r: r["startup_s"], "{:.2f}", False),
     ]
     rounds = max(r["round"] for r in results)
+    variants = args.variants
+    labels = [v.label for v in variants]
+    names = {v.label: v.name for v in variants}
+    reference = "filterservice" if "filterservice" in labels else None
+    others = [v for v in variants if v.kind == "filterservice" and v.label != "filterservice"]
+
+    def ratio(better, worse, higher_better):
+        """better over worse, oriented so that above 1 means `better` is better; empty where no ratio means anything."""
+        if higher_better is None or not better or not worse:
+            return ""
+        return f"{(better / worse if higher_better else worse / better):.2f}x"
+
+    # The columns: Squid, FilterService and their ratio, as ever; then each variant and FilterService over it.
+    columns = []  # (heading, function of a row's getter, higher_better and format -> cell)
+    if "squid" in labels:
+        columns.append(("Squid", lambda g, hb, fmt: fmt.format(median(results, "squid", g))))
+    if reference:
+        columns.append(("FilterService", lambda g, hb, fmt: fmt.format(median(results, reference, g))))
+    if "squid" in labels and reference:
+        columns.append(("ratio", lambda g, hb, fmt: ratio(median(results, reference, g), median(results, "squid", g), hb)))
+    for v in others:
+        columns.append((v.name, lambda g, hb, fmt, v=v: fmt.format(median(results, v.label, g))))
+        if reference:
+            columns.append((f"FilterService / {v.name}",
+                            lambda g, hb, fmt, v=v: ratio(median(results, reference, g), median(results, v.label, g), hb)))
     lines = [
         f"# Load benchmark: FilterService against Squid",
         "",
-        f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} rounds "
+        f"`bench/load/run` on {started_utc:%Y-%m-%d %H:%M} UTC, commit {machine['commit']}: {rounds} round{'s' if rounds > 1 else ''} "
         f"(each proxy started fresh every round, the order alternating), {args.duration} s per step after "
         f"{args.warmup} s of warm-up per step, {args.connections} connections; suites {', '.join(args.suites)}. "
         "Medians of the rounds; the ratio is FilterService over Squid, oriented so that above 1 means FilterService is "
         "better.",
+    ]
+    if others:
+        lines += [
+            "",
+            "Variants of FilterService, each started and measured exactly as FilterService (the same port, checks and "
+            "steps, in the same alternating order): " + "; ".join(f"**{v.name}**: {v.describe() or 'no changes'}" for v in others)
+            + ". Each variant's column is followed by FilterService over that variant, oriented the same way: above 1 "
+            "means FilterService as built in this checkout does better than the variant.",
+        ]
+    if args.proxy_cpus:
+        allowed = sorted(set(r.get("cpus_allowed", "?") for r in results))
+        lines += [
+            "",
+            f"Pinned: every proxy (Squid and FilterService{', and each variant' if others else ''}) ran under "
+            f"`taskset -c {args.proxy_cpus}`, {len(cpu_list(args.proxy_cpus))} of the machine's {machine['cores']} cores "
+            f"(the kernel's Cpus_allowed_list of each start: {', '.join(allowed)}). .NET's Environment.ProcessorCount "
+            "follows the mask, so FilterService sized its socket threads and thread pool for those cores. "
+            + (f"The load generators and nginx ran under `taskset -c {args.load_cpus}`. " if args.load_cpus else
+               "The load generators and nginx were not pinned and shared every core with the proxy. ")
+            + "Proxy cores used is the proxy's CPU-seconds over the step's seconds of load; near the pinned count, the "
+            "proxy was CPU-bound there; a busiest thread near 1.00 is one thread capping the throughput.",
+            "",
+        ]
+        for v in variants:
+            first = next((r for r in results if r["proxy"] == v.label and "threads" in r), None)
+            if first:
+                lines.append(f"- {v.name}'s threads after the load, round {first['round']}: "
+                             + ", ".join(f"{name} {count}" for name, count in first["threads"].items()))
+    lines += [
         "",
-        "| | Squid | FilterService | ratio |",
-        "|---|---:|---:|---:|",
+        "| | " + " | ".join(c[0] for c in columns) + " |",
+        "|---|" + "---:|" * len(columns),
     ]
     for label, getter, fmt, higher_better in rows:
         if not available(results, getter):
             continue
-        squid, ours = median(results, "squid", getter), median(results, "filterservice", getter)
-        if higher_better is None or squid == 0 or ours == 0:
-            ratio = ""
-        else:
-            ratio = f"{(ours / squid if higher_better else squid / ours):.2f}x"
-        lines.append(f"| {label} | {fmt.format(squid)} | {fmt.format(ours)} | {ratio} |")
+        lines.append(f"| {label} | " + " | ".join(cell(getter, higher_better, fmt) for _, cell in columns) + " |")
+    if reference and others:
+        lines += variants_section(results, rows, reference, others)
     lines += [
         "",
         "## The work",
@@ -746,29 +978,72 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         "## Every round",
         "",
     ]
-    columns = [("plain/s", lambda r: r["plain"]["rate"], "{:,.0f}"), ("plain/CPU-s", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}"),
+    step_cores = lambda step: (f"{step} cores", lambda r: r[step]["cores"], "{:.2f}")  # proxy CPU-s / s, beside the rate
+    columns = [("plain/s", lambda r: r["plain"]["rate"], "{:,.0f}"), step_cores("plain"),
+               ("plain/CPU-s", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}"),
                ("p99 ms", lambda r: r["plain"]["p99_ms"], "{:.2f}"),
-               ("blocked/s", lambda r: r["blocked"]["rate"], "{:,.0f}"), ("blocked/CPU-s", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}"),
-               ("tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}"), ("tunnels/CPU-s", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}"),
-               ("100 KB/s", lambda r: r["downloads"]["rate"], "{:,.0f}"), ("100 KB/CPU-s", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}"),
-               ("bumped/s", lambda r: r["bumped"]["rate"], "{:,.0f}"), ("bumped/CPU-s", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}"),
-               ("inspected/s", lambda r: r["inspected"]["rate"], "{:,.0f}"),
+               ("blocked/s", lambda r: r["blocked"]["rate"], "{:,.0f}"), step_cores("blocked"),
+               ("blocked/CPU-s", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}"),
+               ("tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}"), step_cores("tunnels"),
+               ("tunnels/CPU-s", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}"),
+               ("100 KB/s", lambda r: r["downloads"]["rate"], "{:,.0f}"), ("100 KB cores", lambda r: r["downloads"]["cores"], "{:.2f}"),
+               ("100 KB/CPU-s", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}"),
+               ("bumped/s", lambda r: r["bumped"]["rate"], "{:,.0f}"), step_cores("bumped"),
+               ("bumped/CPU-s", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}"),
+               ("inspected/s", lambda r: r["inspected"]["rate"], "{:,.0f}"), step_cores("inspected"),
                ("inspected/CPU-s", lambda r: r["inspected"]["per_cpu_s"], "{:,.0f}"),
-               ("leaf hits %", lambda r: 100 * leaf_hit_rate(r["proxy"], r), "{:.1f}"),
+               ("leaf hits %", lambda r: 100 * leaf_hit_rate(r["kind"], r), "{:.1f}"),
                ("RSS start MB", lambda r: r["rss_start_mb"], "{:.0f}"), ("RSS load MB", lambda r: r["rss_load_mb"], "{:.0f}"),
                ("start s", lambda r: r["startup_s"], "{:.2f}")]
     columns = [c for c in columns if available(results, c[1])]
     lines += ["| round | proxy | " + " | ".join(c[0] for c in columns) + " |", "|---|---|" + "---:|" * len(columns)]
     for r in results:
-        lines.append(f"| {r['round']} | {NAMES[r['proxy']]} | " + " | ".join(fmt.format(get(r)) for _, get, fmt in columns) + " |")
+        lines.append(f"| {r['round']} | {names[r['proxy']]} | " + " | ".join(fmt.format(get(r)) for _, get, fmt in columns) + " |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+    described = [{"label": v.label, "kind": v.kind, "repo": v.repo, "commit": git_commit(v.repo), "env": v.env} for v in variants]
     with open(os.path.splitext(path)[0] + ".json", "w") as f:
-        json.dump({"machine": machine, "args": vars(args), "results": results}, f, indent=1)
+        json.dump({"machine": machine, "args": {k: v for k, v in vars(args).items() if k != "variants"}, "variants": described,
+                   "results": results}, f, indent=1)
+    return lines
+
+
+def ratio_text(a, b):
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def variants_section(results, rows, reference, others):
+    """What each variant costs against FilterService per proxy CPU-second: the medians, the ratio of the medians, and the
+    ratio in each round (the two ran in the same round, one after the other, so a round's ratio is a paired one)."""
+    lines = [
+        "",
+        "## What the variants change, per proxy CPU-second",
+        "",
+        "FilterService over each variant: the ratio of the medians, and each round's own ratio (FilterService and the "
+        "variant ran in the same round, one after the other). Above 1, FilterService as built does more work per CPU-second "
+        "than the variant. Issue 16 keeps a fast path only where a committed run shows it buys at least 10% (1.10x).",
+        "",
+        "| per proxy CPU-second | variant | FilterService | variant's | FilterService / variant | each round |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for label, getter, fmt, _ in rows:
+        if "per proxy CPU-second" not in label or not available(results, getter):
+            continue
+        for v in others:
+            ours, theirs = median(results, reference, getter), median(results, v.label, getter)
+            paired = []
+            for round_no in sorted(set(r["round"] for r in results)):
+                a = [getter(r) for r in results if r["round"] == round_no and r["proxy"] == reference]
+                b = [getter(r) for r in results if r["round"] == round_no and r["proxy"] == v.label]
+                if a and b:
+                    paired.append(ratio_text(a[0], b[0]))
+            lines.append(f"| {label.replace(' per proxy CPU-second', '').replace(', requests', '')} | {v.name} | "
+                         f"{fmt.format(ours)} | {fmt.format(theirs)} | {ratio_text(ours, theirs)} | {', '.join(paired)} |")
     return lines
 
 
 def update_readme(table_lines):
+    """Copies the summary table's first four columns (the figure, Squid, FilterService, their ratio) into README.md."""
     readme = os.path.join(REPO, "README.md")
     with open(readme) as f:
         text = f.read()
@@ -780,7 +1055,7 @@ def update_readme(table_lines):
     for line in table_lines[first:]:  # the summary table only
         if not line.startswith("|"):
             break
-        table.append(line)
+        table.append("|".join(line.split("|")[:5]) + "|")
     head, rest = text.split(begin, 1)
     text = head + begin + "\n" + "\n".join(table) + "\n" + end + rest.split(end, 1)[1]
     with open(readme, "w") as f:
@@ -807,7 +1082,19 @@ def main():
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     parser.add_argument("--bench-data", default=os.environ.get("BENCH_DATA", os.path.join(REPO, "..", "shared/data/bench")))
     parser.add_argument("--out", help="the report (and .json beside it); default bench/results/load.md, with --quick RUN/load-quick.md")
-    parser.add_argument("--proxies", default="squid,filterservice")
+    parser.add_argument("--proxies", default="squid,filterservice",
+                        help="comma-separated, each its own column, started and measured alike in alternating order: squid, "
+                        "filterservice, and variants filterservice:LABEL[@REPO][=NAME=VALUE[+NAME=VALUE...]], e.g. "
+                        "filterservice:lean-off=Proxy__LeanHttp=false or filterservice:before@/work/wt-before (that checkout's "
+                        "Release build); NAME=VALUE are environment variables for the process")
+    parser.add_argument("--before", metavar="DIR",
+                        help="adds the variant filterservice:before@DIR: another checkout's Release build, for a before/after "
+                        "comparison in one run")
+    parser.add_argument("--proxy-cpus", metavar="LIST",
+                        help="run every proxy (Squid and FilterService alike) under taskset -c LIST, e.g. 0 or 0,1; the report "
+                        "then gives each step's proxy cores used and its busiest thread")
+    parser.add_argument("--load-cpus", metavar="LIST",
+                        help="run the load generators (wrk, LoadClient) and nginx under taskset -c LIST (default: not pinned)")
     parser.add_argument("--no-readme", action="store_true", help="do not copy the table into README.md")
     args = parser.parse_args()
     defaults = {"rounds": (3, 1), "duration": (10, 3), "warmup": (5, 2), "inspect_hosts": (500, 100)}
@@ -819,10 +1106,21 @@ def main():
     if unknown or not args.suites:
         parser.error(f"--suites: unknown {unknown}; choose from {', '.join(SUITES)}")
     args.suites = [suite for suite in SUITES if suite in args.suites]  # always in the same order
+    try:
+        args.variants = parse_proxies(args.proxies, args.before)
+        for option in ("proxy_cpus", "load_cpus"):
+            if getattr(args, option):
+                cpu_list(getattr(args, option))
+    except ValueError as problem:
+        parser.error(str(problem))
     if args.quick:
         args.no_readme = True  # a quick run proves the harness; its figures are not a result
+    if args.proxy_cpus or args.load_cpus:
+        args.no_readme = True  # README.md's table is the unpinned comparison
     if args.out is None:
-        args.out = os.path.join(os.path.abspath(args.run_dir), "load-quick.md") if args.quick else os.path.join(REPO, "bench/results/load.md")
+        pinning = f"-cpus-{args.proxy_cpus.replace(',', '_')}" if args.proxy_cpus else ""
+        args.out = (os.path.join(os.path.abspath(args.run_dir), f"load-quick{pinning}.md") if args.quick
+                    else os.path.join(REPO, f"bench/results/load{pinning}.md"))
 
     run = os.path.abspath(args.run_dir)
     os.makedirs(run, exist_ok=True)
@@ -837,21 +1135,26 @@ def main():
 
     nginx = None
     try:
-        subprocess.run(["nginx", "-c", os.path.join(run, "nginx.conf")], check=True, timeout=30)
+        subprocess.run(pinned(["nginx", "-c", os.path.join(run, "nginx.conf")], args.load_cpus), check=True, timeout=30)
         deadline = time.monotonic() + 10
         while not os.path.exists(os.path.join(run, "nginx.pid")) and time.monotonic() < deadline:
             time.sleep(0.05)
         with open(os.path.join(run, "nginx.pid")) as f:
             nginx = Started(run, "nginx", int(f.read().strip()))
-        proxies = args.proxies.split(",")
+        proxies = args.variants
+        for v in proxies:
+            if v.label != v.kind:
+                log(f"variant {v.label}: {v.describe() or 'no changes'}")
+        if args.proxy_cpus:
+            log(f"proxies pinned: taskset -c {args.proxy_cpus}")
         results = []
         for round_no in range(1, args.rounds + 1):
             order = proxies if round_no % 2 == 1 else list(reversed(proxies))
-            for kind in order:
-                result = one_proxy(kind, round_no, run, args, blocked_host)
+            for proxy in order:
+                result = one_proxy(proxy, round_no, run, args, blocked_host)
                 problems = check_result(result)
                 if problems:
-                    sys.exit(f"round {round_no}, {kind}: " + "; ".join(problems))
+                    sys.exit(f"round {round_no}, {proxy.label}: " + "; ".join(problems))
                 results.append(result)
     finally:
         if nginx:
@@ -863,7 +1166,7 @@ def main():
         return
     lines = write_report(results, args, machine_description(), list_size, (fmt(loads[0]), fmt(loads[1])),
                          started_utc, args.out)
-    if not args.no_readme:
+    if not args.no_readme and {"squid", "filterservice"} <= {v.label for v in args.variants}:
         update_readme(lines)
     print("\n".join(lines))
     log(f"wrote {args.out}")

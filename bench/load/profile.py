@@ -6,6 +6,7 @@ latency percentiles for the plain step, and optionally a `perf record` of the pr
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
     python3 bench/load/profile.py squid tunnels --repeat 3
     python3 bench/load/profile.py filterservice plain --start-timeline 14   # memory from the first answer, no load
+    python3 bench/load/profile.py filterservice:lean-off=Proxy__LeanHttp=false plain --proxy-cpus 0 --threads
 
 Run bench/load/run once first: it installs the servers, builds the binaries and prepares the run directory this
 script reuses. Environment variables are passed to the proxy, so a runtime knob can be tried without a rebuild
@@ -111,7 +112,8 @@ def print_threads(before, after, n):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("proxy", choices=sorted(lb.PORTS))
+    parser.add_argument("proxy", help="squid, filterservice or a variant as loadbench.py --proxies takes it, e.g. "
+                        "filterservice:lean-off=Proxy__LeanHttp=false or filterservice:before@/work/wt-before")
     parser.add_argument("step", choices=["plain", "blocked", "tunnels", "downloads"])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=5)
@@ -129,8 +131,16 @@ def main():
     parser.add_argument("--start-timeline", type=float, metavar="SECONDS",
                         help="instead of a step: from the first answer, print RSS and glibc's [heap], anonymous memory and "
                         "JIT code (MB) every 0.5 s for this long, then stop")
+    parser.add_argument("--proxy-cpus", metavar="LIST", help="run the proxy under taskset -c LIST, e.g. 0 or 0,1")
     parser.add_argument("--run-dir", default="/tmp/filterservice-loadbench")
     args = parser.parse_args()
+    try:
+        args.variant = lb.parse_proxies(args.proxy)[0]
+        if args.proxy_cpus:
+            lb.cpu_list(args.proxy_cpus)
+    except (ValueError, IndexError) as problem:
+        parser.error(str(problem) or "no proxy")
+    args.proxy = args.variant.kind  # what the steps and the metrics go by; the variant is what is started
 
     run = os.path.abspath(args.run_dir)
     if not os.path.exists(os.path.join(run, "nginx.conf")):
@@ -145,7 +155,7 @@ def main():
         nginx = lb.Started(run, "nginx", int(f.read().strip()))
     proxy = None
     try:
-        proxy, startup = lb.start_proxy(args.proxy, run, 180)
+        proxy, startup = lb.start_proxy(args.variant, run, 180, cpus=args.proxy_cpus)
         if args.start_timeline:
             began = time.monotonic()
             print("s after first answer   RSS  [heap]  [anon]  JIT code")
@@ -157,9 +167,10 @@ def main():
                 time.sleep(0.5)
             return
         time.sleep(2)  # as `run` does: RSS 2 s after the first answer, before any load
-        print(f"{args.proxy}: started in {startup:.2f} s; RSS 2 s after start {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+        print(f"{args.variant}: started in {startup:.2f} s; RSS 2 s after start {lb.rss_mb(proxy.pid):.0f} MB; "
+              f"CPUs {lb.cpus_allowed(proxy.pid)}", flush=True)
         at_start = dict(smaps(proxy.pid, top=None)) if args.smaps else {}
-        raw = os.path.join(run, "raw", f"profile-{args.proxy}-{args.step}.txt")
+        raw = os.path.join(run, "raw", f"profile-{args.variant}-{args.step}.txt")
         steps = lb.load_steps(args.proxy, run)
         warm = argparse.Namespace(connections=args.connections, duration=args.warmup)
         for go in steps.values():
@@ -192,7 +203,7 @@ def main():
                 print(f"system calls: {args.strace} ({result['completed']:,} operations)")
             n = result["completed"]
             per_cpu.append(n / ((u1 - u0) + (s1 - s0)))
-            print(f"{args.proxy} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
+            print(f"{args.variant} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
                   f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
                   f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
                   f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
