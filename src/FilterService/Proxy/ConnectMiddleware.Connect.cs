@@ -129,6 +129,4 @@ internal sealed partial class ConnectMiddleware
         }
     }
 
-    /// <summary>For the HTTP stages' upstream failures, which answer as a CONNECT's do (<see cref="ConnectFlow.UpstreamStatus"/>).</summary>
-    internal static (int Status, string Rule) UpstreamStatus(UpstreamError error) => ConnectFlow.UpstreamStatus(error);
 }

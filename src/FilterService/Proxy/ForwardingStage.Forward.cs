@@ -95,7 +95,7 @@ internal sealed partial class ForwardingStage
                 {
                     UpstreamError.None when ex is OperationCanceledException => (504, "upstream-timeout"),
                     UpstreamError.None => (502, "upstream-failed"),
-                    _ => ConnectMiddleware.UpstreamStatus(upstreamError),
+                    _ => ConnectFlow.UpstreamStatus(upstreamError),
                 };
                 HttpLog.UpstreamFailed(_logger, rule, ex.Message);
                 if (upstreamError is UpstreamError.AddressRefused or UpstreamError.Loop)

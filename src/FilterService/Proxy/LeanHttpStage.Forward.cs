@@ -36,7 +36,7 @@ internal sealed partial class LeanHttpStage
                     var (socket, error, remote) = await _proxy.Upstream.ConnectAsync(connectHost, port, connection.ConnectionClosed);
                     if (socket is null)
                     {
-                        var (status, rule) = ConnectMiddleware.UpstreamStatus(error);
+                        var (status, rule) = ConnectFlow.UpstreamStatus(error);
                         if (error is UpstreamError.AddressRefused or UpstreamError.Loop)
                         {
                             _proxy.Refusals.Note(rule, verdict.Request.Client);

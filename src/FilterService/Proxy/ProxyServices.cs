@@ -194,33 +194,4 @@ internal sealed class ProxyServices : IDisposable
         }
         return new(Task.Run(() => alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion).AsTask()));
     }
-
-    /// <summary>A record for a request refused by the proxy itself, before or instead of the engine.</summary>
-    public DecisionRecord Refusal(DateTimeOffset at, IPAddress client, string? user, string method, string target, string rule,
-        int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, ClientIdentity? identity = null) =>
-        new(at, client, user ?? identity?.User, identity is null ? [] : identity.Roles, identity?.Network, method, target, DecisionAction.Block,
-            rule, null, status, bytesIn, bytesOut, duration, reference, policyVersion, null);
-
-    /// <summary>
-    /// A request the engine allowed that could not be forwarded: a 403 (the resolved address is refused) is the
-    /// proxy's own block under <paramref name="rule"/>; a 502 or 504 keeps the engine's decision and rule.
-    /// </summary>
-    public static DecisionRecord UpstreamFailure(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
-        int status, string rule, long bytesIn, TimeSpan duration, string reference, string? policyVersion) =>
-        FromDecision(at, client, method, target, decision, status, bytesIn, 0, duration, reference, policyVersion, null, null)
-            with { Action = status == 403 ? DecisionAction.Block : decision.Action, Rule = status == 403 ? rule : decision.Rule };
-
-    /// <summary>
-    /// A tunnel the engine allowed that the proxy refused on what followed the CONNECT (the ClientHello): the proxy's
-    /// own block under <paramref name="rule"/>.
-    /// </summary>
-    public static DecisionRecord TunnelRefused(DateTimeOffset at, IPAddress client, string target, Decision decision, string rule, TimeSpan duration,
-        string reference, string? policyVersion, string? upstream) =>
-        FromDecision(at, client, "CONNECT", target, decision, 403, 0, 0, duration, reference, policyVersion, upstream, null)
-            with { Action = DecisionAction.Block, Rule = rule, Category = null };
-
-    public static DecisionRecord FromDecision(DateTimeOffset at, IPAddress client, string method, string target, Decision decision,
-        int status, long bytesIn, long bytesOut, TimeSpan duration, string reference, string? policyVersion, string? upstream, string? contentType) =>
-        new(at, client, decision.Identity.User, decision.Identity.Roles, decision.Identity.Network, method, target, decision.Action,
-            decision.Rule, decision.Category, status, bytesIn, bytesOut, duration, reference, policyVersion, decision, upstream, contentType);
 }

@@ -13,7 +13,7 @@ public sealed partial class PolicySnapshot
 
     /// <summary>
     /// The one answer to "inspect this tunnel?" for a CONNECT to the canonical <paramref name="host"/> that the engine
-    /// decided as <paramref name="decision"/>, asked by the proxy (<c>ConnectMiddleware.Judge</c>) and so by <c>explain</c>.
+    /// decided as <paramref name="decision"/>, asked by the proxy (<c>ConnectFlow.Judge</c>) and so by <c>explain</c>.
     /// Whether a CA is configured is the caller's to add: this says what the policy wants. In order:
     /// <list type="number">
     /// <item>A statutory block is inspected, to show the block page, even on a never-inspect host.</item>

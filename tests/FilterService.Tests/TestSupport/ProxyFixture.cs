@@ -1,4 +1,5 @@
 using FilterService.Hosting;
+using FilterService.Proxy;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 
