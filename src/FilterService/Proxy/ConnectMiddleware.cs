@@ -62,7 +62,7 @@ internal sealed partial class ConnectMiddleware
             connection.Features.Set(ProxyConnectionFeature.Instance);
             // The whole head, first bytes included, is due HeadTimeout after the connection was accepted.
             long accepted = connection.Features.Get<AcceptedAtFeature>()?.Timestamp ?? _proxy.Time.GetTimestamp();
-            bool isConnect = false, ended = false;
+            bool isConnect = false, ended = false, partialConnect = false;
             bool inTime = await ReadUntilAsync(connection.Transport.Input, deadline, HeadTimeLeft(accepted),
                 (in ReadOnlySequence<byte> buffer, bool completed) =>
                 {
@@ -72,6 +72,7 @@ internal sealed partial class ConnectMiddleware
                     bool prefix = first[..n].SequenceEqual(ConnectFlow.ConnectPrefix[..n]);
                     if (prefix && n < ConnectFlow.ConnectPrefix.Length && !completed)
                     {
+                        partialConnect = n > 0;
                         return null;
                     }
                     isConnect = prefix && n == ConnectFlow.ConnectPrefix.Length;
@@ -79,9 +80,16 @@ internal sealed partial class ConnectMiddleware
                     // consumed = examined = start: Kestrel's HTTP layer reads these bytes again at once.
                     return buffer.Start;
                 });
+            if (!inTime && partialConnect)
+            {
+                // The start of a CONNECT arrived but not the rest in time (a trickle, or a connection the tunnel loop
+                // handed over at its head deadline): answered 408 and recorded, as a trickled head after the prefix is.
+                await RespondAsync(connection.Transport.Output, _flow.RefuseHead(_flow.Begin(client), HeadError.Incomplete));
+                return;
+            }
             if (!inTime || ended)
             {
-                return; // nothing (or too little) arrived in time, or the client left: close quietly, nothing to answer
+                return; // nothing arrived in time, or the client left: close quietly, nothing to answer
             }
             if (!isConnect)
             {
