@@ -121,6 +121,24 @@ public sealed class HostileInputTests(HostileFixture fixture) : IClassFixture<Ho
         await AssertStillServesAsync(service);
     }
 
+    [Theory]
+    [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
+    public async Task StartOfAConnect_ThatStopsBeforeItsFirstWord_Gets408AndARecord(string paths)
+    {
+        var service = fixture[paths];
+        // "CONNE" and silence: not yet recognisably a CONNECT (8 bytes), so until 9958e72 the middleware closed it
+        // quietly at the head deadline, with no record; the tunnel loop hands such a head over at once.
+        int before = service.AuditRecords().Count(IsPartialConnect);
+        var (text, closed) = await SendRawAsync(service, "CONNE");
+        Assert.StartsWith("HTTP/1.1 408", text);
+        Assert.True(closed);
+        await service.WaitForAuditAsync(r => IsPartialConnect(r) && service.AuditRecords().Count(IsPartialConnect) > before, "the partial CONNECT");
+        await AssertStillServesAsync(service);
+
+        static bool IsPartialConnect(System.Text.Json.JsonElement r) =>
+            r.Str("method") == "CONNECT" && r.Str("url") == "-" && r.Str("rule") == "head-timeout" && r.Int("status") == 408;
+    }
+
     public static TheoryData<string, string> OddLoopbacks => FastPath.Each("127.1", "2130706433", "0x7f.1");
 
     [Theory]

@@ -164,7 +164,7 @@ public sealed class SpliceTests
         private Socket _upstream = null!;
 
         public Socket Origin { get; private set; } = null!;
-        public ManualClock Clock { get; } = new();
+        public FakeTime Clock { get; } = new(new DateTimeOffset(2026, 1, 5, 9, 0, 0, TimeSpan.Zero), manualTimers: true);
         public CancellationTokenSource CloseRequested { get; } = new();
         public Task<(long FromClient, long ToClient)> Splice { get; private set; } = null!;
 
@@ -244,83 +244,4 @@ public sealed class SpliceTests
     }
 
     private sealed record DuplexPipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
-
-    /// <summary>A clock whose timers fire only when it is advanced (the idle deadline is a timer on the injected clock).</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private readonly object _gate = new();
-        private readonly List<ManualTimer> _timers = [];
-        private TimeSpan _now;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp()
-        {
-            lock (_gate)
-            {
-                return _now.Ticks;
-            }
-        }
-
-        public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 1, 5, 9, 0, 0, TimeSpan.Zero) + TimeSpan.FromTicks(GetTimestamp());
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = new ManualTimer(this, callback, state);
-            lock (_gate)
-            {
-                _timers.Add(timer);
-            }
-            timer.Change(dueTime, period);
-            return timer;
-        }
-
-        public void Advance(TimeSpan by)
-        {
-            List<ManualTimer> due;
-            lock (_gate)
-            {
-                _now += by;
-                due = _timers.Where(t => t.Due is { } at && at <= _now).ToList();
-                foreach (var timer in due)
-                {
-                    timer.Due = null;
-                }
-            }
-            foreach (var timer in due)
-            {
-                timer.Fire();
-            }
-        }
-
-        private sealed class ManualTimer(ManualClock clock, TimerCallback callback, object? state) : ITimer
-        {
-            public TimeSpan? Due { get; set; }
-
-            public bool Change(TimeSpan dueTime, TimeSpan period)
-            {
-                lock (clock._gate)
-                {
-                    Due = dueTime == Timeout.InfiniteTimeSpan ? null : clock._now + dueTime;
-                }
-                return true;
-            }
-
-            public void Fire() => callback(state);
-
-            public void Dispose()
-            {
-                lock (clock._gate)
-                {
-                    clock._timers.Remove(this);
-                }
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Dispose();
-                return ValueTask.CompletedTask;
-            }
-        }
-    }
 }

@@ -319,7 +319,7 @@ public sealed class TunnelLoopTests : IAsyncLifetime
     {
         // The ClientHello deadline is a minute; the test's clock jumps past it and the loop refuses the tunnel at its
         // next sweep (a quarter of a second of wall time), long before a minute has passed.
-        var clock = new SteppedClock(DateTimeOffset.UtcNow);
+        var clock = new FakeTime(DateTimeOffset.UtcNow);
         await using var service = await StartAsync(loop: true, time: clock, hello: "00:01:00");
         var loop = Loop(service);
         await using var raw = await TunnelAsync(service, "secure.test:443");
@@ -332,22 +332,5 @@ public sealed class TunnelLoopTests : IAsyncLifetime
         Assert.Equal(403, record.Int("status"));
         Assert.Equal("secure.test:443", record.Str("url"));
         Assert.InRange(record.Long("duration_ms"), 61_000, 62_000); // measured on the injected clock
-    }
-
-    /// <summary>
-    /// <see cref="FakeTime"/> with timestamps too (the tunnel loop measures its deadlines with
-    /// <see cref="TimeProvider.GetTimestamp"/>): both move only when told. Timers stay the system's.
-    /// </summary>
-    private sealed class SteppedClock(DateTimeOffset start) : TimeProvider
-    {
-        private long _ticks = start.UtcTicks;
-
-        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 }
