@@ -248,23 +248,29 @@ def cpu_seconds(root):
     return sum(cpu_times(root))
 
 
-def thread_ticks(root):
-    """{(pid, tid): (thread name, utime+stime ticks)} of every thread in the tree."""
-    table = {}
+def threads(root):
+    """(pid, tid) of every thread in the process tree, skipping processes that ended meanwhile."""
     for pid in process_tree(root):
         try:
             tids = os.listdir(f"/proc/{pid}/task")
         except FileNotFoundError:
             continue
         for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                    text = f.read()
-            except FileNotFoundError:
-                continue
-            name = text[text.index("(") + 1:text.rindex(")")]
-            fields = text.rsplit(")", 1)[1].split()
-            table[(pid, tid)] = (name, int(fields[11]) + int(fields[12]))
+            yield pid, tid
+
+
+def thread_ticks(root):
+    """{(pid, tid): (thread name, utime+stime ticks)} of every thread in the tree."""
+    table = {}
+    for pid, tid in threads(root):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except FileNotFoundError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        table[(pid, tid)] = (name, int(fields[11]) + int(fields[12]))
     return table
 
 

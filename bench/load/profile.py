@@ -75,28 +75,23 @@ def by_thread(root):
     """Per thread name (threads of one name summed): [voluntary switches, involuntary switches, CPU ticks,
     nanoseconds spent runnable but waiting for a CPU (schedstat's run_delay)]."""
     table = {}
-    for pid in lb.process_tree(root):
+    for pid, tid in lb.threads(root):
         try:
-            tids = os.listdir(f"/proc/{pid}/task")
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run_delay = int(f.read().split()[1])
         except FileNotFoundError:
             continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                    stat = f.read()
-                with open(f"/proc/{pid}/task/{tid}/status") as f:
-                    status = f.read()
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    run_delay = int(f.read().split()[1])
-            except FileNotFoundError:
-                continue
-            name = stat[stat.index("(") + 1:stat.rindex(")")]
-            fields = stat[stat.rindex(")") + 2:].split()
-            row = table.setdefault(name, [0, 0, 0, 0])
-            row[0] += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
-            row[1] += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
-            row[2] += int(fields[11]) + int(fields[12])
-            row[3] += run_delay
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        row = table.setdefault(name, [0, 0, 0, 0])
+        row[0] += int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+        row[1] += int(re.search(r"^nonvoluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+        row[2] += int(fields[11]) + int(fields[12])
+        row[3] += run_delay
     return table
 
 
