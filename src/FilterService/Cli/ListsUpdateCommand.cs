@@ -2,6 +2,7 @@ using System.CommandLine;
 using FilterService.Feeds;
 using FilterService.Hosting;
 using FilterService.Policy;
+using FilterService.Settings;
 using PolicyModel.Documents;
 using PolicyModel.Files;
 using PolicyModel.Matching;
@@ -25,13 +26,43 @@ internal static partial class ListsCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Fetch and check, print what would change (added, removed per list), write nothing" };
         var trustedCa = new Option<FileInfo?>("--trusted-ca") { Description = "A PEM file of CA certificates to trust for feed servers instead of the system store (Feeds:TrustedCaFile)" };
         var credentials = new Option<FileInfo?>("--credentials-file") { Description = "A JSON secrets file of feed credentials (Feeds:CredentialsFile)" };
-        var update = new Command("update", "Fetch and check every list feed of the policy once") { policy, dryRun, trustedCa, credentials };
-        update.SetAction((parse, token) => UpdateAsync(parse.GetValue(policy)!.FullName, parse.GetValue(dryRun), parse.GetValue(trustedCa)?.FullName,
-            parse.GetValue(credentials)?.FullName, stdout, time, token));
+        var config = new Option<FileInfo?>("--config")
+        {
+            Description = "The service's settings file (appsettings.json) to read Policy:StatutoryShrinkFraction and Policy:StatutoryMinEntries from; default: the service's own configuration sources, from the current directory",
+        };
+        var update = new Command("update", "Fetch and check every list feed of the policy once") { policy, dryRun, trustedCa, credentials, config };
+        update.SetAction((parse, token) => ConfiguredGuard(parse.GetValue(config), stdout) is { } guard
+            ? UpdateAsync(parse.GetValue(policy)!.FullName, parse.GetValue(dryRun), parse.GetValue(trustedCa)?.FullName,
+                parse.GetValue(credentials)?.FullName, guard, stdout, time, token)
+            : Task.FromResult(2));
         return update;
     }
 
-    private static async Task<int> UpdateAsync(string directory, bool dryRun, string? trustedCa, string? credentialsFile, TextWriter stdout, TimeProvider time, CancellationToken token)
+    /// <summary>
+    /// The shrink guard as the service applies it: <c>Policy:StatutoryShrinkFraction</c> and
+    /// <c>Policy:StatutoryMinEntries</c> from the service's settings, so a cron job refuses exactly what the service
+    /// would. The count it compares with is the live list's (the service's last good count is in its audit directory).
+    /// Null, with the problems written, when the settings are not usable.
+    /// </summary>
+    internal static StatutoryGuard? ConfiguredGuard(FileInfo? settings, TextWriter output)
+    {
+        if (settings is { Exists: false })
+        {
+            output.WriteLine($"--config: file '{settings.FullName}' does not exist");
+            return null;
+        }
+        var options = new PolicyOptions();
+        var problems = new List<string>();
+        ServiceOptions.BindSection(ExplainCommand.ServiceConfiguration(settings), "Policy", options, problems);
+        ServiceOptions.CheckStatutoryGuard(options, problems);
+        foreach (var p in problems)
+        {
+            output.WriteLine("config: error FS0001: " + p);
+        }
+        return problems.Count == 0 ? new StatutoryGuard(options.StatutoryShrinkFraction, options.StatutoryMinEntries, null) : null;
+    }
+
+    private static async Task<int> UpdateAsync(string directory, bool dryRun, string? trustedCa, string? credentialsFile, StatutoryGuard guard, TextWriter stdout, TimeProvider time, CancellationToken token)
     {
         var loaded = PolicyLoader.Load(directory, time);
         if (loaded.Feeds.Count == 0)
@@ -44,7 +75,6 @@ internal static partial class ListsCommand
             return 2;
         }
         var options = new FeedOptions { TrustedCaFile = trustedCa, CredentialsFile = credentialsFile, Retries = 2, RetryDelay = TimeSpan.FromSeconds(2) };
-        var guard = new StatutoryGuard(new PolicyOptions().StatutoryShrinkFraction, 0, null);
         using var fetcher = new FeedFetcher(options, time);
         var installed = new List<string>();
         int failed = 0;

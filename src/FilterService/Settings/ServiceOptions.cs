@@ -107,14 +107,7 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
             }
         }
         Positive(policy.ReloadDelay, "Policy:ReloadDelay", errors);
-        if (!(policy.StatutoryShrinkFraction is >= 0 and <= 1))
-        {
-            errors.Add($"Policy:StatutoryShrinkFraction: {policy.StatutoryShrinkFraction} is outside 0-1");
-        }
-        if (policy.StatutoryMinEntries < 0)
-        {
-            errors.Add($"Policy:StatutoryMinEntries: {policy.StatutoryMinEntries} is negative");
-        }
+        CheckStatutoryGuard(policy, errors);
         if (string.IsNullOrWhiteSpace(policy.Path))
         {
             errors.Add("Policy:Path: a policy directory is required");
@@ -180,6 +173,19 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         if (value <= TimeSpan.Zero)
         {
             errors.Add($"{key}: {value} must be positive");
+        }
+    }
+
+    /// <summary>The statutory shrink guard's settings, checked for the service and for <c>lists update</c>.</summary>
+    internal static void CheckStatutoryGuard(PolicyOptions policy, List<string> errors)
+    {
+        if (!(policy.StatutoryShrinkFraction is >= 0 and <= 1))
+        {
+            errors.Add($"Policy:StatutoryShrinkFraction: {policy.StatutoryShrinkFraction} is outside 0-1");
+        }
+        if (policy.StatutoryMinEntries < 0)
+        {
+            errors.Add($"Policy:StatutoryMinEntries: {policy.StatutoryMinEntries} is negative");
         }
     }
 

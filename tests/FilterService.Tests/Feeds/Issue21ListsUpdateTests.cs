@@ -139,6 +139,42 @@ public sealed class Issue21ListsUpdateTests
     }
 
     [Fact]
+    public async Task ListsUpdate_TakesTheShrinkGuardFromTheServiceSettings()
+    {
+        await using var server = await FeedServer.StartAsync();
+        var full = string.Concat(Enumerable.Range(1, 10).Select(i => $"listed-{i}.test\n"));
+        var half = string.Concat(Enumerable.Range(1, 5).Select(i => $"listed-{i}.test\n"));
+        server.Publish("/iwf.txt", half);
+        var dir = Policy($"""
+              iwf:
+                statutory: true
+                lists:
+                  - {"{"} path: lists/iwf.txt, format: domains, source: "{server.Url("/iwf.txt")}" {"}"}
+            """);
+        File.WriteAllText(Path.Combine(dir, "lists", "iwf.txt"), full);
+        var settings = Path.Combine(TempDir.Create("listsettings"), "appsettings.json");
+
+        // A school that set a minimum count: refused although the fraction (0.4) would allow the halving.
+        File.WriteAllText(settings, """{ "Policy": { "StatutoryShrinkFraction": 0.4, "StatutoryMinEntries": 6 } }""");
+        var (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile, "--config", settings);
+        Assert.Equal(1, exit);
+        Assert.StartsWith("lists/iwf.txt: refused (shrunk): ", output);
+        Assert.Equal(full, File.ReadAllText(Path.Combine(dir, "lists", "iwf.txt")));
+
+        // The configured fraction, not the default 0.9: halving is within 0.4.
+        File.WriteAllText(settings, """{ "Policy": { "StatutoryShrinkFraction": 0.4 } }""");
+        (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile, "--config", settings);
+        Assert.True(exit == 0, output);
+        Assert.Equal(half, File.ReadAllText(Path.Combine(dir, "lists", "iwf.txt")));
+
+        // A setting the service would refuse is refused here too, before anything is fetched.
+        File.WriteAllText(settings, """{ "Policy": { "StatutoryShrinkFraction": 1.5 } }""");
+        (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile, "--config", settings);
+        Assert.Equal(2, exit);
+        Assert.Contains("config: error FS0001: Policy:StatutoryShrinkFraction: 1.5 is outside 0-1", output);
+    }
+
+    [Fact]
     public async Task Issue21_ConfidentialFeed_IsWrittenHashed_ThePlainListNeverOnDisk()
     {
         await using var server = await FeedServer.StartAsync();
