@@ -41,12 +41,14 @@ internal static class ConnectHeadParser
         try
         {
             buffer.Slice(0, available).CopyTo(bytes);
-            // Line endings are checked before the terminator is looked for, so a bare LF is refused as soon as it arrives.
-            if (!HttpHeaderTokens.CrlfOnly(bytes))
+            // Line endings are checked in the head only: the bytes after it are the tunnel's (a ClientHello sent in the
+            // CONNECT's own write has CR and LF values in it). Without a terminator yet, everything read so far is
+            // head, so a bare LF is still refused as soon as it arrives.
+            int end = bytes.IndexOf(Terminator);
+            if (!HttpHeaderTokens.CrlfOnly(end < 0 ? bytes : bytes[..(end + 4)]))
             {
                 return HeadError.Malformed;
             }
-            int end = bytes.IndexOf(Terminator);
             if (end < 0)
             {
                 return buffer.Length >= maxHeadBytes ? HeadError.TooLarge : HeadError.Incomplete;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using FilterService.Identity;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -72,8 +73,17 @@ internal sealed partial class ConnectMiddleware
         }
         using (socket)
         {
-            // Established, then Hello.
-            await output.WriteAsync(Established);
+            // Established, then Hello. With the socket splice the 200 goes straight to the socket too, so no origin byte
+            // can overtake it (the ClientHello may have come in the CONNECT's own write, and some origins speak first).
+            var direct = Tunnel.DirectSocket(connection, _proxy.Options.SocketSplice);
+            if (direct is null)
+            {
+                await output.WriteAsync(Established);
+            }
+            else
+            {
+                await SendEstablishedAsync(direct);
+            }
             var (hello, helloStatus) = await PeekHelloAsync(input, deadline);
             if (!_flow.CheckHello(request, judged, helloStatus, hello, remote))
             {
@@ -83,7 +93,7 @@ internal sealed partial class ConnectMiddleware
             // Splice.
             var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
             using var active = _proxy.Metrics?.TrackTunnel();
-            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection, socket, _proxy.Options.TunnelIdleTimeout, _proxy.Options.SocketSplice,
+            var (fromClient, toClient) = await Tunnel.SpliceAsync(connection, socket, _proxy.Options.TunnelIdleTimeout, direct,
                 _proxy.Time, lifetime?.ConnectionClosedRequested ?? CancellationToken.None);
             _flow.Spliced(request, judged, remote!, fromClient, toClient);
         }
@@ -115,6 +125,25 @@ internal sealed partial class ConnectMiddleware
             return status == HelloStatus.Incomplete && !completed ? null : buffer.Start;
         });
         return inTime ? (info, status) : (null, HelloStatus.Incomplete);
+    }
+
+    /// <summary>
+    /// The 200 straight to the client's socket, past Kestrel's output pipe (nothing was written to it before). A client
+    /// already gone is left to the Hello step, which finds it as it would have behind the pipe.
+    /// </summary>
+    private static async ValueTask SendEstablishedAsync(Socket client)
+    {
+        try
+        {
+            int sent = 0;
+            while (sent < Established.Length)
+            {
+                sent += await client.SendAsync(Established[sent..], SocketFlags.None);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
     }
 
     private static async ValueTask RespondAsync(PipeWriter output, byte[] response)

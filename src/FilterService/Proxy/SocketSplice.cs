@@ -13,10 +13,11 @@ namespace FilterService.Proxy;
 /// origin's FIN (or either side failing) ends the tunnel; the idle deadline and server shutdown end it too.
 /// </summary>
 /// <remarks>
-/// Writing past Kestrel's output pipe is safe only once everything written to that pipe has reached the socket: the
-/// 200 is written before the ClientHello is peeked, and the client sends its ClientHello only after reading the 200,
-/// while the origin sends nothing before it has the ClientHello, which this splice forwards. So no origin byte can
-/// overtake the 200. Nothing is written to the output pipe afterwards.
+/// Writing past Kestrel's output pipe is safe only if nothing written to that pipe is still waiting for Kestrel's send
+/// loop: so nothing is written to it at all for such a tunnel, and the 200 goes straight to the socket too
+/// (<see cref="Tunnel.DirectSocket"/>), before this splice starts. The client may send its ClientHello in the CONNECT's
+/// own write and an origin may speak first, so no ordering of the client's or the origin's bytes can be relied on: a 200
+/// left in the pipe was overtaken by the origin's first bytes.
 /// </remarks>
 internal static class SocketSplice
 {

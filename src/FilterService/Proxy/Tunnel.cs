@@ -16,18 +16,24 @@ internal static class Tunnel
     private const int ReceiveBlock = 64 * 1024;
 
     /// <summary>
-    /// Splices <paramref name="connection"/> and <paramref name="upstream"/>: with <paramref name="socketSplice"/> and a
-    /// connection on Kestrel's socket transport, through <see cref="SocketSplice"/> (the origin's bytes sent straight to
-    /// the client's socket); otherwise through the connection's pipes. The idle deadline runs on <paramref name="time"/>.
+    /// The client's socket that <see cref="SocketSplice"/> sends the origin's bytes to, when <paramref name="socketSplice"/>
+    /// and the connection is on Kestrel's socket transport; else null (the pipe splice). Whatever goes to the client before
+    /// such a splice (the 200) must go to this socket too: Kestrel's send loop sends what is written to its output pipe
+    /// later, on another thread, so the splice's first origin bytes could overtake it.
     /// </summary>
-    public static Task<(long FromClient, long ToClient)> SpliceAsync(ConnectionContext connection, Socket upstream, TimeSpan idle, bool socketSplice,
-        TimeProvider time, CancellationToken closeRequested)
-    {
-        var socket = socketSplice ? connection.Features.Get<IConnectionSocketFeature>()?.Socket : null;
-        return socket is null
+    public static Socket? DirectSocket(ConnectionContext connection, bool socketSplice) =>
+        socketSplice ? connection.Features.Get<IConnectionSocketFeature>()?.Socket : null;
+
+    /// <summary>
+    /// Splices <paramref name="connection"/> and <paramref name="upstream"/>: with a <paramref name="directSocket"/> (from
+    /// <see cref="DirectSocket"/>), through <see cref="SocketSplice"/> (the origin's bytes sent straight to the client's
+    /// socket); otherwise through the connection's pipes. The idle deadline runs on <paramref name="time"/>.
+    /// </summary>
+    public static Task<(long FromClient, long ToClient)> SpliceAsync(ConnectionContext connection, Socket upstream, TimeSpan idle, Socket? directSocket,
+        TimeProvider time, CancellationToken closeRequested) =>
+        directSocket is null
             ? SpliceAsync(connection.Transport, upstream, idle, time, closeRequested)
-            : SocketSplice.SpliceAsync(connection.Transport.Input, socket, upstream, idle, time, closeRequested);
-    }
+            : SocketSplice.SpliceAsync(connection.Transport.Input, directSocket, upstream, idle, time, closeRequested);
 
     /// <remarks>
     /// The usual ends are exception-free: the client's FIN completes its pipe, the origin's FIN (or reset) ends the

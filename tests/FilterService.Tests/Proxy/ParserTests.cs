@@ -33,6 +33,48 @@ public sealed class ConnectHeadParserTests
     [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n", "Incomplete")]
     public void Parse_Hostile_IsRefused(string text, string expected) => Assert.Equal(expected, Parse(text, out _).ToString());
 
+    private const string WellFormedHead = "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n";
+
+    /// <summary>
+    /// The bytes after the head are the tunnel's (a ClientHello sent in the CONNECT's own write): their CR and LF values
+    /// are not the head's line endings. A head that is itself malformed is refused whatever follows it.
+    /// </summary>
+    [Theory]
+    [InlineData(WellFormedHead, "", "None")]
+    [InlineData(WellFormedHead, "\n", "None")]
+    [InlineData(WellFormedHead, "\r", "None")]
+    [InlineData(WellFormedHead, "\r\r\n\n", "None")]
+    [InlineData(WellFormedHead, "\x16\x03\x01\x00\x0a\x00\x0d\r\x00\n", "None")]
+    [InlineData(WellFormedHead, "\r\n\r\nCONNECT other:443 HTTP/1.1\nHost: other\r\n\r\n", "None")]
+    [InlineData(WellFormedHead, "\xff\xfe\r\x00", "None")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\nHost: x\r\n\r\n", "\x16\x03\x01", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", "\x16\x03\x01", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\r\n\r\n", "", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\n\r\n\r\n", "", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\n", "\x16\x03\x01", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\r", "\r", "Malformed")]
+    [InlineData("CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\r", "", "Incomplete")]
+    public void Parse_BytesAfterTheHead_AreNotTheHeads(string headText, string after, string expected)
+    {
+        var error = ConnectHeadParser.TryParse(new ReadOnlySequence<byte>(Encoding.Latin1.GetBytes(headText + after)), 32 * 1024, out var head);
+        Assert.Equal(expected, error.ToString());
+        if (error == HeadError.None)
+        {
+            Assert.Equal(headText.Length, head!.Length);
+            Assert.Equal("example.org:443", head.Authority);
+        }
+    }
+
+    [Fact]
+    public async Task Parse_RealClientHelloInTheSameRead_ParsesTheHeadAlone()
+    {
+        var hello = await TlsHello.CaptureAsync("example.org");
+        Assert.True(hello.AsSpan().IndexOfAny((byte)'\r', (byte)'\n') >= 0, "the ClientHello has CR or LF values (extensions 10 and 13)");
+        var bytes = Encoding.ASCII.GetBytes(WellFormedHead).Concat(hello).ToArray();
+        Assert.Equal(HeadError.None, ConnectHeadParser.TryParse(new ReadOnlySequence<byte>(bytes), 32 * 1024, out var head));
+        Assert.Equal(WellFormedHead.Length, head!.Length);
+    }
+
     [Fact]
     public void Parse_OverTheCap_IsTooLarge()
     {
