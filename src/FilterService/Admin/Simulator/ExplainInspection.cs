@@ -17,7 +17,8 @@ internal static class ExplainInspection
         {
             return null;
         }
-        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true);
+        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true,
+            TimeProvider.System);
         return judged.Verdict == ConnectFlow.ConnectVerdict.BadTarget ? null : judged.Inspection;
     }
 
