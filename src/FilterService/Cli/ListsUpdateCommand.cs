@@ -1,6 +1,5 @@
 using System.CommandLine;
 using FilterService.Feeds;
-using FilterService.Hosting;
 using FilterService.Policy;
 using PolicyModel.Documents;
 using PolicyModel.Files;

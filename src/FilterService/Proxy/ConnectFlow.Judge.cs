@@ -1,5 +1,4 @@
 using System.Net;
-using FilterService.Hosting;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;

@@ -1,5 +1,4 @@
 using System.Net;
-using FilterService.Identity;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;

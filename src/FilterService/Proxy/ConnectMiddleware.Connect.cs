@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using FilterService.Identity;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using static FilterService.Proxy.ConnectFlow;

@@ -1,6 +1,5 @@
 using System.Net;
 using FilterService.Audit;
-using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using FilterService.Hosting;
 
 namespace FilterService.Proxy;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using FilterService.Hosting;
 using FilterService.Proxy;
 using NodaTime;
 using PolicyModel.Decisions;
