@@ -1,4 +1,3 @@
-using FilterService.Hosting;
 using FilterService.Audit;
 using FilterService.Settings;
 

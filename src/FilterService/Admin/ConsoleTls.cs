@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using FilterService.Hosting;
 using FilterService.Settings;
 
 namespace FilterService.Admin;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using FilterService.Admin;
 using FilterService.Admin.Accounts;
-using Microsoft.AspNetCore.Builder;
 
 namespace FilterService.Cli;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using PolicyModel.Diagnostics;
-using PolicyModel.Documents;
 
 namespace FilterService.Cli;
 

@@ -4,7 +4,6 @@ using FilterService.Admin.Simulator;
 using FilterService.Hosting;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
-using Microsoft.Extensions.Configuration;
 
 namespace FilterService.Cli;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using PolicyModel.Decisions;
-using PolicyModel.Documents;
 using PolicyModel.Files;
 using PolicyModel.Matching;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json;
-using FilterService.Hosting;
 using Microsoft.AspNetCore.Builder;
 using FilterService.Settings;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using FilterService.Feeds;
-using FilterService.Hosting;
 using FilterService.Policy;
 using FilterService.Settings;
 using PolicyModel.Documents;

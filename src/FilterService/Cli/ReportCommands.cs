@@ -1,9 +1,7 @@
 using System.CommandLine;
 using FilterService.Admin;
 using FilterService.Admin.Reports;
-using FilterService.Hosting;
 using FilterService.Notifications;
-using Microsoft.Extensions.Configuration;
 using PolicyModel.Decisions;
 using PolicyModel.Documents;
 using FilterService.Settings;

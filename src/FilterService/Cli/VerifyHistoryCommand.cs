@@ -1,7 +1,6 @@
 using System.CommandLine;
 using FilterService.Admin;
 using FilterService.Admin.History;
-using Microsoft.AspNetCore.Builder;
 
 namespace FilterService.Cli;
 

@@ -1,17 +1,12 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Security.Cryptography;
-using FilterService.Policy;
 using PolicyModel.Decisions;
-using PolicyModel.Documents;
 using PolicyModel.Matching;
 using Polly.Retry;
 using Polly.Timeout;
-using Polly;
 
 namespace FilterService.Feeds;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using PolicyModel.Files;
 
 namespace FilterService.Feeds;

@@ -3,7 +3,6 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using FilterService.Policy;
 using PolicyModel.Decisions;
-using PolicyModel.Documents;
 
 namespace FilterService.Feeds;
 

@@ -1,6 +1,5 @@
 using FilterService.Policy;
 using PolicyModel.Decisions;
-using PolicyModel.Documents;
 
 namespace FilterService.Feeds;
 

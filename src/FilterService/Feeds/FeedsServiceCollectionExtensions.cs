@@ -1,4 +1,3 @@
-using FilterService.Hosting;
 using FilterService.Policy;
 using FilterService.Settings;
 

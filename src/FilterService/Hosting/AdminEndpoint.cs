@@ -1,14 +1,10 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using FilterService.Audit;
 using FilterService.Identity;
-using FilterService.Notifications;
 using FilterService.OperationalLog;
 using FilterService.Policy;
-using FilterService.Proxy;
 using FilterService.Telemetry;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Security.Cryptography;
 using FilterService.Admin;
 

@@ -3,7 +3,6 @@ using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
-using FilterService.Policy;
 using PolicyModel.Decisions;
 
 namespace FilterService.Identity;

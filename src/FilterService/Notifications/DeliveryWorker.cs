@@ -1,7 +1,6 @@
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
-using Polly.Timeout;
 
 namespace FilterService.Notifications;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Configuration;
 using Serilog;
 
 namespace FilterService.OperationalLog;

@@ -1,10 +1,8 @@
-using Microsoft.Extensions.Logging.EventLog;
 using Serilog;
 using Serilog.Configuration;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
-using Serilog.Sinks.Async;
 
 namespace FilterService.OperationalLog;
 

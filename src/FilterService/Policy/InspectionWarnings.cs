@@ -1,6 +1,5 @@
 using PolicyModel.Decisions;
 using PolicyModel.Diagnostics;
-using PolicyModel.Documents;
 
 namespace FilterService.Policy;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using FilterService.Hosting;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -53,17 +52,21 @@ internal sealed partial class ConnectFlow
     /// <summary>
     /// The target, the engine's decision, the port policy and whether the host is inspected, for an admitted CONNECT:
     /// the one judgement every transport answers on, and <c>explain</c> reports (a new check belongs here, so no
-    /// transport can carry a tunnel another would refuse).
+    /// transport can carry a tunnel another would refuse). The engine's time (<see cref="ConnectJudgement.DecisionTime"/>)
+    /// is measured on <paramref name="time"/>: the proxy's injected clock, or <see cref="TimeProvider.System"/> for
+    /// <c>explain</c>, which does not record it.
     /// </summary>
     internal static ConnectJudgement Judge(PolicySnapshot policy, IPAddress client, string? user, string authority, DateTimeOffset at,
-        ProxyOptions options, bool canInspect)
+        ProxyOptions options, bool canInspect, TimeProvider time)
     {
         if (!Authority.TrySplit(authority, 0, out var hostSpan, out int port) || Authority.CanonicalHost(hostSpan) is not { } host)
         {
             return new(ConnectVerdict.BadTarget, null, 0, null, default);
         }
         var request = new FilterRequest(client, user, "CONNECT", "https", host, port, "", at);
-        var decision = ProxyServices.Decide(policy, in request, out var took);
+        long started = time.GetTimestamp();
+        var decision = policy.Decide(in request);
+        var took = time.GetElapsedTime(started);
         bool bareIp = IPAddress.TryParse(host, out _);
         decision = ApplyConnectOptions(policy, host, decision);
         bool portAllowed = options.ConnectPorts.Count == 0 || options.ConnectPorts.Contains(port);

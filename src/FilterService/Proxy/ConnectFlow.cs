@@ -1,5 +1,4 @@
 using System.Net;
-using FilterService.Identity;
 using PolicyModel.Decisions;
 
 namespace FilterService.Proxy;
@@ -119,7 +118,7 @@ internal sealed partial class ConnectFlow(ProxyServices proxy, Func<bool> canIns
     /// </summary>
     public ConnectJudgement Decide(in ProxyRequest request, string authority, bool record = true)
     {
-        var judged = Judge(request.Policy, request.Client, request.User, authority, request.At, proxy.Options, canInspect());
+        var judged = Judge(request.Policy, request.Client, request.User, authority, request.At, proxy.Options, canInspect(), proxy.Time);
         if (record)
         {
             RecordDecision(judged);

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using FilterService.Audit;
 using FilterService.Identity;
 using Microsoft.AspNetCore.Connections;
 

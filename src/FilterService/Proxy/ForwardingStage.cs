@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using FilterService.Audit;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,6 +1,5 @@
 using System.Net;
 using FilterService.Audit;
-using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
@@ -156,21 +155,6 @@ internal sealed class ProxyServices : IDisposable
         Metrics?.RecordDecisionTime(Time.GetElapsedTime(started));
         return decision;
     }
-
-    /// <summary>
-    /// Asks the engine and says how long it took, recording nothing (the caller records it, once). Static for
-    /// <c>ConnectMiddleware.Judge</c>, which has no ProxyServices: so it reads the system clock. Delete it when Judge
-    /// takes the injected clock (issue 16, the CONNECT flow).
-    /// </summary>
-#pragma warning disable RS0030 // a duration for the decision-latency histogram, not a deadline; see above
-    public static Decision Decide(PolicySnapshot policy, in FilterRequest request, out TimeSpan took)
-    {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var decision = policy.Decide(in request);
-        took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-        return decision;
-    }
-#pragma warning restore RS0030
 
     public void Observe(DecisionRecord record)
     {

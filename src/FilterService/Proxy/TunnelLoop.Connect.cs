@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using FilterService.Identity;
 using static FilterService.Proxy.ConnectFlow;
 using static FilterService.Proxy.Libc;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using FilterService.Hosting;
 
 namespace FilterService.Proxy;
 
@@ -37,11 +36,14 @@ internal sealed class UpstreamConnector
     private readonly ProxyOptions _options;
     private readonly ListenerRegistry _listeners;
     private readonly Dictionary<string, IPEndPoint> _overrides;
+    private readonly TimeProvider _time;
 
-    public UpstreamConnector(ProxyOptions options, ListenerRegistry listeners)
+    /// <param name="time">The clock the connect deadline (<see cref="ProxyOptions.UpstreamConnectTimeout"/>) runs on.</param>
+    public UpstreamConnector(ProxyOptions options, ListenerRegistry listeners, TimeProvider time)
     {
         _options = options;
         _listeners = listeners;
+        _time = time;
         _overrides = new(StringComparer.OrdinalIgnoreCase);
         foreach (var (host, target) in options.HostOverrides)
         {
@@ -193,8 +195,8 @@ internal sealed class UpstreamConnector
     /// <summary>Resolves and connects; on success the socket is connected and owned by the caller.</summary>
     public async ValueTask<(Socket? Socket, UpstreamError Error, IPEndPoint? Remote)> ConnectAsync(string host, int port, CancellationToken cancellationToken)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(_options.UpstreamConnectTimeout);
+        using var deadline = new CancellationTokenSource(_options.UpstreamConnectTimeout, _time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var (candidates, resolveError) = await ResolveAsync(host, port, cts.Token).ConfigureAwait(false);
         if (resolveError != UpstreamError.None)
         {

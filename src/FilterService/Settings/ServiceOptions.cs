@@ -4,7 +4,6 @@ using FilterService.Audit;
 using FilterService.Policy;
 using FilterService.Proxy;
 using FilterService.Runtime;
-using Microsoft.Extensions.Configuration;
 
 namespace FilterService.Settings;
 

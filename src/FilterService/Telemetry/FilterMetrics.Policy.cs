@@ -1,7 +1,5 @@
-using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using FilterService.Audit;
 using FilterService.Identity;
 using FilterService.Policy;
 using PolicyModel.Decisions;

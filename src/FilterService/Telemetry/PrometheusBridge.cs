@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Prometheus;
 using static FilterService.Telemetry.PrometheusNames;
 

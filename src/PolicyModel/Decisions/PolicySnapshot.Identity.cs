@@ -1,7 +1,5 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
-using System.Numerics;
 using NodaTime;
 using PolicyModel.Diagnostics;
 using PolicyModel.Matching;

@@ -1,5 +1,3 @@
-using PolicyModel.Matching;
-
 namespace PolicyModel.Decisions;
 
 /// <summary>Which tunnels are inspected (TLS terminated): the <c>inspection</c> and <c>tenant_restrictions</c> sections.</summary>

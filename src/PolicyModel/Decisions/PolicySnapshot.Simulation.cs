@@ -1,7 +1,6 @@
 using System.Collections.Immutable;
 using System.Net;
 using NodaTime;
-using PolicyModel.Documents;
 
 namespace PolicyModel.Decisions;
 

@@ -1,9 +1,7 @@
-using System.Collections.Frozen;
 using System.Collections.Immutable;
 using System.Net;
 using System.Numerics;
 using NodaTime;
-using PolicyModel.Diagnostics;
 using PolicyModel.Matching;
 
 namespace PolicyModel.Decisions;

@@ -225,7 +225,8 @@ internal static class CategoryCompiler
         }
 
         // For the list summaries (when a list last changed); the version is the hash of the bytes read above.
-        var modified = isDirectory ? System.IO.Directory.GetLastWriteTimeUtc(full) : File.GetLastWriteTimeUtc(full);
-        pending.Add(new PendingList(listId, category, path, parsed.Format, parsed.SkippedLines, new DateTimeOffset(modified, TimeSpan.Zero), statutory, pathNode));
+        // A symbolic link is dated by its target: the link's own time is when it was made, not when the list changed.
+        var modified = PolicyFiles.LastWriteTimeUtc(full, isDirectory);
+        pending.Add(new PendingList(listId, category, path, parsed.Format, parsed.SkippedLines, modified, statutory, pathNode));
     }
 }

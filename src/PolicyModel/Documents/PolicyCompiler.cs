@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using PolicyModel.Decisions;
 using PolicyModel.Diagnostics;
 using PolicyModel.Files;

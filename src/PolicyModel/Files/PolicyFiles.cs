@@ -42,14 +42,41 @@ public static class PolicyFiles
                 return Check.NotFound;
             case Kind.Other:
                 return Check.NotRegular;
-            case Kind.Regular:
-                return new FileInfo(fullPath).Length > maxBytes ? Check.TooLarge : Check.Ok;
         }
 
-        // Not Unix (or the runtime's native shim is not there): what FileInfo can tell; the bounded reader still
-        // stops an endless file at the limit.
-        var info = new FileInfo(fullPath);
-        return !info.Exists ? Check.NotFound : info.Length > maxBytes ? Check.TooLarge : Check.Ok;
+        // On Unix stat said a regular file; elsewhere (or without the runtime's native shim) this is all FileInfo can
+        // tell, and the bounded reader still stops an endless file at the limit. Either way the size is the target's.
+        return Followed(new FileInfo(fullPath)) is not { Exists: true } info ? Check.NotFound
+            : info.Length > maxBytes ? Check.TooLarge : Check.Ok;
+    }
+
+    /// <summary>
+    /// What a read of <paramref name="info"/> sees: the file or directory itself or, for a symbolic link, the one it finally
+    /// points to; null when the link cannot be resolved (a loop). A <see cref="FileSystemInfo"/> of a link describes the
+    /// link, on Unix and Windows alike: its length is that of the name it holds and its times are its own.
+    /// </summary>
+    internal static T? Followed<T>(T info) where T : FileSystemInfo
+    {
+        if (info.LinkTarget is null)
+        {
+            return info;
+        }
+
+        try
+        {
+            return (T?)info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>When the file or directory at <paramref name="fullPath"/> (its target, for a symbolic link) last changed.</summary>
+    internal static DateTimeOffset LastWriteTimeUtc(string fullPath, bool directory)
+    {
+        FileSystemInfo info = directory ? new DirectoryInfo(fullPath) : new FileInfo(fullPath);
+        return new DateTimeOffset((Followed(info) ?? info).LastWriteTimeUtc, TimeSpan.Zero);
     }
 
     /// <summary>The message for a failed <see cref="Inspect"/>, e.g. <c>'lists/x.txt' is not a regular file</c>.</summary>

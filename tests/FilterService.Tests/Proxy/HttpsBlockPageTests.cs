@@ -242,7 +242,7 @@ public sealed class BlockPageVerdictTests
 
     private static FilterService.Proxy.ConnectFlow.ConnectVerdict Judge(string authority, bool canInspect, string? user = null) =>
         FilterService.Proxy.ConnectFlow.Judge(Sample, PupilLan, user, authority, HttpsBlockPageFixture.Monday10,
-            new FilterService.Proxy.ProxyOptions { ConnectPorts = [443] }, canInspect).Verdict;
+            new FilterService.Proxy.ProxyOptions { ConnectPorts = [443] }, canInspect, TimeProvider.System).Verdict;
 
     [Fact]
     public void Judge_BlockedNameWithCa_IsBlockPage() =>
@@ -263,4 +263,22 @@ public sealed class BlockPageVerdictTests
     [Fact]
     public void Judge_AllowedName_IsStillSpliced() =>
         Assert.Equal(FilterService.Proxy.ConnectFlow.ConnectVerdict.Splice, Judge("www.example.org:443", canInspect: true));
+
+    [Fact]
+    public void Judge_DecisionTime_IsMeasuredOnTheInjectedClock()
+    {
+        var judged = FilterService.Proxy.ConnectFlow.Judge(Sample, PupilLan, null, "www.example.org:443", HttpsBlockPageFixture.Monday10,
+            new FilterService.Proxy.ProxyOptions(), canInspect: true, new SteppingTime(TimeSpan.FromMilliseconds(7)));
+        Assert.Equal(TimeSpan.FromMilliseconds(7), judged.DecisionTime);
+    }
+
+    /// <summary>A clock whose every timestamp is one step after the last: an elapsed time is exactly one step.</summary>
+    private sealed class SteppingTime(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _ticks, step.Ticks);
+    }
 }

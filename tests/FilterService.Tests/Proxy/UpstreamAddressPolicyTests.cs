@@ -10,7 +10,7 @@ public sealed class UpstreamAddressPolicyTests
     {
         var listeners = new ListenerRegistry();
         listeners.Set([new IPEndPoint(IPAddress.Parse("10.1.2.3"), 3128)], [new IPEndPoint(IPAddress.Loopback, 9090)]);
-        return new UpstreamConnector(new ProxyOptions { AllowLoopbackUpstream = allowLoopback }, listeners);
+        return new UpstreamConnector(new ProxyOptions { AllowLoopbackUpstream = allowLoopback }, listeners, TimeProvider.System);
     }
 
     [Theory]
@@ -64,7 +64,7 @@ public sealed class UpstreamAddressPolicyTests
     [Fact]
     public void Check_BeforeListenersAreKnown_RefusesEverything()
     {
-        var connector = new UpstreamConnector(new ProxyOptions(), new ListenerRegistry());
+        var connector = new UpstreamConnector(new ProxyOptions(), new ListenerRegistry(), TimeProvider.System);
         Assert.Equal("Loop", connector.Check(new IPEndPoint(IPAddress.Parse("93.184.216.34"), 80)).ToString());
     }
 }

@@ -1,5 +1,4 @@
 using PolicyModel.Diagnostics;
-using PolicyModel.Documents;
 
 namespace FilterService.Admin.Editing;
 

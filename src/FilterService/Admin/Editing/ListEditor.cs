@@ -1,7 +1,6 @@
 using System.Text;
 using FilterService.Admin.History;
 using FilterService.Policy;
-using PolicyModel.Diagnostics;
 using PolicyModel.Documents;
 using PolicyModel.Matching;
 

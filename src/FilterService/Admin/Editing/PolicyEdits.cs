@@ -1,6 +1,5 @@
 using FilterService.Admin.History;
 using PolicyModel.Diagnostics;
-using PolicyModel.Documents;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

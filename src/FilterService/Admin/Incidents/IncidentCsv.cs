@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using CsvHelper;
-using CsvHelper.Configuration;
 
 namespace FilterService.Admin.Incidents;
 

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace FilterService.Admin.Incidents;
 
 // What the DSL does to an incident. Each change reads the incident, checks the state, writes the new values and one

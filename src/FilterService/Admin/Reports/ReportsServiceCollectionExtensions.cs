@@ -2,11 +2,9 @@ using FilterService.Admin.History;
 using FilterService.Admin.Incidents;
 using FilterService.Audit;
 using FilterService.Feeds;
-using FilterService.Hosting;
 using FilterService.Identity;
 using FilterService.Notifications;
 using FilterService.Policy;
-using Microsoft.Extensions.Configuration;
 using FilterService.Settings;
 
 namespace FilterService.Admin.Reports;

@@ -1,4 +1,3 @@
-using FilterService.Hosting;
 using FilterService.Proxy;
 using PolicyModel.Decisions;
 
@@ -17,7 +16,8 @@ internal static class ExplainInspection
         {
             return null;
         }
-        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true);
+        var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At, new ProxyOptions(), canInspect: true,
+            TimeProvider.System);
         return judged.Verdict == ConnectFlow.ConnectVerdict.BadTarget ? null : judged.Inspection;
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using FilterService.Hosting;
 using FilterService.Proxy;
 using NodaTime;
 using PolicyModel.Decisions;
@@ -79,7 +78,7 @@ internal static class Explainer
             return (asked, DecidedOn.Url);
         }
         var judged = ConnectFlow.Judge(snapshot, asked.Client, asked.User, Authority.Format(asked.Host, asked.Port), asked.At,
-            new ProxyOptions(), inspection);
+            new ProxyOptions(), inspection, TimeProvider.System);
         if (judged.Verdict == ConnectFlow.ConnectVerdict.Inspect)
         {
             return (asked, DecidedOn.Url);
@@ -101,7 +100,7 @@ internal static class Explainer
             return null;
         }
         var judged = ConnectFlow.Judge(snapshot, decided.Client, decided.User, Authority.Format(decided.Host, decided.Port), decided.At,
-            new ProxyOptions(), inspection);
+            new ProxyOptions(), inspection, TimeProvider.System);
         return judged.Verdict is ConnectFlow.ConnectVerdict.BlockPage or ConnectFlow.ConnectVerdict.Blocked ? judged.Verdict : null;
     }
 
