@@ -152,7 +152,7 @@ internal sealed partial class ForwardingStage
         switch (verdict.Kind)
         {
             case HttpVerdictKind.Forward:
-                await ForwardAsync(context, uri, verdict, policy.TenantRestrictions.HeadersFor(verdict.Decision!.Identity.Roles, host));
+                await ForwardAsync(context, uri, host, verdict);
                 return;
             case HttpVerdictKind.Block:
                 context.Response.StatusCode = 403;
