@@ -51,6 +51,10 @@ internal sealed partial class ForwardingStage
             AutomaticDecompression = DecompressionMethods.None,
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
             ConnectTimeout = connectTimeout,
+            // Kestrel decodes request header values as strict UTF-8 (invalid bytes get 400); encoding them back as UTF-8
+            // sends the origin the bytes the client sent, as the lean HTTP stage does. HttpClient's default refuses any
+            // non-ASCII value, which made a request with a UTF-8 header value a 502 on this path alone.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             SslOptions =
             {
