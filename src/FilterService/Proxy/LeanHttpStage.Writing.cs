@@ -18,9 +18,9 @@ internal sealed partial class LeanHttpStage
         string path = uri.PathAndQuery;
         string authority = (host.Contains(':') ? "[" + host + "]" : host) + (port == 80 ? "" : ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int size = head.Method.Length + 1 + path.Length + 11 + 6 + authority.Length + 2 + head.Length + _via.Length + 2;
-        foreach (var (name, value) in set)
+        for (int i = 0; i < set.Count; i++) // no enumerator per request: the list is usually empty
         {
-            size += name.Length + 2 + value.Length + 2;
+            size += set[i].Name.Length + 2 + set[i].Value.Length + 2;
         }
         var bytes = ArrayPool<byte>.Shared.Rent(size);
         var span = bytes.AsSpan();
@@ -43,8 +43,9 @@ internal sealed partial class LeanHttpStage
             line.CopyTo(span[at..]);
             at += line.Length;
         }
-        foreach (var (name, value) in set)
+        for (int i = 0; i < set.Count; i++)
         {
+            var (name, value) = set[i];
             at += Encoding.ASCII.GetBytes(name, span[at..]);
             span[at++] = (byte)':';
             span[at++] = (byte)' ';
