@@ -72,6 +72,25 @@ internal static class ProxyHost
     };
 
     /// <summary>
+    /// Kestrel's HTTP/1.1 settings for the proxy's requests, in one place so that the differential test of the lean HTTP
+    /// stage's parser (tests/.../PlainRequestParserDifferentialTests.cs) runs Kestrel exactly as the service does. The
+    /// process-wide switch refusing bare-LF line endings is set in <see cref="Build"/>.
+    /// </summary>
+    internal static void ConfigureHttp(KestrelServerOptions k, ProxyOptions proxy)
+    {
+        k.AddServerHeader = false;
+        // An absolute-form target is the authority; Kestrel rejects a disagreeing Host unless told to let the target win.
+        k.AllowHostHeaderOverride = true;
+        // Kestrel folds "Connection: keep-alive, X-Secret" to "keep-alive"; this keeps every token the forwarder must drop.
+        k.RequestHeaderEncodingSelector = ConnectionHeaderEncoding.Select;
+        k.Limits.MaxRequestHeadersTotalSize = proxy.MaxHeadBytes;
+        k.Limits.MaxRequestLineSize = proxy.MaxRequestLineBytes;
+        k.Limits.RequestHeadersTimeout = proxy.HeadTimeout;
+        k.Limits.KeepAliveTimeout = proxy.KeepAliveTimeout;
+        k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered
+    }
+
+    /// <summary>
     /// Builds the service without starting it. Returns null with every configuration and policy problem in
     /// <paramref name="errors"/>. <paramref name="configureServices"/> lets tests replace services (a
     /// <see cref="TimeProvider"/>) before the container is built.
@@ -235,16 +254,7 @@ internal static class ProxyHost
         var adminListeners = new List<ListenOptions>();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.AddServerHeader = false;
-            // An absolute-form target is the authority; Kestrel rejects a disagreeing Host unless told to let the target win.
-            k.AllowHostHeaderOverride = true;
-            // Kestrel folds "Connection: keep-alive, X-Secret" to "keep-alive"; this keeps every token the forwarder must drop.
-            k.RequestHeaderEncodingSelector = Proxy.ConnectionHeaderEncoding.Select;
-            k.Limits.MaxRequestHeadersTotalSize = options.Proxy.MaxHeadBytes;
-            k.Limits.MaxRequestLineSize = options.Proxy.MaxRequestLineBytes;
-            k.Limits.RequestHeadersTimeout = options.Proxy.HeadTimeout;
-            k.Limits.KeepAliveTimeout = options.Proxy.KeepAliveTimeout;
-            k.Limits.MaxRequestBodySize = null; // uploads are streamed, not buffered
+            ConfigureHttp(k, options.Proxy);
             foreach (var ep in options.Proxy.Listen)
             {
                 k.Listen(tunnelLoop ? new TunnelLoopEndPoint(ep) : ep, lo =>

@@ -11,13 +11,18 @@ namespace FilterService.Proxy;
 /// <summary>The HTTP stage's forwarding (step 4): the upstream request, the response streamed back, the body counted.</summary>
 internal sealed partial class ForwardingStage
 {
-    private async Task ForwardAsync(HttpContext context, Uri uri, HttpVerdict verdict, IReadOnlyList<(string Name, string Value)> tenantHeaders)
+    private async Task ForwardAsync(HttpContext context, Uri uri, string host, HttpVerdict verdict)
     {
         var request = context.Request;
         var safe = verdict.SafeSearch;
-        // Safe search: the request goes to the provider's safe-search name, with the client's Host header (which
-        // SocketsHttpHandler also sends as the SNI and validates the certificate against), so the connection pool keeps
-        // these connections apart from those to the host's own address.
+        // The canonical host decided on is the one connected to and sent (Authority.CanonicalHost: a trailing dot dropped,
+        // as the lean HTTP stage sends it). Safe search: the request goes to the provider's safe-search name, with the
+        // client's Host header (which SocketsHttpHandler also sends as the SNI and validates the certificate against), so
+        // the connection pool keeps these connections apart from those to the host's own address.
+        if (!uri.IdnHost.AsSpan().Trim("[]").SequenceEqual(host))
+        {
+            uri = new UriBuilder(uri) { Host = host }.Uri;
+        }
         var sendTo = safe is null ? uri : new UriBuilder(uri) { Host = safe.Host }.Uri;
         // The method is upper case (IsUpperCaseMethod), so Parse sends exactly the token the engine decided on.
         var upstreamRequest = new HttpRequestMessage(HttpMethod.Parse(request.Method), sendTo)
@@ -39,7 +44,7 @@ internal sealed partial class ForwardingStage
         var connectionTokens = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (HopByHop.Contains(name) || IsListed(connectionTokens, name))
+            if (!IsForwarded(name, connectionTokens))
             {
                 continue;
             }
@@ -60,16 +65,8 @@ internal sealed partial class ForwardingStage
             // The Host is the name asked for (HttpClient would otherwise derive it, and the SNI, from the safe-search name).
             upstreamRequest.Headers.Host = uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}";
         }
-        if (safe?.YouTube is { } youtube)
-        {
-            // YouTube's restricted mode by header (inspected tunnels; plain HTTP too): the client's own value is replaced.
-            upstreamRequest.Headers.Remove("YouTube-Restrict");
-            upstreamRequest.Headers.TryAddWithoutValidation("YouTube-Restrict", youtube == YouTubeMode.Moderate ? "Moderate" : "Strict");
-        }
-
-        // Tenant restrictions: the school's headers on the sign-in hosts, replacing any the client sent (a forged
-        // Restrict-Access-To-Tenants naming another tenant must never reach Microsoft).
-        foreach (var (name, value) in tenantHeaders)
+        // YouTube-Restrict, tenant restrictions: the verdict's, replacing any the client sent.
+        foreach (var (name, value) in verdict.SetHeaders)
         {
             upstreamRequest.Headers.Remove(name);
             upstreamRequest.Headers.TryAddWithoutValidation(name, value);
@@ -193,6 +190,12 @@ internal sealed partial class ForwardingStage
             }
         }
     }
+
+    /// <summary>
+    /// Whether a request header Kestrel read is sent upstream: not hop-by-hop, not named by the request's
+    /// <paramref name="connection"/> header (the lean HTTP stage's <see cref="PlainRequestParser"/> keeps the same lines).
+    /// </summary>
+    internal static bool IsForwarded(string name, StringValues connection) => !HopByHop.Contains(name) && !IsListed(connection, name);
 
     private static bool IsListed(StringValues connection, string name)
     {

@@ -49,6 +49,10 @@ internal sealed partial class ForwardingStage
             AutomaticDecompression = DecompressionMethods.None,
             ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
             ConnectTimeout = connectTimeout,
+            // Kestrel decodes request header values as strict UTF-8 (invalid bytes get 400); encoding them back as UTF-8
+            // sends the origin the bytes the client sent, as the lean HTTP stage does. HttpClient's default refuses any
+            // non-ASCII value, which made a request with a UTF-8 header value a 502 on this path alone.
+            RequestHeaderEncodingSelector = static (_, _) => System.Text.Encoding.UTF8,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
             SslOptions =
             {
@@ -150,7 +154,7 @@ internal sealed partial class ForwardingStage
         switch (verdict.Kind)
         {
             case HttpVerdictKind.Forward:
-                await ForwardAsync(context, uri, verdict, policy.TenantRestrictions.HeadersFor(verdict.Decision!.Identity.Roles, host));
+                await ForwardAsync(context, uri, host, verdict);
                 return;
             case HttpVerdictKind.Block:
                 context.Response.StatusCode = 403;

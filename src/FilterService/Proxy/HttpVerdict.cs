@@ -58,6 +58,15 @@ internal readonly record struct HttpVerdict
     public SafeSearchTarget? SafeSearch { get; init; }
 
     /// <summary>
+    /// The headers the proxy sets on a forwarded request (Forward), each replacing any the client sent under that name:
+    /// YouTube's restricted mode for a locked role (<see cref="SafeSearch"/>) and the tenant restrictions on a provider's
+    /// sign-in hosts (a forged <c>Restrict-Access-To-Tenants</c> naming another tenant must never reach Microsoft).
+    /// Computed here, once, so the lean HTTP stage and <see cref="ForwardingStage"/> send the same; empty otherwise.
+    /// </summary>
+    public IReadOnlyList<(string Name, string Value)> SetHeaders { get => _setHeaders ?? []; init => _setHeaders = value; }
+    private readonly IReadOnlyList<(string Name, string Value)>? _setHeaders;
+
+    /// <summary>
     /// Admits the client (or, inside an inspected tunnel, re-checks it and the audit log), asks the engine (an
     /// inspected tunnel bumped to show the block page carries its CONNECT's decision), writes a blocked request's
     /// alert durably before anything is answered, and renders the block page.
@@ -100,11 +109,24 @@ internal readonly record struct HttpVerdict
             } // else raised once, at the CONNECT: one alert per attempt, however many requests the browser sends inside
             return new() { Kind = HttpVerdictKind.Block, Request = request, Method = method, Url = url, Status = 403, Decision = decision };
         }
+        var safe = policy.SafeSearchFor(decision.Identity, host);
         return new()
         {
             Kind = HttpVerdictKind.Forward, Request = request, Method = method, Url = url, Decision = decision,
-            SafeSearch = policy.SafeSearchFor(decision.Identity, host),
+            SafeSearch = safe, SetHeaders = HeadersToSet(policy, decision, safe, host),
         };
+    }
+
+    /// <summary>What <see cref="SetHeaders"/> holds for an allowed request to <paramref name="host"/> (the canonical host).</summary>
+    private static IReadOnlyList<(string Name, string Value)> HeadersToSet(PolicySnapshot policy, Decision decision, SafeSearchTarget? safe, string host)
+    {
+        var tenant = policy.TenantRestrictions.HeadersFor(decision.Identity.Roles, host);
+        if (safe?.YouTube is not { } youtube)
+        {
+            return tenant;
+        }
+        // YouTube's restricted mode by header (plain HTTP and inspected tunnels alike).
+        return [.. tenant, ("YouTube-Restrict", youtube == YouTubeMode.Moderate ? "Moderate" : "Strict")];
     }
 
     /// <summary>The answer to a client that is not admitted: its status, text, header, and whether the connection closes.</summary>

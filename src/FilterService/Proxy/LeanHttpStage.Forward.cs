@@ -18,7 +18,7 @@ internal sealed partial class LeanHttpStage
         int port = uri.Port;
         // Safe search: the connection (and the pool it is kept in) goes to the provider's safe-search name; the Host stays.
         var connectHost = safe?.Host ?? host;
-        var request = BuildRequest(head, uri, host, port, out int requestLength);
+        var request = BuildRequest(head, uri, host, port, verdict.SetHeaders, out int requestLength);
         var buffer = ArrayPool<byte>.Shared.Rent(HeadBufferSize);
         UpstreamConnection? upstream = null;
         bool reusable = false;

@@ -9,12 +9,19 @@ namespace FilterService.Proxy;
 /// <summary>The lean HTTP stage's bytes: the request sent upstream, and the heads and texts written to the client's pipe.</summary>
 internal sealed partial class LeanHttpStage
 {
-    /// <summary>The request upstream: origin-form target, Host from the URL, the client's end-to-end headers, Via.</summary>
-    private byte[] BuildRequest(PlainRequestHead head, Uri uri, string host, int port, out int length)
+    /// <summary>
+    /// The request upstream: origin-form target, Host from the URL, the client's end-to-end headers but those the verdict
+    /// sets (<see cref="HttpVerdict.SetHeaders"/>), then the verdict's, then Via.
+    /// </summary>
+    private byte[] BuildRequest(PlainRequestHead head, Uri uri, string host, int port, IReadOnlyList<(string Name, string Value)> set, out int length)
     {
         string path = uri.PathAndQuery;
         string authority = (host.Contains(':') ? "[" + host + "]" : host) + (port == 80 ? "" : ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int size = head.Method.Length + 1 + path.Length + 11 + 6 + authority.Length + 2 + head.Length + _via.Length + 2;
+        for (int i = 0; i < set.Count; i++) // no enumerator per request: the list is usually empty
+        {
+            size += set[i].Name.Length + 2 + set[i].Value.Length + 2;
+        }
         var bytes = ArrayPool<byte>.Shared.Rent(size);
         var span = bytes.AsSpan();
         int at = 0;
@@ -29,8 +36,22 @@ internal sealed partial class LeanHttpStage
         for (int i = 0; i < head.LineCount; i++)
         {
             var line = head.Bytes.AsSpan(head.Lines[2 * i], head.Lines[2 * i + 1] + 2); // with its CRLF
+            if (set.Count > 0 && IsSet(set, line[..line.IndexOf((byte)':')]))
+            {
+                continue; // the client's own YouTube-Restrict or tenant header: replaced below
+            }
             line.CopyTo(span[at..]);
             at += line.Length;
+        }
+        for (int i = 0; i < set.Count; i++)
+        {
+            var (name, value) = set[i];
+            at += Encoding.ASCII.GetBytes(name, span[at..]);
+            span[at++] = (byte)':';
+            span[at++] = (byte)' ';
+            at += Encoding.ASCII.GetBytes(value, span[at..]);
+            span[at++] = (byte)'\r';
+            span[at++] = (byte)'\n';
         }
         _via.CopyTo(span[at..]);
         at += _via.Length;
@@ -38,6 +59,18 @@ internal sealed partial class LeanHttpStage
         span[at++] = (byte)'\n';
         length = at;
         return bytes;
+    }
+
+    private static bool IsSet(IReadOnlyList<(string Name, string Value)> set, ReadOnlySpan<byte> name)
+    {
+        foreach (var (setName, _) in set)
+        {
+            if (name.Length == setName.Length && Ascii.EqualsIgnoreCase(name, setName))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void WriteResponseHead(PipeWriter output, byte[] buffer, UpstreamResponseHead response, bool keepAlive, bool chunked)

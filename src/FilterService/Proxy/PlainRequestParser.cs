@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 
 namespace FilterService.Proxy;
 
@@ -59,7 +60,7 @@ internal sealed class PlainRequestHead : IDisposable
 /// <summary>
 /// Recognises the requests the lean HTTP stage serves, strictly, and nothing else: the request line
 /// <c>GET|HEAD SP http://... SP HTTP/1.1</c>, CRLF line endings only, header names that are tokens, no control bytes in
-/// values, no obsolete folding, at most 100 headers, and none of <c>Content-Length</c>, <c>Transfer-Encoding</c>,
+/// values and no value with bytes over 0x7f that is not UTF-8, no obsolete folding, at most 100 headers, and none of <c>Content-Length</c>, <c>Transfer-Encoding</c>,
 /// <c>Expect</c>, <c>Upgrade</c> or a second <c>Host</c> or <c>Proxy-Authorization</c>, and a <c>Host</c> present. Whatever it does not recognise is
 /// <see cref="HeadCheck.NotSimple"/> as soon as the offending byte arrives, so Kestrel's parser (and the refusals the
 /// hostile-input tests pin) see every odd request exactly as before.
@@ -91,9 +92,10 @@ internal static class PlainRequestParser
             {
                 return start;
             }
-            // A request line over the limit is Kestrel's to refuse (414), as soon as the limit is passed.
+            // A request line over the limit is Kestrel's to refuse (414), as soon as the limit is passed. Kestrel's
+            // MaxRequestLineSize counts the line's CRLF.
             int lineEnd = bytes.IndexOf("\r\n"u8);
-            if (lineEnd > maxRequestLine || (lineEnd < 0 && bytes.Length > maxRequestLine))
+            if (lineEnd + 2 > maxRequestLine || (lineEnd < 0 && bytes.Length >= maxRequestLine))
             {
                 return HeadCheck.NotSimple;
             }
@@ -184,6 +186,12 @@ internal static class PlainRequestParser
             }
             if (!HttpHeaderTokens.TrySplitField(line, out var name, out var value))
             {
+                return false;
+            }
+            if (value.ContainsAnyInRange((byte)0x80, (byte)0xff) && !Utf8.IsValid(value))
+            {
+                // obs-text that is not UTF-8: Kestrel decodes request header values as strict UTF-8 and answers 400, so
+                // it is Kestrel's; a valid UTF-8 value is forwarded byte for byte on both paths.
                 return false;
             }
             lines[2 * (count - 1)] = offset;

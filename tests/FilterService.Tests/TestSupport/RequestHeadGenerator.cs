@@ -42,7 +42,7 @@ public sealed class RequestHeadGenerator(int seed)
         "example.org", "EXAMPLE.org", "a.test", "www.bbc.co.uk", "127.0.0.1", "10.0.0.1", "[::1]", "[::ffff:127.0.0.5]",
         "[0:0:0:0:0:0:0:1]", "0x7f.1", "2130706433", "0177.0.0.1", "127.1", "ex%61mple.org", "xn--bcher-kva.example",
         "a_b.test", "a..b.test", "-a.test", "a.test.", "localhost", "user@a.test", "user:pw@a.test", "", "[fe80::1%25eth0]",
-        "b\u00c3\u00bccher.example", "a.test:", "256.1.1.1",
+        "b\u00c3\u00bccher.example", "a.test:", "256.1.1.1", "example.com.", "EXAMPLE.com.", "a.test..", "[::1].",
     ];
 
     private static readonly string[] Ports = ["", "", "", ":80", ":8080", ":0", ":65535", ":65536", ":99999", ":-1", ":8o"];
@@ -76,10 +76,12 @@ public sealed class RequestHeadGenerator(int seed)
         string target = "http://" + host + (Chance(0.1) ? RandomPath() : Pick(Paths)) + Pick(Queries);
         if (Chance(0.03))
         {
-            target = Pick(["/", "https://a.test/", "HTTP://a.test/", "http:/a.test/", "http://a.test/a b", "*", "a.test:80"]);
+            target = Pick(["/", "https://a.test/", "HTTP://a.test/", "http:/a.test/", "http://a.test/a b", "*", "a.test:80", "http://a.test",
+                "http://a.test?q", "http://a.test/#frag", "http://a.test/\u0000", "http://a.test/\u00c3\u00a9", "http://a.test\\b/",
+                "http://a.test/" + new string('p', 16 * 1024 - 40 + _random.Next(40))]);
             story.Add("odd target form");
         }
-        string method = Chance(0.8) ? "GET" : Chance(0.7) ? "HEAD" : Pick(["get", "Head", "POST", "OPTIONS", "GET "]);
+        string method = Chance(0.8) ? "GET" : Chance(0.7) ? "HEAD" : Pick(["get", "Head", "POST", "OPTIONS", "GET ", "GET\t", "PROPFIND", "HEAD ", "G\u00c9T", "GETX"]);
         string version = Chance(0.95) ? "HTTP/1.1" : Pick(["HTTP/1.0", "HTTP/1.2", "http/1.1", "HTTP/2", "HTTP/1.1 "]);
         string headerHost = Chance(0.9) ? host : Pick(Hosts);
         for (int i = 0; i < headers.Count; i++)
@@ -91,7 +93,7 @@ public sealed class RequestHeadGenerator(int seed)
         for (int m = 0; m < mutations; m++)
         {
             int at = _random.Next(headers.Count + 1);
-            switch (_random.Next(14))
+            switch (_random.Next(18))
             {
                 case 0 or 1 or 2:
                     headers.Insert(at, RandomName() + ":" + Ows() + RandomValue() + Ows());
@@ -152,8 +154,30 @@ public sealed class RequestHeadGenerator(int seed)
                     headers.Insert(at, "X-Utf8: " + Pick(["caf\u00c3\u00a9", "\u00e2\u0082\u00ac5", "\u00f0\u009f\u0098\u0080"]));
                     story.Add("utf-8 value");
                     break;
+                case 14:
+                    // A Connection token naming an end-to-end header: both paths must drop it alike.
+                    headers.Insert(at, Pick(["Connection", "connection", "CONNECTION"]) + ": " + Pick(["X-Secret-Hop", "x-secret-hop, keep-alive",
+                        "close, X-Secret-Hop", " X-Secret-Hop ,", "keep-alive", "Keep-Alive, Upgrade"]));
+                    headers.Insert(_random.Next(headers.Count + 1), Pick(["X-Secret-Hop", "x-SECRET-hop"]) + ": s");
+                    story.Add("connection token");
+                    break;
+                case 15:
+                    headers.Insert(at, Pick(["Content-Length: 0\r\nTransfer-Encoding: chunked", "Transfer-Encoding: chunked\r\nContent-Length: 3",
+                        "Content-Length: 1\r\nContent-Length: 1", "Transfer-Encoding: gzip, chunked", "Content-Length: +0", "Content-Length:"]));
+                    story.Add("framing combination");
+                    break;
+                case 16:
+                    // obs-text: invalid UTF-8 (a lone continuation, an overlong form, a surrogate, past U+10FFFF) or valid multi-byte.
+                    headers.Insert(at, "X-Obs: " + Pick(["caf\u00e9", "\u00c3\u0028", "\u00c0\u00af", "\u00ed\u00a0\u0080", "\u00f4\u0090\u0080\u0080",
+                        "\u00e2\u0082", "\u00ef\u00bb\u00bfbom", "\u00e6\u0097\u00a5\u00e6\u009c\u00ac", "a\u0000"]));
+                    story.Add("obs-text");
+                    break;
+                case 17:
+                    headers.Insert(at, Pick(["X-A:b", "X-A:\tb\t", "X-A: b  ", "X-A:", "X-A: \t ", "X-A: b c", "x-a: B"]));
+                    story.Add("whitespace");
+                    break;
                 default:
-                    headers.Insert(at, "X-Long: " + new string('a', _random.Next(1, 3000)));
+                    headers.Insert(at, "X-Long: " + new string('a', _random.Next(1, Chance(0.1) ? 32 * 1024 : 3000)));
                     story.Add("long value");
                     break;
             }
