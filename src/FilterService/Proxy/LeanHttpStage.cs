@@ -58,7 +58,7 @@ internal sealed partial class LeanHttpStage : IDisposable
     {
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
-        using var deadline = new ReadDeadline();
+        using var deadline = new ReadDeadline(_proxy.Time);
         // One of each per connection, refilled by every request.
         var head = new PlainRequestHead();
         var response = new UpstreamResponseHead();

@@ -10,12 +10,6 @@ internal sealed class ReadDeadline(TimeProvider time) : IDisposable
 {
     private CancellationTokenSource _cts = new(Timeout.InfiniteTimeSpan, time);
 
-    /// <summary>A deadline on the system clock (for the stages that do not take a <see cref="TimeProvider"/> yet).</summary>
-    public ReadDeadline()
-        : this(TimeProvider.System)
-    {
-    }
-
     /// <summary>Starts the clock: the token is cancelled <paramref name="timeout"/> from now.</summary>
     public CancellationToken Arm(TimeSpan timeout)
     {

@@ -1,0 +1,37 @@
+using FilterService.Tests.TestSupport;
+
+namespace FilterService.Tests.Proxy;
+
+/// <summary>The lean HTTP stage's head deadline (<c>Proxy:HeadTimeout</c>) runs on the injected clock, as the CONNECT one does.</summary>
+public sealed class LeanHeadDeadlineTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task TrickledHead_Gets408WhenTheInjectedClockPassesHeadTimeout_NotTheWallClock()
+    {
+        // A one-minute head deadline on a clock whose timers fire only when the test moves it.
+        var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
+        await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
+            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00");
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync("GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\n");
+
+        // The stage arms its deadline when it starts reading, at some point of the clock the test cannot see, so the
+        // clock moves a second at a time until the answer comes: never before a minute, and within seconds of wall time.
+        var answer = raw.ReadAllAsync(Wait);
+        var moved = TimeSpan.Zero;
+        while (!answer.IsCompleted && moved < TimeSpan.FromMinutes(5))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            moved += TimeSpan.FromSeconds(1);
+            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
+        }
+        var (text, closed) = await answer;
+        Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
+        Assert.True(closed);
+        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
+        Assert.Equal(408, record.Int("status"));
+    }
+}
