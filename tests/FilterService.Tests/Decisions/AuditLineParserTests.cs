@@ -65,32 +65,4 @@ public sealed class AuditLineParserTests
         }
         Assert.True(checkedNames > 1_000);
     }
-
-    [Fact]
-    public void Parse_RepeatedValues_FromTheCacheAreTheValuesOfEachLine()
-    {
-        string Line(string roles, string user, string rule) =>
-            $"{{\"time\":\"2026-12-05T09:00:00.123Z\",\"client\":\"10.40.1.2\",\"user\":\"{user}\",\"roles\":{roles},\"method\":\"GET\",\"url\":\"http://a.example.com/x\",\"action\":\"block\",\"rule\":\"{rule}\",\"status\":403}}";
-        var record = new IndexedDecision();
-        (string Roles, string User, string Rule, string? ExpectRoles, string ExpectUser)[] lines =
-        [
-            ("[\"pupil\",\"year7\"]", "p1", "r1", "pupil,year7", "p1"),
-            ("[\"pupil\",\"year7\"]", "p1", "r1", "pupil,year7", "p1"),
-            ("[\"staff\"]", "p\\u00e9", "r2", "staff", "p\u00e9"),
-            ("[]", "p\\u00e9", "r2", null, "p\u00e9"),
-            ("[]", "p1", "r1", null, "p1"),
-            ("[\"pupil\",\"year7\"]", "p2", "r1", "pupil,year7", "p2"),
-        ];
-        foreach (var (roles, user, rule, expectRoles, expectUser) in lines)
-        {
-            Assert.Equal(AuditLine.Decision, AuditLineParser.Parse(System.Text.Encoding.UTF8.GetBytes(Line(roles, user, rule)), record));
-            Assert.Equal(expectRoles, record.Roles);
-            Assert.Equal(expectUser, record.User);
-            Assert.Equal(rule, record.Rule);
-            Assert.Equal("10.40.1.2", record.Client);
-            Assert.Equal("a.example.com", record.Host);
-            Assert.Equal("example.com", record.Site);
-        }
-        Assert.Equal(AuditLine.Unreadable, AuditLineParser.Parse("{\"time\":\"2026-12-05T09:00:00Z\",\"roles\":[\"pupil\",1],\"client\":\"x\"}"u8, record));
-    }
 }

@@ -12,12 +12,9 @@ namespace FilterService.Admin.Decisions;
 /// </summary>
 internal static class AuditLineParser
 {
-    [ThreadStatic] private static Utf8StringCache? t_strings;
-
     public static AuditLine Parse(ReadOnlySpan<byte> line, IndexedDecision into)
     {
         into.Clear();
-        var strings = t_strings ??= new Utf8StringCache();
         bool time = false, client = false, url = false, action = false;
         try
         {
@@ -37,28 +34,28 @@ internal static class AuditLineParser
                 }
                 else if (name.SequenceEqual("client"u8))
                 {
-                    into.Client = Repeated(ref reader, strings) ?? "";
+                    into.Client = reader.GetString() ?? "";
                     client = true;
                 }
                 else if (name.SequenceEqual("user"u8))
                 {
-                    into.User = Repeated(ref reader, strings);
+                    into.User = reader.GetString();
                 }
                 else if (name.SequenceEqual("name"u8))
                 {
-                    into.DisplayName = Repeated(ref reader, strings);
+                    into.DisplayName = reader.GetString();
                 }
                 else if (name.SequenceEqual("roles"u8))
                 {
-                    into.Roles = ReadRoles(ref reader, line, strings);
+                    into.Roles = ReadRoles(ref reader);
                 }
                 else if (name.SequenceEqual("network"u8))
                 {
-                    into.Network = Repeated(ref reader, strings);
+                    into.Network = reader.GetString();
                 }
                 else if (name.SequenceEqual("method"u8))
                 {
-                    into.Method = Repeated(ref reader, strings) ?? "";
+                    into.Method = reader.GetString() ?? "";
                 }
                 else if (name.SequenceEqual("url"u8))
                 {
@@ -72,11 +69,11 @@ internal static class AuditLineParser
                 }
                 else if (name.SequenceEqual("rule"u8))
                 {
-                    into.Rule = Repeated(ref reader, strings) ?? "";
+                    into.Rule = reader.GetString() ?? "";
                 }
                 else if (name.SequenceEqual("category"u8))
                 {
-                    into.Category = Repeated(ref reader, strings);
+                    into.Category = reader.GetString();
                 }
                 else if (name.SequenceEqual("status"u8))
                 {
@@ -146,42 +143,12 @@ internal static class AuditLineParser
 
     private static string Same(string host, ReadOnlySpan<char> name) => name.Length == host.Length ? host : name.ToString();
 
-    /// <summary>
-    /// A string value that repeats from line to line, the same string instance as last time when its bytes are cached.
-    /// Escaped values and misses go through <see cref="Utf8JsonReader.GetString"/>, which also checks the UTF-8.
-    /// </summary>
-    private static string? Repeated(ref Utf8JsonReader reader, Utf8StringCache strings)
-    {
-        if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || reader.HasValueSequence)
-        {
-            return reader.GetString();
-        }
-        var bytes = reader.ValueSpan;
-        if (strings.TryGet(bytes, out int slot, out var value))
-        {
-            return value;
-        }
-        value = reader.GetString()!;
-        strings.Set(slot, bytes, value);
-        return value;
-    }
-
-    /// <summary>The roles joined by commas; the same string as last time for the same array text (<c>["pupil"]</c>).</summary>
-    private static string? ReadRoles(ref Utf8JsonReader reader, ReadOnlySpan<byte> line, Utf8StringCache strings)
+    private static string? ReadRoles(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             reader.Skip();
             return null;
-        }
-        int start = (int)reader.TokenStartIndex;
-        var probe = reader;
-        probe.Skip();
-        var text = line[start..(int)probe.BytesConsumed];
-        if (strings.TryGet(text, out int slot, out var cached))
-        {
-            reader = probe;
-            return cached.Length == 0 ? null : cached;
         }
         var roles = new StringBuilder();
         while (reader.Read() && reader.TokenType == JsonTokenType.String)
@@ -192,12 +159,7 @@ internal static class AuditLineParser
             }
             roles.Append(reader.GetString());
         }
-        var joined = roles.ToString();
-        if (reader.TokenType == JsonTokenType.EndArray && reader.BytesConsumed == probe.BytesConsumed)
-        {
-            strings.Set(slot, text, joined);
-        }
-        return joined.Length == 0 ? null : joined;
+        return roles.Length == 0 ? null : roles.ToString();
     }
 
     /// <summary>
