@@ -6,7 +6,7 @@ using FilterService.Runtime;
 namespace FilterService.Benchmarks;
 
 /// <summary>
-/// <c>index-cpu [--lines N] [--rounds R] [--chunk C] [--work DIR] [--out FILE]</c> (bench/decisions/index-cpu): the decision
+/// <c>index-cpu [--lines N] [--rounds R] [--chunk C] [--work DIR] [--out FILE] [--compare]</c> (bench/decisions/index-cpu): the decision
 /// indexer's CPU per audit line, the figure the blocked step of the load benchmark pays for on the "Decision index"
 /// thread. Writes one plain day of N records (default 200,000) in the real audit format (<see cref="DecisionsBenchData"/>,
 /// seed 42), then R times (default 5) indexes it with the service's indexer, unpaced, following the file as it grows by C
@@ -14,7 +14,8 @@ namespace FilterService.Benchmarks;
 /// this thread, and reads this thread's CPU time
 /// (<see cref="ThreadCpuTime"/>) around it; likewise the parse alone (<see cref="AuditLineParser"/> over every line).
 /// Reports each round and the median in microseconds of CPU per line: CPU time, not wall time, so a busy machine
-/// changes the figures much less.
+/// changes the figures much less. <c>--compare</c> instead times the batch writer against the one it replaced, paired
+/// (<see cref="IndexCpuCompare"/>).
 /// </summary>
 internal static class IndexCpuBench
 {
@@ -34,6 +35,19 @@ internal static class IndexCpuBench
         long bytes = data.Write(audit, lines, 1, new DateOnly(2026, 12, 4));
         var file = Directory.GetFiles(audit)[0];
         Console.WriteLine($"{lines:N0} lines, {bytes / (double)lines:N0} bytes per line; CPU: {(ThreadCpuTime.Now() is not null ? "this thread's" : "the process's")}");
+
+        if (args.Contains("--compare"))
+        {
+            var compared = IndexCpuCompare.Run(file, work, rounds) + $"; load {Load()}";
+            Console.WriteLine(compared);
+            if (output is not null)
+            {
+                File.AppendAllText(output, compared + Environment.NewLine);
+            }
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(work, recursive: true);
+            return 0;
+        }
 
         // Warm-up: the JIT's first and optimised compilations, not counted.
         Parse(file);
