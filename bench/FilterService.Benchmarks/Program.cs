@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "quick")
     return QuickCompare.Run(args);
 if (args.Length > 0 && args[0] == "decisions")
     return DecisionsBench.Run(args);
+if (args.Length > 0 && args[0] == "index-cpu")
+    return IndexCpuBench.Run(args);
 
 // Resolve the data folder here, where the repository is known, so that BenchmarkDotNet's child processes
 // (which run from generated projects) inherit it.

@@ -194,9 +194,9 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
             }
             Span<byte> text = stackalloc byte[64];
             w.WriteStartObject();
-            r.At.UtcDateTime.TryFormat(text, out int n, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-            w.WriteString(Time, text[..n]);
-            r.Client.TryFormat(text, out n);
+            AuditTimeFormat.Write(r.At, text);
+            w.WriteString(Time, text[..AuditTimeFormat.Length]);
+            r.Client.TryFormat(text, out int n);
             w.WriteString(Client, text[..n]);
             // Absent rather than null or empty: a busy school keeps 90 days of these (docs/service.md "The audit log").
             if (!string.IsNullOrEmpty(r.User))

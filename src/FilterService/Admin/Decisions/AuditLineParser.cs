@@ -112,33 +112,36 @@ internal static class AuditLineParser
         "com.au", "net.au", "org.au", "edu.au", "co.nz", "co.jp", "co.in", "com.br", "com.cn", "co.za", "com.tr", "com.mx",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SecondLevelSpans = SecondLevel.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>
     /// The registrable domain of a host, near enough for a search: its last two labels, or three under a known
     /// second-level domain (<c>bbc.co.uk</c>, <c>school.sch.uk</c>); an IP address or a one-label name is itself.
+    /// Dots at either end are not labels (<c>.co.uk</c> is <c>co.uk</c>, a suffix on its own is itself); a name with
+    /// an empty label inside (<c>a..b</c>) is itself, trimmed. Never throws, whatever the string.
     /// </summary>
     public static string SiteOf(string host)
     {
-        if (host.Length == 0 || host[0] == '[' || System.Net.IPAddress.TryParse(host, out _))
+        var name = host.AsSpan().Trim('.');
+        if (name.Length == 0 || name[0] == '[' || name.Contains("..", StringComparison.Ordinal) || System.Net.IPAddress.TryParse(name, out _))
         {
-            return host;
+            return Same(host, name);
         }
-        int last = host.LastIndexOf('.');
-        if (last <= 0)
-        {
-            return host;
-        }
-        int second = host.LastIndexOf('.', last - 1);
+        int last = name.LastIndexOf('.');
+        int second = last < 0 ? -1 : name[..last].LastIndexOf('.');
         if (second < 0)
         {
-            return host;
+            return Same(host, name);
         }
-        if (SecondLevel.Contains(host[(second + 1)..]))
+        if (SecondLevelSpans.Contains(name[(second + 1)..]))
         {
-            int third = host.LastIndexOf('.', second - 1);
-            return third < 0 ? host : host[(third + 1)..];
+            int third = name[..second].LastIndexOf('.');
+            return third < 0 ? Same(host, name) : name[(third + 1)..].ToString();
         }
-        return host[(second + 1)..];
+        return name[(second + 1)..].ToString();
     }
+
+    private static string Same(string host, ReadOnlySpan<char> name) => name.Length == host.Length ? host : name.ToString();
 
     private static string? ReadRoles(ref Utf8JsonReader reader)
     {

@@ -14,8 +14,12 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(5);
+
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
     private Thread? _thread;
+    private bool _disposed;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -88,12 +92,46 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _stop.Cancel();
-        _thread?.Join(TimeSpan.FromSeconds(5));
+        StopThread();
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _stop.Dispose();
+    /// <summary>
+    /// Stops the thread first if no one did (a host whose start failed disposes without stopping). Safe after a stop
+    /// and twice: the token source is disposed once, and only when the thread that reads it has ended, so neither a
+    /// later call nor the thread meets a disposed source. A thread still in a pass after <see cref="StopWait"/> keeps
+    /// it (it holds no timer; the GC has it).
+    /// </summary>
+    public void Dispose()
+    {
+        bool ended = StopThread();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+        }
+        if (ended)
+        {
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>Cancels the pass and the pause and waits for the thread; true when it has ended (or never started).</summary>
+    private bool StopThread()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+            _stop.Cancel();
+        }
+        return _thread?.Join(StopWait) ?? true;
+    }
 
     [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Cannot bring the decision index up to date with the audit files in {Directory}; retrying every 30 s (the audit files are complete; the console's decisions may be behind)")]
     private static partial void LogFailed(ILogger logger, Exception ex, string directory);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FilterService.Runtime;
 using Microsoft.Data.Sqlite;
 
 namespace FilterService.Admin.Decisions;
@@ -12,8 +13,8 @@ namespace FilterService.Admin.Decisions;
 /// <remarks>
 /// Memory is bounded by one read buffer (<see cref="AuditDayReader.BufferSize"/>), one batch of rows and the writer's
 /// bounded term cache, whatever the size or growth of a file. Rows go in batches of <see cref="BatchSize"/>, each in a
-/// transaction with the day's new position. <see cref="Pace"/> sleeps after each batch in proportion to the time it
-/// took, so the service's indexer uses at most a share of one core while it catches up; <c>decisions reindex</c> runs
+/// transaction with the day's new position. <see cref="Pace"/> sleeps after each batch in proportion to the CPU time it
+/// took on this thread, so the service's indexer uses at most a share of one core while it catches up; <c>decisions reindex</c> runs
 /// unpaced. A day that has both its plain file and its <c>.gz</c> is being compressed: it is read at the next pass.
 /// </remarks>
 internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDirectory)
@@ -26,8 +27,11 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
     /// <summary>Sleep after a batch, as a multiple of the batch's own time (0: unpaced).</summary>
     public double Pace { get; init; }
 
-    /// <summary>The clock that times a batch and waits out its pause (the service's TimeProvider).</summary>
+    /// <summary>The clock that waits out a batch's pause (the service's TimeProvider), and times it where CPU time cannot be read.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>This thread's CPU time so far, null where it cannot be read (<see cref="ThreadCpuTime"/>; a test's own).</summary>
+    public Func<TimeSpan?> CpuTime { get; init; } = ThreadCpuTime.Now;
 
     /// <summary>Rows of a deleted day deleted per transaction.</summary>
     public int DeleteBatch { get; init; } = 20_000;
@@ -128,6 +132,7 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
             {
                 cancel.ThrowIfCancellationRequested();
                 var started = Time.GetTimestamp();
+                var cpuStarted = CpuTime();
                 int skippedBefore = reader.Skipped, unreadable = 0;
                 writer.Begin();
                 try
@@ -164,14 +169,25 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
                 }
                 if (Pace > 0)
                 {
-                    // Pacing on the indexer's own nice-19 thread: the batch's time, waited in proportion, so the index never
-                    // takes more than its share of a core. Waited on the injected clock (a fake one drives it in a test)
-                    // and cut short by the stop token, so a shutdown does not wait out a pause.
-                    Task.Delay(TimeSpan.FromTicks((long)(Time.GetElapsedTime(started).Ticks * Pace)), Time, cancel).GetAwaiter().GetResult();
+                    Task.Delay(PauseAfter(cpuStarted, started), Time, cancel).GetAwaiter().GetResult();
                 }
             }
         }
         return state;
+    }
+
+    /// <summary>
+    /// The pause after a batch: <see cref="Pace"/> times the CPU the batch took on this thread, so the indexer uses at
+    /// most 1 / (1 + Pace) of a core however busy the machine. Not the batch's wall time: on the indexer's nice-19
+    /// thread under load that counts the time spent waiting for a core, so the pause grew with the machine's load rather
+    /// than with the indexer's own work. The wall time where this thread's
+    /// CPU time cannot be read. Waited on the injected clock (a fake one drives it in a test) and cut short by the stop
+    /// token, so a shutdown does not wait out a pause.
+    /// </summary>
+    private TimeSpan PauseAfter(TimeSpan? cpuStarted, long started)
+    {
+        var spent = cpuStarted is { } from && CpuTime() is { } now ? now - from : Time.GetElapsedTime(started);
+        return TimeSpan.FromTicks((long)(Math.Max(0, spent.Ticks) * Pace));
     }
 
     private IndexedFile Restart(SqliteConnection connection, IndexedFile state, IndexPass pass, CancellationToken cancel)
