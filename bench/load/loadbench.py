@@ -503,6 +503,11 @@ def start_proxy(proxy, run, timeout, inspect=False, squid_format=False, cpus=Non
     kind, label, port = proxy.kind, proxy.label, proxy.port
     if kind == "squid" and inspect:
         fresh_certificate_db(run)
+    if kind == "filterservice":
+        # Every start with an empty audit directory (and so an empty decision index, which lives in it): the index
+        # follows the audit files, so a start on an earlier start's files would spend its steps indexing their backlog,
+        # charged to whichever proxy and step came next.
+        shutil.rmtree(os.path.join(run, "logs", "filterservice"), ignore_errors=True)
     if http_get_through(port, "http://x/", "x", timeout=0.5) is not None:
         sys.exit(f"port {port} is already in use; stop whatever holds it")
     out = open(os.path.join(run, "logs", f"{label}-console.log"), "ab")
