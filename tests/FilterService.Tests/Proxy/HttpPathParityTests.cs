@@ -18,74 +18,6 @@ public sealed class HttpPathParityTests
 {
     private const string Context = "11111111-2222-3333-4444-555555555555";
 
-    /// <summary>A plain-HTTP origin that keeps every request head's bytes (one char per byte) and answers "ok".</summary>
-    private sealed class RawOrigin : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _accepting;
-
-        public RawOrigin()
-        {
-            _listener.Start();
-            _accepting = AcceptAsync();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-        public ConcurrentQueue<string> Heads { get; } = new();
-
-        private async Task AcceptAsync()
-        {
-            var served = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    served.Add(ServeAsync(await _listener.AcceptTcpClientAsync(_stop.Token)));
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await Task.WhenAll(served);
-        }
-
-        private async Task ServeAsync(TcpClient client)
-        {
-            using var _ = client;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            try
-            {
-                var stream = client.GetStream();
-                var head = new StringBuilder();
-                var buffer = new byte[4096];
-                while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
-                {
-                    int n = await stream.ReadAsync(buffer, timeout.Token);
-                    if (n == 0)
-                    {
-                        return;
-                    }
-                    head.Append(Encoding.Latin1.GetString(buffer, 0, n));
-                }
-                Heads.Enqueue(head.ToString());
-                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), timeout.Token);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException)
-            {
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _stop.Cancel();
-            _listener.Stop();
-            await _accepting;
-            _stop.Dispose();
-        }
-    }
-
     /// <summary>The default sample with 127.0.1.0/24 as pupil-lan and Microsoft tenant restrictions for pupils.</summary>
     private static string Policy()
     {
@@ -137,7 +69,7 @@ public sealed class HttpPathParityTests
         return received.ToString();
     }
 
-    private static string Only(RawOrigin origin, string response, string service)
+    private static string Only(RecordingOrigin origin, string response, string service)
     {
         Assert.True(response.StartsWith("HTTP/1.1 200 ", StringComparison.Ordinal), response + "\n" + service);
         Assert.True(origin.Heads.TryDequeue(out var head), "the origin saw no request\n" + service);
@@ -152,7 +84,7 @@ public sealed class HttpPathParityTests
     [MemberData(nameof(FastPath.Names), MemberType = typeof(FastPath))]
     public async Task PlainHttp_BothStagesSendTheOriginTheSameRequest(string paths)
     {
-        await using var origin = new RawOrigin();
+        await using var origin = new RecordingOrigin("ok", tls: false);
         await using var service = await ServiceProcess.StartAsync([
             $"--Policy:Path={Policy()}", $"--Audit:Path={TempDir.Create("audit")}", "--Proxy:AllowLoopbackUpstream=true",
             .. FastPath.Named(paths).Settings,

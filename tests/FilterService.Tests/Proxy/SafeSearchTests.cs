@@ -20,111 +20,6 @@ namespace FilterService.Tests.Proxy;
 public sealed class SafeSearchTests
 {
     /// <summary>
-    /// A TLS origin on loopback that answers every request with its own name and remembers the SNI of every
-    /// handshake (any name is accepted: the test's client does not verify).
-    /// </summary>
-    private sealed class SniOrigin : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly X509Certificate2 _certificate = CreateCertificate();
-        private readonly Task _accepting;
-
-        private readonly bool _tls;
-
-        public SniOrigin(string name, bool tls = true)
-        {
-            Name = name;
-            _tls = tls;
-            _listener.Start();
-            _accepting = AcceptAsync();
-        }
-
-        public string Name { get; }
-        public X509Certificate2 Certificate => _certificate;
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-        public ConcurrentQueue<string> ServerNames { get; } = new();
-        /// <summary>Every request head received.</summary>
-        public ConcurrentQueue<string> Heads { get; } = new();
-
-        private async Task AcceptAsync()
-        {
-            var served = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    served.Add(ServeAsync(client));
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            await Task.WhenAll(served);
-        }
-
-        private async Task ServeAsync(TcpClient client)
-        {
-            using var _ = client;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            try
-            {
-                Stream tls = client.GetStream();
-                if (_tls)
-                {
-                    var ssl = new SslStream(tls);
-                    tls = ssl;
-                    await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-                    {
-                        ServerCertificateSelectionCallback = (_, sni) =>
-                        {
-                            ServerNames.Enqueue(sni ?? "");
-                            return _certificate;
-                        },
-                    }, timeout.Token);
-                }
-                await using var _stream = tls;
-                var head = new StringBuilder();
-                var buffer = new byte[4096];
-                while (!head.ToString().Contains("\r\n\r\n"))
-                {
-                    int n = await tls.ReadAsync(buffer, timeout.Token);
-                    if (n == 0)
-                    {
-                        return;
-                    }
-                    head.Append(Encoding.ASCII.GetString(buffer, 0, n));
-                }
-                Heads.Enqueue(head.ToString());
-                var body = Name;
-                await tls.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"), timeout.Token);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
-            {
-            }
-        }
-
-        private static X509Certificate2 CreateCertificate()
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest("CN=stand-in.test", key, HashAlgorithmName.SHA256);
-            using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-            return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _stop.Cancel();
-            _listener.Stop();
-            await _accepting;
-            _stop.Dispose();
-            _certificate.Dispose();
-        }
-    }
-
-    /// <summary>
     /// The default sample (which locks safe search for pupils and guests) with 127.0.1.0/24 as pupil-lan, and YouTube
     /// allowed to pupils (the sample allows them only its embedded videos), as a school that uses it in lessons would write it.
     /// </summary>
@@ -149,8 +44,8 @@ public sealed class SafeSearchTests
     [InlineData(false)]
     public async Task Issue17_SafeSearch_PupilTunnelReachesSafeSearchAddress_StaffDoesNot(bool tunnelLoop)
     {
-        await using var safe = new SniOrigin("safe-search-stand-in");
-        await using var normal = new SniOrigin("normal-stand-in");
+        await using var safe = new RecordingOrigin("safe-search-stand-in");
+        await using var normal = new RecordingOrigin("normal-stand-in");
         var audit = TempDir.Create("audit");
         await using var service = await ServiceProcess.StartAsync([
             $"--Policy:Path={Policy()}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:TunnelLoop={tunnelLoop}",
@@ -235,8 +130,8 @@ public sealed class SafeSearchTests
     [InlineData(false)]
     public async Task Issue17_SafeSearch_PlainHttp_PupilRequestGoesToSafeSearchAddress_WithItsHost(bool lean)
     {
-        await using var safe = new SniOrigin("safe-search-stand-in", tls: false);
-        await using var normal = new SniOrigin("normal-stand-in", tls: false);
+        await using var safe = new RecordingOrigin("safe-search-stand-in", tls: false);
+        await using var normal = new RecordingOrigin("normal-stand-in", tls: false);
         var audit = TempDir.Create("audit");
         await using var service = await ServiceProcess.StartAsync([
             $"--Policy:Path={Policy()}", $"--Audit:Path={audit}", "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:LeanHttp={lean}",
@@ -271,8 +166,8 @@ public sealed class SafeSearchTests
         await File.WriteAllTextAsync(caPem, ca.ExportCertificatePem());
         await File.WriteAllTextAsync(caKey, key.ExportPkcs8PrivateKeyPem());
 
-        await using var safe = new SniOrigin("safe-search-stand-in");
-        await using var normal = new SniOrigin("normal-stand-in");
+        await using var safe = new RecordingOrigin("safe-search-stand-in");
+        await using var normal = new RecordingOrigin("normal-stand-in");
         var trusted = Path.Combine(dir, "stand-in.pem");
         await File.WriteAllTextAsync(trusted, safe.Certificate.ExportCertificatePem());
 
