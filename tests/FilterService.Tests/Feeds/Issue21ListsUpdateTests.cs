@@ -52,6 +52,22 @@ public sealed class Issue21ListsUpdateTests
         return dir;
     }
 
+    /// <summary>A statutory list of 10 entries on disk whose feed now serves 5 of them: a halving.</summary>
+    private static (string Dir, string Full, string Half) StatutoryHalving(FeedServer server)
+    {
+        var full = string.Concat(Enumerable.Range(1, 10).Select(i => $"listed-{i}.test\n"));
+        var half = string.Concat(Enumerable.Range(1, 5).Select(i => $"listed-{i}.test\n"));
+        server.Publish("/iwf.txt", half);
+        var dir = Policy($"""
+              iwf:
+                statutory: true
+                lists:
+                  - {"{"} path: lists/iwf.txt, format: domains, source: "{server.Url("/iwf.txt")}", verify: sha256 {"}"}
+            """);
+        File.WriteAllText(Path.Combine(dir, "lists", "iwf.txt"), full);
+        return (dir, full, half);
+    }
+
     private static async Task<(int Exit, string Out)> CliAsync(params string[] args)
     {
         var stdout = new StringWriter();
@@ -110,16 +126,7 @@ public sealed class Issue21ListsUpdateTests
     public async Task Issue21_StatutoryFeedShrunkByHalf_IsRefused_UntilConfirmed()
     {
         await using var server = await FeedServer.StartAsync();
-        var full = string.Concat(Enumerable.Range(1, 10).Select(i => $"listed-{i}.test\n"));
-        var half = string.Concat(Enumerable.Range(1, 5).Select(i => $"listed-{i}.test\n"));
-        server.Publish("/iwf.txt", half);
-        var dir = Policy($"""
-              iwf:
-                statutory: true
-                lists:
-                  - {"{"} path: lists/iwf.txt, format: domains, source: "{server.Url("/iwf.txt")}", verify: sha256 {"}"}
-            """);
-        File.WriteAllText(Path.Combine(dir, "lists", "iwf.txt"), full);
+        var (dir, full, half) = StatutoryHalving(server);
 
         var (exit, output) = await CliAsync("lists", "update", "--policy", dir, "--trusted-ca", server.CaFile);
         Assert.Equal(1, exit);
@@ -142,16 +149,7 @@ public sealed class Issue21ListsUpdateTests
     public async Task ListsUpdate_TakesTheShrinkGuardFromTheServiceSettings()
     {
         await using var server = await FeedServer.StartAsync();
-        var full = string.Concat(Enumerable.Range(1, 10).Select(i => $"listed-{i}.test\n"));
-        var half = string.Concat(Enumerable.Range(1, 5).Select(i => $"listed-{i}.test\n"));
-        server.Publish("/iwf.txt", half);
-        var dir = Policy($"""
-              iwf:
-                statutory: true
-                lists:
-                  - {"{"} path: lists/iwf.txt, format: domains, source: "{server.Url("/iwf.txt")}" {"}"}
-            """);
-        File.WriteAllText(Path.Combine(dir, "lists", "iwf.txt"), full);
+        var (dir, full, half) = StatutoryHalving(server);
         var settings = Path.Combine(TempDir.Create("listsettings"), "appsettings.json");
 
         // A school that set a minimum count: refused although the fraction (0.4) would allow the halving.
