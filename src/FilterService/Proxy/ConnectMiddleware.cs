@@ -94,7 +94,8 @@ internal sealed partial class ConnectMiddleware
             {
                 try
                 {
-                    if (_lean is not null && await _lean.ServeAsync(connection, client))
+                    // The first request's head stays due HeadTimeout after the accept, not after its first bytes.
+                    if (_lean is not null && await _lean.ServeAsync(connection, client, HeadTimeLeft(accepted)))
                     {
                         return;
                     }

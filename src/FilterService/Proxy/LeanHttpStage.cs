@@ -54,7 +54,12 @@ internal sealed partial class LeanHttpStage : IDisposable
     /// Serves requests on <paramref name="connection"/> until it closes (true) or a request needs Kestrel's HTTP stage
     /// (false: that request is still unread in the pipe).
     /// </summary>
-    public async Task<bool> ServeAsync(ConnectionContext connection, IPAddress client)
+    /// <param name="firstHeadTimeLeft">
+    /// What is left of the connection's head deadline (<c>Proxy:HeadTimeout</c> from the accept) for the first request's
+    /// head: the caller has already waited for its first bytes, so a fresh HeadTimeout here would let a client that
+    /// trickles the head hold the connection for nearly twice as long.
+    /// </param>
+    public async Task<bool> ServeAsync(ConnectionContext connection, IPAddress client, TimeSpan firstHeadTimeLeft)
     {
         var input = connection.Transport.Input;
         var lifetime = connection.Features.Get<IConnectionLifetimeNotificationFeature>();
@@ -73,9 +78,10 @@ internal sealed partial class LeanHttpStage : IDisposable
                 {
                     return true; // shutting down: no new request on this connection
                 }
-                // The first request's bytes have arrived: its head must complete within HeadTimeout. Later ones may idle
-                // for KeepAliveTimeout, and then must complete within HeadTimeout of their first byte.
-                var token = deadline.Arm(first ? _proxy.Options.HeadTimeout : _proxy.Options.KeepAliveTimeout);
+                // The first request's bytes have arrived: its head must complete within HeadTimeout of the accept (what
+                // the caller left of it). Later ones may idle for KeepAliveTimeout, and then must complete within
+                // HeadTimeout of their first byte.
+                var token = deadline.Arm(first ? firstHeadTimeLeft : _proxy.Options.KeepAliveTimeout);
                 bool started = first;
                 HeadCheck check;
                 bool timedOut = false, ended = false;

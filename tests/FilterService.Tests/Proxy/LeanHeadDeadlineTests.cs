@@ -34,4 +34,48 @@ public sealed class LeanHeadDeadlineTests
         var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
         Assert.Equal(408, record.Int("status"));
     }
+
+    [Fact]
+    public async Task HeadTrickledFromJustBeforeHeadTimeout_Gets408AtHeadTimeoutSinceAccept_NotSinceFirstByte()
+    {
+        var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
+        await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
+            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00");
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+
+        // Silent for 50 s of the injected clock, then a byte a second: a head that never completes. The connection's
+        // head deadline is a minute from the accept; a fresh minute from the first byte would hold it until ~110 s.
+        var head = "GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\nX-Slow: " + new string('a', 200);
+        var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
+        var moved = TimeSpan.Zero;
+        var firstByte = TimeSpan.FromSeconds(50);
+        int sent = 0;
+        bool sending = true;
+        while (!answer.IsCompleted && moved < TimeSpan.FromMinutes(5))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            moved += TimeSpan.FromSeconds(1);
+            if (sending && moved >= firstByte && sent < head.Length)
+            {
+                try
+                {
+                    await raw.SendAsync(head.Substring(sent, 1));
+                    sent++;
+                }
+                catch (IOException)
+                {
+                    sending = false; // the proxy closed the connection
+                }
+            }
+            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
+        }
+        var (text, closed) = await answer;
+        Assert.True(sent > 0, "nothing of the head was sent before the answer");
+        Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
+        Assert.True(moved < TimeSpan.FromSeconds(90), $"answered after {moved} of the injected clock: the head deadline restarted at the first byte");
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
+        Assert.True(closed);
+        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
+        Assert.Equal(408, record.Int("status"));
+    }
 }
