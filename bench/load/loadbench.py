@@ -661,22 +661,70 @@ def leaf_figures(kind, run, started):
     return {"hits": hits, "misses": misses, "minted": mint_count, "mint_s": mint_sum}
 
 
+INDEX_THREAD = "Decision index"  # FilterService's decision indexer (the console's search over the audit log)
+
+
+def index_ticks(root):
+    """CPU ticks used so far by the decision index thread(s) in the tree; None where there is none (Squid)."""
+    ticks = [t for name, t in thread_ticks(root).values() if name == INDEX_THREAD]
+    return sum(ticks) if ticks else None
+
+
+def drain_index(root, timeout=240.0, quiet=3.0):
+    """Waits until the decision index has caught up with the audit files: its thread used at most 3 ticks over `quiet`
+    seconds (more than one pass interval, 2 s). The indexer is paced to half a core at nice 19, so a step's records are
+    indexed after the step; draining before and after a step charges each step exactly its own records' indexing, not
+    the backlog of the step before (which a faster build makes larger). Returns the seconds waited, None if no index."""
+    if index_ticks(root) is None:
+        return None
+    began = time.monotonic()
+    last, last_at = index_ticks(root), began
+    while time.monotonic() - began < timeout:
+        time.sleep(0.5)
+        now = index_ticks(root)
+        if now is None:
+            return None
+        if now - last > 3:
+            last, last_at = now, time.monotonic()
+        elif time.monotonic() - last_at >= quiet:
+            return time.monotonic() - began
+    log(f"warning: the decision index did not catch up within {timeout:.0f} s")
+    return float("nan")
+
+
 def measured(started, step, duration, logs=None):
     """Runs one step; its proxy CPU, the proxy cores it used over the step's duration (CPU-seconds / seconds of load)
-    and the busiest proxy thread's share, and with logs (a function returning log sizes) how much the logs grew."""
+    and the busiest proxy thread's share, and with logs (a function returning log sizes) how much the logs grew.
+
+    FilterService's decision index is drained first, so the step starts with none of an earlier step's backlog, and
+    again after it: index_cpu_s is what indexing this step's records cost wherever it ran. cpu_s splits into the
+    request path (every thread but the index: per_cpu_s) and the index's share during the step; all_in_per_cpu_s
+    charges the step all of its indexing. Squid has no index: its figures are the same either way."""
+    drain_index(started.pid)
     before_logs = logs() if logs else None
     threads = thread_ticks(started.pid)
+    index_before = index_ticks(started.pid)
     before = cpu_seconds(started.pid)
     result = step()
     result["cpu_s"] = cpu_seconds(started.pid) - before
+    index_after_step = index_ticks(started.pid)
     busiest, busiest_cpu_s = busiest_thread(threads, thread_ticks(started.pid))
-    result["per_cpu_s"] = result["completed"] / result["cpu_s"] if result["cpu_s"] > 0 else float("nan")
-    result["cores"] = result["cpu_s"] / duration
-    result["busiest_thread"] = {"name": busiest, "cores": busiest_cpu_s / duration}
+    time.sleep(1.5)  # FilterService writes its audit file every second; not counted in the CPU above
     if logs:
-        time.sleep(1.5)  # FilterService writes its audit file every second; not counted in the CPU above
         after_logs = logs()
         result["log_bytes"] = {key: after_logs[key] - before_logs.get(key, 0) for key in after_logs}
+    index_in_step = index_cpu = 0.0
+    if index_before is not None:
+        result["index_drain_s"] = drain_index(started.pid)
+        index_in_step = (index_after_step - index_before) / CLK_TCK
+        index_cpu = (index_ticks(started.pid) - index_before) / CLK_TCK
+    result["index_in_step_s"], result["index_cpu_s"] = index_in_step, index_cpu
+    result["path_cpu_s"] = path = result["cpu_s"] - index_in_step
+    result["per_cpu_s"] = result["completed"] / path if path > 0 else float("nan")
+    result["all_in_per_cpu_s"] = result["completed"] / (path + index_cpu) if path + index_cpu > 0 else float("nan")
+    result["index_us_per_request"] = 1e6 * index_cpu / result["completed"] if result["completed"] else float("nan")
+    result["cores"] = result["cpu_s"] / duration
+    result["busiest_thread"] = {"name": busiest, "cores": busiest_cpu_s / duration}
     return result
 
 
@@ -733,7 +781,9 @@ def one_proxy(proxy, round_no, run, args, blocked_host):
         r = result[step]
         log(f"round {round_no}: {label}: {step}: {r['rate']:.0f}/s, {r['per_cpu_s']:.0f} per CPU-s, p99 {r['p99_ms']:.2f} ms, "
             f"{r['cores']:.2f} proxy cores (busiest thread {r['busiest_thread']['cores']:.2f}, {r['busiest_thread']['name']})"
-            + (f", log {r['log_bytes']['log'] / max(1, r['completed']):.0f} bytes per request" if "log_bytes" in r else ""))
+            + (f", log {r['log_bytes']['log'] / max(1, r['completed']):.0f} bytes per request" if "log_bytes" in r else "")
+            + (f"; decision index {r['index_cpu_s']:.2f} CPU-s ({r['index_in_step_s']:.2f} in the step, caught up "
+               f"{r['index_drain_s']:.0f} s after), {r['all_in_per_cpu_s']:.0f} per CPU-s with it" if r.get("index_drain_s") is not None else ""))
     if "leaf" in result:
         log(f"round {round_no}: {label}: leaves: {leaf_summary(kind, result)}")
     if "startup_s" in result:
@@ -837,27 +887,33 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         ("Plain HTTP, requests/s", lambda r: r["plain"]["rate"], "{:,.0f}", True),
         *cores("plain", "Plain HTTP"),
         ("Plain HTTP, requests per proxy CPU-second", lambda r: r["plain"]["per_cpu_s"], "{:,.0f}", True),
+        ("Plain HTTP, requests per proxy CPU-second with their decision indexing", lambda r: r["plain"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("Plain HTTP, p50 latency (ms)", lambda r: r["plain"]["p50_ms"], "{:.2f}", False),
         ("Plain HTTP, p99 latency (ms)", lambda r: r["plain"]["p99_ms"], "{:.2f}", False),
         ("Blocked, requests/s", lambda r: r["blocked"]["rate"], "{:,.0f}", True),
         *cores("blocked", "Blocked"),
         ("Blocked, requests per proxy CPU-second", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}", True),
+        ("Blocked, requests per proxy CPU-second with their decision indexing", lambda r: r["blocked"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("Blocked, p99 latency (ms)", lambda r: r["blocked"]["p99_ms"], "{:.2f}", False),
         ("New TLS tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}", True),
         *cores("tunnels", "New TLS tunnels"),
         ("New TLS tunnels per proxy CPU-second", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}", True),
+        ("New TLS tunnels per proxy CPU-second with their decision indexing", lambda r: r["tunnels"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("New TLS tunnels, p99 (ms)", lambda r: r["tunnels"]["p99_ms"], "{:.2f}", False),
         ("100 KB downloads/s through tunnels", lambda r: r["downloads"]["rate"], "{:,.0f}", True),
         *cores("downloads", "100 KB downloads"),
         ("100 KB downloads per proxy CPU-second", lambda r: r["downloads"]["per_cpu_s"], "{:,.0f}", True),
+        ("100 KB downloads per proxy CPU-second with their decision indexing", lambda r: r["downloads"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("100 KB downloads, p99 (ms)", lambda r: r["downloads"]["p99_ms"], "{:.2f}", False),
         ("Bumped requests/s (kept-open inspected tunnels)", lambda r: r["bumped"]["rate"], "{:,.0f}", True),
         *cores("bumped", "Bumped requests"),
         ("Bumped requests per proxy CPU-second", lambda r: r["bumped"]["per_cpu_s"], "{:,.0f}", True),
+        ("Bumped requests per proxy CPU-second with their decision indexing", lambda r: r["bumped"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("Bumped requests, p99 (ms)", lambda r: r["bumped"]["p99_ms"], "{:.2f}", False),
         ("New inspected tunnels/s", lambda r: r["inspected"]["rate"], "{:,.0f}", True),
         *cores("inspected", "New inspected tunnels"),
         ("New inspected tunnels per proxy CPU-second", lambda r: r["inspected"]["per_cpu_s"], "{:,.0f}", True),
+        ("New inspected tunnels per proxy CPU-second with their decision indexing", lambda r: r["inspected"]["all_in_per_cpu_s"], "{:,.0f}", True),
         ("New inspected tunnels, p99 (ms)", lambda r: r["inspected"]["p99_ms"], "{:.2f}", False),
         ("Inspected tunnels: leaves minted in the step", lambda r: r["leaf"]["minted"], "{:,.0f}", None),
         ("Inspected tunnels: leaf cache hit rate (%)", lambda r: 100 * leaf_hit_rate(r["kind"], r), "{:.1f}", None),
@@ -868,6 +924,8 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         ("Log bytes per new inspected tunnel (CONNECT and GET)", log_per_request("inspected"), "{:,.0f}", False),
         ("Squid-format log bytes per request, plain HTTP (ours: Audit:SquidFormat)",
          lambda r: squid_format(r) / r["plain"]["completed"], "{:,.0f}", False),
+        ("Decision indexing, CPU us per plain HTTP request", lambda r: r["plain"]["index_us_per_request"], "{:.1f}", None),
+        ("Decision indexing, CPU us per blocked request", lambda r: r["blocked"]["index_us_per_request"], "{:.1f}", None),
         ("Proxy CPU during plain HTTP (cores)", lambda r: r["plain"]["cpu_s"] / args.duration, "{:.2f}", None),
         ("RSS after start (MB)", lambda r: r["rss_start_mb"], "{:.0f}", False),
         ("RSS after load (MB)", lambda r: r["rss_load_mb"], "{:.0f}", False),
@@ -977,6 +1035,12 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
         "- CPU: utime+stime of the proxy's process tree from `/proc/PID/stat` around each step. The load generator, "
         "nginx and the proxy share the same cores, so requests/s is bounded by the machine; requests per proxy "
         "CPU-second is the figure that compares the proxies.",
+        "- Per proxy CPU-second is the request path: every proxy thread but FilterService's decision index (the "
+        "console's search over the audit log, a thread of its own at nice 19 paced to half a core, which indexes a "
+        "step's records mostly after the step). Before each step and after it the bench waits until the index has "
+        "caught up, so no step carries another's backlog; *with their decision indexing* charges each step the index "
+        "thread's CPU for that step's records wherever it ran, and *decision indexing, CPU us per request* is that cost "
+        "alone. Squid has no such index (nearest is a log analyser run from cron): its two figures are the same.",
         "- RSS: VmRSS of the process tree. Start-up: from exec to the first 200 through the proxy, polled every 20 ms.",
         "",
         "## Machine",
@@ -995,6 +1059,8 @@ def write_report(results, args, machine, list_size, loads, started_utc, path):
                ("p99 ms", lambda r: r["plain"]["p99_ms"], "{:.2f}"),
                ("blocked/s", lambda r: r["blocked"]["rate"], "{:,.0f}"), step_cores("blocked"),
                ("blocked/CPU-s", lambda r: r["blocked"]["per_cpu_s"], "{:,.0f}"),
+               ("blocked all-in/CPU-s", lambda r: r["blocked"]["all_in_per_cpu_s"], "{:,.0f}"),
+               ("blocked index us/req", lambda r: r["blocked"]["index_us_per_request"], "{:.1f}"),
                ("tunnels/s", lambda r: r["tunnels"]["rate"], "{:,.0f}"), step_cores("tunnels"),
                ("tunnels/CPU-s", lambda r: r["tunnels"]["per_cpu_s"], "{:,.0f}"),
                ("100 KB/s", lambda r: r["downloads"]["rate"], "{:,.0f}"), ("100 KB cores", lambda r: r["downloads"]["cores"], "{:.2f}"),
