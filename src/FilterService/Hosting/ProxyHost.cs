@@ -30,7 +30,9 @@ internal static class ProxyHost
     /// <summary>Runs until SIGINT/SIGTERM. Exit codes: 0 stopped cleanly, 2 bad configuration or policy, 3 could not listen.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
-        var proxy = Build(args, configureServices: null, out var errors);
+        // Before anything slow: a SIGHUP during start-up would otherwise end the process (see HangupLatch).
+        using var hangup = HangupLatch.Register();
+        var proxy = Build(args, services => { if (hangup is not null) services.AddSingleton(hangup); }, out var errors);
         if (proxy is null)
         {
             foreach (var e in errors)
@@ -183,7 +185,7 @@ internal static class ProxyHost
             new StatutoryGuard(options.Policy.StatutoryShrinkFraction, options.Policy.StatutoryMinEntries, options.Audit.Path),
             WithDirectoryMembers(sp.GetService<PolicyLoad>() ?? (d => PolicyModel.Documents.PolicyLoader.Load(d)), sp.GetRequiredService<LdapDirectory>())));
         services.AddHostedService(sp => new PolicyWatcher(sp.GetRequiredService<PolicyStore>(), options.Policy.Watch, options.Policy.ReloadDelay,
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyWatcher>>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyWatcher>>(), sp.GetService<HangupLatch>()));
         services.AddSingleton(sp => new AuthThrottle(options.Proxy.MaxAuthFailures, options.Proxy.MaxAuthFailuresPerAddress, options.Proxy.AuthFailureWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProxyAuthenticator>();
         services.AddSingleton(new ClientGate(options.Proxy.MaxConnectionsPerClient));

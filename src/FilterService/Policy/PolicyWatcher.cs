@@ -30,6 +30,7 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     private readonly object _gate = new();
     private FileSystemWatcher? _watcher;
     private FileSystemWatcher? _parentWatcher;
+    private readonly HangupLatch? _hangup;
     private PosixSignalRegistration? _sighup;
     private ITimer? _timer;
     private ITimer? _check;
@@ -39,9 +40,13 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     private string _fingerprint = "";
     private bool _stopped;
 
-    public PolicyWatcher(PolicyStore store, bool watch, TimeSpan delay, TimeProvider time, ILogger<PolicyWatcher> logger)
+    /// <param name="hangup">The process's early SIGHUP registration (the service always has one); without it the watcher
+    /// registers its own when it starts.</param>
+    public PolicyWatcher(PolicyStore store, bool watch, TimeSpan delay, TimeProvider time, ILogger<PolicyWatcher> logger,
+        HangupLatch? hangup = null)
     {
         _store = store;
+        _hangup = hangup;
         _watch = watch;
         _delay = delay;
         _time = time;
@@ -61,7 +66,14 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
                 Arm(reload: false);
             }
         }
-        if (!OperatingSystem.IsWindows())
+        if (_hangup is not null)
+        {
+            if (_hangup.Attach(() => ReloadSafely("SIGHUP")))
+            {
+                ThreadPool.QueueUserWorkItem(_ => ReloadSafely("SIGHUP during start-up"));
+            }
+        }
+        else if (!OperatingSystem.IsWindows())
         {
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
@@ -262,6 +274,7 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
             _rearm?.Dispose();
             _rearm = null;
         }
+        _hangup?.Detach();
         _sighup?.Dispose();
         _sighup = null;
         _timer?.Dispose();
