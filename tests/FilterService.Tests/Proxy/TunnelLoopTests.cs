@@ -188,7 +188,7 @@ public sealed class TunnelLoopTests : IAsyncLifetime
     [InlineData(false)]
     public async Task NoClientHello_IsClosedAtTheDeadline_AndAudited(bool loop)
     {
-        await using var service = await StartAsync(loop);
+        await using var service = await StartAsync(loop, hello: "00:00:00.500");
         await using var raw = await TunnelAsync(service, "secure.test:443");
         var (text, closed) = await raw.ReadAllAsync(Wait);
         Assert.True(closed);
