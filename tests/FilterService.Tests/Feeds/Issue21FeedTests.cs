@@ -31,7 +31,7 @@ public sealed class Issue21FeedTests
                 description: A statutory list from a feed (issue 21)
                 statutory: true
                 lists:
-                  - { path: {{List}}, format: domains, source: "{{server.Url("/iwf.txt")}}", refresh: 2s, verify: {{verify}}{{key}} }
+                  - { path: {{List}}, format: domains, source: "{{server.Url("/iwf.txt")}}", refresh: 1s, verify: {{verify}}{{key}} }
 
             """);
         await File.WriteAllTextAsync(Path.Combine(policy, "policy.yaml"), yaml);
@@ -107,7 +107,7 @@ public sealed class Issue21FeedTests
         server.Publish("/iwf.txt", Good + "newly-listed.test\n");
         var published = DateTime.UtcNow;
         await WaitAsync(() => StatusThroughProxyAsync(service, "newly-listed.test"), s => s == 403, "the newly listed host was not blocked");
-        // Within the refresh interval (2 s) plus the time a loaded machine takes to fetch and reload: generous, not a timing claim.
+        // Within the refresh interval (1 s, the policy's minimum) plus the time a loaded machine takes to fetch and reload: generous, not a timing claim.
         Assert.True(DateTime.UtcNow - published < TimeSpan.FromSeconds(20));
         var health = await HealthAsync(service.AdminPort);
         Assert.Equal(11, Feed(health).GetProperty("entries").GetInt32());

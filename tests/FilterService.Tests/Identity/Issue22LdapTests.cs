@@ -399,7 +399,7 @@ public sealed class Issue22LdapTests
         var audit = TempDir.Create("audit");
         await using var origin = await TestOrigin.StartAsync();
         var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
-        var policy = Policy(slapd, $"ldaps://127.0.0.1:{port}", "    timeout: 1s\n    on_directory_down: refuse\n");
+        var policy = Policy(slapd, $"ldaps://127.0.0.1:{port}", "    timeout: 300ms\n    on_directory_down: refuse\n");
         try
         {
             await using var service = await ServiceProcess.StartAsync(Settings(policy, audit, origin, slapd));

@@ -27,7 +27,7 @@ public sealed class LeanHttpTests : IAsyncLifetime
     {
         _origin = new ScriptedOrigin(Script);
         _service = await RunningService.StartAsync(Samples.DefaultDir, null, "--Proxy:AllowLoopbackUpstream=true",
-            $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{_origin.Port}", "--Proxy:UpstreamReadTimeout=00:00:02");
+            $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{_origin.Port}", "--Proxy:UpstreamReadTimeout=00:00:01");
     }
 
     public async Task DisposeAsync()

@@ -188,7 +188,7 @@ public sealed class TunnelLoopTests : IAsyncLifetime
     [InlineData(false)]
     public async Task NoClientHello_IsClosedAtTheDeadline_AndAudited(bool loop)
     {
-        await using var service = await StartAsync(loop);
+        await using var service = await StartAsync(loop, hello: "00:00:00.500");
         await using var raw = await TunnelAsync(service, "secure.test:443");
         var (text, closed) = await raw.ReadAllAsync(Wait);
         Assert.True(closed);
@@ -203,14 +203,15 @@ public sealed class TunnelLoopTests : IAsyncLifetime
     [InlineData(false)]
     public async Task IdleTunnel_IsClosedAtTheIdleDeadline_AndAudited(bool loop)
     {
-        await using var service = await StartAsync(loop);
+        await using var service = await StartAsync(loop, idle: "00:00:01");
         await using var raw = await TunnelAsync(service, "secure.test:443");
         using var tls = new SslStream(raw.Stream, leaveInnerStreamOpen: true, (_, _, _, _) => true);
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "secure.test" });
         var started = DateTime.UtcNow;
-        var read = await tls.ReadAsync(new byte[16]).AsTask().WaitAsync(Wait); // nothing comes; the proxy closes at 2 s idle
+        var read = await tls.ReadAsync(new byte[16]).AsTask().WaitAsync(Wait); // nothing comes; the proxy closes at 1 s idle
         Assert.Equal(0, read);
-        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromSeconds(1), Wait);
+        // Not before half the idle deadline (the handshake's last bytes, which start it, came just before `started`).
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(500), Wait);
         var record = await service.WaitForAuditAsync(r => r.Str("url") == "secure.test:443" && r.Int("status") == 200, "the idle tunnel");
         Assert.True(record.Long("bytes_in") > 0 && record.Long("bytes_out") > 0);
     }
