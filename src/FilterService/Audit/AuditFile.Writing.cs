@@ -10,7 +10,7 @@ internal sealed partial class AuditFile
         Justification = "The writer thread's flush cadence: a real-time Monitor.Wait on its own thread, which cannot wait on a TimeProvider; records are dated by the injected clock")]
     private void WriteLoop()
     {
-        var nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;
+        var nextFlush = Environment.TickCount64 + (long)_flushInterval.TotalMilliseconds;
         int failuresWhileStopping = 0;
         var backoff = FirstRetry;
         bool retrying = false;
@@ -56,13 +56,13 @@ internal sealed partial class AuditFile
             else
             {
                 // A failing disk: retry with backoff, the records kept; once stopping, every second five times.
-                WaitForRetry(stopping ? FlushInterval : backoff, stopping);
+                WaitForRetry(stopping ? StoppingRetry : backoff, stopping);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastRetry.Ticks));
                 retrying = true;
             }
             if (flush)
             {
-                nextFlush = Environment.TickCount64 + (long)FlushInterval.TotalMilliseconds;
+                nextFlush = Environment.TickCount64 + (long)_flushInterval.TotalMilliseconds;
             }
             if (stopping)
             {

@@ -37,12 +37,17 @@ internal sealed partial class AuditFile : IDisposable
     /// <summary>A write or fsync in progress this long makes the file unwritable until it returns.</summary>
     public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+    /// <summary>The default of <c>Audit:FlushInterval</c>: records wait at most this long in memory.</summary>
+    public static readonly TimeSpan DefaultFlushInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Between the retries of the last writes when the service stops on a failing disk (five of them).</summary>
+    private static readonly TimeSpan StoppingRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(15);
     private const int FreeChunksKept = 4;
 
+    private readonly TimeSpan _flushInterval;
     private readonly string _directory;
     private readonly string _prefix;
     private readonly string _extension;
@@ -93,8 +98,9 @@ internal sealed partial class AuditFile : IDisposable
     }
 
     public AuditFile(string directory, string prefix, string extension, int retainFiles, ILogger logger, TimeZoneInfo? zone = null,
-        long maxBacklogBytes = DefaultMaxBacklogBytes, TimeProvider? time = null, bool compressRolled = false)
+        long maxBacklogBytes = DefaultMaxBacklogBytes, TimeProvider? time = null, bool compressRolled = false, TimeSpan? flushInterval = null)
     {
+        _flushInterval = flushInterval ?? DefaultFlushInterval;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBacklogBytes, ChunkSize);
         MaxBacklogBytes = maxBacklogBytes;
         _hardLimit = maxBacklogBytes + maxBacklogBytes / 4;

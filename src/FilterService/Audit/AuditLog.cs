@@ -41,9 +41,9 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
     {
         _blockedOnly = options.Log == AuditScope.Blocked;
         OnWriteFailure = options.OnWriteFailure;
-        _json = new AuditFile(options.Path, "audit-", ".json", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled);
+        _json = new AuditFile(options.Path, "audit-", ".json", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled, options.FlushInterval);
         _squid = options.SquidFormat
-            ? new AuditFile(options.Path, "access-", ".log", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled)
+            ? new AuditFile(options.Path, "access-", ".log", options.RetainDays, logger, zone, options.MaxBacklogBytes, time, options.CompressRolled, options.FlushInterval)
             : null;
         _syslog = options.Syslog.Enabled ? new SyslogExporter(options.Syslog, logger, time) : null;
         if (meters is not null)

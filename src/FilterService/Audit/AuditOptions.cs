@@ -28,6 +28,12 @@ internal sealed class AuditOptions
     /// <summary>Bytes of records queued in memory before new traffic is refused. Default 32 MB (about 80,000 records).</summary>
     public long MaxBacklogBytes { get; set; } = AuditFile.DefaultMaxBacklogBytes;
 
+    /// <summary>
+    /// How long a record may wait in memory before it is written and fsynced: the most a power cut can lose. Default
+    /// 1 s; 10 ms to 60 s. Shorter costs a write and an fsync more often.
+    /// </summary>
+    public TimeSpan FlushInterval { get; set; } = AuditFile.DefaultFlushInterval;
+
     /// <summary>Gzip each day's files once the next day's are started (off the request path). Default true.</summary>
     public bool CompressRolled { get; set; } = true;
 

@@ -135,6 +135,10 @@ internal sealed record ServiceOptions(ProxyOptions Proxy, AdminOptions Admin, Po
         {
             errors.Add($"Audit:MaxBacklogBytes: {audit.MaxBacklogBytes} is outside {FilterService.Audit.AuditFile.ChunkSize}-{1L << 32}");
         }
+        if (audit.FlushInterval < TimeSpan.FromMilliseconds(10) || audit.FlushInterval > TimeSpan.FromSeconds(60))
+        {
+            errors.Add($"Audit:FlushInterval: {audit.FlushInterval} is outside 00:00:00.010-00:01:00");
+        }
         audit.Syslog.Validate(contentRoot, errors);
         foreach (var a in admin.Listen)
         {

@@ -277,10 +277,11 @@ public sealed class AuditUnavailableTests
     public void Item14_AuditSettings_AreValidated()
     {
         var app = FilterService.Hosting.ProxyHost.Build(
-            ["--Audit:OnWriteFailure=Sometimes", "--Audit:MaxBacklogBytes=1000", $"--Policy:Path={Samples.DefaultDir}"], null, out var errors);
+            ["--Audit:OnWriteFailure=Sometimes", "--Audit:MaxBacklogBytes=1000", "--Audit:FlushInterval=00:00:00.001", $"--Policy:Path={Samples.DefaultDir}"], null, out var errors);
         Assert.Null(app);
         Assert.Contains("config: error FS0001: Audit:OnWriteFailure: 'Sometimes' is not a valid value (Refuse, AllowAndCount)", errors);
         Assert.Contains("config: error FS0001: Audit:MaxBacklogBytes: 1000 is outside 65536-4294967296", errors);
+        Assert.Contains("config: error FS0001: Audit:FlushInterval: 00:00:00.0010000 is outside 00:00:00.010-00:01:00", errors);
     }
 
     private static HttpClient ProxyClient(ServiceProcess service) => new(new SocketsHttpHandler

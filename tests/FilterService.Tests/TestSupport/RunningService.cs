@@ -43,6 +43,7 @@ public sealed class RunningService : IAsyncDisposable
             $"--Policy:Path={policyDir}",
             $"--Audit:Path={auditDir}",
             "--Audit:SquidFormat=true",
+            "--Audit:FlushInterval=00:00:00.100", // tests wait for records: a tenth of the default second each
             "--Policy:ReloadDelay=00:00:00.200",
             "--Policy:Watch=false", // inotify instances are a shared, small budget: only the reload tests watch
             "--Logging:LogLevel:Default=Warning",

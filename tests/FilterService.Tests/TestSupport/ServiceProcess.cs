@@ -92,7 +92,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         {
             psi.ArgumentList.Add(dll);
         }
-        foreach (var s in new[] { "--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false" }.Concat(settings))
+        foreach (var s in new[] { "--Proxy:Listen=127.0.0.1:0", "--Admin:Listen=127.0.0.1:0", "--Policy:Watch=false", "--Audit:FlushInterval=00:00:00.100" }.Concat(settings))
         {
             psi.ArgumentList.Add(s);
         }
