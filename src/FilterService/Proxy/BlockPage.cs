@@ -76,7 +76,7 @@ internal static class BlockPage
             o.Raw("</dd>\n"u8);
         }
         o.Raw("<dt>Time</dt><dd>"u8);
-        o.Formatted(local, "yyyy-MM-dd HH:mm:ss");
+        o.Timestamp(local);
         o.Raw(" ("u8);
         o.Encoded(zone.Id);
         o.Raw(")</dd>\n<dt>Your address</dt><dd>"u8);
@@ -112,11 +112,48 @@ internal static class BlockPage
         {
             if (value.AsSpan().ContainsAnyExcept(Verbatim))
             {
+                if (Ascii.IsValid(value))
+                {
+                    AsciiEncoded(value); // every rule's reason quotes the rule's name: no string per page for it
+                    return;
+                }
                 value = WebUtility.HtmlEncode(value);
                 Advance(Encoding.UTF8.GetBytes(value, output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length))));
                 return;
             }
             Advance(Encoding.ASCII.GetBytes(value, output.GetSpan(value.Length)));
+        }
+
+        /// <summary>
+        /// ASCII <paramref name="value"/> HTML-encoded as <see cref="WebUtility.HtmlEncode(string)"/> has it: its five
+        /// markup characters as entities, every other ASCII character as it is.
+        /// </summary>
+        private void AsciiEncoded(string value)
+        {
+            var span = output.GetSpan(value.Length * 6); // "&quot;" is the longest
+            int n = 0;
+            foreach (char c in value)
+            {
+                var entity = c switch
+                {
+                    '<' => "&lt;"u8,
+                    '>' => "&gt;"u8,
+                    '&' => "&amp;"u8,
+                    '"' => "&quot;"u8,
+                    '\'' => "&#39;"u8,
+                    _ => default,
+                };
+                if (entity.IsEmpty)
+                {
+                    span[n++] = (byte)c;
+                }
+                else
+                {
+                    entity.CopyTo(span[n..]);
+                    n += entity.Length;
+                }
+            }
+            Advance(n);
         }
 
         /// <summary>A date in the invariant culture: digits, English names, spaces and colons.</summary>
@@ -127,6 +164,21 @@ internal static class BlockPage
             {
                 throw new InvalidOperationException("a block page date longer than 64 bytes"); // a bug: the formats above are at most 35
             }
+            Advance(n);
+        }
+
+        /// <summary>
+        /// <paramref name="value"/> as <c>yyyy-MM-dd HH:mm:ss</c>: the sortable format ("s", which the runtime formats
+        /// without parsing a pattern) with its <c>T</c> made a space.
+        /// </summary>
+        public void Timestamp(DateTime value)
+        {
+            var span = output.GetSpan(19);
+            if (!value.TryFormat(span, out int n, "s", CultureInfo.InvariantCulture) || n != 19)
+            {
+                throw new InvalidOperationException("a sortable date that is not 19 bytes"); // a bug: yyyy-MM-ddTHH:mm:ss
+            }
+            span[10] = (byte)' ';
             Advance(n);
         }
 

@@ -16,6 +16,9 @@ public sealed partial class PolicySnapshot
     public Decision Decide(in FilterRequest request, bool withTrace = false) =>
         DecideCanonical(request with { PathAndQuery = UrlPath.Canonicalize(request.PathAndQuery) }, withTrace);
 
+    // DecideCanonical's candidates, per thread: used only until it returns (every request is decided).
+    [ThreadStatic] private static List<Item>? t_candidates;
+
     private Decision DecideCanonical(in FilterRequest request, bool withTrace)
     {
         var who = Resolve(request.Client, request.User);
@@ -56,7 +59,7 @@ public sealed partial class PolicySnapshot
 
         var at = Instant.FromDateTimeOffset(request.At);
         var mismatches = trace is null ? null : new List<(Item Item, string Why)>();
-        var candidates = Candidates(who, request, categories, mismatches);
+        var candidates = Candidates(who, request, categories, mismatches, t_candidates ??= []);
         var decided = FirstActive(candidates, at, who.Identity.User);
         if (trace is not null)
         {
@@ -117,9 +120,12 @@ public sealed partial class PolicySnapshot
     /// tried, up to the first that has no time condition (nothing after it can ever decide). Time alone then
     /// picks the winner, so <see cref="Until"/> can replay the same list at later instants.
     /// </summary>
-    private List<Item> Candidates(in Who who, in FilterRequest request, ulong categories, List<(Item Item, string Why)>? mismatches)
+    /// <param name="into">The list to fill (cleared first), or null for a new one.</param>
+    private List<Item> Candidates(in Who who, in FilterRequest request, ulong categories, List<(Item Item, string Why)>? mismatches,
+        List<Item>? into = null)
     {
-        var result = new List<Item>();
+        var result = into ?? new List<Item>();
+        result.Clear();
         var user = who.Identity.User;
         for (var i = 0; i < _exceptions.Length; i++)
         {

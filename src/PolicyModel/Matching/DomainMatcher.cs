@@ -244,13 +244,24 @@ public sealed class DomainMatcher
     /// Specificity is the length of the text that matched (a URL prefix beats its host; a longer suffix beats a
     /// shorter one); on a tie the lowest list id wins.
     /// </remarks>
-    public MatchHit? Explain(ReadOnlySpan<char> host, ReadOnlySpan<char> pathAndQuery, int category)
+    public MatchHit? Explain(ReadOnlySpan<char> host, ReadOnlySpan<char> pathAndQuery, int category) =>
+        Explain(host, null, pathAndQuery, category);
+
+    /// <summary>
+    /// <see cref="Explain(ReadOnlySpan{char}, ReadOnlySpan{char}, int)"/> of a host held as a string: a hit on the whole
+    /// host names it by that string rather than a copy.
+    /// </summary>
+    public MatchHit? Explain(string host, ReadOnlySpan<char> pathAndQuery, int category) => Explain(host, host, pathAndQuery, category);
+
+    private MatchHit? Explain(ReadOnlySpan<char> host, string? hostText, ReadOnlySpan<char> pathAndQuery, int category)
     {
         MatchHit? best = null;
         int bestLength = -1;
-        pathAndQuery = UrlPath.Canonicalize(pathAndQuery);
+        if (!UrlPath.IsCanonical(pathAndQuery))
+            pathAndQuery = UrlPath.Canonicalize(pathAndQuery);
 
-        void Consider(int tag, bool wholeHost, int length, string entry)
+        // The entry's text is made only for a hit that wins (entry null: the domain hit host[start..]).
+        void Consider(ReadOnlySpan<char> host, int tag, bool wholeHost, int length, string? entry, int start)
         {
             if (length <= bestLength)
                 return;
@@ -258,26 +269,32 @@ public sealed class DomainMatcher
             {
                 if (_lists[list].Category != category || (kind == EntryKind.Exact && !wholeHost))
                     continue;
-                best = new MatchHit(list, _lists[list].Name, kind, entry);
+                best = new MatchHit(list, _lists[list].Name, kind, entry ?? (start == 0 && hostText is not null ? hostText : host[start..].ToString()));
                 bestLength = length;
                 return;
             }
         }
 
-        foreach (var (name, tag, wholeHost) in _domains.FindAll(host))
-            Consider(tag, wholeHost, name.Length, name);
+        var domains = t_domainHits ??= [];
+        _domains.FindAll(host, domains, t_tags ??= []);
+        foreach (var (start, tag, wholeHost) in domains)
+            Consider(host, tag, wholeHost, host.Length - start, null, start);
         if (_urls is not null)
         {
             foreach (var (entry, tag) in _urls.FindAll(host, pathAndQuery))
-                Consider(tag, true, entry.Length, entry);
+                Consider(host, tag, true, entry.Length, entry, 0);
         }
         if (_hashes is not null)
         {
             foreach (var (hex, tag, length) in _hashes.FindAll(host, pathAndQuery))
-                Consider(tag, true, length, "sha256:" + hex[..12]);
+                Consider(host, tag, true, length, "sha256:" + hex[..12], 0);
         }
         return best;
     }
+
+    // Explain's scratch, per thread: it runs for every blocked request.
+    [ThreadStatic] private static List<(int Start, int Tag, bool WholeHost)>? t_domainHits;
+    [ThreadStatic] private static List<int>? t_tags;
 
     /// <summary>Every URL-prefix entry with the list (name, category index) holding it; allocates.</summary>
     public IEnumerable<(string Entry, string List, int Category)> UrlPrefixEntries()

@@ -256,26 +256,43 @@ internal sealed partial class DomainTable
     /// </summary>
     public List<(string Name, int Tag, bool WholeHost)> FindAll(ReadOnlySpan<char> host)
     {
-        var hits = new List<(string, int, bool)>();
+        var found = new List<(int Start, int Tag, bool WholeHost)>();
+        FindAll(host, found, new List<int>());
+        var hits = new List<(string, int, bool)>(found.Count);
+        foreach (var (start, tag, wholeHost) in found)
+            hits.Add((host[start..].ToString(), tag, wholeHost));
+        return hits;
+    }
+
+    /// <summary>
+    /// <see cref="FindAll(ReadOnlySpan{char})"/> without its strings, into <paramref name="hits"/> (cleared first): the
+    /// matched name is <c>host[Start..]</c>. <paramref name="tags"/> is scratch. Allocates nothing once the lists have
+    /// grown: the block page's explanation asks this for every blocked request.
+    /// </summary>
+    public void FindAll(ReadOnlySpan<char> host, List<(int Start, int Tag, bool WholeHost)> hits, List<int> tags)
+    {
+        hits.Clear();
         if (Count == 0 || host.IsEmpty)
-            return hits;
-        var tags = new List<int>();
+            return;
+        tags.Clear();
         Find(HashName(host), null, tags);
         foreach (int tag in tags)
-            hits.Add((host.ToString(), tag, true));
+            hits.Add((0, tag, true));
         if (IsLiteral(host))
-            return hits;
+            return;
+        int labels = host.Count('.') + 1;
         for (int i = 0; i < host.Length; i++)
         {
             if (host[i] != '.')
                 continue;
-            var suffix = host[(i + 1)..];
+            // As Match: a suffix with a label count no name has is not probed.
+            if (((_labelCounts >> Math.Min(--labels, 63)) & 1) == 0)
+                continue;
             tags.Clear();
-            Find(HashName(suffix), null, tags);
+            Find(HashName(host[(i + 1)..]), null, tags);
             foreach (int tag in tags)
-                hits.Add((suffix.ToString(), tag, false));
+                hits.Add((i + 1, tag, false));
         }
-        return hits;
     }
 
     /// <summary>IP literals match only as a whole: their "suffixes" (<c>0.1</c>) are not parent domains.</summary>

@@ -78,4 +78,49 @@ public sealed class LeanHeadDeadlineTests
         var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
         Assert.Equal(408, record.Int("status"));
     }
+
+    [Fact]
+    public async Task KeptAliveRequestTrickled_Gets408AtHeadTimeoutSinceItsFirstByte_NotAtTheKeepAliveDeadline()
+    {
+        var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
+        await using var origin = new ScriptedOrigin(_ => ScriptedOrigin.Answer.Of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
+            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00",
+            "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{origin.Port}");
+        await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
+        await raw.SendAsync("GET http://allowed.test/first HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
+        var (first, _) = await raw.ReadAllAsync(Wait, text => text.EndsWith("\r\n\r\nok", StringComparison.Ordinal));
+        Assert.StartsWith("HTTP/1.1 200 OK\r\n", first);
+
+        // Idle for 30 s of the injected clock, then the next head a byte a second, never complete: it is due a minute
+        // after its first byte (~90 s), not at the keep-alive deadline (120 s) nor a minute after a later byte.
+        var head = "GET http://allowed.test/second HTTP/1.1\r\nHost: allowed.test\r\nX-Slow: " + new string('a', 200);
+        var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
+        var moved = TimeSpan.Zero;
+        int sent = 0;
+        bool sending = true;
+        while (!answer.IsCompleted && moved < TimeSpan.FromMinutes(5))
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            moved += TimeSpan.FromSeconds(1);
+            if (sending && moved >= TimeSpan.FromSeconds(30) && sent < head.Length)
+            {
+                try
+                {
+                    await raw.SendAsync(head.Substring(sent, 1));
+                    sent++;
+                }
+                catch (IOException)
+                {
+                    sending = false; // the proxy closed the connection
+                }
+            }
+            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
+        }
+        var (text, closed) = await answer;
+        Assert.True(moved >= TimeSpan.FromSeconds(89), $"answered after {moved} of the injected clock, before the head deadline");
+        Assert.True(moved < TimeSpan.FromSeconds(110), $"answered after {moved} of the injected clock: not a minute after the first byte");
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
+        Assert.True(closed);
+    }
 }
