@@ -82,8 +82,7 @@ internal sealed partial class LeanHttpStage : IDisposable
                 // the caller left of it). Later ones may idle for KeepAliveTimeout, and then must complete within
                 // HeadTimeout of their first byte.
                 var token = deadline.Arm(first ? firstHeadTimeLeft : _proxy.Options.KeepAliveTimeout);
-                bool started = first, headArmed = first;
-                long headStarted = 0;
+                bool started = first;
                 HeadCheck check;
                 bool timedOut = false, ended = false;
                 while (true)
@@ -109,10 +108,8 @@ internal sealed partial class LeanHttpStage : IDisposable
                     }
                     if (!started && !buffer.IsEmpty)
                     {
-                        // Its head is due HeadTimeout from now, armed only if it must be waited for (below): most heads
-                        // come whole, and a timer change costs more than reading the clock.
                         started = true;
-                        headStarted = _proxy.Time.GetTimestamp();
+                        deadline.Arm(_proxy.Options.HeadTimeout);
                     }
                     check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, _proxy.Options.MaxRequestLineBytes, head);
                     if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head.Target, https: false, out head.Uri, out head.Host))
@@ -132,13 +129,6 @@ internal sealed partial class LeanHttpStage : IDisposable
                         break;
                     }
                     input.AdvanceTo(buffer.Start, buffer.End);
-                    if (!headArmed)
-                    {
-                        headArmed = true;
-                        deadline.Disarm(); // the keep-alive wait's deadline, even if it fired since the first bytes
-                        var left = _proxy.Options.HeadTimeout - _proxy.Time.GetElapsedTime(headStarted);
-                        token = deadline.Arm(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-                    }
                 }
                 deadline.Disarm();
                 if (ended || (timedOut && !started))
