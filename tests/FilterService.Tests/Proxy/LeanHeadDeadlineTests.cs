@@ -47,28 +47,7 @@ public sealed class LeanHeadDeadlineTests
         // head deadline is a minute from the accept; a fresh minute from the first byte would hold it until ~110 s.
         var head = "GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\nX-Slow: " + new string('a', 200);
         var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
-        var moved = TimeSpan.Zero;
-        var firstByte = TimeSpan.FromSeconds(50);
-        int sent = 0;
-        bool sending = true;
-        while (!answer.IsCompleted && moved < TimeSpan.FromMinutes(5))
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            moved += TimeSpan.FromSeconds(1);
-            if (sending && moved >= firstByte && sent < head.Length)
-            {
-                try
-                {
-                    await raw.SendAsync(head.Substring(sent, 1));
-                    sent++;
-                }
-                catch (IOException)
-                {
-                    sending = false; // the proxy closed the connection
-                }
-            }
-            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
-        }
+        var (moved, sent) = await TrickleAsync(clock, raw, head, TimeSpan.FromSeconds(50), answer);
         var (text, closed) = await answer;
         Assert.True(sent > 0, "nothing of the head was sent before the answer");
         Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
@@ -96,6 +75,21 @@ public sealed class LeanHeadDeadlineTests
         // after its first byte (~90 s), not at the keep-alive deadline (120 s) nor a minute after a later byte.
         var head = "GET http://allowed.test/second HTTP/1.1\r\nHost: allowed.test\r\nX-Slow: " + new string('a', 200);
         var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
+        var (moved, _) = await TrickleAsync(clock, raw, head, TimeSpan.FromSeconds(30), answer);
+        var (text, closed) = await answer;
+        Assert.True(moved >= TimeSpan.FromSeconds(89), $"answered after {moved} of the injected clock, before the head deadline");
+        Assert.True(moved < TimeSpan.FromSeconds(110), $"answered after {moved} of the injected clock: not a minute after the first byte");
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
+        Assert.True(closed);
+    }
+
+    /// <summary>
+    /// Moves the injected clock a second at a time (at most 5 min) until <paramref name="answer"/> completes, sending
+    /// <paramref name="head"/> a byte a second from <paramref name="firstByte"/> on; the clock moved and bytes sent.
+    /// </summary>
+    private static async Task<(TimeSpan Moved, int Sent)> TrickleAsync(FakeTime clock, RawClient raw, string head, TimeSpan firstByte,
+        Task answer)
+    {
         var moved = TimeSpan.Zero;
         int sent = 0;
         bool sending = true;
@@ -103,7 +97,7 @@ public sealed class LeanHeadDeadlineTests
         {
             clock.Advance(TimeSpan.FromSeconds(1));
             moved += TimeSpan.FromSeconds(1);
-            if (sending && moved >= TimeSpan.FromSeconds(30) && sent < head.Length)
+            if (sending && moved >= firstByte && sent < head.Length)
             {
                 try
                 {
@@ -117,10 +111,6 @@ public sealed class LeanHeadDeadlineTests
             }
             await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
         }
-        var (text, closed) = await answer;
-        Assert.True(moved >= TimeSpan.FromSeconds(89), $"answered after {moved} of the injected clock, before the head deadline");
-        Assert.True(moved < TimeSpan.FromSeconds(110), $"answered after {moved} of the injected clock: not a minute after the first byte");
-        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
-        Assert.True(closed);
+        return (moved, sent);
     }
 }
