@@ -140,7 +140,7 @@ internal sealed partial class PrometheusBridge : IDisposable
 
         // Counters and histograms are recorded per request: their series are found by the recorded tags themselves,
         // without sorting or rendering them; the miss path asks prometheus-net once per series.
-        private readonly ConcurrentDictionary<TagKey, Action<double>> _children = new();
+        private readonly ConcurrentDictionary<TagKey, object> _children = new();
 
         // Observable instruments: the series reported in the current scrape, and those of the previous one.
         private HashSet<object> _seen = [];
@@ -171,68 +171,38 @@ internal sealed partial class PrometheusBridge : IDisposable
                 }
                 else if (tags.Length <= TagKey.Capacity)
                 {
-                    // The series' recorder, typed once when the series is first seen: no type tests per measurement.
                     var key = new TagKey(tags);
-                    if (_children.TryGetValue(key, out var record))
+                    if (!_children.TryGetValue(key, out child) && Resolve(tags) is { } resolved)
                     {
-                        record(value);
-                        return;
+                        child = _children.GetOrAdd(key, resolved);
                     }
-                    child = Resolve(tags);
-                    if (child is not null)
-                    {
-                        _children.GetOrAdd(key, RecorderOf(child))(value);
-                    }
-                    return;
                 }
                 else
                 {
                     child = Resolve(tags);
                 }
-                Apply(child, value);
+                switch (child)
+                {
+                    case ICounter c when kind == FamilyKind.ObservedCounter:
+                        c.IncTo(value);
+                        break;
+                    case ICounter c when value >= 0:
+                        c.Inc(value);
+                        break;
+                    case IGauge g when kind == FamilyKind.SummedGauge:
+                        g.Inc(value);
+                        break;
+                    case IGauge g:
+                        g.Set(value);
+                        break;
+                    case IHistogram h:
+                        h.Observe(value);
+                        break;
+                }
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
             {
                 Debug.Fail($"{name}: {ex.Message}");
-            }
-        }
-
-        /// <summary><see cref="Apply"/> for one series of an instrument that is not observed, as a delegate.</summary>
-        private Action<double> RecorderOf(object child) => child switch
-        {
-            ICounter c => value =>
-            {
-                if (value >= 0)
-                {
-                    c.Inc(value);
-                }
-            },
-            IGauge g when kind == FamilyKind.SummedGauge => g.Inc,
-            IGauge g => g.Set,
-            IHistogram h => h.Observe,
-            _ => static _ => { },
-        };
-
-        /// <summary>Records <paramref name="value"/> on the series as its family's kind has it.</summary>
-        private void Apply(object? child, double value)
-        {
-            switch (child)
-            {
-                case ICounter c when kind == FamilyKind.ObservedCounter:
-                    c.IncTo(value);
-                    break;
-                case ICounter c when value >= 0:
-                    c.Inc(value);
-                    break;
-                case IGauge g when kind == FamilyKind.SummedGauge:
-                    g.Inc(value);
-                    break;
-                case IGauge g:
-                    g.Set(value);
-                    break;
-                case IHistogram h:
-                    h.Observe(value);
-                    break;
             }
         }
 
