@@ -254,9 +254,14 @@ public sealed class OperationalLogTests
         Assert.Equal(10, console.GetProperty("queueCapacity").GetInt32());
         Assert.Equal(10, console.GetProperty("queued").GetInt32());
         long dropped = console.GetProperty("dropped").GetInt64();
-        var metrics = await admin.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
+        // The scrape's gauges are observed when it is served; one taken just as the queue filled may lag by a scrape.
+        string metrics = "";
+        await WaitForAsync(async () =>
+        {
+            metrics = await admin.GetStringAsync($"http://127.0.0.1:{service.AdminPort}/metrics");
+            return Sample(metrics, "filterservice_log_queued{sink=\"console\"}") == 10;
+        }, "the queued gauge to say 10");
         Assert.True(Sample(metrics, "filterservice_log_events_dropped_total{sink=\"console\"}") >= dropped);
-        Assert.Equal(10, Sample(metrics, "filterservice_log_queued{sink=\"console\"}"));
 
         // The reader reads again: the sink writes what it queued and takes new events again.
         Assert.Equal(0, Kill(service.ProcessId, 10 /* SIGUSR1 */));
