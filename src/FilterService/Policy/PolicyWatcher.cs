@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace FilterService.Policy;
 
 /// <summary>
@@ -30,8 +28,8 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     private readonly object _gate = new();
     private FileSystemWatcher? _watcher;
     private FileSystemWatcher? _parentWatcher;
-    private readonly HangupLatch? _hangup;
-    private PosixSignalRegistration? _sighup;
+    private HangupLatch? _hangup;
+    private HangupLatch? _ownHangup;
     private ITimer? _timer;
     private ITimer? _check;
     private ITimer? _rearm;
@@ -40,8 +38,8 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
     private string _fingerprint = "";
     private bool _stopped;
 
-    /// <param name="hangup">The process's early SIGHUP registration (the service always has one); without it the watcher
-    /// registers its own when it starts.</param>
+    /// <param name="hangup">The process's early SIGHUP registration (the service always has one); without it (a host
+    /// built in a test) the watcher registers its own when it starts.</param>
     public PolicyWatcher(PolicyStore store, bool watch, TimeSpan delay, TimeProvider time, ILogger<PolicyWatcher> logger,
         HangupLatch? hangup = null)
     {
@@ -66,20 +64,10 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
                 Arm(reload: false);
             }
         }
-        if (_hangup is not null)
+        _hangup ??= _ownHangup = HangupLatch.Register();
+        if (_hangup?.Attach(() => ReloadSafely("SIGHUP")) == true)
         {
-            if (_hangup.Attach(() => ReloadSafely("SIGHUP")))
-            {
-                ThreadPool.QueueUserWorkItem(_ => ReloadSafely("SIGHUP during start-up"));
-            }
-        }
-        else if (!OperatingSystem.IsWindows())
-        {
-            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true;
-                ThreadPool.QueueUserWorkItem(_ => ReloadSafely("SIGHUP"));
-            });
+            ThreadPool.QueueUserWorkItem(_ => ReloadSafely("SIGHUP during start-up"));
         }
         return Task.CompletedTask;
     }
@@ -275,8 +263,8 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
             _rearm = null;
         }
         _hangup?.Detach();
-        _sighup?.Dispose();
-        _sighup = null;
+        _ownHangup?.Dispose();
+        _ownHangup = null;
         _timer?.Dispose();
         _timer = null;
     }

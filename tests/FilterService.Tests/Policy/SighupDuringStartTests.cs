@@ -35,7 +35,8 @@ public sealed class SighupDuringStartTests
             time.sleep(0.001)
         if not sent:
             print("launcher: the list was never seen open; no SIGHUP sent", file=sys.stderr, flush=True)
-        sys.exit(child.wait() if child.wait() >= 0 else 128 - child.returncode)
+        code = child.wait()
+        sys.exit(code if code >= 0 else 128 - code)
         """;
 
     [Fact]
