@@ -140,38 +140,6 @@ internal sealed partial class LeanHttpStage
         output.Write("\r\n"u8);
     }
 
-    /// <summary>
-    /// The block page's head, as <c>WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", length, close,
-    /// "Cache-Control", "no-store")</c> writes it, byte for byte, with one span of the pipe: every blocked request has one.
-    /// </summary>
-    private void WriteBlockHead(PipeWriter output, int length, bool close)
-    {
-        var date = HttpDate.Current(_proxy.Time);
-        var span = output.GetSpan(BlockHeadStart.Length + 11 + BlockHeadEnd.Length + date.Length + 2 + 19 + _via.Length + 2);
-        BlockHeadStart.CopyTo(span);
-        int at = BlockHeadStart.Length;
-        length.TryFormat(span[at..], out int n, default, System.Globalization.CultureInfo.InvariantCulture);
-        at += n;
-        BlockHeadEnd.CopyTo(span[at..]);
-        at += BlockHeadEnd.Length;
-        date.CopyTo(span[at..]);
-        at += date.Length;
-        "\r\n"u8.CopyTo(span[at..]);
-        at += 2;
-        if (close)
-        {
-            "Connection: close\r\n"u8.CopyTo(span[at..]);
-            at += 19;
-        }
-        _via.CopyTo(span[at..]);
-        at += _via.Length;
-        "\r\n"u8.CopyTo(span[at..]);
-        output.Advance(at + 2);
-    }
-
-    private static ReadOnlySpan<byte> BlockHeadStart => "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "u8;
-    private static ReadOnlySpan<byte> BlockHeadEnd => "\r\nCache-Control: no-store\r\nDate: "u8;
-
     private void WriteText(PipeWriter output, int status, string reason, string text, bool close, string? header = null, string? value = null,
         bool via = false)
     {

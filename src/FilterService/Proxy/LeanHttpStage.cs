@@ -187,7 +187,7 @@ internal sealed partial class LeanHttpStage : IDisposable
             case HttpVerdictKind.Block:
             {
                 var page = verdict.PageUtf8(); // this thread's buffer: written out before the flush awaits
-                WriteBlockHead(output, page.Length, close: !head.KeepAlive);
+                WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", page.Length, !head.KeepAlive, "Cache-Control", "no-store");
                 if (!head.IsHead)
                 {
                     output.Write(page.Span);
