@@ -96,6 +96,42 @@ internal static class BlockPage
         return o.Length;
     }
 
+    /// <summary>The longest entity <see cref="HtmlEncodeAscii"/> writes for one character (<c>&amp;quot;</c>).</summary>
+    internal const int MaxEntityLength = 6;
+
+    /// <summary>
+    /// ASCII <paramref name="value"/> HTML-encoded into <paramref name="into"/> exactly as
+    /// <see cref="WebUtility.HtmlEncode(string)"/> encodes it (its five markup characters as entities, every other ASCII
+    /// character as it is), without making a string; the bytes written. <paramref name="into"/> holds
+    /// <see cref="MaxEntityLength"/> bytes a character.
+    /// </summary>
+    internal static int HtmlEncodeAscii(ReadOnlySpan<char> value, Span<byte> into)
+    {
+        int n = 0;
+        foreach (char c in value)
+        {
+            var entity = c switch
+            {
+                '<' => "&lt;"u8,
+                '>' => "&gt;"u8,
+                '&' => "&amp;"u8,
+                '"' => "&quot;"u8,
+                '\'' => "&#39;"u8,
+                _ => default,
+            };
+            if (entity.IsEmpty)
+            {
+                into[n++] = (byte)c;
+            }
+            else
+            {
+                entity.CopyTo(into[n..]);
+                n += entity.Length;
+            }
+        }
+        return n;
+    }
+
     /// <summary>The output and the bytes written to it so far.</summary>
     private ref struct Counting(IBufferWriter<byte> output)
     {
@@ -114,7 +150,8 @@ internal static class BlockPage
             {
                 if (Ascii.IsValid(value))
                 {
-                    AsciiEncoded(value); // every rule's reason quotes the rule's name: no string per page for it
+                    // Every rule's reason quotes the rule's name: no string per page for it.
+                    Advance(HtmlEncodeAscii(value, output.GetSpan(value.Length * MaxEntityLength)));
                     return;
                 }
                 value = WebUtility.HtmlEncode(value);
@@ -122,38 +159,6 @@ internal static class BlockPage
                 return;
             }
             Advance(Encoding.ASCII.GetBytes(value, output.GetSpan(value.Length)));
-        }
-
-        /// <summary>
-        /// ASCII <paramref name="value"/> HTML-encoded as <see cref="WebUtility.HtmlEncode(string)"/> has it: its five
-        /// markup characters as entities, every other ASCII character as it is.
-        /// </summary>
-        private void AsciiEncoded(string value)
-        {
-            var span = output.GetSpan(value.Length * 6); // "&quot;" is the longest
-            int n = 0;
-            foreach (char c in value)
-            {
-                var entity = c switch
-                {
-                    '<' => "&lt;"u8,
-                    '>' => "&gt;"u8,
-                    '&' => "&amp;"u8,
-                    '"' => "&quot;"u8,
-                    '\'' => "&#39;"u8,
-                    _ => default,
-                };
-                if (entity.IsEmpty)
-                {
-                    span[n++] = (byte)c;
-                }
-                else
-                {
-                    entity.CopyTo(span[n..]);
-                    n += entity.Length;
-                }
-            }
-            Advance(n);
         }
 
         /// <summary>A date in the invariant culture: digits, English names, spaces and colons.</summary>
