@@ -244,16 +244,7 @@ public sealed class DomainMatcher
     /// Specificity is the length of the text that matched (a URL prefix beats its host; a longer suffix beats a
     /// shorter one); on a tie the lowest list id wins.
     /// </remarks>
-    public MatchHit? Explain(ReadOnlySpan<char> host, ReadOnlySpan<char> pathAndQuery, int category) =>
-        Explain(host, null, pathAndQuery, category);
-
-    /// <summary>
-    /// <see cref="Explain(ReadOnlySpan{char}, ReadOnlySpan{char}, int)"/> of a host held as a string: a hit on the whole
-    /// host names it by that string rather than a copy.
-    /// </summary>
-    public MatchHit? Explain(string host, ReadOnlySpan<char> pathAndQuery, int category) => Explain(host, host, pathAndQuery, category);
-
-    private MatchHit? Explain(ReadOnlySpan<char> host, string? hostText, ReadOnlySpan<char> pathAndQuery, int category)
+    public MatchHit? Explain(ReadOnlySpan<char> host, ReadOnlySpan<char> pathAndQuery, int category)
     {
         MatchHit? best = null;
         int bestLength = -1;
@@ -269,7 +260,7 @@ public sealed class DomainMatcher
             {
                 if (_lists[list].Category != category || (kind == EntryKind.Exact && !wholeHost))
                     continue;
-                best = new MatchHit(list, _lists[list].Name, kind, entry ?? (start == 0 && hostText is not null ? hostText : host[start..].ToString()));
+                best = new MatchHit(list, _lists[list].Name, kind, entry ?? host[start..].ToString());
                 bestLength = length;
                 return;
             }

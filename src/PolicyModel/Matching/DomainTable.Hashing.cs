@@ -24,7 +24,7 @@ internal sealed partial class DomainTable
         }
     }
 
-    private static int LabelCount(string name) => name.AsSpan().Count('.') + 1;
+    private static int LabelCount(ReadOnlySpan<char> name) => name.Count('.') + 1;
 
     /// <summary>
     /// Hash of one label, four UTF-16 characters (one <c>ulong</c>) per step from its right end; the 1-3 left-over

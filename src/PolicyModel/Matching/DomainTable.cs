@@ -251,23 +251,10 @@ internal sealed partial class DomainTable
     }
 
     /// <summary>
-    /// Every entry matching <paramref name="host"/>, most specific (longest) first: (matched name, tag, whole host?).
-    /// Allocates; for explanations only.
-    /// </summary>
-    public List<(string Name, int Tag, bool WholeHost)> FindAll(ReadOnlySpan<char> host)
-    {
-        var found = new List<(int Start, int Tag, bool WholeHost)>();
-        FindAll(host, found, new List<int>());
-        var hits = new List<(string, int, bool)>(found.Count);
-        foreach (var (start, tag, wholeHost) in found)
-            hits.Add((host[start..].ToString(), tag, wholeHost));
-        return hits;
-    }
-
-    /// <summary>
-    /// <see cref="FindAll(ReadOnlySpan{char})"/> without its strings, into <paramref name="hits"/> (cleared first): the
-    /// matched name is <c>host[Start..]</c>. <paramref name="tags"/> is scratch. Allocates nothing once the lists have
-    /// grown: the block page's explanation asks this for every blocked request.
+    /// Every entry matching <paramref name="host"/>, most specific (longest) first, into <paramref name="hits"/> (cleared
+    /// first): where the matched name starts (it is <c>host[Start..]</c>), its tag, and whether it is the whole host.
+    /// <paramref name="tags"/> is scratch. Allocates nothing once the lists have grown: the block page's explanation
+    /// asks this for every blocked request.
     /// </summary>
     public void FindAll(ReadOnlySpan<char> host, List<(int Start, int Tag, bool WholeHost)> hits, List<int> tags)
     {
@@ -280,7 +267,7 @@ internal sealed partial class DomainTable
             hits.Add((0, tag, true));
         if (IsLiteral(host))
             return;
-        int labels = host.Count('.') + 1;
+        int labels = LabelCount(host);
         for (int i = 0; i < host.Length; i++)
         {
             if (host[i] != '.')
