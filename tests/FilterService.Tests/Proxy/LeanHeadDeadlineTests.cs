@@ -2,45 +2,42 @@ using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
 
-/// <summary>The lean HTTP stage's head deadline (<c>Proxy:HeadTimeout</c>) runs on the injected clock, as the CONNECT one does.</summary>
+/// <summary>
+/// The lean HTTP stage's head deadline (<c>Proxy:HeadTimeout</c>) runs on the injected clock, as the CONNECT one does;
+/// each test with the tunnel loop accepting (it hands a plain request over at its first bytes) and without it.
+/// </summary>
 public sealed class LeanHeadDeadlineTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
-    [Fact]
-    public async Task TrickledHead_Gets408WhenTheInjectedClockPassesHeadTimeout_NotTheWallClock()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TrickledHead_Gets408WhenTheInjectedClockPassesHeadTimeout_NotTheWallClock(bool loop)
     {
         // A one-minute head deadline on a clock whose timers fire only when the test moves it.
         var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
         await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
-            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00");
+            Settings(loop));
         await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
         await raw.SendAsync("GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\n");
 
         // The stage arms its deadline when it starts reading, at some point of the clock the test cannot see, so the
         // clock moves a second at a time until the answer comes: never before a minute, and within seconds of wall time.
         var answer = raw.ReadAllAsync(Wait);
-        var moved = TimeSpan.Zero;
-        while (!answer.IsCompleted && moved < TimeSpan.FromMinutes(5))
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            moved += TimeSpan.FromSeconds(1);
-            await Task.WhenAny(answer, Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System));
-        }
-        var (text, closed) = await answer;
+        var (moved, _) = await TrickleAsync(clock, raw, "", TimeSpan.Zero, answer);
         Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
-        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
-        Assert.True(closed);
-        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
-        Assert.Equal(408, record.Int("status"));
+        await AssertTimedOutAsync(service, await answer);
     }
 
-    [Fact]
-    public async Task HeadTrickledFromJustBeforeHeadTimeout_Gets408AtHeadTimeoutSinceAccept_NotSinceFirstByte()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task HeadTrickledFromJustBeforeHeadTimeout_Gets408AtHeadTimeoutSinceAccept_NotSinceFirstByte(bool loop)
     {
         var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
         await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
-            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00");
+            Settings(loop));
         await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
 
         // Silent for 50 s of the injected clock, then a byte a second: a head that never completes. The connection's
@@ -48,24 +45,21 @@ public sealed class LeanHeadDeadlineTests
         var head = "GET http://slow.test/ HTTP/1.1\r\nHost: slow.test\r\nX-Slow: " + new string('a', 200);
         var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
         var (moved, sent) = await TrickleAsync(clock, raw, head, TimeSpan.FromSeconds(50), answer);
-        var (text, closed) = await answer;
         Assert.True(sent > 0, "nothing of the head was sent before the answer");
         Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
         Assert.True(moved < TimeSpan.FromSeconds(90), $"answered after {moved} of the injected clock: the head deadline restarted at the first byte");
-        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
-        Assert.True(closed);
-        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout", "the trickled head");
-        Assert.Equal(408, record.Int("status"));
+        await AssertTimedOutAsync(service, await answer);
     }
 
-    [Fact]
-    public async Task KeptAliveRequestTrickled_Gets408AtHeadTimeoutSinceItsFirstByte_NotAtTheKeepAliveDeadline()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task KeptAliveRequestTrickled_Gets408AtHeadTimeoutSinceItsFirstByte_NotAtTheKeepAliveDeadline(bool loop)
     {
         var clock = new FakeTime(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.Zero), manualTimers: true);
         await using var origin = new ScriptedOrigin(_ => ScriptedOrigin.Answer.Of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
         await using var service = await RunningService.StartAsync(Samples.DefaultDir, null, clock,
-            "--Proxy:LeanHttp=true", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00",
-            "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{origin.Port}");
+            [.. Settings(loop), "--Proxy:AllowLoopbackUpstream=true", $"--Proxy:HostOverrides:allowed.test=127.0.0.1:{origin.Port}"]);
         await using var raw = await RawClient.ConnectAsync(service.ProxyEndPoint);
         await raw.SendAsync("GET http://allowed.test/first HTTP/1.1\r\nHost: allowed.test\r\n\r\n");
         var (first, _) = await raw.ReadAllAsync(Wait, text => text.EndsWith("\r\n\r\nok", StringComparison.Ordinal));
@@ -76,11 +70,22 @@ public sealed class LeanHeadDeadlineTests
         var head = "GET http://allowed.test/second HTTP/1.1\r\nHost: allowed.test\r\nX-Slow: " + new string('a', 200);
         var answer = raw.ReadAllAsync(TimeSpan.FromSeconds(30));
         var (moved, _) = await TrickleAsync(clock, raw, head, TimeSpan.FromSeconds(30), answer);
-        var (text, closed) = await answer;
         Assert.True(moved >= TimeSpan.FromSeconds(89), $"answered after {moved} of the injected clock, before the head deadline");
         Assert.True(moved < TimeSpan.FromSeconds(110), $"answered after {moved} of the injected clock: not a minute after the first byte");
-        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", text);
-        Assert.True(closed);
+        await AssertTimedOutAsync(service, await answer);
+    }
+
+    /// <summary>The lean stage, a one-minute head deadline and a two-minute keep-alive, the tunnel loop on or off.</summary>
+    private static string[] Settings(bool loop) =>
+        ["--Proxy:LeanHttp=true", $"--Proxy:TunnelLoop={loop}", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00"];
+
+    /// <summary>A 408 and the connection closed, and the head-timeout audit record with status 408.</summary>
+    private static async Task AssertTimedOutAsync(RunningService service, (string Text, bool Closed) answer)
+    {
+        Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", answer.Text);
+        Assert.True(answer.Closed);
+        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout" && r.Int("status") == 408, "the trickled head");
+        Assert.Equal(408, record.Int("status"));
     }
 
     /// <summary>
