@@ -70,10 +70,10 @@ public sealed class ContainerDeployTests
             }
         }
         var run = Assert.Single(build, l => l.StartsWith("RUN "));
-        Assert.Contains("dotnet publish src/FilterService -c Release -r \"$rid\" --self-contained -o /out/app", run);
+        Assert.Contains("dotnet publish src/FilterService -c Release -r \"$rid\" --self-contained -o /out/app -p:DebugType=none -p:RunAnalyzers=false --nologo", run);
         var (code, output) = await Command.RunAsync(TimeSpan.FromSeconds(300), "dotnet",
             ["publish", "src/FilterService", "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", Path.Combine(context, "out"),
-             "-p:DebugType=none", "--nologo", "-v", "quiet"],
+             "-p:DebugType=none", "-p:RunAnalyzers=false", "--nologo", "-v", "quiet"],
             workingDirectory: context);
         Assert.True(code == 0, $"dotnet publish in the Dockerfile's context: exit {code}\n{output}");
         Assert.True(File.Exists(Path.Combine(context, "out", "FilterService")));
