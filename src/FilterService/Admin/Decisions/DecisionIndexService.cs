@@ -133,7 +133,7 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
         return _thread?.Join(StopWait) ?? true;
     }
 
-    [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Cannot bring the decision index up to date with the audit files in {Directory}; retrying every 30 s (the audit files are complete; the console's decisions may be behind)")]
+    [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Cannot bring the decision index up to date with the audit files in {Directory}; retrying every 5 s (the audit files are complete; the console's decisions may be behind)")]
     private static partial void LogFailed(ILogger logger, Exception ex, string directory);
 
     [LoggerMessage(EventId = 1801, Level = LogLevel.Warning, Message = "The decision index is being brought up to date again")]
