@@ -6,11 +6,34 @@ namespace FilterService.Audit;
 // The writer thread: it writes queued chunks with positional writes, fsyncs on the flush cadence, and keeps a failed write's records to retry (never a silent hole).
 internal sealed partial class AuditFile
 {
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0030:Do not use banned APIs",
-        Justification = "The writer thread's flush cadence: a real-time Monitor.Wait on its own thread, which cannot wait on a TimeProvider; records are dated by the injected clock")]
     private void WriteLoop()
     {
-        var nextFlush = Environment.TickCount64 + (long)_flushInterval.TotalMilliseconds;
+        try
+        {
+            WriteUntilClosed();
+        }
+        finally
+        {
+            _flushTimer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The flush cadence is a one-shot timer on the injected clock, armed when the chunk being filled is sealed for a
+    /// flush (so before its bytes can be seen on disk): a record waits at most <c>Audit:FlushInterval</c>, measured on
+    /// the same clock the records are dated by.
+    /// </summary>
+    private void OnFlushDue(object? state)
+    {
+        lock (_gate)
+        {
+            _flushDue = true;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private void WriteUntilClosed()
+    {
         int failuresWhileStopping = 0;
         var backoff = FirstRetry;
         bool retrying = false;
@@ -19,21 +42,18 @@ internal sealed partial class AuditFile
             bool flush, stopping;
             lock (_gate)
             {
-                while (_sealed.Count == 0 && !_stopping)
+                while (_sealed.Count == 0 && !_stopping && !_flushDue)
                 {
-                    long wait = nextFlush - Environment.TickCount64;
-                    if (wait <= 0)
-                    {
-                        break;
-                    }
-                    Monitor.Wait(_gate, (int)wait);
+                    Monitor.Wait(_gate);
                 }
                 stopping = _stopping;
                 // A retry also writes the chunk being filled and fsyncs: recovered means on disk.
-                flush = stopping || retrying || Environment.TickCount64 >= nextFlush;
+                flush = stopping || retrying || _flushDue;
                 if (flush)
                 {
                     Seal();
+                    _flushDue = false;
+                    _flushTimer.Change(_flushInterval, Timeout.InfiniteTimeSpan);
                 }
             }
             if (WritePending(flush))
@@ -59,10 +79,6 @@ internal sealed partial class AuditFile
                 WaitForRetry(stopping ? StoppingRetry : backoff, stopping);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastRetry.Ticks));
                 retrying = true;
-            }
-            if (flush)
-            {
-                nextFlush = Environment.TickCount64 + (long)_flushInterval.TotalMilliseconds;
             }
             if (stopping)
             {

@@ -48,6 +48,7 @@ internal sealed partial class AuditFile : IDisposable
     private const int FreeChunksKept = 4;
 
     private readonly TimeSpan _flushInterval;
+    private readonly ITimer _flushTimer;
     private readonly string _directory;
     private readonly string _prefix;
     private readonly string _extension;
@@ -70,6 +71,7 @@ internal sealed partial class AuditFile : IDisposable
     private long _dropped;
     private bool _dropping;
     private bool _retryDue;
+    private bool _flushDue;
     private long _rollAtUtcTicks = long.MinValue;
     private DateOnly _day;
     private bool _stopping;
@@ -114,6 +116,7 @@ internal sealed partial class AuditFile : IDisposable
         _current = new Chunk(ChunkSize);
         _compressor = compressRolled ? new RolledFileCompressor(directory, prefix, extension, logger) : null;
         Directory.CreateDirectory(directory);
+        _flushTimer = _time.CreateTimer(OnFlushDue, null, _flushInterval, Timeout.InfiniteTimeSpan);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "Audit writer" };
         _writer.Start();
     }

@@ -57,18 +57,28 @@ public sealed class AuditFileTests : IDisposable
         Assert.All(next, n => Assert.Equal(each, n));
     }
 
+    /// <summary>
+    /// Audit:FlushInterval bounds how long a record waits in memory, on the injected clock: with manual timers and the
+    /// longest interval allowed (1 min), a lone record reaches the file exactly when the fake clock passes the interval,
+    /// and the next one an interval after that flush. A cadence kept on the real clock never writes within the wait.
+    /// </summary>
     [Fact]
-    public void RecordsAreOnDiskWithinAboutASecond_WhileTheFileStaysOpen()
+    public void ARecordWaitsAtMostTheFlushInterval_OnTheInjectedClock_WhileTheFileStaysOpen()
     {
-        using var file = Open();
-        file.Append(Line("{\"first\":1}"), Noon);
+        var interval = TimeSpan.FromMinutes(1);
+        var clock = new FakeTime(Noon, manualTimers: true);
+        using var file = new AuditFile(_dir, "audit-", ".json", 90, _log, London, time: clock, flushInterval: interval);
         var path = Path.Combine(_dir, "audit-20261120.json");
-        var clock = Stopwatch.StartNew();
-        while (!(File.Exists(path) && File.ReadAllText(path) == "{\"first\":1}\n"))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "the record was not written within 10 s");
-            Thread.Sleep(50);
-        }
+
+        file.Append(Line("{\"first\":1}"), Noon);
+        clock.Advance(interval - TimeSpan.FromMilliseconds(1));
+        Assert.False(File.Exists(path) && File.ReadAllText(path).Length > 0, "a lone record was written before its flush was due");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        WaitFor(() => File.Exists(path) && File.ReadAllText(path) == "{\"first\":1}\n", "the first record after one interval");
+
+        file.Append(Line("{\"second\":2}"), Noon);
+        clock.Advance(interval);
+        WaitFor(() => File.ReadAllText(path) == "{\"first\":1}\n{\"second\":2}\n", "the second record an interval after the first flush");
     }
 
     [Fact]
