@@ -248,8 +248,8 @@ public sealed class DomainMatcher
     {
         MatchHit? best = null;
         int bestLength = -1;
-        if (!UrlPath.IsCanonical(pathAndQuery))
-            pathAndQuery = UrlPath.Canonicalize(pathAndQuery);
+        if ((_urls is not null || _hashes is not null) && !UrlPath.IsCanonical(pathAndQuery))
+            pathAndQuery = UrlPath.Canonicalize(pathAndQuery); // as Match: only URL entries read the path
 
         // The entry's text is made only for a hit that wins (entry null: the domain hit host[start..]).
         void Consider(ReadOnlySpan<char> host, int tag, bool wholeHost, int length, string? entry, int start)
