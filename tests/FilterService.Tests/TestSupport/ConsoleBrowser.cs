@@ -155,12 +155,34 @@ public sealed class ConsoleBrowser : IAsyncDisposable
         await Page.GotoAsync(baseUrl.TrimEnd('/') + "/signin");
         await Page.FillAsync("#user", user);
         await Page.FillAsync("#password", password);
-        await Page.ClickAsync("button[type=submit]");
-        await Page.WaitForLoadStateAsync(LoadState.Load);
+        await ClickAndWaitForLoadAsync(Page, Page.Locator("button[type=submit]"));
         if (new Uri(Page.Url).AbsolutePath == "/signin")
         {
             var message = await Page.Locator(".error").AllInnerTextsAsync();
             throw new Xunit.Sdk.XunitException($"sign-in as {user} refused: {string.Join(" ", message)}");
+        }
+    }
+
+    /// <summary>
+    /// Clicks <paramref name="target"/> (a submit button, a link) and waits for the document it leads to to fire its
+    /// load event. The handler is attached before the click, so the event cannot be missed, and the page loaded before
+    /// the click has fired its own already. <c>WaitForLoadStateAsync</c> after a click is racy both ways: it returns at
+    /// once while the old document is still current, and it can miss the new one's event and wait its full 30 s
+    /// (microsoft/playwright-dotnet#3364); both were seen here, about one console run in five.
+    /// </summary>
+    public static async Task ClickAndWaitForLoadAsync(IPage page, ILocator target)
+    {
+        var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLoad(object? sender, IPage p) => loaded.TrySetResult();
+        page.Load += OnLoad;
+        try
+        {
+            await target.ClickAsync();
+            await loaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            page.Load -= OnLoad;
         }
     }
 
