@@ -3,7 +3,7 @@ using FilterService.Tests.TestSupport;
 namespace FilterService.Tests.Admin;
 
 /// <summary>The Accounts page in Chromium: an ict-manager manages accounts; everyone changes their own password.</summary>
-public sealed class ConsoleAccountsPageTests
+public sealed class ConsoleAccountsPageTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     [Fact]
     public async Task An_ict_manager_adds_an_auditor_changes_the_role_and_disables_it_and_the_auditor_changes_their_password()
@@ -13,7 +13,7 @@ public sealed class ConsoleAccountsPageTests
         await using var service = await ServiceProcess.StartAsync(settings);
         await AdminAccounts.AddAsync(settings, "jo", "ict-manager");
 
-        await using (var browser = await ConsoleBrowser.LaunchAsync())
+        await using (var browser = await browsers.NewAsync())
         {
             await browser.SignInAsync(service.AdminUrl, "jo", AdminAccounts.Password);
             await browser.Page.ClickAsync("nav >> text=Accounts");
@@ -43,7 +43,7 @@ public sealed class ConsoleAccountsPageTests
             await browser.ScreenshotAsync("console-accounts-390.png");
         }
 
-        await using (var browser = await ConsoleBrowser.LaunchAsync())
+        await using (var browser = await browsers.NewAsync())
         {
             await browser.SignInAsync(service.AdminUrl, "sam", "sam's first password");
             await browser.Page.GotoAsync(service.AdminUrl + "/accounts");

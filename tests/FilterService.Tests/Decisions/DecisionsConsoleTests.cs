@@ -9,7 +9,7 @@ namespace FilterService.Tests.Decisions;
 /// the search in real Chromium. The ICT manager sees a pupil's pseudonym, never the name, and finds the pupil by it;
 /// the DSL sees the name. /health reports the index.
 /// </summary>
-public sealed class DecisionsConsoleTests
+public sealed class DecisionsConsoleTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     private static string[] Settings(string audit) => [$"--Policy:Path={RepoPaths.Sample("default")}", $"--Audit:Path={audit}"];
 
@@ -22,7 +22,7 @@ public sealed class DecisionsConsoleTests
         await AdminAccounts.AddAsync(settings, "ict", "ict-manager");
         await AdminAccounts.AddAsync(settings, "dee", "dsl");
 
-        await using var browser = await ConsoleBrowser.LaunchAsync();
+        await using var browser = await browsers.NewAsync();
         await browser.SignInAsync(service.AdminUrl, "ict", AdminAccounts.Password);
         await browser.Page.GotoAsync(service.AdminUrl + "/decisions/live");
         Assert.Equal("Live decisions", (await browser.Page.Locator("h1").InnerTextAsync()).Trim());
@@ -66,7 +66,7 @@ public sealed class DecisionsConsoleTests
         await browser.ScreenshotAsync("decisions-search-390.png");
 
         // The DSL sees the pupil's name and finds the pupil by name.
-        await using var dsl = await ConsoleBrowser.LaunchAsync();
+        await using var dsl = await browsers.NewAsync();
         await dsl.SignInAsync(service.AdminUrl, "dee", AdminAccounts.Password);
         await dsl.Page.GotoAsync($"{service.AdminUrl}/decisions?user=pupil1");
         var dslRow = dsl.Page.Locator("#decisions tbody tr").Filter(new() { HasText = "/decisions-e2e" });

@@ -5,8 +5,9 @@ namespace FilterService.Tests.TestSupport;
 /// <summary>
 /// Real Chromium (Debian's <c>/usr/bin/chromium</c>) driven by Microsoft.Playwright, for the console's end-to-end
 /// tests. Playwright's bundled driver (node, copied beside the tests) runs offline: nothing is downloaded, the browser
-/// is the system's. Headless; Playwright adds <c>--no-sandbox</c> (needed as root). One browser, one context, one
-/// page per instance; dispose it (<c>await using</c>).
+/// is the system's. Headless; Playwright adds <c>--no-sandbox</c> (needed as root). One context and one page per
+/// instance, in a browser of its own (<see cref="LaunchAsync"/>) or in the one Chromium its test class shares
+/// (<see cref="ConsoleBrowserHost.NewAsync"/>); dispose it (<c>await using</c>).
 /// </summary>
 /// <example>
 /// <code>
@@ -21,10 +22,11 @@ namespace FilterService.Tests.TestSupport;
 /// </example>
 public sealed class ConsoleBrowser : IAsyncDisposable
 {
-    private readonly IPlaywright _playwright;
-    private readonly IBrowser _browser;
+    // Null when a ConsoleBrowserHost lent the browser: then this instance owns only its context.
+    private readonly IPlaywright? _playwright;
+    private readonly IBrowser? _browser;
 
-    private ConsoleBrowser(IPlaywright playwright, IBrowser browser, IBrowserContext context, IPage page)
+    private ConsoleBrowser(IPlaywright? playwright, IBrowser? browser, IBrowserContext context, IPage page)
     {
         _playwright = playwright;
         _browser = browser;
@@ -42,8 +44,30 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     /// Starts Chromium with a <paramref name="width"/> x <paramref name="height"/> viewport (390 for a phone). With
     /// <paramref name="proxyPort"/> every request (loopback included) goes through the filter at that port; without it,
     /// straight to the console. HTTPS errors are ignored only when <paramref name="ignoreHttpsErrors"/> (a test certificate).
+    /// The instance owns its Playwright driver and its Chromium; a class with several sign-ins and no proxy shares one
+    /// Chromium instead (<see cref="ConsoleBrowserHost"/>).
     /// </summary>
     public static async Task<ConsoleBrowser> LaunchAsync(int width = 1200, int height = 900, int? proxyPort = null, bool ignoreHttpsErrors = false)
+    {
+        var (playwright, browser) = await StartChromiumAsync(proxyPort);
+        try
+        {
+            return await OpenAsync(playwright, browser, width, height, ignoreHttpsErrors);
+        }
+        catch
+        {
+            await CloseQuietlyAsync(browser);
+            playwright.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Playwright's driver and a headless Chromium with this class's flags (and <see cref="Chromium.ThroughProxy"/> with
+    /// <paramref name="proxyPort"/>): the one launch that <see cref="LaunchAsync"/> and <see cref="ConsoleBrowserHost"/>
+    /// both make, so a shared Chromium is started exactly as a test's own would be.
+    /// </summary>
+    internal static async Task<(IPlaywright Playwright, IBrowser Browser)> StartChromiumAsync(int? proxyPort)
     {
         if (!File.Exists(Chromium.Path))
         {
@@ -61,21 +85,64 @@ public sealed class ConsoleBrowser : IAsyncDisposable
                 Args = ["--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
                     .. proxyPort is { } p ? Chromium.ThroughProxy(p) : []],
             });
-            var context = await browser.NewContextAsync(new BrowserNewContextOptions
-            {
-                ViewportSize = new ViewportSize { Width = width, Height = height },
-                IgnoreHTTPSErrors = ignoreHttpsErrors,
-                Locale = "en-GB",
-            });
-            context.SetDefaultTimeout(30_000);
-            context.SetDefaultNavigationTimeout(30_000);
-            var page = await context.NewPageAsync();
-            return new ConsoleBrowser(playwright, browser, context, page);
+            return (playwright, browser);
         }
         catch
         {
             playwright.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A new context and page in <paramref name="browser"/>: a new context has its own cookies, storage and cache, as a
+    /// new browser has, so two sign-ins in one Chromium are as separate as two Chromiums. With <paramref name="playwright"/>
+    /// the instance owns the browser and the driver too (<see cref="LaunchAsync"/>); without, only the context
+    /// (<see cref="ConsoleBrowserHost.NewAsync"/>).
+    /// </summary>
+    internal static async Task<ConsoleBrowser> OpenAsync(IPlaywright? playwright, IBrowser browser, int width, int height, bool ignoreHttpsErrors)
+    {
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+            IgnoreHTTPSErrors = ignoreHttpsErrors,
+            Locale = "en-GB",
+        });
+        try
+        {
+            context.SetDefaultTimeout(30_000);
+            context.SetDefaultNavigationTimeout(30_000);
+            var page = await context.NewPageAsync();
+            return new ConsoleBrowser(playwright, playwright is null ? null : browser, context, page);
+        }
+        catch
+        {
+            await CloseQuietlyAsync(context);
+            throw;
+        }
+    }
+
+    /// <summary>Closes <paramref name="browser"/>, ignoring a browser that has already gone (crashed or killed).</summary>
+    internal static async Task CloseQuietlyAsync(IBrowser browser)
+    {
+        try
+        {
+            await browser.CloseAsync();
+        }
+        catch (PlaywrightException)
+        {
+        }
+    }
+
+    /// <summary>Closes <paramref name="context"/>, ignoring one whose browser has already gone, so the first failure is the one reported.</summary>
+    private static async Task CloseQuietlyAsync(IBrowserContext context)
+    {
+        try
+        {
+            await context.CloseAsync();
+        }
+        catch (PlaywrightException)
+        {
         }
     }
 
@@ -88,12 +155,34 @@ public sealed class ConsoleBrowser : IAsyncDisposable
         await Page.GotoAsync(baseUrl.TrimEnd('/') + "/signin");
         await Page.FillAsync("#user", user);
         await Page.FillAsync("#password", password);
-        await Page.ClickAsync("button[type=submit]");
-        await Page.WaitForLoadStateAsync(LoadState.Load);
+        await ClickAndWaitForLoadAsync(Page, Page.Locator("button[type=submit]"));
         if (new Uri(Page.Url).AbsolutePath == "/signin")
         {
             var message = await Page.Locator(".error").AllInnerTextsAsync();
             throw new Xunit.Sdk.XunitException($"sign-in as {user} refused: {string.Join(" ", message)}");
+        }
+    }
+
+    /// <summary>
+    /// Clicks <paramref name="target"/> (a submit button, a link) and waits for the document it leads to to fire its
+    /// load event. The handler is attached before the click, so the event cannot be missed, and the page loaded before
+    /// the click has fired its own already. <c>WaitForLoadStateAsync</c> after a click is racy both ways: it returns at
+    /// once while the old document is still current, and it can miss the new one's event and wait its full 30 s
+    /// (microsoft/playwright-dotnet#3364); both were seen here, about one console run in five.
+    /// </summary>
+    public static async Task ClickAndWaitForLoadAsync(IPage page, ILocator target)
+    {
+        var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLoad(object? sender, IPage p) => loaded.TrySetResult();
+        page.Load += OnLoad;
+        try
+        {
+            await target.ClickAsync();
+            await loaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            page.Load -= OnLoad;
         }
     }
 
@@ -113,16 +202,14 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     /// <summary>Where <see cref="ScreenshotAsync"/> writes <paramref name="name"/> (as <see cref="ChromiumDevTools.ScreenshotPath"/>).</summary>
     public static string ScreenshotPath(string name) => ChromiumDevTools.ScreenshotPath(name);
 
+    /// <summary>Closes the context (its pages, cookies and downloads); and the browser and driver when this instance launched them.</summary>
     public async ValueTask DisposeAsync()
     {
-        try
+        await CloseQuietlyAsync(Context);
+        if (_browser is not null)
         {
-            await Context.CloseAsync();
-            await _browser.CloseAsync();
+            await CloseQuietlyAsync(_browser);
         }
-        catch (PlaywrightException)
-        {
-        }
-        _playwright.Dispose();
+        _playwright?.Dispose();
     }
 }

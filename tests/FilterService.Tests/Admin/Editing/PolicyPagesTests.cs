@@ -7,7 +7,7 @@ namespace FilterService.Tests.Admin.Editing;
 /// Issue 18 must-shows for editing, end to end: the service as its own process, an ict-manager added by the CLI, real
 /// Chromium, and a pupil's requests through the live proxy with curl (pupil1's proxy credentials, as the proxy tests do).
 /// </summary>
-public sealed class PolicyPagesTests
+public sealed class PolicyPagesTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     private const string Pupil = "pupil1:pupil1-demo";
 
@@ -38,14 +38,14 @@ public sealed class PolicyPagesTests
         public byte[] PolicyBytes() => File.ReadAllBytes(System.IO.Path.Combine(Policy, "policy.yaml"));
     }
 
-    private static async Task<Console> StartAsync()
+    private async Task<Console> StartAsync()
     {
         var policy = Samples.CopyDefault();
         var origin = await TestOrigin.StartAsync();
         string[] settings = [$"--Policy:Path={policy}", $"--Audit:Path={TempDir.Create("audit")}", $"--Proxy:HostOverrides:example-test.org=127.0.0.1:{origin.HttpPort}", "--Proxy:AllowLoopbackUpstream=true"];
         var service = await ServiceProcess.StartAsync(settings);
         await AdminAccounts.AddAsync(settings, "ict1", "ict-manager");
-        var browser = await ConsoleBrowser.LaunchAsync();
+        var browser = await browsers.NewAsync();
         browser.Page.Dialog += (_, dialog) => throw new Xunit.Sdk.XunitException($"a script ran in the console: {dialog.Message}");
         await browser.SignInAsync(service.AdminUrl, "ict1", AdminAccounts.Password);
         return new Console(service, browser, policy, origin);
@@ -55,8 +55,7 @@ public sealed class PolicyPagesTests
     {
         var form = page.Locator(formSelector);
         await form.Locator("input[name=reason]").FillAsync(reason);
-        await form.Locator("button[type=submit]").First.ClickAsync();
-        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
+        await ConsoleBrowser.ClickAndWaitForLoadAsync(page, form.Locator("button[type=submit]").First);
     }
 
     [Fact]

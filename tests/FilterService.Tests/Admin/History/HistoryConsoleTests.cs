@@ -4,7 +4,7 @@ using FilterService.Tests.TestSupport;
 namespace FilterService.Tests.Admin.History;
 
 /// <summary>Issue 18 end to end: the service as its own process, real Chromium: a hand edit in the history, reverted in the console; an auditor's revert refused.</summary>
-public sealed class HistoryConsoleTests
+public sealed class HistoryConsoleTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     [Fact]
     public async Task HandEdit_ShowsInTheHistory_IctManagerRevertsIt_AuditorsRevertIsRefused()
@@ -22,7 +22,7 @@ public sealed class HistoryConsoleTests
 
         File.WriteAllText(Path.Combine(policy, "policy.yaml"), "# <b>hand edit</b> by the network manager\n" + original);
 
-        await using var browser = await ConsoleBrowser.LaunchAsync();
+        await using var browser = await browsers.NewAsync();
         await browser.SignInAsync(service.AdminUrl, "jo", AdminAccounts.Password);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         do
@@ -40,7 +40,7 @@ public sealed class HistoryConsoleTests
         await browser.ScreenshotAsync("history-entry-file-edit.png");
 
         // The auditor sees no revert, and a revert POST made anyway (with a valid antiforgery token) is refused: 403.
-        await using (var auditor = await ConsoleBrowser.LaunchAsync())
+        await using (var auditor = await browsers.NewAsync())
         {
             await auditor.SignInAsync(service.AdminUrl, "ann", AdminAccounts.Password);
             await auditor.Page.GotoAsync(service.AdminUrl + "/history/2");

@@ -11,7 +11,7 @@ namespace FilterService.Tests.Admin.Incidents;
 /// by the CLI, a pupil's statutory attempt through the proxy (curl), and real Chromium for the DSL, an auditor and an
 /// ICT manager. Screenshots under the test output's screenshots/ folder.
 /// </summary>
-public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper output, ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
 
@@ -35,7 +35,7 @@ public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper ou
         await AdminAccounts.AddAsync(settings, "audrey", ConsoleRoles.Auditor);
         await AdminAccounts.AddAsync(settings, "ict1", ConsoleRoles.IctManager);
 
-        await using var dsl = await ConsoleBrowser.LaunchAsync();
+        await using var dsl = await browsers.NewAsync();
         await dsl.SignInAsync(service.AdminUrl, "dsl1", AdminAccounts.Password);
 
         var attempted = DateTime.UtcNow;
@@ -112,7 +112,7 @@ public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper ou
         // 5. The auditor reads it, pseudonymised, with no forms; every change POST is refused (403) and nothing changes.
         var store = new IncidentStore(new ConsoleDatabase(Path.Combine(data, "console.db")), TimeProvider.System);
         var before = Snapshot(await store.GetAsync(id));
-        await using var auditor = await ConsoleBrowser.LaunchAsync();
+        await using var auditor = await browsers.NewAsync();
         await auditor.SignInAsync(service.AdminUrl, "audrey", AdminAccounts.Password);
         var response = await auditor.Page.GotoAsync($"{service.AdminUrl}/incidents/{id}");
         Assert.Equal(200, response!.Status);
@@ -130,7 +130,7 @@ public sealed class IncidentConsoleTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(before, Snapshot(await store.GetAsync(id)));
 
         // 6. The ICT manager (a staff-level admin without dsl) sees the pseudonym in the inbox and on the page, never the name.
-        await using var ict = await ConsoleBrowser.LaunchAsync();
+        await using var ict = await browsers.NewAsync();
         await ict.SignInAsync(service.AdminUrl, "ict1", AdminAccounts.Password);
         await ict.Page.GotoAsync(service.AdminUrl + "/incidents");
         var inbox = await ict.Page.ContentAsync();

@@ -4,7 +4,7 @@ using Microsoft.Playwright;
 namespace FilterService.Tests.Admin.Reports;
 
 /// <summary>The report pages in real Chromium against the service started as its own process.</summary>
-public sealed class ReportPagesTests
+public sealed class ReportPagesTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     [Fact]
     public async Task WeeklyReportPage_ShowsTheWeeksChartsAndFigures_ReviewPageRunsThePack_AndAnAuditorMayReadBoth()
@@ -17,7 +17,7 @@ public sealed class ReportPagesTests
         await AdminAccounts.AddAsync(settings, "dsl1", "dsl");
         await AdminAccounts.AddAsync(settings, "aud1", "auditor");
 
-        await using var browser = await ConsoleBrowser.LaunchAsync();
+        await using var browser = await browsers.NewAsync();
         await browser.SignInAsync(service.AdminUrl, "dsl1", AdminAccounts.Password);
         var nav = await browser.Page.Locator("header nav").InnerTextAsync();
         Assert.Contains("Weekly report", nav);
@@ -26,8 +26,7 @@ public sealed class ReportPagesTests
         // Choose the week in the form, as a person would.
         await browser.Page.GotoAsync(service.AdminUrl + "/reports/weekly");
         await browser.Page.FillAsync("#week", "2026-W48");
-        await browser.Page.ClickAsync("#choose-week button[type=submit]");
-        await browser.Page.WaitForLoadStateAsync(LoadState.Load);
+        await ConsoleBrowser.ClickAndWaitForLoadAsync(browser.Page, browser.Page.Locator("#choose-week button[type=submit]"));
         Assert.Contains("week=2026-W48", browser.Page.Url);
         var charts = browser.Page.Locator("img.chart");
         Assert.Equal(4, await charts.CountAsync());
@@ -51,11 +50,10 @@ public sealed class ReportPagesTests
         Assert.Equal("weekly-report-2026-W48.html", download.SuggestedFilename);
 
         // An auditor reads the review pack; running it changes nothing.
-        await using var auditor = await ConsoleBrowser.LaunchAsync();
+        await using var auditor = await browsers.NewAsync();
         await auditor.SignInAsync(service.AdminUrl, "aud1", AdminAccounts.Password);
         await auditor.Page.GotoAsync(service.AdminUrl + "/reports/review");
-        await auditor.Page.ClickAsync("#run");
-        await auditor.Page.WaitForLoadStateAsync(LoadState.Load);
+        await ConsoleBrowser.ClickAndWaitForLoadAsync(auditor.Page, auditor.Page.Locator("#run"));
         Assert.Contains("20 groups × 3 categories: 0 critical, 0 flagged.", await auditor.Page.Locator("#summary").InnerTextAsync());
         Assert.Equal(60, await auditor.Page.Locator("#results tbody tr").CountAsync());
         Assert.DoesNotContain("pupil1", await auditor.Page.ContentAsync());

@@ -7,7 +7,7 @@ namespace FilterService.Tests.Admin.Simulator;
 /// The simulator's pages end to end: the service as its own process on the Cherry Oak sample, an account from the CLI,
 /// real Chromium. Screenshots under the test output's screenshots/ folder.
 /// </summary>
-public sealed class SimulatorPagesTests
+public sealed class SimulatorPagesTests(ConsoleBrowserHost browsers) : IClassFixture<ConsoleBrowserHost>
 {
     private static string[] Settings(string audit) => [$"--Policy:Path={RepoPaths.Sample("default")}", $"--Audit:Path={audit}"];
 
@@ -17,7 +17,7 @@ public sealed class SimulatorPagesTests
         var settings = Settings(TempDir.Create("audit"));
         await using var service = await ServiceProcess.StartAsync(settings);
         await AdminAccounts.AddAsync(settings, "audrey", "auditor");
-        await using var browser = await ConsoleBrowser.LaunchAsync();
+        await using var browser = await browsers.NewAsync();
         var page = browser.Page;
         await browser.SignInAsync(service.AdminUrl, "audrey", AdminAccounts.Password);
 
@@ -67,7 +67,7 @@ public sealed class SimulatorPagesTests
         var settings = Settings(TempDir.Create("audit"));
         await using var service = await ServiceProcess.StartAsync(settings);
         await AdminAccounts.AddAsync(settings, "jo", "ict-manager");
-        await using var browser = await ConsoleBrowser.LaunchAsync(390, 844);
+        await using var browser = await browsers.NewAsync(390, 844);
         var page = browser.Page;
         await browser.SignInAsync(service.AdminUrl, "jo", AdminAccounts.Password);
 
