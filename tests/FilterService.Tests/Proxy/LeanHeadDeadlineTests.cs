@@ -27,7 +27,7 @@ public sealed class LeanHeadDeadlineTests
         var answer = raw.ReadAllAsync(Wait);
         var (moved, _) = await TrickleAsync(clock, raw, "", TimeSpan.Zero, answer);
         Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
-        await AssertTimedOutAsync(service, await answer);
+        await AssertTimedOutAsync(service, clock, await answer);
     }
 
     [Theory]
@@ -48,7 +48,7 @@ public sealed class LeanHeadDeadlineTests
         Assert.True(sent > 0, "nothing of the head was sent before the answer");
         Assert.True(moved >= TimeSpan.FromSeconds(60), $"answered after {moved} of the injected clock, before the head deadline");
         Assert.True(moved < TimeSpan.FromSeconds(90), $"answered after {moved} of the injected clock: the head deadline restarted at the first byte");
-        await AssertTimedOutAsync(service, await answer);
+        await AssertTimedOutAsync(service, clock, await answer);
     }
 
     [Theory]
@@ -72,20 +72,41 @@ public sealed class LeanHeadDeadlineTests
         var (moved, _) = await TrickleAsync(clock, raw, head, TimeSpan.FromSeconds(30), answer);
         Assert.True(moved >= TimeSpan.FromSeconds(89), $"answered after {moved} of the injected clock, before the head deadline");
         Assert.True(moved < TimeSpan.FromSeconds(110), $"answered after {moved} of the injected clock: not a minute after the first byte");
-        await AssertTimedOutAsync(service, await answer);
+        await AssertTimedOutAsync(service, clock, await answer);
     }
 
     /// <summary>The lean stage, a one-minute head deadline and a two-minute keep-alive, the tunnel loop on or off.</summary>
     private static string[] Settings(bool loop) =>
         ["--Proxy:LeanHttp=true", $"--Proxy:TunnelLoop={loop}", "--Proxy:HeadTimeout=00:01:00", "--Proxy:KeepAliveTimeout=00:02:00"];
 
-    /// <summary>A 408 and the connection closed, and the head-timeout audit record with status 408.</summary>
-    private static async Task AssertTimedOutAsync(RunningService service, (string Text, bool Closed) answer)
+    /// <summary>
+    /// A 408 and the connection closed, and the head-timeout audit record with status 408. The audit file flushes on the
+    /// injected clock too (<c>Audit:FlushInterval</c>, 100 ms here), so the clock keeps moving a flush interval at a time
+    /// while the test waits for the record; the connection is closed, so no deadline of its is left to fire.
+    /// </summary>
+    private static async Task AssertTimedOutAsync(RunningService service, FakeTime clock, (string Text, bool Closed) answer)
     {
         Assert.StartsWith("HTTP/1.1 408 Request Timeout\r\n", answer.Text);
         Assert.True(answer.Closed);
-        var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout" && r.Int("status") == 408, "the trickled head");
-        Assert.Equal(408, record.Int("status"));
+        using var stop = new CancellationTokenSource();
+        var flushing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(100));
+                await Task.Delay(20);
+            }
+        });
+        try
+        {
+            var record = await service.WaitForAuditAsync(r => r.Str("rule") == "head-timeout" && r.Int("status") == 408, "the trickled head");
+            Assert.Equal(408, record.Int("status"));
+        }
+        finally
+        {
+            stop.Cancel();
+            await flushing;
+        }
     }
 
     /// <summary>
