@@ -180,6 +180,10 @@ public sealed class ConsoleBrowser : IAsyncDisposable
             await target.ClickAsync();
             await loaded.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
+        catch (TimeoutException)
+        {
+            throw new Xunit.Sdk.XunitException($"clicking {target} at {page.Url} loaded no new page within 30 s");
+        }
         finally
         {
             page.Load -= OnLoad;
