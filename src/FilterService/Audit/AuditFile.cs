@@ -361,7 +361,9 @@ internal sealed partial class AuditFile : IDisposable
         _compressor?.Dispose(); // a compression under way stops and is redone at the next start
         // A write stuck in the kernel (a hung disk, an unread FIFO) must not hold the process up for ever. The failing
         // case takes about 5 s (five retries a second apart), so this waits longer than that.
+#pragma warning disable RS0030 // bounds a disposal in real time: it must end even while a test's fake clock stands still
         if (!_writer.Join(ShutdownWait))
+#pragma warning restore RS0030
         {
             long stuck;
             lock (_gate)

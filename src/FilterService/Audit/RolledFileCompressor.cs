@@ -263,7 +263,9 @@ internal sealed partial class RolledFileCompressor : IDisposable
             _stop.Cancel();
             thread = _thread;
         }
+#pragma warning disable RS0030 // bounds a disposal in real time: it must end even while a test's fake clock stands still
         thread?.Join(StopWait);
+#pragma warning restore RS0030
     }
 
     [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "Cannot compress the rolled audit file {Path}; it is kept as it is and tried again at the next roll")]

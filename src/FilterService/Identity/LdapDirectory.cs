@@ -320,21 +320,23 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
         Volatile.Write(ref _status, new DirectoryStatus(true, _time.GetUtcNow(), null, null));
     }
 
-    /// <summary>Runs one conversation on the thread pool and waits at most twice the timeout (plus a margin) for it.</summary>
-    private static LdapResult Ask(DirectoryPolicy policy, Func<LdapResult> conversation)
+    /// <summary>Runs one conversation on the thread pool and waits at most twice the timeout (plus a margin), on the injected clock, for it.</summary>
+    private LdapResult Ask(DirectoryPolicy policy, Func<LdapResult> conversation)
     {
         var task = Task.Run(conversation);
         var bound = policy.Timeout * 2 + TimeSpan.FromSeconds(1);
         try
         {
-            return task.Wait(bound) ? task.Result
-                : new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: no answer within {bound.TotalSeconds:0.#} s");
+            return task.WaitAsync(bound, _time).GetAwaiter().GetResult();
         }
-        catch (AggregateException ex)
+        catch (TimeoutException) when (!task.IsCompleted)
+        {
+            return new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: no answer within {bound.TotalSeconds:0.#} s");
+        }
+        catch (Exception ex)
         {
             // A failure LdapClient did not foresee is a directory that cannot be asked, never a sign-in.
-            var inner = ex.InnerException ?? ex;
-            return new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: {inner.GetType().Name}: {inner.Message}");
+            return new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: {ex.GetType().Name}: {ex.Message}");
         }
     }
 

@@ -1,3 +1,4 @@
+using FilterService.Runtime;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -149,7 +150,7 @@ internal sealed partial class DeliveryWorker : BackgroundService
             }
             try
             {
-                await wake.WaitAsync(_options.PollInterval, stoppingToken);
+                await wake.WaitAsync(_options.PollInterval, _time, stoppingToken);
             }
             catch (OperationCanceledException)
             {

@@ -24,6 +24,8 @@ internal sealed class ClosingSerilogProvider(Serilog.Core.Logger logger) : ILogg
         // Waits on a worker, not on the caller's thread, so a stuck sink cannot keep the process alive (it is a background thread).
         var close = new Thread(logger.Dispose) { IsBackground = true, Name = "operational log close" };
         close.Start();
+#pragma warning disable RS0030 // bounds a disposal in real time: it must end even while a test's fake clock stands still
         close.Join(CloseTimeout);
+#pragma warning restore RS0030
     }
 }

@@ -226,7 +226,9 @@ internal sealed unsafe partial class TunnelLoop : IDisposable
     {
         if (_thread is { IsAlive: true })
         {
+#pragma warning disable RS0030 // bounds a disposal in real time: it must end even while a test's fake clock stands still
             StopAsync().Wait(TimeSpan.FromSeconds(10));
+#pragma warning restore RS0030
         }
         lock (_inbox)
         {

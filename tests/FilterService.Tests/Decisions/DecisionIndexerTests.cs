@@ -226,32 +226,6 @@ public sealed class DecisionIndexerTests : IDisposable
         Assert.Equal(2, All(store, seesNames: false, new DecisionQuery { User = "user6" }).Count); // staff are shown as they are
     }
 
-    [Fact]
-    public async Task Decisions_IndexService_AFailingIndex_IsAProblemInHealth_AndCountedInItsStatus()
-    {
-        using (var writer = new DecisionAuditWriter(AuditDir))
-        {
-            writer.Write(DecisionAuditWriter.Day(9));
-        }
-        var blocker = Path.Combine(_root, "not-a-directory");
-        File.WriteAllText(blocker, "a file where the console's data directory should be");
-        var status = new DecisionIndexStatus(TimeProvider.System, blocker);
-        var indexer = new DecisionIndexer(new DecisionIndexStore(Path.Combine(blocker, DecisionIndexStore.FileName)), AuditDir);
-        using var service = new DecisionIndexService(indexer, status, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<DecisionIndexService>.Instance);
-        await service.StartAsync(default);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!status.Problems().Any() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        await service.StopAsync(default);
-        var problem = Assert.Single(status.Problems());
-        Assert.StartsWith("decision index: the last pass failed at ", problem);
-        var health = System.Text.Json.JsonSerializer.SerializeToElement(status.Health());
-        Assert.Equal(1, health.GetProperty("failures").GetInt64());
-        Assert.Equal(0, health.GetProperty("records").GetInt64());
-    }
-
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -6,7 +6,8 @@ namespace FilterService.Admin.Decisions;
 /// Runs the <see cref="DecisionIndexer"/> in the service: a pass every <see cref="Interval"/> on a thread of its own
 /// at the lowest priority (nice 19 on Linux), paced so that catching up months of files takes at most about half of one
 /// core. Never on a request's thread, and the proxy never waits for it: it only reads the audit files. A failed pass
-/// is counted and logged (<see cref="DecisionIndexStatus"/>, /health) and retried after <see cref="RetryDelay"/>.
+/// is counted and logged (<see cref="DecisionIndexStatus"/>, /health) and retried after <see cref="RetryDelay"/>. Both
+/// pauses are waited on the injected clock, so a test drives the passes with the fake one.
 /// </summary>
 internal sealed partial class DecisionIndexService(DecisionIndexer indexer, DecisionIndexStatus status, TimeProvider time,
     ILogger<DecisionIndexService> logger) : IHostedService, IDisposable
@@ -61,10 +62,22 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
                     failing = true;
                     LogFailed(logger, ex, indexer.AuditDirectory);
                 }
-                _stop.Token.WaitHandle.WaitOne(RetryDelay);
+                Pause(RetryDelay);
                 continue;
             }
-            _stop.Token.WaitHandle.WaitOne(Interval);
+            Pause(Interval);
+        }
+    }
+
+    /// <summary>Waits on the injected clock, on this thread of the index's own; a stop cuts the wait short.</summary>
+    private void Pause(TimeSpan delay)
+    {
+        try
+        {
+            Task.Delay(delay, time, _stop.Token).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 
@@ -130,7 +143,9 @@ internal sealed partial class DecisionIndexService(DecisionIndexer indexer, Deci
             }
             _stop.Cancel();
         }
+#pragma warning disable RS0030 // bounds a disposal in real time: it must end even while a test's fake clock stands still
         return _thread?.Join(StopWait) ?? true;
+#pragma warning restore RS0030
     }
 
     [LoggerMessage(EventId = 1800, Level = LogLevel.Error, Message = "Cannot bring the decision index up to date with the audit files in {Directory}; retrying every 5 s (the audit files are complete; the console's decisions may be behind)")]

@@ -83,7 +83,7 @@ internal sealed partial class PolicyWriter(
         PolicyLoadReport report;
         try
         {
-            report = await Task.Run(() => store.Reload("console"), cancellationToken).WaitAsync(LiveTimeout, cancellationToken);
+            report = await Task.Run(() => store.Reload("console"), cancellationToken).WaitAsync(LiveTimeout, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -99,7 +99,7 @@ internal sealed partial class PolicyWriter(
             // The live reload refused what the staged load accepted (the statutory shrink guard keeps its own state):
             // put the files back as they were and reload them, so disk and the live policy agree again.
             Write(change.Files, f => f.Before);
-            await Task.Run(() => store.Reload("console rollback"), CancellationToken.None).WaitAsync(LiveTimeout, CancellationToken.None);
+            await Task.Run(() => store.Reload("console rollback"), CancellationToken.None).WaitAsync(LiveTimeout, time, CancellationToken.None);
             LogRolledBack(logger, report.Diagnostics.Count);
             return new EditOutcome(false, [.. report.Diagnostics.Select(EditCodes.FromLine),
                 EditCodes.Error("policy.yaml", EditCodes.NotLive, "the live reload refused the edit; the files were put back as they were")]);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using FilterService.Notifications;
+using FilterService.Runtime;
 
 namespace FilterService.Admin.Incidents;
 
@@ -20,6 +21,7 @@ internal sealed partial class IncidentIngester : BackgroundService
     private readonly IncidentStore _store;
     private readonly IncidentIngestStatus _status;
     private readonly IncidentOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger<IncidentIngester> _logger;
 
     // Ids applied by this process; pruned to what the outbox still holds. Read by the outbox's compaction under its lock.
@@ -27,13 +29,14 @@ internal sealed partial class IncidentIngester : BackgroundService
     private bool _failing;
 
     public IncidentIngester(Outbox outbox, IncidentRecorder recorder, IncidentStore store, IncidentIngestStatus status, IncidentOptions options,
-        ILogger<IncidentIngester> logger)
+        TimeProvider time, ILogger<IncidentIngester> logger)
     {
         _outbox = outbox;
         _recorder = recorder;
         _store = store;
         _status = status;
         _options = options;
+        _time = time;
         _logger = logger;
         outbox.Retain(i => !_applied.ContainsKey(i.Id));
     }
@@ -97,7 +100,7 @@ internal sealed partial class IncidentIngester : BackgroundService
                 delay = IngestOnce() ? _options.IngestInterval : Min(delay * 2, _options.MaxRetryDelay);
                 try
                 {
-                    await wake.WaitAsync(delay, stoppingToken);
+                    await wake.WaitAsync(delay, _time, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {

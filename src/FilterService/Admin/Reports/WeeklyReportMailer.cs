@@ -49,8 +49,8 @@ internal sealed class WeeklyReportMailer(AlertOptions alerts, WeeklySettings set
             throw new InvalidOperationException("Reports:Weekly:Recipients is empty: nobody to send the weekly report to");
         }
         using var channel = new EmailChannel(alerts, time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(alerts.Timeout * 4);
+        using var deadline = new CancellationTokenSource(alerts.Timeout * 4, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         await channel.DeliverAsync(Create(report), timeout.Token);
     }
 

@@ -24,7 +24,7 @@ public sealed class IncidentIngesterTests
         using var meters = new MeterFactory();
         var status = new IncidentIngestStatus(time, meters);
         var recorder = new IncidentRecorder(new AlertOptions(), outbox, new AlertStats(outbox, [], meters), time, NullLogger<IncidentRecorder>.Instance);
-        var ingester = new IncidentIngester(outbox, recorder, store, status, new IncidentOptions(), NullLogger<IncidentIngester>.Instance);
+        var ingester = new IncidentIngester(outbox, recorder, store, status, new IncidentOptions(), TimeProvider.System, NullLogger<IncidentIngester>.Instance);
 
         await outbox.AppendAsync(IncidentStoreTests.Alert("a1", Nine));
         Assert.False(ingester.IngestOnce());
