@@ -37,10 +37,12 @@ public sealed class UpstreamConnectDeadlineTests
             var connector = new UpstreamConnector(options, listeners, time);
 
             var connect = connector.ConnectAsync("127.0.0.1", origin.Port, CancellationToken.None).AsTask();
-            await Task.Delay(TimeSpan.FromMilliseconds(300), TimeProvider.System);
+            Assert.True(time.WaitUntilArmed(1, TimeSpan.FromSeconds(10)), "the connect armed no deadline on the injected clock");
             Assert.False(connect.IsCompleted, $"the connect ended ({connect.Status}) before the clock moved");
+            time.Advance(TimeSpan.FromSeconds(60) - TimeSpan.FromTicks(1));
+            Assert.False(connect.IsCompleted, $"the connect ended ({connect.Status}) before the clock reached the deadline");
 
-            time.Advance(TimeSpan.FromSeconds(60));
+            time.Advance(TimeSpan.FromTicks(1));
             var (socket, error, remote) = await connect.WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System);
 
             Assert.Null(socket);
