@@ -233,7 +233,10 @@ internal sealed partial class SyslogExporter : IDisposable
             // after the handshake; one at its session limit) closes at once: nothing is sent until it has not.
             await Task.WhenAny(watch, Task.Delay(Settle, _time, closed.Token));
             stopping.ThrowIfCancellationRequested();
-            if (watch.IsCompleted)
+            // Not watch.IsCompleted: the watch cancels `closed` before its own task ends, and that cancellation ends the
+            // delay, so this line can run while the watch is still returning. Seen as a refused session reported as a
+            // generic close, after a false "connected".
+            if (closed.IsCancellationRequested)
             {
                 throw new IOException("the collector closed the connection as soon as it was opened"
                     + (_options.Transport == SyslogTransport.Tls && _clientCertificate is null
