@@ -84,7 +84,8 @@ public sealed partial class DeployedAlertTests
 
         await WaitForFailedAsync(service);
         Assert.Empty(smtp.Messages());
-        Assert.Contains($"OAuth2 token endpoint {tokens.Url} answered 401 invalid_client: AADSTS7000215: Invalid client secret provided.", service.Output);
+        // The failure is counted just before it is logged: wait for the line rather than read the output at once.
+        await WaitForOutputAsync(service, $"OAuth2 token endpoint {tokens.Url} answered 401 invalid_client: AADSTS7000215: Invalid client secret provided.");
         Assert.Contains("kept in the outbox", service.Output);
         Assert.DoesNotContain("a-wrong-secret", service.Output);
         Assert.True(tokens.Requests.Count >= 1);
