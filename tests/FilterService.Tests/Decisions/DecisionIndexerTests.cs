@@ -151,6 +151,42 @@ public sealed class DecisionIndexerTests : IDisposable
         Assert.Equal(incremental, All(fresh).Select(r => r.Reference));
     }
 
+    /// <summary>
+    /// The pool keeps the pass's connection until the next pass, two seconds on in the service: the pass hands its page
+    /// cache back first, so the index holds none of it between passes (bench/load: RSS after load). The second half
+    /// shows the measure can fail: a connection returned with a warm cache comes back from the pool with it.
+    /// </summary>
+    [Fact]
+    public void Decisions_Indexer_APass_LeavesThePooledConnectionWithoutItsPageCache()
+    {
+        var store = new DecisionIndexStore(IndexPath);
+        var indexer = new DecisionIndexer(store, AuditDir);
+        using (var writer = new DecisionAuditWriter(AuditDir))
+        {
+            for (int i = 0; i < 3_000; i++)
+            {
+                writer.Write(DecisionAuditWriter.Day(9).AddSeconds(i), user: $"user{i % 97}", host: $"site{i % 311}.example");
+            }
+            writer.WaitForDisk(3_000);
+        }
+        Assert.Equal(3_000, indexer.RunPass(default).Records);
+        using (var pooled = store.Open())
+        {
+            Assert.True(CacheBytes(pooled) < 32 << 10, $"the pass left {CacheBytes(pooled) >> 10} KB of page cache in its connection");
+            DecisionIndexStore.Execute(pooled, "SELECT count(*) FROM decisions WHERE host IS NOT NULL; SELECT count(*) FROM terms;");
+            Assert.True(CacheBytes(pooled) > 64 << 10, $"a scan left only {CacheBytes(pooled) >> 10} KB");
+        }
+        using var again = store.Open();
+        Assert.True(CacheBytes(again) > 64 << 10, "the pool did not hand back the same connection: the first measure proves nothing");
+    }
+
+    private static long CacheBytes(Microsoft.Data.Sqlite.SqliteConnection connection)
+    {
+        const int CacheUsed = 1; // SQLITE_DBSTATUS_CACHE_USED
+        Assert.Equal(0, SQLitePCL.raw.sqlite3_db_status(connection.Handle, CacheUsed, out int current, out _, 0));
+        return current;
+    }
+
     [Fact]
     public async Task Decisions_ReindexCommand_RebuildsTheIndexFromTheFiles_AndSaysWhereAnAuditDirectoryIsMissing()
     {
