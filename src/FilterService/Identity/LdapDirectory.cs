@@ -335,8 +335,11 @@ internal sealed partial class LdapDirectory : IDirectoryMembers
         }
         catch (Exception ex)
         {
-            // A failure LdapClient did not foresee is a directory that cannot be asked, never a sign-in.
-            return new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: {ex.GetType().Name}: {ex.Message}");
+            // A conversation that ended just as the bound passed has its own outcome, answer or failure; a failure
+            // LdapClient did not foresee is a directory that cannot be asked, never a sign-in.
+            var failure = task.IsCompletedSuccessfully ? null : task.Exception?.InnerException ?? ex;
+            return failure is null ? task.Result
+                : new LdapResult(LdapAnswer.Unreachable, Problem: $"{policy.Url}: {failure.GetType().Name}: {failure.Message}");
         }
     }
 
