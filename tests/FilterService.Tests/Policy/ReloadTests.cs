@@ -196,7 +196,9 @@ public sealed class SighupTests
             }
             await Task.Delay(50);
         }
-        Assert.True(service.App.Policy.Generation > generation, "SIGHUP did not reload");
+        var last = service.App.Policy.LastReport;
+        Assert.True(service.App.Policy.Generation > generation,
+            $"SIGHUP did not reload within 30 s; the last load: {last?.Trigger} at {last?.At:HH:mm:ss.fff}, succeeded {last?.Succeeded}, {last?.FirstError}");
         Assert.Equal("SIGHUP", service.App.Policy.LastReport!.Trigger);
         var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "--proxy-user", "pupil1:pupil1-demo", "http://www.example.org/hello");
         Assert.Equal(403, result.HttpCode);
