@@ -21,6 +21,9 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
 {
     public const int BatchSize = 5_000;
 
+    /// <summary>A page cache this large, released after a pass, is returned to the system at once.</summary>
+    private const long TrimAfter = 1 << 20;
+
     private readonly byte[] _buffer = new byte[AuditDayReader.BufferSize];
     private readonly IndexedDecision _record = new();
 
@@ -73,12 +76,12 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
             }
             pass.LagBytes = Lag(connection);
             pass.TotalRecords = DecisionIndexStore.TotalRecords(connection);
-            if (own)
+            // The pool keeps this connection, and with it a page cache of up to Open's 16 MB, until the next pass two
+            // seconds on: hand the cache back, so the index holds none of it between passes (the next pass reads its
+            // pages again from the system's file cache). The freed memory goes back to the system at once only after a
+            // pass that filled a real cache; an idle pass's few pages wait for the MemoryTrimmer's next round.
+            if (own && DecisionIndexStore.ReleaseCache(connection, TrimAfter))
             {
-                // The pool keeps this connection, and with it a page cache of up to Open's 16 MB, until the next pass
-                // two seconds on: hand the cache back and return the freed memory to the system, so the index holds
-                // none of it between passes. The next pass reads its pages again from the system's file cache.
-                DecisionIndexStore.Execute(connection, "PRAGMA shrink_memory;");
                 MemoryTrimmer.Trim();
             }
             return pass;
