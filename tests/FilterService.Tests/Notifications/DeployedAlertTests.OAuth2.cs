@@ -85,7 +85,7 @@ public sealed partial class DeployedAlertTests
         await WaitForFailedAsync(service);
         Assert.Empty(smtp.Messages());
         // The failure is counted just before it is logged: wait for the line rather than read the output at once.
-        await WaitForOutputAsync(service, $"OAuth2 token endpoint {tokens.Url} answered 401 invalid_client: AADSTS7000215: Invalid client secret provided.");
+        Assert.True(await service.WaitForOutputAsync($"OAuth2 token endpoint {tokens.Url} answered 401 invalid_client: AADSTS7000215: Invalid client secret provided.", TimeSpan.FromSeconds(10)), service.Output);
         Assert.Contains("kept in the outbox", service.Output);
         Assert.DoesNotContain("a-wrong-secret", service.Output);
         Assert.True(tokens.Requests.Count >= 1);

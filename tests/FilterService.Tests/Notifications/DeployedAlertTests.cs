@@ -250,17 +250,6 @@ public sealed partial class DeployedAlertTests
         Assert.Matches(@"(?m)^filterservice_alerts_pending\S*\{[^}]*channel=""email""[^}]*\} 1\b", metrics);
     }
 
-    /// <summary>Waits (at most 10 s) until the service's output holds <paramref name="text"/>: a log line can follow the metric it goes with.</summary>
-    private static async Task WaitForOutputAsync(ServiceProcess service, string text)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!service.Output.Contains(text, StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the service never wrote \"{text}\":\n{service.Output}");
-            await Task.Delay(100);
-        }
-    }
-
     /// <summary>The journal after the service stopped (it holds the file exclusively while running).</summary>
     private static string Journal(string outbox) => File.ReadAllText(Path.Combine(outbox, Outbox.FileName));
 

@@ -155,6 +155,32 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         await _process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
     }
 
+    /// <summary>Sends the service a signal (<c>kill -NAME</c>, e.g. HUP), as an operator or logrotate would.</summary>
+    public async Task SignalAsync(string name)
+    {
+        using var kill = Process.Start("kill", [$"-{name}", ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+        Assert.True(kill.ExitCode == 0, $"kill -{name} {ProcessId} exited {kill.ExitCode}");
+    }
+
+    /// <summary>
+    /// Waits (at most <paramref name="bound"/>) until the output holds <paramref name="text"/>: a log line can follow
+    /// the metric or the effect it goes with. False if it never did, or the process ended first.
+    /// </summary>
+    public async Task<bool> WaitForOutputAsync(string text, TimeSpan bound)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (HasExited || DateTime.UtcNow >= deadline)
+            {
+                return Output.Contains(text, StringComparison.Ordinal);
+            }
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
     /// <summary>Waits for the process to end by itself; its exit code.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
