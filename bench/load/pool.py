@@ -40,8 +40,9 @@ def paired(runs, reference, other, getter):
     return out
 
 
-def per_cpu(step, key="per_cpu_s"):
-    return lambda r: r.get(step, {}).get(key) if isinstance(r.get(step), dict) else None
+def per_cpu(step, key):
+    """A round's figure for one step, None where the round has no such step."""
+    return lambda r: r[step].get(key) if isinstance(r.get(step), dict) else None
 
 
 def summary(ratios):
