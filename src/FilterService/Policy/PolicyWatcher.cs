@@ -65,6 +65,10 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
             }
         }
         _hangup ??= _ownHangup = HangupLatch.Register();
+        if (_hangup?.TookBackFromIgnore == true)
+        {
+            LogHangupTakenBack(_logger);
+        }
         if (_hangup?.Attach(() => ReloadSafely("SIGHUP")) == true)
         {
             ThreadPool.QueueUserWorkItem(_ => ReloadSafely("SIGHUP during start-up"));
@@ -283,4 +287,7 @@ internal sealed partial class PolicyWatcher : IHostedService, IDisposable
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Information, Message = "Policy directory watch on {Directory} armed again; reloading")]
     private static partial void LogWatchRearmed(ILogger logger, string directory);
+
+    [LoggerMessage(EventId = 1115, Level = LogLevel.Warning, Message = "SIGHUP was ignored when the service started (run under nohup, or by a supervisor that ignores it); the service took it back, so SIGHUP reloads the policy")]
+    private static partial void LogHangupTakenBack(ILogger logger);
 }

@@ -191,4 +191,35 @@ public sealed class SighupTests
         var result = await Curl.RunAsync("--proxy", service.Proxy, "--proxy-user", pupil, url);
         Assert.Equal(403, result.HttpCode);
     }
+
+    [Fact]
+    public async Task Sighup_ReloadsWhenTheServiceWasStartedWithTheSignalIgnored()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        // nohup sets SIGHUP to ignored and execs the service, which .NET would otherwise leave ignored for good.
+        var policy = Samples.CopyDefault();
+        await using var service = await ServiceProcess.StartAsync([$"--Policy:Path={policy}", $"--Audit:Path={TempDir.Create("audit")}", "--Policy:Watch=false"],
+            launcher: ["nohup"]);
+        Assert.True(await service.WaitForOutputAsync("SIGHUP was ignored when the service started", TimeSpan.FromSeconds(10)), service.Output);
+        const string pupil = "pupil1:pupil1-demo", url = "http://www.example.org/hello";
+        await File.AppendAllTextAsync(Path.Combine(policy, "lists", "social-extra.txt"), "\nexample.org\n");
+
+        await service.SignalAsync("HUP");
+        Assert.True(await service.WaitForOutputAsync("Policy reloaded (SIGHUP)", TimeSpan.FromSeconds(30)), service.Output);
+        Assert.False(service.HasExited);
+        Assert.Equal(403, (await Curl.RunAsync("--proxy", service.Proxy, "--proxy-user", pupil, url)).HttpCode);
+    }
+
+    [Theory]
+    [InlineData("Name:\tdotnet\nSigIgn:\t0000000000000001\nSigCgt:\t0\n", true)]
+    [InlineData("SigIgn:\t0000000000001001\n", true)]
+    [InlineData("SigIgn:\t0000000000001000\n", false)] // SIGPIPE only, as the runtime sets it
+    [InlineData("SigIgn:\t0000000000000000\n", false)]
+    [InlineData("Name:\tdotnet\n", false)]
+    [InlineData("SigIgn:\tnot-hex\n", false)]
+    public void IgnoredAtStart_ReadsTheSigIgnMask(string status, bool ignored) =>
+        Assert.Equal(ignored, FilterService.Policy.HangupLatch.IgnoredAtStart(status));
 }

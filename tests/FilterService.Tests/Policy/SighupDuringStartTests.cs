@@ -61,12 +61,7 @@ public sealed class SighupDuringStartTests
             launcher: ["python3", "-c", HupWhileReading]);
 
         Assert.Contains($"launcher: SIGHUP sent while the service had {list} open", service.Output);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!service.Output.Contains("Policy reloaded (SIGHUP during start-up)", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-        Assert.Contains("Policy reloaded (SIGHUP during start-up)", service.Output);
+        Assert.True(await service.WaitForOutputAsync("Policy reloaded (SIGHUP during start-up)", TimeSpan.FromSeconds(30)), service.Output);
         Assert.False(service.HasExited, service.Output);
         using var client = new HttpClient(new HttpClientHandler { Proxy = new System.Net.WebProxy(service.Proxy), UseProxy = true });
         using var response = await client.GetAsync("http://blocked-terror.test/");
