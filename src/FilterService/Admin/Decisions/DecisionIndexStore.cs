@@ -234,17 +234,8 @@ internal sealed class DecisionIndexStore
         return status == 0 ? current : 0;
     }
 
-    /// <summary>
-    /// Hands the connection's page cache back (the pool keeps a connection, and with it its cache, until the next use);
-    /// true when it held at least <paramref name="worthTrimming"/> bytes, so the memory freed is worth returning to the
-    /// system.
-    /// </summary>
-    public static bool ReleaseCache(SqliteConnection connection, long worthTrimming)
-    {
-        bool held = CacheBytes(connection) >= worthTrimming;
-        Execute(connection, "PRAGMA shrink_memory;");
-        return held;
-    }
+    /// <summary>Hands the connection's page cache back (the pool keeps a connection, and with it its cache, until the next use).</summary>
+    public static void ReleaseCache(SqliteConnection connection) => Execute(connection, "PRAGMA shrink_memory;");
 
     internal static void Execute(SqliteConnection connection, string sql)
     {

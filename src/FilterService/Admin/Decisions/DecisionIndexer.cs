@@ -21,9 +21,6 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
 {
     public const int BatchSize = 5_000;
 
-    /// <summary>A page cache this large, released after a pass, is returned to the system at once.</summary>
-    private const long TrimAfter = 1 << 20;
-
     private readonly byte[] _buffer = new byte[AuditDayReader.BufferSize];
     private readonly IndexedDecision _record = new();
 
@@ -78,11 +75,12 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
             pass.TotalRecords = DecisionIndexStore.TotalRecords(connection);
             // The pool keeps this connection, and with it a page cache of up to Open's 16 MB, until the next pass two
             // seconds on: hand the cache back, so the index holds none of it between passes (the next pass reads its
-            // pages again from the system's file cache). The freed memory goes back to the system at once only after a
-            // pass that filled a real cache; an idle pass's few pages wait for the MemoryTrimmer's next round.
-            if (own && DecisionIndexStore.ReleaseCache(connection, TrimAfter))
+            // pages again from the system's file cache). No malloc_trim here: the MemoryTrimmer's round returns what
+            // glibc keeps, and a trim after every pass under load cost the request path 2-7% per CPU-second with RSS
+            // unchanged (bench/results/load-issue16-cache-release.md).
+            if (own)
             {
-                MemoryTrimmer.Trim();
+                DecisionIndexStore.ReleaseCache(connection);
             }
             return pass;
         }
