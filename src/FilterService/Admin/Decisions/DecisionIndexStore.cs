@@ -226,14 +226,6 @@ internal sealed class DecisionIndexStore
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The bytes the connection's page cache holds now (SQLITE_DBSTATUS_CACHE_USED).</summary>
-    public static long CacheBytes(SqliteConnection connection)
-    {
-        const int CacheUsed = 1;
-        int status = SQLitePCL.raw.sqlite3_db_status(connection.Handle, CacheUsed, out int current, out _, 0);
-        return status == 0 ? current : 0;
-    }
-
     /// <summary>Hands the connection's page cache back (the pool keeps a connection, and with it its cache, until the next use).</summary>
     public static void ReleaseCache(SqliteConnection connection) => Execute(connection, "PRAGMA shrink_memory;");
 
