@@ -64,7 +64,13 @@ internal sealed class ProxyAuthenticator
         {
             return new(result);
         }
-        return new(Task.Run(() => Verify(policy, client, header!, cache!, key!)));
+        return new(VerifyOffThread(this, policy, client, header!, cache!, key!));
+
+        // The closure is made here, only when a hash must run: captured in AuthenticateAsync itself it was allocated at
+        // its entry, for every request.
+        static Task<AuthResult> VerifyOffThread(ProxyAuthenticator self, PolicySnapshot policy, IPAddress client, string header,
+            ConcurrentDictionary<string, string> cache, string key) =>
+            Task.Run(() => self.Verify(policy, client, header, cache, key));
     }
 
     /// <summary>

@@ -61,9 +61,17 @@ internal static partial class Authority
     /// quad, and an IPv4-mapped IPv6 literal (<c>::ffff:127.0.0.5</c>) as that IPv4, so list entries and rules see one text
     /// for one address. Null when it is no host.
     /// </summary>
-    public static string? CanonicalHost(ReadOnlySpan<char> host)
+    public static string? CanonicalHost(ReadOnlySpan<char> host) => CanonicalHost(host, original: null);
+
+    /// <summary>
+    /// As <see cref="CanonicalHost(ReadOnlySpan{char})"/>, returning <paramref name="host"/> itself when it is already
+    /// canonical (a name from <see cref="Uri.Host"/>, which is lower-case, usually is): no copy per request.
+    /// </summary>
+    public static string? CanonicalHost(string host) => CanonicalHost(host, original: host);
+
+    private static string? CanonicalHost(ReadOnlySpan<char> host, string? original)
     {
-        if (HostName.Normalize(host) is not { } normalised)
+        if (HostName.Normalize(host, original) is not { } normalised)
         {
             return null;
         }

@@ -176,6 +176,12 @@ internal sealed class ProxyServices : IDisposable
         {
             return default;
         }
-        return new(Task.Run(() => alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion).AsTask()));
+        return new(RecordOffThread(alerts, at, client, method, target, host, decision, reference, policyVersion));
+
+        // The lambda's closure lives here, made only for a request that alerts: captured in AlertAsync itself it was
+        // allocated at its entry, for every request (about 110 bytes, 7% of a blocked request's allocation).
+        static Task RecordOffThread(IncidentRecorder alerts, DateTimeOffset at, IPAddress client, string method, string target, string host,
+            Decision decision, string reference, string? policyVersion) =>
+            Task.Run(() => alerts.RecordAsync(at, client, method, target, host, decision, reference, policyVersion).AsTask());
     }
 }

@@ -30,7 +30,25 @@ public sealed class CanonicalHostTests
     [InlineData("1.2.3.4.5", "1.2.3.4.5")]                 // no IPv4: a name (that will not resolve)
     [InlineData("08.1", "08.1")]                           // not octal: a name
     [InlineData("4294967296", "4294967296")]               // over 32 bits: a name
-    public void Item03_CanonicalHost(string host, string expected) => Assert.Equal(expected, Authority.CanonicalHost(host));
+    public void Item03_CanonicalHost(string host, string expected)
+    {
+        Assert.Equal(expected, Authority.CanonicalHost(host));
+        Assert.Equal(expected, Authority.CanonicalHost(host.AsSpan())); // the CONNECT paths' overload, from a span
+    }
+
+    /// <summary>The string overload (plain HTTP, from <see cref="Uri.Host"/>) hands back a canonical name itself, and copies any other.</summary>
+    [Theory]
+    [InlineData("cafe.be", true)]
+    [InlineData("www.blocked.example", true)]
+    [InlineData("Example.org", false)]
+    [InlineData("example.org.", false)]
+    [InlineData("2130706437", false)]
+    public void CanonicalHost_OfAString_IsThatStringWhenAlreadyCanonical(string host, bool same)
+    {
+        var canonical = Authority.CanonicalHost(host);
+        Assert.Equal(same, ReferenceEquals(host, canonical));
+        Assert.Equal(Authority.CanonicalHost(host.AsSpan()), canonical);
+    }
 
     [Fact]
     public void Item03_CanonicalHost_AgreesWithANaiveReference_OnRandomIPv4Forms()
