@@ -21,7 +21,9 @@ public sealed class SafeSearchTests
 {
     /// <summary>
     /// The default sample (which locks safe search for pupils and guests) with 127.0.1.0/24 as pupil-lan, and YouTube
-    /// allowed to pupils (the sample allows them only its embedded videos), as a school that uses it in lessons would write it.
+    /// allowed to pupils (the sample allows them only its embedded videos), as a school that uses it in lessons would write it,
+    /// and to staff at any hour: the sample's staff-working-hours rule blocks YouTube (social) Mon-Fri 09:00-17:00, and these
+    /// tests run the service on the wall clock, so without it the staff tunnel passed only when CI ran outside those hours.
     /// </summary>
     private static string Policy()
     {
@@ -31,7 +33,8 @@ public sealed class SafeSearchTests
         Assert.Contains("safe_search: { roles: [pupil, guest], youtube: strict }", before);
         var after = before.Replace("pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }",
             "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.1.0/24], default_role: pupil }")
-            .Replace("  - name: pupils-youtube-embeds\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-youtube-embeds\n");
+            .Replace("  - name: pupils-youtube-embeds\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-youtube-embeds\n")
+            .Replace("  - name: staff-lunch-staffroom\n", "  - { name: staff-youtube, roles: [staff], hosts: [www.youtube.com], action: allow }\n  - name: staff-lunch-staffroom\n");
         Assert.NotEqual(before, after);
         File.WriteAllText(yaml, after);
         return dir;
