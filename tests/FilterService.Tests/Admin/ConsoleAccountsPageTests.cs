@@ -61,7 +61,7 @@ public sealed class ConsoleAccountsPageTests(ConsoleBrowserHost browsers) : ICla
         var (_, list) = await AdminAccounts.RunAsync(["admin", "list", .. settings]);
         Assert.Contains("sam\tauditor\tactive", list);
         var changes = await ConsoleSignInTests.AuditLinesAsync(audit, "console-account", 2);
-        Assert.Equal(["added", "role-changed"], changes.Select(e => e.GetProperty("outcome").GetString()).ToArray());
+        Assert.Equal(["added", "role-changed"], changes.Select(e => e.GetProperty("outcome").GetString() ?? "(null)").ToArray());
         Assert.All(changes, e => Assert.Equal("jo", e.GetProperty("admin").GetString()));
         Assert.Single(await ConsoleSignInTests.AuditLinesAsync(audit, "console-password", 1));
         var text = string.Concat(Directory.GetFiles(audit, "audit-*.json").Select(File.ReadAllText));

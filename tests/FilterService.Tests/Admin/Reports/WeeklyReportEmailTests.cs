@@ -59,6 +59,7 @@ public sealed class WeeklyReportEmailTests
         {
             Assert.Contains($"src=\"cid:{image.ContentId}\"", html);
             using var bytes = new MemoryStream();
+            Assert.NotNull(image.Content);
             image.Content.DecodeTo(bytes);
             using var bitmap = SkiaSharp.SKBitmap.Decode(bytes.ToArray());
             Assert.NotNull(bitmap);
