@@ -4,6 +4,7 @@ per operation, RSS, the CPU the load generator and the origin used per operation
 latency percentiles for the plain step, and optionally a `perf record` of the proxy during the step.
 
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
+    python3 bench/load/profile.py filterservice blocked --seconds 12 --alloc /tmp/blocked.nettrace
     python3 bench/load/profile.py squid tunnels --repeat 3
     python3 bench/load/profile.py filterservice plain --start-timeline 14   # memory from the first answer, no load
     python3 bench/load/profile.py filterservice:lean-off=Proxy__LeanHttp=false plain --proxy-cpus 0 --threads
@@ -121,6 +122,9 @@ def main():
                         "slows the proxy, so read the counts per operation, not the rates)")
     parser.add_argument("--smaps", action="store_true", help="after the step, list the proxy's resident memory by mapping")
     parser.add_argument("--perf", help="write a perf profile of the proxy during the (first) step to this file")
+    parser.add_argument("--alloc", help="write the GC's allocation samples of the proxy during the (first) step to this "
+                        ".nettrace (dotnet-trace, `dotnet tool install -g dotnet-trace`); sum them by type with "
+                        "`dotnet run -c Release --project bench/AllocTicks -- FILE`")
     parser.add_argument("--perf-event", help="with --perf: record this event instead of CPU samples, e.g. "
                         "syscalls:sys_enter_futex to see who wakes threads")
     parser.add_argument("--start-timeline", type=float, metavar="SECONDS",
@@ -179,6 +183,14 @@ def main():
                 perf = subprocess.Popen(["perf", "record", *what, "-g", "-p", str(proxy.pid), "-o", args.perf,
                                          "--", "sleep", str(args.seconds)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            alloc = None
+            if args.alloc and repeat == 0:
+                trace = os.path.expanduser("~/.dotnet/tools/dotnet-trace")
+                alloc = subprocess.Popen([trace if os.path.exists(trace) else "dotnet-trace", "collect", "-p", str(proxy.pid),
+                                          "--clrevents", "gc", "--clreventlevel", "verbose",
+                                          "--duration", f"00:00:{args.seconds // 60:02}:{args.seconds % 60:02}", "-o", args.alloc],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
             tracer = None
             if args.strace and repeat == 0:
                 tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(proxy.pid)],
@@ -192,6 +204,9 @@ def main():
             c0, c1 = switches(t0), switches(t1)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
+            if alloc:
+                alloc.wait(timeout=args.seconds + 60)
+                print(f"allocation samples: {args.alloc} ({result['completed']:,} operations)")
             if tracer:
                 tracer.send_signal(signal.SIGINT)
                 tracer.wait(timeout=30)
