@@ -58,7 +58,7 @@ internal sealed class DecisionAuditWriter : IDisposable
         return record;
     }
 
-    /// <summary>Waits (at most 20 s) until the files hold <paramref name="lines"/> lines and no day is both plain and gzipped.</summary>
+    /// <summary>Waits (at most 20 s) until the files hold <paramref name="lines"/> lines and every day but the newest is gzipped.</summary>
     public void WaitForDisk(int lines, Func<bool>? also = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
@@ -73,8 +73,12 @@ internal sealed class DecisionAuditWriter : IDisposable
             {
                 count = -1; // compressed or deleted between the listing and the read: look again
             }
-            var names = System.IO.Directory.GetFiles(Directory, "audit-*").Select(Path.GetFileName).ToList();
-            bool settled = !names.Any(n => n!.EndsWith(".json", StringComparison.Ordinal) && names.Contains(n + ".gz"));
+            var names = System.IO.Directory.GetFiles(Directory, "audit-*").Select(n => Path.GetFileName(n)!).ToList();
+            // Settled: every day but the newest rolled and gzipped, none half-way. The compressor runs on its own thread,
+            // and a day it finishes after a pass read the plain file is a new file to that pass (its size counted as lag).
+            var days = names.Select(n => n.Split('.')[0]).ToList();
+            string? newest = days.Count == 0 ? null : days.Max(StringComparer.Ordinal);
+            bool settled = !names.Any(n => n.EndsWith(".json", StringComparison.Ordinal) && (names.Contains(n + ".gz") || n.Split('.')[0] != newest));
             if (count == lines && settled && (also is null || also()))
             {
                 return;

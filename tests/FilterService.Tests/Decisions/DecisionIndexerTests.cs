@@ -59,7 +59,7 @@ public sealed class DecisionIndexerTests : IDisposable
         {
             writer.Write(DecisionAuditWriter.Day(3).AddSeconds(i)); // a new day: day 2 is rolled and gzipped
         }
-        writer.WaitForDisk(130, () => writer.Exists("audit-20261102.json.gz") && !writer.Exists("audit-20261102.json"));
+        writer.WaitForDisk(130);
         var pass = indexer.RunPass(default);
         Assert.Equal(30, pass.Records); // the gzipped day is not read twice
         Assert.Equal(130, pass.TotalRecords);
@@ -73,11 +73,7 @@ public sealed class DecisionIndexerTests : IDisposable
         {
             writer.Write(DecisionAuditWriter.Day(5).AddSeconds(i)); // retention keeps 3 days: day 2 goes
         }
-        // Days 3 and 4 rolled and gzipped too: a compression that finished after the pass read day 4's plain file would be
-        // a new file to it, and LagBytes its size (seen in CI: 718).
-        writer.WaitForDisk(60, () => !writer.Exists("audit-20261102.json.gz")
-            && writer.Exists("audit-20261103.json.gz") && !writer.Exists("audit-20261103.json")
-            && writer.Exists("audit-20261104.json.gz") && !writer.Exists("audit-20261104.json"));
+        writer.WaitForDisk(60, () => !writer.Exists("audit-20261102.json.gz"));
         pass = indexer.RunPass(default);
         Assert.Equal(1, pass.DaysDeleted);
         Assert.Equal(100, pass.RowsDeleted);
@@ -141,7 +137,7 @@ public sealed class DecisionIndexerTests : IDisposable
                     writer.Write(DecisionAuditWriter.Day(day).AddSeconds(i));
                 }
             }
-            writer.WaitForDisk(60, () => writer.Exists("audit-20261114.json.gz"));
+            writer.WaitForDisk(60);
         }
         var store = new DecisionIndexStore(IndexPath);
         Assert.Equal(60, new DecisionIndexer(store, AuditDir).RunPass(default).Records);

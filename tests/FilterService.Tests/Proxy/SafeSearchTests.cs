@@ -31,11 +31,18 @@ public sealed class SafeSearchTests
         var yaml = Path.Combine(dir, "policy.yaml");
         var before = File.ReadAllText(yaml);
         Assert.Contains("safe_search: { roles: [pupil, guest], youtube: strict }", before);
-        var after = before.Replace("pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }",
-            "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.1.0/24], default_role: pupil }")
-            .Replace("  - name: pupils-youtube-embeds\n", "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-youtube-embeds\n")
-            .Replace("  - name: staff-lunch-staffroom\n", "  - { name: staff-youtube, roles: [staff], hosts: [www.youtube.com], action: allow }\n  - name: staff-lunch-staffroom\n");
-        Assert.NotEqual(before, after);
+        // Each edit must find its text: one that silently matched nothing would leave the test on the sample's own rules.
+        static string Edit(string text, string old, string replacement)
+        {
+            Assert.Contains(old, text);
+            return text.Replace(old, replacement);
+        }
+        var after = Edit(before, "pupil-lan:   { cidrs: [10.40.0.0/16], default_role: pupil }",
+            "pupil-lan:   { cidrs: [10.40.0.0/16, 127.0.1.0/24], default_role: pupil }");
+        after = Edit(after, "  - name: pupils-youtube-embeds\n",
+            "  - { name: pupils-youtube, roles: [pupil], hosts: [www.youtube.com], action: allow }\n  - name: pupils-youtube-embeds\n");
+        after = Edit(after, "  - name: staff-lunch-staffroom\n",
+            "  - { name: staff-youtube, roles: [staff], hosts: [www.youtube.com], action: allow }\n  - name: staff-lunch-staffroom\n");
         File.WriteAllText(yaml, after);
         return dir;
     }
