@@ -28,6 +28,26 @@ public sealed class StatutoryListTests
         return (await client.GetStringAsync($"http://127.0.0.1:{adminPort}/metrics")).Split('\n');
     }
 
+    /// <summary>
+    /// Scrapes until <paramref name="line"/> appears (at most 15 s): the store counts a reload in the metrics after it has
+    /// published the policy and its generation, saved the counts and collected the load's garbage, so a scrape right
+    /// after /health shows the new generation may come before it.
+    /// </summary>
+    private static async Task<string[]> WaitForMetricAsync(int adminPort, string line)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var metrics = await ScrapeAsync(adminPort);
+            if (metrics.Contains(line))
+            {
+                return metrics;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"{line} never appeared:\n{string.Join("\n", metrics)}");
+            await Task.Delay(100);
+        }
+    }
+
     private static async Task<JsonElement> WaitForHealthAsync(int adminPort, Func<JsonElement, bool> done, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
@@ -96,9 +116,8 @@ public sealed class StatutoryListTests
         Assert.Equal(expected, health.GetProperty("lastLoad").GetProperty("error").GetString());
         Assert.Equal("degraded", health.GetProperty("status").GetString());
         Assert.Contains(health.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("FS0104"));
-        var metrics = await ScrapeAsync(service.AdminPort);
+        var metrics = await WaitForMetricAsync(service.AdminPort, "filterservice_statutory_list_shrink_refused_total{category=\"terrorism\"} 1");
         Assert.Contains("filterservice_policy_last_reload_success 0", metrics);
-        Assert.Contains("filterservice_statutory_list_shrink_refused_total{category=\"terrorism\"} 1", metrics);
         Assert.Equal(5, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
 
         // A reason too short to be one is refused; a real confirmation is recorded for these bytes.
@@ -115,7 +134,7 @@ public sealed class StatutoryListTests
             "the confirmed list was not loaded");
         Assert.Equal("ok", health.GetProperty("status").GetString());
         Assert.Equal(1, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
-        Assert.Contains("filterservice_statutory_list_shrink_confirmed_total{category=\"terrorism\"} 1", await ScrapeAsync(service.AdminPort));
+        await WaitForMetricAsync(service.AdminPort, "filterservice_statutory_list_shrink_confirmed_total{category=\"terrorism\"} 1");
         var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(policy, "statutory-confirmations.json"))).RootElement[0];
         Assert.Equal(digest, record.GetProperty("sha256").GetString());
         Assert.Equal(Environment.UserName, record.GetProperty("user").GetString());
