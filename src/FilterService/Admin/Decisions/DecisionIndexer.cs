@@ -19,7 +19,19 @@ namespace FilterService.Admin.Decisions;
 /// </remarks>
 internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDirectory)
 {
-    public const int BatchSize = 5_000;
+    /// <summary>
+    /// Rows per transaction. Every commit writes each page it dirtied, and the search's indexes on host, site, user and
+    /// client take rows in key order, not time order, so a batch dirties about one leaf page per row of each until the
+    /// batch outgrows the index's leaves: the larger the batch, the fewer page writes a row costs. At 20,000 a row cost
+    /// 5-13% less CPU than at 5,000 (bench/results/index-cpu.md, three paired runs), and 1,000 rows a pass cost 1.8 times
+    /// what 5,000 did. A day that
+    /// grows by fewer rows between passes (every school short of 10,000 requests a second) commits them all at once,
+    /// as before.
+    /// </summary>
+    public const int BatchSize = 20_000;
+
+    /// <summary>Rows between checks of the stop token inside a batch: a stop never waits for the rest of a batch.</summary>
+    private const int CancelCheckRows = 1_024;
 
     private readonly byte[] _buffer = new byte[AuditDayReader.BufferSize];
     private readonly IndexedDecision _record = new();
@@ -148,6 +160,10 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
                 {
                     while (writer.Count + unreadable < BatchSize)
                     {
+                        if (writer.Count % CancelCheckRows == CancelCheckRows - 1)
+                        {
+                            cancel.ThrowIfCancellationRequested(); // the batch is rolled back and read again after the restart
+                        }
                         if (!reader.TryReadLine(out var line))
                         {
                             more = false;
