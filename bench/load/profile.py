@@ -196,10 +196,15 @@ def main():
                 tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(proxy.pid)],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
+            # As bench/load/run: the step starts with the decision index caught up, and its request-path figure leaves
+            # the index's thread out (it indexes the step's records mostly after the step, at nice 19).
+            lb.drain_index(proxy.pid)
             (u0, s0), t0, g0 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            i0 = lb.index_ticks(proxy.pid) or 0
             o0, l0 = lb.cpu_seconds(nginx.pid), children_cpu_seconds()
             result = steps[args.step](measure, raw)
             (u1, s1), t1, g1 = lb.cpu_times(proxy.pid), by_thread(proxy.pid), gc_figures(args.proxy)
+            i1 = lb.index_ticks(proxy.pid) or 0
             o1, l1 = lb.cpu_seconds(nginx.pid), children_cpu_seconds()
             c0, c1 = switches(t0), switches(t1)
             if perf:
@@ -216,7 +221,8 @@ def main():
             print(f"{args.variant} {args.step}: {result['rate']:,.0f}/s, p99 {result['p99_ms']:.2f} ms, "
                   f"{per_cpu[-1]:,.0f} per CPU-s: user {1e6 * (u1 - u0) / n:.1f} us + system {1e6 * (s1 - s0) / n:.1f} us "
                   f"per operation; context switches per operation {(c1[0] - c0[0]) / n:.2f} voluntary, "
-                  f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB", flush=True)
+                  f"{(c1[1] - c0[1]) / n:.2f} involuntary; RSS {lb.rss_mb(proxy.pid):.0f} MB; "
+                  f"request path {n / ((u1 - u0) + (s1 - s0) - (i1 - i0) / lb.CLK_TCK):,.0f} per CPU-s", flush=True)
             with open(raw) as f:
                 finer = re.search(r"^percentiles \(ms\):(.*)$", f.read(), re.M)  # plain.lua's own line
             if finer:

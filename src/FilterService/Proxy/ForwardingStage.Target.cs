@@ -10,24 +10,6 @@ internal sealed partial class ForwardingStage
     /// </summary>
     public static bool IsUpperCaseMethod(string method) => !method.AsSpan().ContainsAnyInRange('a', 'z');
 
-    /// <summary>
-    /// The absolute URI a request target names and its normalised host, or false for a target the proxy refuses
-    /// (400 malformed-request): not absolute, with user info, of the wrong scheme, or with a host that is no host.
-    /// Both HTTP stages decide on exactly this URI, so <c>/a/../b</c> is decided as <c>/b</c>, as it is sent.
-    /// </summary>
-    public static bool TryResolveTarget(string target, bool https, out Uri uri, out string host)
-    {
-        host = "";
-        if (!Uri.TryCreate(target, UriKind.Absolute, out uri!) || uri.UserInfo.Length > 0
-            || uri.Scheme != (https ? Uri.UriSchemeHttps : Uri.UriSchemeHttp)
-            || Authority.CanonicalHost(uri.Host) is not { } normalised)
-        {
-            return false;
-        }
-        host = normalised;
-        return true;
-    }
-
     private static string InspectedTarget(InspectedTunnel tunnel, string raw)
     {
         var authority = tunnel.Host.Contains(':') ? "[" + tunnel.Host + "]" : tunnel.Host;

@@ -143,14 +143,14 @@ internal sealed partial class ForwardingStage
 
         // Inside an inspected tunnel the target is origin-form and always goes to the host the CONNECT named.
         var target = tunnel is null ? raw : InspectedTarget(tunnel, raw);
-        if (!TryResolveTarget(target, https: tunnel is not null, out var uri, out var host))
+        if (!HttpTarget.TryResolveUri(target, https: tunnel is not null, out var uri, out var host))
         {
             context.Response.Headers.Connection = "close";
             await TextAsync(context, 400, "Malformed request target.");
             Audit(proxyRequest.Admitted(tunnel?.User).Refused(method, raw, "malformed-request", 400));
             return;
         }
-        var verdict = await HttpVerdict.DecideAsync(_proxy, proxyRequest, method, uri, host, headers.ProxyAuthorization, tunnel);
+        var verdict = await HttpVerdict.DecideAsync(_proxy, proxyRequest, method, HttpTarget.From(uri, host), headers.ProxyAuthorization, tunnel);
         switch (verdict.Kind)
         {
             case HttpVerdictKind.Forward:

@@ -30,7 +30,7 @@ internal readonly record struct HttpVerdict
     /// <summary>The request, admitted as its user when admission named one.</summary>
     public required ProxyRequest Request { get; init; }
     public required string Method { get; init; }
-    /// <summary>The resolved target as decided and recorded (<see cref="Uri.AbsoluteUri"/>).</summary>
+    /// <summary>The resolved target as decided and recorded (<see cref="HttpTarget.Url"/>).</summary>
     public required string Url { get; init; }
     /// <summary>The status to answer with (Refuse, Block).</summary>
     public int Status { get; init; }
@@ -71,10 +71,10 @@ internal readonly record struct HttpVerdict
     /// inspected tunnel bumped to show the block page carries its CONNECT's decision), writes a blocked request's
     /// alert durably before anything is answered, and renders the block page.
     /// </summary>
-    public static async ValueTask<HttpVerdict> DecideAsync(ProxyServices proxy, ProxyRequest request, string method, Uri uri, string host,
+    public static async ValueTask<HttpVerdict> DecideAsync(ProxyServices proxy, ProxyRequest request, string method, HttpTarget target,
         string? proxyAuthorization, InspectedTunnel? tunnel = null)
     {
-        string url = uri.AbsoluteUri;
+        string url = target.Url, host = target.Host;
         var policy = request.Policy;
         if (tunnel is null)
         {
@@ -99,7 +99,7 @@ internal readonly record struct HttpVerdict
             }
         }
 
-        var filterRequest = request.ToFilterRequest(method, tunnel is null ? "http" : "https", host, uri.Port, uri.PathAndQuery);
+        var filterRequest = request.ToFilterRequest(method, tunnel is null ? "http" : "https", host, target.Port, target.PathAndQuery);
         var decision = tunnel?.Blocked ?? proxy.Decide(policy, in filterRequest);
         if (decision.IsBlocked)
         {

@@ -12,13 +12,13 @@ internal sealed partial class LeanHttpStage
     private async Task<Next> ForwardAsync(ConnectionContext connection, PlainRequestHead head, UpstreamResponseHead response, HttpVerdict verdict)
     {
         var output = connection.Transport.Output;
-        var uri = head.Uri!;
-        var host = head.Host;
+        var target = head.Resolved;
+        var host = target.Host;
         var safe = verdict.SafeSearch;
-        int port = uri.Port;
+        int port = target.Port;
         // Safe search: the connection (and the pool it is kept in) goes to the provider's safe-search name; the Host stays.
         var connectHost = safe?.Host ?? host;
-        var request = BuildRequest(head, uri, host, port, verdict.SetHeaders, out int requestLength);
+        var request = BuildRequest(head, target, verdict.SetHeaders, out int requestLength);
         var buffer = ArrayPool<byte>.Shared.Rent(HeadBufferSize);
         UpstreamConnection? upstream = null;
         bool reusable = false;
@@ -86,7 +86,7 @@ internal sealed partial class LeanHttpStage
                 complete = leftover.IsEmpty;
                 reusable = complete && !response.Close;
                 bool flushed = await TryFlushAsync(output);
-                _proxy.Observe(verdict.Forwarded(response.Status, 0, 0, uri.Host, response.ContentType));
+                _proxy.Observe(verdict.Forwarded(response.Status, 0, 0, target.UriHost, response.ContentType));
                 return flushed && clientKeepAlive ? Next.Served : Next.Close;
             }
             var (bodyOutcome, bytes, clean) = await RelayBodyAsync(upstream!, output, leftover, response);
@@ -98,10 +98,10 @@ internal sealed partial class LeanHttpStage
                 // One side went away mid-body: the client must see an abort, not a short body.
                 int status = bodyOutcome == Exchange.ClientGone ? 499 : 502;
                 connection.Abort(new ConnectionAbortedException("The upstream response could not be completed."));
-                _proxy.Observe(verdict.Forwarded(status, 0, toClient, uri.Host, response.ContentType));
+                _proxy.Observe(verdict.Forwarded(status, 0, toClient, target.UriHost, response.ContentType));
                 return Next.Close;
             }
-            _proxy.Observe(verdict.Forwarded(response.Status, 0, toClient, uri.Host, response.ContentType));
+            _proxy.Observe(verdict.Forwarded(response.Status, 0, toClient, target.UriHost, response.ContentType));
             return clientKeepAlive ? Next.Served : Next.Close;
         }
         finally

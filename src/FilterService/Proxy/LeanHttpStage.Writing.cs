@@ -13,9 +13,9 @@ internal sealed partial class LeanHttpStage
     /// The request upstream: origin-form target, Host from the URL, the client's end-to-end headers but those the verdict
     /// sets (<see cref="HttpVerdict.SetHeaders"/>), then the verdict's, then Via.
     /// </summary>
-    private byte[] BuildRequest(PlainRequestHead head, Uri uri, string host, int port, IReadOnlyList<(string Name, string Value)> set, out int length)
+    private byte[] BuildRequest(PlainRequestHead head, HttpTarget target, IReadOnlyList<(string Name, string Value)> set, out int length)
     {
-        string path = uri.PathAndQuery;
+        var (path, host, port) = (target.PathAndQuery, target.Host, target.Port);
         string authority = (host.Contains(':') ? "[" + host + "]" : host) + (port == 80 ? "" : ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int size = head.Method.Length + 1 + path.Length + 11 + 6 + authority.Length + 2 + head.Length + _via.Length + 2;
         for (int i = 0; i < set.Count; i++) // no enumerator per request: the list is usually empty

@@ -112,7 +112,7 @@ internal sealed partial class LeanHttpStage : IDisposable
                         deadline.Arm(_proxy.Options.HeadTimeout);
                     }
                     check = PlainRequestParser.TryParse(buffer, _proxy.Options.MaxHeadBytes, _proxy.Options.MaxRequestLineBytes, head);
-                    if (check == HeadCheck.Simple && !ForwardingStage.TryResolveTarget(head.Target, https: false, out head.Uri, out head.Host))
+                    if (check == HeadCheck.Simple && !HttpTarget.TryResolve(head.Target, https: false, out head.Resolved))
                     {
                         head.Dispose();
                         check = HeadCheck.NotSimple; // the ForwardingStage refuses it, as ever
@@ -179,7 +179,7 @@ internal sealed partial class LeanHttpStage : IDisposable
     private async Task<Next> HandleAsync(ConnectionContext connection, IPAddress client, PlainRequestHead head, UpstreamResponseHead response)
     {
         var output = connection.Transport.Output;
-        var verdict = await HttpVerdict.DecideAsync(_proxy, _proxy.Begin(client), head.Method, head.Uri!, head.Host, head.ProxyAuthorization);
+        var verdict = await HttpVerdict.DecideAsync(_proxy, _proxy.Begin(client), head.Method, head.Resolved, head.ProxyAuthorization);
         switch (verdict.Kind)
         {
             case HttpVerdictKind.Forward:

@@ -37,9 +37,8 @@ internal sealed class PlainRequestHead : IDisposable
     public bool KeepAlive;
     public string? ProxyAuthorization;
 
-    /// <summary>The target as <see cref="ForwardingStage.TryResolveTarget"/> resolved it, and its normalised host.</summary>
-    public Uri? Uri;
-    public string Host = "";
+    /// <summary>The target as <see cref="HttpTarget.TryResolve"/> resolved it.</summary>
+    public HttpTarget Resolved;
 
     /// <summary>Start and length (CRLF excluded) of each header line to forward, hop-by-hop headers already left out.</summary>
     public readonly int[] Lines = new int[2 * MaxHeaders];
@@ -147,8 +146,7 @@ internal static class PlainRequestParser
     {
         result.ProxyAuthorization = null;
         result.LineCount = 0;
-        result.Uri = null;
-        result.Host = "";
+        result.Resolved = default;
         var all = result.Bytes.AsSpan(0, result.Length - 2); // every line with its CRLF
         int eol = all.IndexOf("\r\n"u8);
         var line = all[..eol];

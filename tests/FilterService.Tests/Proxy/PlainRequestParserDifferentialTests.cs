@@ -21,7 +21,7 @@ namespace FilterService.Tests.Proxy;
 
 /// <summary>
 /// The lean HTTP stage serves a head only when <see cref="PlainRequestParser"/> says Simple and
-/// <see cref="ForwardingStage.TryResolveTarget"/> resolves its target; everything else goes to Kestrel. So every head the
+/// <see cref="HttpTarget.TryResolve"/> resolves its target; everything else goes to Kestrel. So every head the
 /// lean stage serves must be one that Kestrel, configured as the service configures it (<see cref="ProxyHost.ConfigureHttp"/>),
 /// also accepts, reading the same method, raw target, resolved URI and headers, and from which
 /// <see cref="ForwardingStage"/> would forward the same header lines as the lean stage does (hop-by-hop and
@@ -63,7 +63,7 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
             var bytes = Encoding.Latin1.GetBytes(item.Head);
             using var head = new PlainRequestHead();
             var check = PlainRequestParser.TryParse(new ReadOnlySequence<byte>(bytes), Options.MaxHeadBytes, Options.MaxRequestLineBytes, head);
-            if (check != HeadCheck.Simple || !ForwardingStage.TryResolveTarget(head.Target, https: false, out var uri, out var host))
+            if (check != HeadCheck.Simple || !HttpTarget.TryResolve(head.Target, https: false, out var resolved))
             {
                 return; // Kestrel's alone, as in the service
             }
@@ -73,7 +73,7 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
             {
                 Interlocked.Increment(ref kestrelAccepts);
             }
-            string? why = answer.Echo is null ? $"Kestrel answered {answer.Status}" : Differences(head, uri, host, answer.Echo);
+            string? why = answer.Echo is null ? $"Kestrel answered {answer.Status}" : Differences(head, resolved, answer.Echo);
             if (why is not null)
             {
                 disagreements.Enqueue($"{why} [{item.Story}]\n    {Escape(item.Head)}");
@@ -112,7 +112,7 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
     }
 
     /// <summary>Null when Kestrel read the head as the lean stage did; otherwise what differs.</summary>
-    private static string? Differences(PlainRequestHead head, Uri uri, string host, Echo echo)
+    private static string? Differences(PlainRequestHead head, HttpTarget resolved, Echo echo)
     {
         if (echo.Method != head.Method)
         {
@@ -122,9 +122,9 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
         {
             return $"target: lean {head.Target}, Kestrel {echo.Target}";
         }
-        if (echo.Uri != uri.AbsoluteUri || echo.Host != host)
+        if (echo.Uri != resolved.Url || echo.Host != resolved.Host)
         {
-            return $"resolved: lean {uri.AbsoluteUri} ({host}), Kestrel {echo.Uri} ({echo.Host})";
+            return $"resolved: lean {resolved.Url} ({resolved.Host}), Kestrel {echo.Uri} ({echo.Host})";
         }
         // Every header line as the lean parser delimited it (request line and blank line excluded).
         var lines = new List<(string Name, byte[] Value)>();
@@ -228,7 +228,7 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
             {
                 var request = context.Request;
                 string raw = context.Features.Get<IHttpRequestFeature>()!.RawTarget;
-                bool resolved = ForwardingStage.TryResolveTarget(raw, https: false, out var uri, out var host);
+                bool resolved = HttpTarget.TryResolveUri(raw, https: false, out var uri, out var host);
                 var connection = request.Headers.Connection;
                 var echo = new Echo(request.Method, raw,
                     request.Headers.SelectMany(h => h.Value.Select(v => new[] { h.Key, v ?? "" })).ToList(),

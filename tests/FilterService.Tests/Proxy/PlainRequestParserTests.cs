@@ -160,7 +160,7 @@ public sealed class PlainRequestParserTests
     }
 
     [Theory]
-    // The target is kept exactly as sent; canonical forms are ForwardingStage.TryResolveTarget's, once, for the decision and the forwarder.
+    // The target is kept exactly as sent; canonical forms are HttpTarget.TryResolveUri's, once, for the decision and the forwarder.
     [InlineData("http://example.org")]
     [InlineData("http://EXAMPLE.org/A%2Fb?q=%20")]
     [InlineData("http://ex%61mple.org/")]
