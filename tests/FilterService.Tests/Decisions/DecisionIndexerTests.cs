@@ -263,6 +263,38 @@ public sealed class DecisionIndexerTests : IDisposable
         Assert.Equal(2, All(store, seesNames: false, new DecisionQuery { User = "user6" }).Count); // staff are shown as they are
     }
 
+    /// <summary>
+    /// A stop that arrives while a batch is being read (up to 20,000 rows) ends the pass within 1,024 rows, rolls the
+    /// batch back, and loses nothing: the next pass indexes every row once. The stop is requested when the batch has
+    /// begun (the pacing's CPU clock is read then), after the pass's own check between batches.
+    /// </summary>
+    [Fact]
+    public void Decisions_Indexer_AStopInsideABatch_RollsItBack_AndTheNextPassIndexesEveryRowOnce()
+    {
+        using (var writer = new DecisionAuditWriter(AuditDir))
+        {
+            for (int i = 0; i < 3000; i++)
+            {
+                writer.Write(DecisionAuditWriter.Day(2).AddSeconds(i));
+            }
+            writer.WaitForDisk(3000);
+        }
+        var store = new DecisionIndexStore(IndexPath);
+        using var stop = new CancellationTokenSource();
+        var stopping = new DecisionIndexer(store, AuditDir)
+        {
+            CpuTime = () =>
+            {
+                stop.Cancel();
+                return null;
+            },
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => stopping.RunPass(stop.Token));
+        var next = new DecisionIndexer(store, AuditDir).RunPass(default);
+        Assert.Equal(3000, next.Records); // the stopped batch committed nothing
+        Assert.Equal(3000, next.TotalRecords);
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

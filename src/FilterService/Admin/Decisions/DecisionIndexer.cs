@@ -24,9 +24,8 @@ internal sealed class DecisionIndexer(DecisionIndexStore store, string auditDire
     /// client take rows in key order, not time order, so a batch dirties about one leaf page per row of each until the
     /// batch outgrows the index's leaves: the larger the batch, the fewer page writes a row costs. At 20,000 a row cost
     /// 5-13% less CPU than at 5,000 (bench/results/index-cpu.md, three paired runs), and 1,000 rows a pass cost 1.8 times
-    /// what 5,000 did. A day that
-    /// grows by fewer rows between passes (every school short of 10,000 requests a second) commits them all at once,
-    /// as before.
+    /// what 5,000 did. A day that grows by fewer rows between passes (every school short of 10,000 requests a second)
+    /// commits them all at once, as before.
     /// </summary>
     public const int BatchSize = 20_000;
 
