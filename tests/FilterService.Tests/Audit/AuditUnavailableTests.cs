@@ -236,8 +236,12 @@ public sealed class AuditUnavailableTests
     {
         await using var origin = await TestOrigin.StartAsync();
         var logs = TempDir.Create("auditallow");
-        var day = Path.Combine(logs, $"audit-{DateTime.Now:yyyyMMdd}.json");
-        File.CreateSymbolicLink(day, "/dev/full"); // every write fails with ENOSPC
+        // Every write fails with ENOSPC; the next day's file too, for a run over midnight.
+        var days = new[] { DateTime.Now, DateTime.Now.AddDays(1) }.Select(d => Path.Combine(logs, $"audit-{d:yyyyMMdd}.json")).ToArray();
+        foreach (var day in days)
+        {
+            File.CreateSymbolicLink(day, "/dev/full");
+        }
         await using var service = await ServiceProcess.StartAsync(Settings(Samples.CopyDefault(), logs, origin,
             "--Audit:OnWriteFailure=AllowAndCount", "--Audit:MaxBacklogBytes=65536"));
         using var http = ProxyClient(service);
@@ -264,7 +268,10 @@ public sealed class AuditUnavailableTests
         Assert.Equal(dropped, Sample(metrics, "filterservice_audit_records_dropped_total{file=\"json\"}"));
         Assert.Equal(1, Sample(metrics, "filterservice_audit_accepting"));
 
-        File.Delete(day);
+        foreach (var day in days)
+        {
+            File.Delete(day);
+        }
         await WaitForAsync(async () => (await HealthAsync(admin, service)).GetProperty("audit") is var a
             && a.GetProperty("writable").GetBoolean() && a.GetProperty("backlogRecords").GetInt64() == 0, "the backlog to be written");
         var urls = ReadRecords(logs).Select(r => r.Str("url")).ToList();

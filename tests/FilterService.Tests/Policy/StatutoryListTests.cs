@@ -9,7 +9,8 @@ namespace FilterService.Tests.Policy;
 
 /// <summary>
 /// Issue 15 item 4: a statutory list may not shrink or degrade without an explicit, logged confirmation. The last good
-/// policy stays live, and /health and the metrics say why.
+/// policy stays live, and /health and the metrics say why. The service runs as its own process, as deployed: what a
+/// test knows of the live list it reads where an operator would, in the metrics (<c>filterservice_list_entries</c>).
 /// </summary>
 public sealed class StatutoryListTests
 {
@@ -68,6 +69,28 @@ public sealed class StatutoryListTests
     private static List<string> Diagnostics(JsonElement health) =>
         health.GetProperty("lastLoad").GetProperty("diagnostics").EnumerateArray().Select(d => d.GetString()!).ToList();
 
+    /// <summary>The service on <paramref name="policy"/>, its own process, with an audit directory of its own.</summary>
+    private static Task<ServiceProcess> StartAsync(string policy, string? audit, params string[] settings) =>
+        ServiceProcess.StartAsync([$"--Policy:Path={policy}", $"--Audit:Path={audit ?? TempDir.Create("audit")}", "--Policy:ReloadDelay=00:00:00.200",
+            "--Logging:LogLevel:Default=Warning", .. settings]);
+
+    /// <summary>The live terrorism list's entry count, as the metrics give it.</summary>
+    private static async Task<long> TerrorismEntriesAsync(int adminPort)
+    {
+        var line = (await ScrapeAsync(adminPort)).Single(l => l.StartsWith("filterservice_list_entries{", StringComparison.Ordinal)
+            && l.Contains("list=\"lists/terrorism.sha256\"", StringComparison.Ordinal));
+        return long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Reloads the policy as an operator does (SIGHUP) and waits for that load's report in /health.</summary>
+    private static async Task<JsonElement> ReloadAsync(ServiceProcess service)
+    {
+        var before = (await HealthAsync(service.AdminPort)).GetProperty("lastLoad").GetProperty("at").GetString();
+        await service.SignalAsync("HUP");
+        return await WaitForHealthAsync(service.AdminPort, h => h.GetProperty("lastLoad").GetProperty("at").GetString() != before,
+            "SIGHUP did not reload the policy");
+    }
+
     private static async Task<(int Exit, string Out)> CliAsync(params string[] args)
     {
         var stdout = new StringWriter();
@@ -79,7 +102,7 @@ public sealed class StatutoryListTests
     public async Task Item04_StatutoryListReplacedByRandomLinesAndOneDigest_IsRefusedOnReload_TheLastGoodListStaysLive()
     {
         var policy = Samples.CopyDefault();
-        await using var service = await RunningService.StartAsync(policy, null, "--Policy:Watch=true");
+        await using var service = await StartAsync(policy, null, "--Policy:Watch=true");
         var version = (await HealthAsync(service.AdminPort)).GetProperty("policy").GetProperty("version").GetString();
 
         await File.WriteAllTextAsync(Path.Combine(policy, "lists", "terrorism.sha256"),
@@ -93,14 +116,14 @@ public sealed class StatutoryListTests
         Assert.Equal(version, health.GetProperty("policy").GetProperty("version").GetString());
         Assert.Contains("filterservice_policy_last_reload_success 0", await ScrapeAsync(service.AdminPort));
         // The last good list is still the live one: all five entries, not one.
-        Assert.Equal(5, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
+        Assert.Equal(5, await TerrorismEntriesAsync(service.AdminPort));
     }
 
     [Fact]
     public async Task Item04_StatutoryListShrunkToOneValidEntry_IsRefused_UntilThoseExactBytesAreConfirmed()
     {
         var policy = Samples.CopyDefault();
-        await using var service = await RunningService.StartAsync(policy, null, "--Policy:Watch=true");
+        await using var service = await StartAsync(policy, null, "--Policy:Watch=true");
         var list = Path.Combine(policy, "lists", "terrorism.sha256");
         var generation = (await HealthAsync(service.AdminPort)).GetProperty("policy").GetProperty("generation").GetInt64();
         // The series exists at 0 from the start, so that the StatutoryListShrinkRefused alert's increase() sees the first refusal.
@@ -118,7 +141,7 @@ public sealed class StatutoryListTests
         Assert.Contains(health.GetProperty("problems").EnumerateArray(), p => p.GetString()!.Contains("FS0104"));
         var metrics = await WaitForMetricAsync(service.AdminPort, "filterservice_statutory_list_shrink_refused_total{category=\"terrorism\"} 1");
         Assert.Contains("filterservice_policy_last_reload_success 0", metrics);
-        Assert.Equal(5, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
+        Assert.Equal(5, await TerrorismEntriesAsync(service.AdminPort));
 
         // A reason too short to be one is refused; a real confirmation is recorded for these bytes.
         var (exit, output) = await CliAsync("lists", "confirm", "--policy", policy, "--list", "lists/terrorism.sha256", "--reason", "ok");
@@ -133,12 +156,12 @@ public sealed class StatutoryListTests
         health = await WaitForHealthAsync(service.AdminPort, h => h.GetProperty("policy").GetProperty("generation").GetInt64() > generation,
             "the confirmed list was not loaded");
         Assert.Equal("ok", health.GetProperty("status").GetString());
-        Assert.Equal(1, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
+        Assert.Equal(1, await TerrorismEntriesAsync(service.AdminPort));
         await WaitForMetricAsync(service.AdminPort, "filterservice_statutory_list_shrink_confirmed_total{category=\"terrorism\"} 1");
         var record = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(policy, "statutory-confirmations.json"))).RootElement[0];
         Assert.Equal(digest, record.GetProperty("sha256").GetString());
         Assert.Equal(Environment.UserName, record.GetProperty("user").GetString());
-        var result = await Curl.RunAsync("--proxy", service.ProxyUri.ToString(), "http://blocked-terror.test/");
+        var result = await Curl.RunAsync("--proxy", service.Proxy, "http://blocked-terror.test/");
         Assert.Equal(403, result.HttpCode);
     }
 
@@ -146,7 +169,7 @@ public sealed class StatutoryListTests
     public async Task Item04_ConfirmationOfOtherBytes_DoesNotAcceptALaterTruncation()
     {
         var policy = Samples.CopyDefault();
-        await using var service = await RunningService.StartAsync(policy, null, "--Policy:Watch=false");
+        await using var service = await StartAsync(policy, null);
         var list = Path.Combine(policy, "lists", "terrorism.sha256");
         var lines = (await File.ReadAllLinesAsync(list)).Where(l => !l.StartsWith('#')).ToList();
         await File.WriteAllTextAsync(list, string.Join("\n", lines.Take(2)) + "\n");
@@ -155,28 +178,30 @@ public sealed class StatutoryListTests
         // Not the confirmed bytes: one entry fewer still (another truncation of the same download).
         await File.WriteAllTextAsync(list, lines[0] + "\n");
 
-        var report = service.App.Policy.Reload("test");
+        var health = await ReloadAsync(service);
 
-        Assert.False(report.Succeeded);
-        Assert.Contains(report.Diagnostics, d => d.Contains("error FS0104") && d.Contains("has 1 entries, down from 5"));
+        Assert.True(Failed(health));
+        Assert.Contains(Diagnostics(health), d => d.Contains("error FS0104") && d.Contains("has 1 entries, down from 5"));
+        Assert.Equal(5, await TerrorismEntriesAsync(service.AdminPort));
     }
 
     [Fact]
     public async Task Item04_SmallShrinkWithinTheFraction_IsAccepted_AndTheFloorIsConfigurable()
     {
         var policy = Samples.CopyDefault();
-        await using var service = await RunningService.StartAsync(policy, null, "--Policy:Watch=false", "--Policy:StatutoryShrinkFraction=0.8",
-            "--Policy:StatutoryMinEntries=4");
+        await using var service = await StartAsync(policy, null, "--Policy:StatutoryShrinkFraction=0.8", "--Policy:StatutoryMinEntries=4");
         var list = Path.Combine(policy, "lists", "terrorism.sha256");
         var lines = (await File.ReadAllLinesAsync(list)).Where(l => !l.StartsWith('#')).ToList();
 
         await File.WriteAllTextAsync(list, string.Join("\n", lines.Take(4)) + "\n"); // 4 of 5: 0.8 exactly
-        Assert.True(service.App.Policy.Reload("test").Succeeded);
+        Assert.False(Failed(await ReloadAsync(service)));
+        Assert.Equal(4, await TerrorismEntriesAsync(service.AdminPort));
 
         await File.WriteAllTextAsync(list, string.Join("\n", lines.Take(3)) + "\n"); // 3 of 4 is 0.75, and below the floor of 4
-        var report = service.App.Policy.Reload("test");
-        Assert.False(report.Succeeded);
-        Assert.Contains(report.Diagnostics, d => d.Contains("error FS0104") && d.Contains("has 3 entries, down from 4 at its last good load (below 0.8 of it)"));
+        var health = await ReloadAsync(service);
+        Assert.True(Failed(health));
+        Assert.Contains(Diagnostics(health), d => d.Contains("error FS0104") && d.Contains("has 3 entries, down from 4 at its last good load (below 0.8 of it)"));
+        Assert.Equal(4, await TerrorismEntriesAsync(service.AdminPort));
     }
 
     [Fact]
@@ -184,7 +209,7 @@ public sealed class StatutoryListTests
     {
         var policy = Samples.CopyDefault();
         var audit = TempDir.Create("audit");
-        await using (await RunningService.StartAsync(policy, null, $"--Audit:Path={audit}"))
+        await using (await StartAsync(policy, audit))
         {
         }
         Assert.True(File.Exists(Path.Combine(audit, "statutory-lists.json")));
@@ -218,8 +243,8 @@ public sealed class StatutoryListTests
 
         var (exit, output) = await CliAsync("lists", "confirm", "--policy", policy, "--list", "lists/terrorism.sha256", "--reason", "rebuilt from the CTIRU portal");
         Assert.True(exit == 0, output);
-        await using var service = await RunningService.StartAsync(policy, null, $"--Audit:Path={audit}");
-        Assert.Equal(1, service.App.Policy.Current.Lists.Single(l => l.Path == "lists/terrorism.sha256").Entries);
+        await using var service = await StartAsync(policy, audit);
+        Assert.Equal(1, await TerrorismEntriesAsync(service.AdminPort));
     }
 
     [Fact]

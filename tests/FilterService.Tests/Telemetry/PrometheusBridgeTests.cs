@@ -71,6 +71,10 @@ public sealed class PrometheusBridgeTests : IDisposable
         c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 9));
         c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 9), T("g", 10)); // seven tags: the uncached path
         c.Add(1, T("a", 1), T("b", "x"), T("c", 3), T("d", 5), T("e", 7), T("f", 9), T("g", 10));
+        // The key hashes a string by its length and three of its characters: values that hash alike stay apart.
+        c.Add(1, T("a", 2), T("b", "abcd"));
+        c.Add(1, T("a", 2), T("b", "axcd"));
+        c.Add(1, T("a", 2), T("b", "axcd"));
         var lines = FamilyLines("filterservice_test_keyed");
         Assert.Equal(new[]
             {
@@ -83,6 +87,8 @@ public sealed class PrometheusBridgeTests : IDisposable
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\",f=\"9\"} 1",
                 "filterservice_test_keyed_total{a=\"1\",b=\"x\",c=\"3\",d=\"5\",e=\"7\",f=\"9\",g=\"10\"} 2",
                 "filterservice_test_keyed_total{a=\"1\",c=\"x\"} 1",
+                "filterservice_test_keyed_total{a=\"2\",b=\"abcd\"} 1",
+                "filterservice_test_keyed_total{a=\"2\",b=\"axcd\"} 2",
             }.Order(StringComparer.Ordinal),
             lines.Where(l => !l.StartsWith('#')).Order(StringComparer.Ordinal));
         Assert.Single(lines, l => l.StartsWith("# TYPE ", StringComparison.Ordinal));
