@@ -8,7 +8,8 @@ namespace FilterService.Benchmarks;
 
 /// <summary>
 /// One audit line as the request's thread formats it (<c>AuditLog.OnDecision</c>): a block by the 1.4M-domain list,
-/// as bench/load's blocked step records it, and an allowed request with its upstream.
+/// as bench/load's blocked step records it, and an allowed request with its upstream; and the blocked one through the
+/// general path (Utf8JsonWriter), which every line took before the plain path.
 /// <c>dotnet run -c Release --project bench/FilterService.Benchmarks -- --filter '*AuditRecord*' --job short</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -37,6 +38,14 @@ public class AuditRecordBenchmarks
     {
         _buffer.ResetWrittenCount();
         AuditLog.JsonLineFormatter.Write(_blocked, _buffer);
+        return _buffer.WrittenCount;
+    }
+
+    [Benchmark]
+    public int JsonBlockedGeneralPath()
+    {
+        _buffer.ResetWrittenCount();
+        AuditLog.JsonLineFormatter.WriteEscaped(_blocked, _buffer);
         return _buffer.WrittenCount;
     }
 

@@ -2,8 +2,6 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using FilterService.Hosting;
 using PolicyModel.Decisions;
 
@@ -22,7 +20,7 @@ namespace FilterService.Audit;
 /// <c>Audit:OnWriteFailure=AllowAndCount</c> traffic flows and records that find no room are dropped and counted.
 /// Appending never waits. The state is published on the meter <c>FilterService.Audit</c> and in /health.
 /// </remarks>
-internal sealed class AuditLog : IDecisionObserver, IDisposable
+internal sealed partial class AuditLog : IDecisionObserver, IDisposable
 {
     public const string MeterName = "FilterService.Audit";
 
@@ -155,113 +153,6 @@ internal sealed class AuditLog : IDecisionObserver, IDisposable
         _json.Dispose();
         _squid?.Dispose();
         _syslog?.Dispose();
-    }
-
-    /// <summary>Writes the record as one JSON object (no newline).</summary>
-    internal static class JsonLineFormatter
-    {
-        private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
-
-        [ThreadStatic] private static Utf8JsonWriter? t_writer;
-
-        private static readonly JsonEncodedText Time = JsonEncodedText.Encode("time"), Client = JsonEncodedText.Encode("client"),
-            User = JsonEncodedText.Encode("user"), Roles = JsonEncodedText.Encode("roles"), Network = JsonEncodedText.Encode("network"),
-            Method = JsonEncodedText.Encode("method"), Url = JsonEncodedText.Encode("url"), Action = JsonEncodedText.Encode("action"),
-            Rule = JsonEncodedText.Encode("rule"), Category = JsonEncodedText.Encode("category"), List = JsonEncodedText.Encode("list"),
-            Until = JsonEncodedText.Encode("until"), Alert = JsonEncodedText.Encode("alert"),
-            Severity = JsonEncodedText.Encode("severity"), Status = JsonEncodedText.Encode("status"), BytesIn = JsonEncodedText.Encode("bytes_in"),
-            BytesOut = JsonEncodedText.Encode("bytes_out"), DurationMs = JsonEncodedText.Encode("duration_ms"), Ref = JsonEncodedText.Encode("ref"),
-            Policy = JsonEncodedText.Encode("policy"), Upstream = JsonEncodedText.Encode("upstream"),
-            Block = JsonEncodedText.Encode("block"), Allow = JsonEncodedText.Encode("allow");
-
-        public static string ToJson(DecisionRecord r)
-        {
-            var buffer = new ArrayBufferWriter<byte>(512);
-            Write(r, buffer);
-            return Encoding.UTF8.GetString(buffer.WrittenSpan);
-        }
-
-        public static void Write(DecisionRecord r, IBufferWriter<byte> output)
-        {
-            var w = t_writer;
-            if (w is null)
-            {
-                t_writer = w = new Utf8JsonWriter(output, WriterOptions);
-            }
-            else
-            {
-                w.Reset(output);
-            }
-            Span<byte> text = stackalloc byte[64];
-            w.WriteStartObject();
-            AuditTimeFormat.Write(r.At, text);
-            w.WriteString(Time, text[..AuditTimeFormat.Length]);
-            r.Client.TryFormat(text, out int n);
-            w.WriteString(Client, text[..n]);
-            // Absent rather than null or empty: a busy school keeps 90 days of these (docs/service.md "The audit log").
-            if (!string.IsNullOrEmpty(r.User))
-            {
-                w.WriteString(User, r.User);
-            }
-            if (r.Roles.Count > 0)
-            {
-                w.WriteStartArray(Roles);
-                for (int i = 0; i < r.Roles.Count; i++)
-                {
-                    w.WriteStringValue(r.Roles[i]);
-                }
-                w.WriteEndArray();
-            }
-            if (!string.IsNullOrEmpty(r.Network))
-            {
-                w.WriteString(Network, r.Network);
-            }
-            w.WriteString(Method, r.Method);
-            w.WriteString(Url, r.Target);
-            w.WriteString(Action, r.Action == DecisionAction.Block ? Block : Allow);
-            w.WriteString(Rule, r.Rule);
-            if (!string.IsNullOrEmpty(r.Category))
-            {
-                w.WriteString(Category, r.Category);
-            }
-            // No reason sentence: the rule and the policy version determine it (explain recovers it, docs/service.md).
-            if (r.Decision is { } d)
-            {
-                if (!string.IsNullOrEmpty(d.List))
-                {
-                    w.WriteString(List, d.List);
-                }
-                if (d.Until is { } until)
-                {
-                    until.UtcDateTime.TryFormat(text, out n, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-                    w.WriteString(Until, text[..n]);
-                }
-                if (d.Alert)
-                {
-                    w.WriteBoolean(Alert, true);
-                    w.WriteString(Severity, d.Severity.ToString().ToLowerInvariant());
-                }
-            }
-            w.WriteNumber(Status, r.Status);
-            w.WriteNumber(BytesIn, r.BytesFromClient);
-            w.WriteNumber(BytesOut, r.BytesToClient);
-            w.WriteNumber(DurationMs, Math.Round(r.Duration.TotalMilliseconds, 1, MidpointRounding.AwayFromZero));
-            w.WriteString(Ref, r.Reference);
-            if (!string.IsNullOrEmpty(r.PolicyVersion))
-            {
-                w.WriteString(Policy, r.PolicyVersion);
-            }
-            if (r.UpstreamAddress is not null)
-            {
-                w.WriteString(Upstream, r.UpstreamAddress);
-            }
-            if (r.SafeSearch is not null)
-            {
-                w.WriteString("safe_search", r.SafeSearch); // the provider whose safe-search address the tunnel was connected to
-            }
-            w.WriteEndObject();
-            w.Flush();
-        }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FilterService.Proxy;
+using FilterService.Tests.TestSupport;
 
 namespace FilterService.Tests.Proxy;
 
@@ -103,8 +104,7 @@ public sealed class HttpTargetTests
     [Fact]
     public void EveryTargetTheShortcutTakes_ResolvesTheSameThroughTheUri()
     {
-        int seed = Environment.GetEnvironmentVariable("DIFFTEST_SEED") is { Length: > 0 } text
-            ? int.Parse(text, CultureInfo.InvariantCulture) : 2026;
+        int seed = DiffTestSeed.Get(2026);
         var random = new Random(seed);
         int taken = 0;
         const int Cases = 100_000;

@@ -44,8 +44,7 @@ public sealed class PlainRequestParserDifferentialTests(ITestOutputHelper output
     [Fact]
     public async Task EveryHeadTheLeanStageServes_KestrelAcceptsWithTheSameMethodTargetAndHeaders()
     {
-        int seed = Environment.GetEnvironmentVariable("DIFFTEST_SEED") is { Length: > 0 } text
-            ? int.Parse(text, CultureInfo.InvariantCulture) : DefaultSeed;
+        int seed = DiffTestSeed.Get(DefaultSeed);
         await using var kestrel = await EchoServer.StartAsync();
         var generator = new RequestHeadGenerator(seed);
         var heads = Enumerable.Range(0, Cases).Select(_ => generator.Next()).ToList();
