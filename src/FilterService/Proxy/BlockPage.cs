@@ -50,7 +50,8 @@ internal static class BlockPage
     {
         var o = new Counting(output);
         var zone = policy.TimeZone;
-        var local = Instant.FromDateTimeOffset(at).InZone(zone).ToDateTimeUnspecified();
+        var time = LocalTime.Of(zone, at);
+        var local = time.Local;
         o.Raw("<!DOCTYPE html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Blocked by the school web filter</title>"u8);
         o.Raw("<meta name=\"viewport\" content=\"width=device-width\">"u8);
         o.Raw("<style>body{font-family:system-ui,sans-serif;max-width:44em;margin:3em auto;padding:0 1em;color:#222}"u8);
@@ -76,10 +77,8 @@ internal static class BlockPage
             o.Raw("</dd>\n"u8);
         }
         o.Raw("<dt>Time</dt><dd>"u8);
-        o.Timestamp(local);
-        o.Raw(" ("u8);
-        o.Encoded(zone.Id);
-        o.Raw(")</dd>\n<dt>Your address</dt><dd>"u8);
+        o.Raw(time.Text);
+        o.Raw("</dd>\n<dt>Your address</dt><dd>"u8);
         o.Address(client);
         o.Raw("</dd>\n"u8);
         if (decision.Identity.User is { } user)
@@ -96,6 +95,51 @@ internal static class BlockPage
         return o.Length;
     }
 
+    /// <summary>
+    /// The request's second in the policy's zone and its text, <c>yyyy-MM-dd HH:mm:ss (Zone/Id)</c>, made once a second
+    /// per zone rather than once a page (as <see cref="FilterService.Audit.AuditTimeFormat"/> keeps the audit's): one
+    /// immutable entry swapped whole, so a thread sees the old second's or the new one's. The local time is whole
+    /// seconds, which is all the page shows: a zone's offset is whole seconds, so the local date never changes inside a
+    /// UTC second.
+    /// </summary>
+    private sealed class LocalTime
+    {
+        private static LocalTime? s_last;
+
+        private LocalTime(DateTimeZone zone, long second)
+        {
+            Zone = zone;
+            Second = second;
+            Local = Instant.FromUnixTimeTicks((second - UnixEpochSeconds) * TimeSpan.TicksPerSecond).InZone(zone).ToDateTimeUnspecified();
+            var text = new ArrayBufferWriter<byte>(64);
+            var o = new Counting(text);
+            o.Timestamp(Local);
+            o.Raw(" ("u8);
+            o.Encoded(zone.Id);
+            o.Raw(")"u8);
+            Text = text.WrittenSpan.ToArray();
+        }
+
+        private const long UnixEpochSeconds = 62_135_596_800; // DateTime ticks of 1970-01-01 in seconds
+
+        public DateTimeZone Zone { get; }
+        public long Second { get; }
+        public DateTime Local { get; }
+        public byte[] Text { get; }
+
+        public static LocalTime Of(DateTimeZone zone, DateTimeOffset at)
+        {
+            long second = at.UtcTicks / TimeSpan.TicksPerSecond;
+            var last = Volatile.Read(ref s_last);
+            if (last is null || last.Second != second || !ReferenceEquals(last.Zone, zone))
+            {
+                last = new LocalTime(zone, second);
+                Volatile.Write(ref s_last, last);
+            }
+            return last;
+        }
+    }
+
     /// <summary>The longest entity <see cref="HtmlEncodeAscii"/> writes for one character (<c>&amp;quot;</c>).</summary>
     internal const int MaxEntityLength = 6;
 
@@ -108,29 +152,32 @@ internal static class BlockPage
     internal static int HtmlEncodeAscii(ReadOnlySpan<char> value, Span<byte> into)
     {
         int n = 0;
-        foreach (char c in value)
+        while (true)
         {
-            var entity = c switch
+            // The run up to the next markup character as it is (vectorised), then that character's entity.
+            int next = value.IndexOfAny(Markup);
+            Ascii.FromUtf16(next < 0 ? value : value[..next], into[n..], out int copied);
+            n += copied;
+            if (next < 0)
+            {
+                return n;
+            }
+            var entity = value[next] switch
             {
                 '<' => "&lt;"u8,
                 '>' => "&gt;"u8,
                 '&' => "&amp;"u8,
                 '"' => "&quot;"u8,
-                '\'' => "&#39;"u8,
-                _ => default,
+                _ => "&#39;"u8,
             };
-            if (entity.IsEmpty)
-            {
-                into[n++] = (byte)c;
-            }
-            else
-            {
-                entity.CopyTo(into[n..]);
-                n += entity.Length;
-            }
+            entity.CopyTo(into[n..]);
+            n += entity.Length;
+            value = value[(next + 1)..];
         }
-        return n;
     }
+
+    /// <summary>The characters <see cref="HtmlEncodeAscii"/> writes as entities.</summary>
+    private static readonly SearchValues<char> Markup = SearchValues.Create("<>&\"'");
 
     /// <summary>The output and the bytes written to it so far.</summary>
     private ref struct Counting(IBufferWriter<byte> output)

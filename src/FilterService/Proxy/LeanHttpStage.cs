@@ -187,11 +187,7 @@ internal sealed partial class LeanHttpStage : IDisposable
             case HttpVerdictKind.Block:
             {
                 var page = verdict.PageUtf8(); // this thread's buffer: written out before the flush awaits
-                WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", page.Length, !head.KeepAlive, "Cache-Control", "no-store");
-                if (!head.IsHead)
-                {
-                    output.Write(page.Span);
-                }
+                WriteBlocked(output, page.Span, close: !head.KeepAlive, body: !head.IsHead);
                 bool flushed = await TryFlushAsync(output);
                 _proxy.Observe(verdict.Blocked(head.IsHead ? 0 : page.Length));
                 return flushed && head.KeepAlive ? Next.Served : Next.Close;

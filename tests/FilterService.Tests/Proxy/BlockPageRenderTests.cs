@@ -40,26 +40,11 @@ public sealed class BlockPageRenderTests
     [Fact]
     public void Write_PolicyNameToEncode_SameBytesAsTheNaiveRendering()
     {
-        var dir = TempDir.Create("blockpage");
-        Directory.CreateDirectory(Path.Combine(dir, "lists", "x"));
-        File.WriteAllText(Path.Combine(dir, "lists", "x", "domains"), "x.test\n");
-        File.WriteAllText(Path.Combine(dir, "policy.yaml"), """
-            name: "St Mary & St John's <Primary> \"Caf\u00e9\""
-            timezone: America/New_York
-            clients: [10.0.0.0/8]
-            roles: [staff]
-            categories:
-              x:
-                description: x
-                lists: [ { path: lists/x, format: ut1 } ]
-            default: allow
-            """);
-        var loaded = PolicyLoader.Load(dir);
-        Assert.True(loaded.Succeeded, string.Join("\n", loaded.Diagnostics));
+        var policy = PolicyIn("America/New_York", "\"St Mary & St John's <Primary> \\\"Caf\\u00e9\\\"\"");
         var at = new DateTimeOffset(2026, 11, 23, 23, 30, 0, TimeSpan.Zero);
-        AssertSame(loaded.Snapshot!, Decision("Blocked.", "r", null, at.AddDays(3), null), "http://x.test/", IPAddress.Parse("127.0.0.1"), at, "0A1B2C3D");
+        AssertSame(policy, Decision("Blocked.", "r", null, at.AddDays(3), null), "http://x.test/", IPAddress.Parse("127.0.0.1"), at, "0A1B2C3D");
         Assert.Contains("St Mary &amp; St John&#39;s &lt;Primary&gt; &quot;Caf&#233;&quot;",
-            BlockPage.Render(loaded.Snapshot!, Decision("Blocked.", "r", null, null, null), "http://x.test/", IPAddress.Loopback, at, "0A1B2C3D"));
+            BlockPage.Render(policy, Decision("Blocked.", "r", null, null, null), "http://x.test/", IPAddress.Loopback, at, "0A1B2C3D"));
     }
 
     [Theory]
@@ -72,6 +57,53 @@ public sealed class BlockPageRenderTests
         var until = sameDay ? at.AddHours(8) : at.AddDays(2).AddMinutes(17);
         AssertSame(Sample, Decision("Social media is blocked in lessons.", "pupils-social", "social", until, user), "http://www.facebook.com/feed?x=1&y=<2>",
             IPAddress.Parse(address), at, "FFFFFFFF");
+    }
+
+    /// <summary>
+    /// The page's time is made once a second per zone (<c>BlockPage.LocalTime</c>): renders just either side of a second,
+    /// of a local midnight (with an until 0.6 s later, so "Available again" changes form) and of London's clock going
+    /// back, alternating between two zones, are each the naive rendering.
+    /// </summary>
+    [Fact]
+    public void Write_AcrossSecondsMidnightsAndAClockChange_AlternatingZones_SameBytesAsTheNaiveRendering()
+    {
+        var newYork = PolicyIn("America/New_York");
+        string[] instants =
+        [
+            "2026-11-23T23:59:59.999Z", "2026-11-24T00:00:00.000Z", "2026-11-24T00:00:00.999Z", // London's midnight
+            "2026-10-25T00:59:59.500Z", "2026-10-25T01:00:00.250Z", "2026-10-25T01:59:59.750Z", // 01:59 BST, then 01:00 GMT
+            "2026-11-24T04:59:59.900Z", "2026-11-24T05:00:00.100Z", // New York's midnight
+        ];
+        foreach (var text in instants)
+        {
+            var at = DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
+            foreach (var policy in new[] { Sample, newYork, Sample })
+            {
+                AssertSame(policy, Decision("Blocked.", "r", "c", at.AddMilliseconds(600), null), "http://a.test/", IPAddress.Loopback, at, "0000000A");
+            }
+        }
+    }
+
+    /// <summary>A policy of one category in <paramref name="timezone"/>, named <paramref name="name"/> (YAML).</summary>
+    private static PolicySnapshot PolicyIn(string timezone, string name = "A school")
+    {
+        var dir = TempDir.Create("blockpage");
+        Directory.CreateDirectory(Path.Combine(dir, "lists", "x"));
+        File.WriteAllText(Path.Combine(dir, "lists", "x", "domains"), "x.test\n");
+        File.WriteAllText(Path.Combine(dir, "policy.yaml"), $$"""
+            name: {{name}}
+            timezone: {{timezone}}
+            clients: [10.0.0.0/8]
+            roles: [staff]
+            categories:
+              x:
+                description: x
+                lists: [ { path: lists/x, format: ut1 } ]
+            default: allow
+            """);
+        var loaded = PolicyLoader.Load(dir);
+        Assert.True(loaded.Succeeded, string.Join("\n", loaded.Diagnostics));
+        return loaded.Snapshot!;
     }
 
     [Fact]

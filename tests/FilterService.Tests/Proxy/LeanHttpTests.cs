@@ -74,6 +74,40 @@ public sealed class LeanHttpTests : IAsyncLifetime
 
     private static string Get(string path, string extra = "") => $"GET http://allowed.test{path} HTTP/1.1\r\nHost: allowed.test\r\n{extra}\r\n";
 
+    /// <summary>
+    /// The block page's head, exactly: no cache may keep the page once the policy has changed, and on a kept-alive
+    /// connection the page is followed by the next answer (a HEAD gets the head alone, with the page's length).
+    /// </summary>
+    [Fact]
+    public async Task ABlockedRequest_GetsThePageWithItsHead_AndTheConnectionServesTheNext_UntilAskedToClose()
+    {
+        string Blocked(string method, string path, string extra = "") =>
+            $"{method} http://blocked-terror.test{path} HTTP/1.1\r\nHost: blocked-terror.test\r\n{extra}\r\n";
+        var (text, closed) = await RawAsync(Blocked("GET", "/a") + Blocked("HEAD", "/h") + Blocked("GET", "/b", "Connection: close\r\n"));
+        Assert.True(closed);
+        var head = new System.Text.RegularExpressions.Regex(
+            "\\GHTTP/1\\.1 403 Forbidden\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: (\\d+)\r\nCache-Control: no-store\r\n"
+            + "Date: [A-Z][a-z]{2}, \\d\\d [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT\r\n(Connection: close\r\n)?Via: 1\\.1 [^\r\n]+\r\n\r\n");
+        int at = 0;
+        foreach (var (path, isHead, closes) in new[] { ("/a", false, false), ("/h", true, false), ("/b", false, true) })
+        {
+            var match = head.Match(text, at);
+            Assert.True(match.Success, $"the answer for {path} at {at}:\n{text[at..]}");
+            Assert.Equal(closes, match.Groups[2].Success);
+            at += match.Length;
+            int length = int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            if (!isHead)
+            {
+                var page = text.Substring(at, length); // the page is ASCII here: its length in bytes is its length in characters
+                Assert.StartsWith("<!DOCTYPE html>", page);
+                Assert.Contains($"<code>http://blocked-terror.test{path}</code>", page);
+                Assert.EndsWith("</html>\n", page);
+                at += length;
+            }
+        }
+        Assert.Equal(text.Length, at);
+    }
+
     [Fact]
     public async Task Chunked_IsRelayedWhole_AndOneUpstreamConnectionServesEveryRequest()
     {
