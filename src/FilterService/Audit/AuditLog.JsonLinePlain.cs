@@ -44,16 +44,6 @@ internal sealed partial class AuditLog
                         return false;
                     }
                 }
-                // As the general path: the milliseconds rounded to a tenth, which is tenths / 10 (Math.Round scales,
-                // rounds and divides back), so that the tenths are written as digits without formatting a double.
-                double milliseconds = r.Duration.TotalMilliseconds;
-                double tenths = Math.Round(milliseconds * 10, MidpointRounding.AwayFromZero);
-                double duration = Math.Round(milliseconds, 1, MidpointRounding.AwayFromZero);
-                if (!double.IsFinite(duration))
-                {
-                    return false; // the general path refuses it as ever
-                }
-
                 var o = new Writer(output.GetSpan(room));
                 o.Raw("{\"time\":\""u8);
                 AuditTimeFormat.Write(r.At, o.Free);
@@ -109,7 +99,7 @@ internal sealed partial class AuditLog
                 o.Number(",\"bytes_in\":"u8, r.BytesFromClient);
                 o.Number(",\"bytes_out\":"u8, r.BytesToClient);
                 o.Raw(",\"duration_ms\":"u8);
-                o.Tenths(duration, tenths);
+                o.Milliseconds(r.Duration.TotalMilliseconds);
                 o.Text(",\"ref\":\""u8, r.Reference);
                 if (!string.IsNullOrEmpty(r.PolicyVersion))
                 {
@@ -166,13 +156,16 @@ internal sealed partial class AuditLog
                 }
 
                 /// <summary>
-                /// <paramref name="value"/>, which is <paramref name="tenths"/> / 10, as the shortest round-trip format
-                /// writes it: the whole tenths as digits, and a decimal digit unless it is 0. Outside 0 to 10^14 tenths
-                /// (a negative or a centuries-long duration), where that format may turn to exponents, it is used.
+                /// <paramref name="milliseconds"/> rounded to a tenth, as the general path writes it (the shortest
+                /// round-trip format of <c>Math.Round(ms, 1, AwayFromZero)</c>), without formatting a double: that
+                /// rounding scales by ten, rounds and divides back, so the value is the whole tenths / 10, written as
+                /// the tenths' digits with a decimal digit unless it is 0. A negative duration (minus zero included)
+                /// or one of centuries, where the format may differ, is formatted as the general path does.
                 /// </summary>
-                public void Tenths(double value, double tenths)
+                public void Milliseconds(double milliseconds)
                 {
-                    if (tenths is >= 0 and < 1e14 && !double.IsNegative(value))
+                    double tenths = Math.Round(milliseconds * 10, MidpointRounding.AwayFromZero);
+                    if (!double.IsNegative(tenths) && tenths < 1e14)
                     {
                         long t = (long)tenths;
                         (t / 10).TryFormat(_span[Position..], out int n, default, CultureInfo.InvariantCulture);
@@ -184,7 +177,8 @@ internal sealed partial class AuditLog
                         }
                         return;
                     }
-                    value.TryFormat(_span[Position..], out int written, default, CultureInfo.InvariantCulture);
+                    Math.Round(milliseconds, 1, MidpointRounding.AwayFromZero).TryFormat(_span[Position..], out int written, default,
+                        CultureInfo.InvariantCulture);
                     Position += written;
                 }
 

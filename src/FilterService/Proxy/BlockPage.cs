@@ -110,7 +110,7 @@ internal static class BlockPage
         {
             Zone = zone;
             Second = second;
-            Local = Instant.FromUnixTimeTicks((second - UnixEpochSeconds) * TimeSpan.TicksPerSecond).InZone(zone).ToDateTimeUnspecified();
+            Local = Instant.FromDateTimeUtc(new DateTime(second * TimeSpan.TicksPerSecond, DateTimeKind.Utc)).InZone(zone).ToDateTimeUnspecified();
             var text = new ArrayBufferWriter<byte>(64);
             var o = new Counting(text);
             o.Timestamp(Local);
@@ -119,8 +119,6 @@ internal static class BlockPage
             o.Raw(")"u8);
             Text = text.WrittenSpan.ToArray();
         }
-
-        private const long UnixEpochSeconds = 62_135_596_800; // DateTime ticks of 1970-01-01 in seconds
 
         public DateTimeZone Zone { get; }
         public long Second { get; }

@@ -96,9 +96,12 @@ internal sealed partial class LeanHttpStage
         output.Write("\r\n"u8);
     }
 
-    private static void WriteStatusLine(PipeWriter output, int status, string reason)
+    private static void WriteStatusLine(PipeWriter output, int status, string reason) =>
+        output.Advance(StatusLine(output.GetSpan(15 + reason.Length), status, reason));
+
+    /// <summary>Writes <c>HTTP/1.1 NNN reason</c> and its CRLF into <paramref name="span"/>; the bytes written.</summary>
+    private static int StatusLine(Span<byte> span, int status, string reason)
     {
-        var span = output.GetSpan(16 + reason.Length);
         "HTTP/1.1 "u8.CopyTo(span);
         span[9] = (byte)('0' + status / 100);
         span[10] = (byte)('0' + status / 10 % 10);
@@ -107,77 +110,53 @@ internal sealed partial class LeanHttpStage
         int n = Encoding.ASCII.GetBytes(reason, span[13..]);
         span[13 + n] = (byte)'\r';
         span[14 + n] = (byte)'\n';
-        output.Advance(15 + n);
-    }
-
-    private void WriteHead(PipeWriter output, int status, string reason, string contentType, long contentLength, bool close,
-        string? header = null, string? value = null, bool via = true)
-    {
-        WriteStatusLine(output, status, reason);
-        WriteAscii(output, "Content-Type: ");
-        WriteAscii(output, contentType);
-        WriteAscii(output, "\r\nContent-Length: ");
-        var digits = output.GetSpan(20); // no string per response: a long is at most 20 digits
-        contentLength.TryFormat(digits, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
-        output.Advance(n);
-        output.Write("\r\n"u8);
-        if (header is not null)
-        {
-            WriteAscii(output, header);
-            output.Write(": "u8);
-            WriteAscii(output, value!);
-            output.Write("\r\n"u8);
-        }
-        WriteDate(output);
-        if (close)
-        {
-            output.Write("Connection: close\r\n"u8);
-        }
-        if (via)
-        {
-            output.Write(_via);
-        }
-        output.Write("\r\n"u8);
+        return 15 + n;
     }
 
     /// <summary>
-    /// A blocked request's answer: the head <see cref="WriteHead"/> would write for it (403, the page's type and length,
-    /// <c>Cache-Control: no-store</c> so that no browser shows the page after the policy has changed, Date, Via) and the
-    /// page, unless the request was HEAD. Written into the pipe in one piece: it is the answer to most of what a
-    /// school's proxy refuses, and the head alone took a dozen writes to the pipe.
+    /// The head of an answer of the proxy's own (a refusal, the block page): status, type, length, the one header it
+    /// may carry, Date, <c>Connection: close</c> when closing, Via. Written into the pipe in one piece: the block page
+    /// is the answer to most of what a school's proxy refuses, and the head took a dozen writes to the pipe.
     /// </summary>
-    private void WriteBlocked(PipeWriter output, ReadOnlySpan<byte> page, bool close, bool body)
+    private void WriteHead(PipeWriter output, int status, string reason, string contentType, long contentLength, bool close,
+        string? header = null, string? value = null, bool via = true)
     {
         var date = HttpDate.Current(_proxy.Time);
-        ReadOnlySpan<byte> start = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "u8;
-        ReadOnlySpan<byte> middle = "\r\nCache-Control: no-store\r\nDate: "u8;
-        ReadOnlySpan<byte> connectionClose = "Connection: close\r\n"u8;
-        var span = output.GetSpan(start.Length + 20 + middle.Length + date.Length + 2 + connectionClose.Length + _via.Length + 2 + page.Length);
-        start.CopyTo(span);
-        int at = start.Length;
-        ((long)page.Length).TryFormat(span[at..], out int n, default, System.Globalization.CultureInfo.InvariantCulture);
+        var span = output.GetSpan(15 + reason.Length + 14 + contentType.Length + 18 + 20 + 2 + (header is null ? 0 : header.Length + value!.Length + 4)
+            + 6 + date.Length + 2 + 19 + _via.Length + 2);
+        int at = StatusLine(span, status, reason);
+        at += Put(span[at..], "Content-Type: "u8);
+        at += Encoding.Latin1.GetBytes(contentType, span[at..]);
+        at += Put(span[at..], "\r\nContent-Length: "u8);
+        contentLength.TryFormat(span[at..], out int n, default, System.Globalization.CultureInfo.InvariantCulture);
         at += n;
-        middle.CopyTo(span[at..]);
-        at += middle.Length;
-        date.CopyTo(span[at..]);
-        at += date.Length;
-        span[at++] = (byte)'\r';
-        span[at++] = (byte)'\n';
+        at += Put(span[at..], "\r\n"u8);
+        if (header is not null)
+        {
+            at += Encoding.Latin1.GetBytes(header, span[at..]);
+            at += Put(span[at..], ": "u8);
+            at += Encoding.Latin1.GetBytes(value!, span[at..]);
+            at += Put(span[at..], "\r\n"u8);
+        }
+        at += Put(span[at..], "Date: "u8);
+        at += Put(span[at..], date);
+        at += Put(span[at..], "\r\n"u8);
         if (close)
         {
-            connectionClose.CopyTo(span[at..]);
-            at += connectionClose.Length;
+            at += Put(span[at..], "Connection: close\r\n"u8);
         }
-        _via.CopyTo(span[at..]);
-        at += _via.Length;
-        span[at++] = (byte)'\r';
-        span[at++] = (byte)'\n';
-        if (body)
+        if (via)
         {
-            page.CopyTo(span[at..]);
-            at += page.Length;
+            at += Put(span[at..], _via);
         }
+        at += Put(span[at..], "\r\n"u8);
         output.Advance(at);
+    }
+
+    private static int Put(Span<byte> into, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(into);
+        return bytes.Length;
     }
 
     private void WriteText(PipeWriter output, int status, string reason, string text, bool close, string? header = null, string? value = null,
@@ -186,13 +165,6 @@ internal sealed partial class LeanHttpStage
         var body = Encoding.UTF8.GetBytes(text + "\n");
         WriteHead(output, status, reason, "text/plain; charset=utf-8", body.Length, close, header, value, via);
         output.Write(body);
-    }
-
-    private static void WriteAscii(PipeWriter output, string text)
-    {
-        var span = output.GetSpan(text.Length);
-        int n = Encoding.Latin1.GetBytes(text, span);
-        output.Advance(n);
     }
 
     private void WriteDate(PipeWriter output)

@@ -187,7 +187,11 @@ internal sealed partial class LeanHttpStage : IDisposable
             case HttpVerdictKind.Block:
             {
                 var page = verdict.PageUtf8(); // this thread's buffer: written out before the flush awaits
-                WriteBlocked(output, page.Span, close: !head.KeepAlive, body: !head.IsHead);
+                WriteHead(output, 403, "Forbidden", "text/html; charset=utf-8", page.Length, !head.KeepAlive, "Cache-Control", "no-store");
+                if (!head.IsHead)
+                {
+                    output.Write(page.Span);
+                }
                 bool flushed = await TryFlushAsync(output);
                 _proxy.Observe(verdict.Blocked(head.IsHead ? 0 : page.Length));
                 return flushed && head.KeepAlive ? Next.Served : Next.Close;

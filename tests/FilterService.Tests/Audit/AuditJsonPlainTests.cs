@@ -77,6 +77,21 @@ public sealed class AuditJsonPlainTests
         Assert.Equal(Write(record, plain: false), Write(record, plain: true));
     }
 
+    /// <summary>The duration's edges: minus zero (a clock stepped back by under 0.05 ms), midpoints, both extremes.</summary>
+    [Theory]
+    [InlineData(-300L)] // -0.03 ms: rounds to minus zero, which the general path writes as -0
+    [InlineData(-500L)]
+    [InlineData(500L)] // 0.05 ms: a midpoint, away from zero
+    [InlineData(400L)]
+    [InlineData(0L)]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    public void ADurationAtAnEdge_IsWrittenAsTheGeneralPathWritesIt(long ticks)
+    {
+        var record = Generate(new Random(3)) with { Target = "http://a.test/", Duration = TimeSpan.FromTicks(ticks) };
+        Assert.Equal(Write(record, plain: false), Write(record, plain: true));
+    }
+
     [Fact]
     public void AnAlertOfEverySeverity_IsNamedInLowerCase()
     {
