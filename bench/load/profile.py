@@ -5,6 +5,7 @@ latency percentiles for the plain step, and optionally a `perf record` of the pr
 
     python3 bench/load/profile.py filterservice plain [--seconds 8] [--perf /tmp/plain.data]
     python3 bench/load/profile.py filterservice blocked --seconds 12 --alloc /tmp/blocked.nettrace
+    python3 bench/load/profile.py filterservice blocked --seconds 12 --jit /tmp/jit.nettrace   # what still compiles
     python3 bench/load/profile.py squid tunnels --repeat 3
     python3 bench/load/profile.py filterservice plain --start-timeline 14   # memory from the first answer, no load
     python3 bench/load/profile.py filterservice:lean-off=Proxy__LeanHttp=false plain --proxy-cpus 0 --threads
@@ -125,6 +126,9 @@ def main():
     parser.add_argument("--alloc", help="write the GC's allocation samples of the proxy during the (first) step to this "
                         ".nettrace (dotnet-trace, `dotnet tool install -g dotnet-trace`); sum them by type with "
                         "`dotnet run -c Release --project bench/AllocTicks -- FILE`")
+    parser.add_argument("--jit", help="write the JIT's events of the proxy during the (first) step to this .nettrace "
+                        "(dotnet-trace); list what was compiled with `dotnet run -c Release --project bench/AllocTicks -- "
+                        "FILE --jit`")
     parser.add_argument("--perf-event", help="with --perf: record this event instead of CPU samples, e.g. "
                         "syscalls:sys_enter_futex to see who wakes threads")
     parser.add_argument("--start-timeline", type=float, metavar="SECONDS",
@@ -183,13 +187,16 @@ def main():
                 perf = subprocess.Popen(["perf", "record", *what, "-g", "-p", str(proxy.pid), "-o", args.perf,
                                          "--", "sleep", str(args.seconds)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            alloc = None
-            if args.alloc and repeat == 0:
-                trace = os.path.expanduser("~/.dotnet/tools/dotnet-trace")
-                alloc = subprocess.Popen([trace if os.path.exists(trace) else "dotnet-trace", "collect", "-p", str(proxy.pid),
-                                          "--clrevents", "gc", "--clreventlevel", "verbose",
-                                          "--duration", f"00:00:{args.seconds // 60:02}:{args.seconds % 60:02}", "-o", args.alloc],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            traces = []  # dotnet-trace sessions over the step: the GC's allocation samples, the JIT's events
+            for out, events in ((args.alloc, "gc"), (args.jit, "jit")):
+                if out and repeat == 0:
+                    trace = os.path.expanduser("~/.dotnet/tools/dotnet-trace")
+                    traces.append(subprocess.Popen([trace if os.path.exists(trace) else "dotnet-trace", "collect", "-p",
+                                                    str(proxy.pid), "--clrevents", events, "--clreventlevel", "verbose",
+                                                    "--duration", f"00:00:{args.seconds // 60:02}:{args.seconds % 60:02}",
+                                                    "-o", out],
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            if traces:
                 time.sleep(1)
             tracer = None
             if args.strace and repeat == 0:
@@ -209,9 +216,10 @@ def main():
             c0, c1 = switches(t0), switches(t1)
             if perf:
                 perf.wait(timeout=args.seconds + 30)
-            if alloc:
-                alloc.wait(timeout=args.seconds + 60)
-                print(f"allocation samples: {args.alloc} ({result['completed']:,} operations)")
+            for session in traces:
+                session.wait(timeout=args.seconds + 60)
+            if traces:
+                print(f"traces: {', '.join(t for t in (args.alloc, args.jit) if t)} ({result['completed']:,} operations)")
             if tracer:
                 tracer.send_signal(signal.SIGINT)
                 tracer.wait(timeout=30)
