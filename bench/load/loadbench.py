@@ -458,13 +458,20 @@ def squid_domains(domains):
 
 # ---------------------------------------------------------------- the proxies
 
-def proxy_command(proxy, run, inspect=False, squid_format=False):
+def audit_path(run):
+    """FilterService's audit directory (and decision index) in the run directory."""
+    return os.path.join(run, "logs", "filterservice")
+
+
+def proxy_command(proxy, run, inspect=False, squid_format=False, port=None, admin_port=None, audit=None):
+    """The proxy's command line; a FilterService on other ports or with another audit directory than the usual ones
+    when given (bench/load/paired.py runs two side by side)."""
     proxy = as_variant(proxy)
     if proxy.kind == "squid":
         return ["squid", "-N", "-f", os.path.join(run, "squid-inspect.conf" if inspect else "squid.conf")]
     command = ["dotnet", proxy.dll,
-               f"--Proxy:Listen=127.0.0.1:{PORTS['filterservice']}", f"--Admin:Listen=127.0.0.1:{ADMIN_PORT}",
-               f"--Policy:Path={run}/policy", "--Policy:Watch=false", f"--Audit:Path={run}/logs/filterservice",
+               f"--Proxy:Listen=127.0.0.1:{port or PORTS['filterservice']}", f"--Admin:Listen=127.0.0.1:{admin_port or ADMIN_PORT}",
+               f"--Policy:Path={run}/policy", "--Policy:Watch=false", f"--Audit:Path={audit or audit_path(run)}",
                "--Proxy:AllowLoopbackUpstream=true", f"--Proxy:ConnectPorts={HTTPS_PORT}",
                f"--Proxy:HostOverrides:{PLAIN_HOST}=127.0.0.1:{HTTP_PORT}",
                f"--Proxy:HostOverrides:{TLS_HOST}=127.0.0.1:{HTTPS_PORT}"]
@@ -497,23 +504,23 @@ def fresh_certificate_db(run):
             shutil.chown(name, user="proxy")
 
 
-def start_proxy(proxy, run, timeout, inspect=False, squid_format=False, cpus=None):
-    """Starts the proxy (a Variant, or squid / filterservice), under taskset -c CPUS if given; (Started, seconds to the
-    first answer)."""
+def start_proxy(proxy, run, timeout, inspect=False, squid_format=False, cpus=None, port=None, admin_port=None, audit=None):
+    """Starts the proxy (a Variant, or squid / filterservice), under taskset -c CPUS if given, on its usual ports and
+    audit directory or those given (see proxy_command); (Started, seconds to the first answer)."""
     proxy = as_variant(proxy)
-    kind, label, port = proxy.kind, proxy.label, proxy.port
+    kind, label, port = proxy.kind, proxy.label, port or proxy.port
     if kind == "squid" and inspect:
         fresh_certificate_db(run)
     if kind == "filterservice":
         # Every start with an empty audit directory (and so an empty decision index, which lives in it): the index
         # follows the audit files, so a start on an earlier start's files would spend its steps indexing their backlog,
         # charged to whichever proxy and step came next.
-        shutil.rmtree(os.path.join(run, "logs", "filterservice"), ignore_errors=True)
+        shutil.rmtree(audit or audit_path(run), ignore_errors=True)
     if http_get_through(port, "http://x/", "x", timeout=0.5) is not None:
         sys.exit(f"port {port} is already in use; stop whatever holds it")
     out = open(os.path.join(run, "logs", f"{label}-console.log"), "ab")
     started_at = time.monotonic()
-    process = subprocess.Popen(pinned(proxy_command(proxy, run, inspect, squid_format), cpus), stdout=out,
+    process = subprocess.Popen(pinned(proxy_command(proxy, run, inspect, squid_format, port, admin_port, audit), cpus), stdout=out,
                                stderr=subprocess.STDOUT, cwd=proxy.repo, env={**os.environ, **proxy.env})
     started = Started(run, label, process.pid)
     deadline = started_at + timeout
@@ -527,9 +534,19 @@ def start_proxy(proxy, run, timeout, inspect=False, squid_format=False, cpus=Non
     sys.exit(f"{label} did not answer within {timeout} s")
 
 
-def check_same_work(kind, blocked_host):
+def start_nginx(run, cpus=None):
+    """The origin, from the run directory's nginx.conf, under taskset -c CPUS if given; stop it with SIGQUIT."""
+    subprocess.run(pinned(["nginx", "-c", os.path.join(run, "nginx.conf")], cpus), check=True, timeout=30)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(os.path.join(run, "nginx.pid")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open(os.path.join(run, "nginx.pid")) as f:
+        return Started(run, "nginx", int(f.read().strip()))
+
+
+def check_same_work(kind, blocked_host, port=None):
     """Both proxies must give the same answers before anything is timed."""
-    port = PORTS[kind]
+    port = port or PORTS[kind]
     expected = [(f"http://{PLAIN_HOST}:{HTTP_PORT}/1k", PLAIN_HOST, 200),
                 (f"http://{blocked_host}/", blocked_host, 403),
                 (f"http://www.{blocked_host}/", "www." + blocked_host, 403)]
@@ -557,9 +574,9 @@ def parse_duration_ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(kind, script, env, args, raw_path):
+def run_wrk(kind, script, env, args, raw_path, port=None):
     command = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "--latency", "--timeout", "10s",
-               "-s", os.path.join(HERE, script), f"http://127.0.0.1:{PORTS[kind]}"]
+               "-s", os.path.join(HERE, script), f"http://127.0.0.1:{port or PORTS[kind]}"]
     result = subprocess.run(pinned(command, getattr(args, "load_cpus", None)), env={**os.environ, **env}, capture_output=True,
                             text=True, timeout=args.duration + 30)
     with open(raw_path, "w") as f:
@@ -582,9 +599,9 @@ def run_wrk(kind, script, env, args, raw_path):
                  + out + result.stderr)
 
 
-def run_load_client(kind, mode, path, args, raw_path, target=f"{TLS_HOST}:{HTTPS_PORT}", extra=()):
+def run_load_client(kind, mode, path, args, raw_path, target=f"{TLS_HOST}:{HTTPS_PORT}", extra=(), port=None):
     dll = os.path.join(REPO, "bench/LoadClient/bin/Release/net10.0/LoadClient.dll")
-    command = ["dotnet", dll, mode, "--proxy", f"127.0.0.1:{PORTS[kind]}", "--target", target,
+    command = ["dotnet", dll, mode, "--proxy", f"127.0.0.1:{port or PORTS[kind]}", "--target", target,
                "--path", path, "--connections", str(args.connections), "--duration", str(args.duration), *extra]
     result = subprocess.run(pinned(command, getattr(args, "load_cpus", None)), capture_output=True, text=True,
                             timeout=args.duration + 60)
@@ -595,15 +612,16 @@ def run_load_client(kind, mode, path, args, raw_path, target=f"{TLS_HOST}:{HTTPS
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def load_steps(kind, run):
-    """The four measured steps against one proxy, in order: name -> run(args, raw_path) -> result."""
+def load_steps(kind, run, port=None):
+    """The four measured steps against one proxy (on its usual port, or on port), in order: name -> run(args, raw_path)
+    -> result."""
     plain_env = {"TARGET": f"http://{PLAIN_HOST}:{HTTP_PORT}/1k"}
     blocked_env = {"BLOCKED": os.path.join(run, "blocked-sample.txt")}
     return {
-        "plain": lambda a, raw: run_wrk(kind, "plain.lua", plain_env, a, raw),
-        "blocked": lambda a, raw: run_wrk(kind, "blocked.lua", blocked_env, a, raw),
-        "tunnels": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw),
-        "downloads": lambda a, raw: run_load_client(kind, "downloads", "/100k", a, raw),
+        "plain": lambda a, raw: run_wrk(kind, "plain.lua", plain_env, a, raw, port),
+        "blocked": lambda a, raw: run_wrk(kind, "blocked.lua", blocked_env, a, raw, port),
+        "tunnels": lambda a, raw: run_load_client(kind, "handshakes", "/1k", a, raw, port=port),
+        "downloads": lambda a, raw: run_load_client(kind, "downloads", "/100k", a, raw, port=port),
     }
 
 
@@ -624,7 +642,7 @@ def log_sizes(kind, run):
     if kind == "squid":
         files = {"log": [os.path.join(run, "logs/squid-access.log")]}
     else:
-        folder = os.path.join(run, "logs/filterservice")
+        folder = audit_path(run)
         names = os.listdir(folder) if os.path.isdir(folder) else []
         files = {"log": [os.path.join(folder, n) for n in names if n.startswith("audit-")],
                  "squid_format": [os.path.join(folder, n) for n in names if n.startswith("access-")]}
@@ -1219,12 +1237,7 @@ def main():
 
     nginx = None
     try:
-        subprocess.run(pinned(["nginx", "-c", os.path.join(run, "nginx.conf")], args.load_cpus), check=True, timeout=30)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(os.path.join(run, "nginx.pid")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        with open(os.path.join(run, "nginx.pid")) as f:
-            nginx = Started(run, "nginx", int(f.read().strip()))
+        nginx = start_nginx(run, args.load_cpus)
         proxies = args.variants
         for v in proxies:
             if v.label != v.kind:

@@ -152,10 +152,7 @@ def main():
         os.environ["DOTNET_PerfMapEnabled"] = "1"
         os.environ["DOTNET_EnableWriteXorExecute"] = "0"  # lets perf resolve JIT-compiled code
 
-    subprocess.run(["nginx", "-c", os.path.join(run, "nginx.conf")], check=True, timeout=30)
-    time.sleep(0.5)
-    with open(os.path.join(run, "nginx.pid")) as f:
-        nginx = lb.Started(run, "nginx", int(f.read().strip()))
+    nginx = lb.start_nginx(run)
     proxy = None
     try:
         proxy, startup = lb.start_proxy(args.variant, run, 180, cpus=args.proxy_cpus)
