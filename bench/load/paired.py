@@ -9,7 +9,7 @@ one after the other, so a round's two figures are a minute or more apart, and a 
 every proxy is started once and warmed, then each round measures every proxy for one short window of the same step,
 back to back, in alternating order: more rounds per hour, each proxy past its start-up, and a round's two windows
 seconds apart. What that bought on this shared 2-core VM (bench/load/README.md, "Paired windows"): two builds of
-FilterService pair well (the ratio of a round spreads by a tenth, against a third in `run`'s rounds); FilterService
+FilterService pair better (the ratio of a round spreads by 9-20%, against a third in `run`'s rounds); FilterService
 and Squid pair a little better only when both are pinned to the same core (16-17% against 22-24%), since unpinned a
 window's figure moves within seconds with where its threads land and what the host does to that core (the guest
 reports no steal time).
