@@ -711,6 +711,15 @@ def drain_index(root, timeout=240.0, quiet=3.0):
     return float("nan")
 
 
+def charge(result, index_in_step):
+    """The request path's figure of a step whose result holds its proxy's cpu_s: the CPU-seconds less what the decision
+    index's thread used during the step, and requests per such CPU-second. Returns the request path's CPU-seconds."""
+    result["index_in_step_s"] = index_in_step
+    result["path_cpu_s"] = path = result["cpu_s"] - index_in_step
+    result["per_cpu_s"] = result["completed"] / path if path > 0 else float("nan")
+    return path
+
+
 def measured(started, step, duration, logs=None):
     """Runs one step; its proxy CPU, the proxy cores it used over the step's duration (CPU-seconds / seconds of load)
     and the busiest proxy thread's share, and with logs (a function returning log sizes) how much the logs grew.
@@ -737,9 +746,8 @@ def measured(started, step, duration, logs=None):
         result["index_drain_s"] = drain_index(started.pid)
         index_in_step = (index_after_step - index_before) / CLK_TCK
         index_cpu = (index_ticks(started.pid) - index_before) / CLK_TCK
-    result["index_in_step_s"], result["index_cpu_s"] = index_in_step, index_cpu
-    result["path_cpu_s"] = path = result["cpu_s"] - index_in_step
-    result["per_cpu_s"] = result["completed"] / path if path > 0 else float("nan")
+    result["index_cpu_s"] = index_cpu
+    path = charge(result, index_in_step)
     result["all_in_per_cpu_s"] = result["completed"] / (path + index_cpu) if path + index_cpu > 0 else float("nan")
     result["index_us_per_request"] = 1e6 * index_cpu / result["completed"] if result["completed"] else float("nan")
     result["cores"] = result["cpu_s"] / duration

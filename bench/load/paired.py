@@ -72,9 +72,7 @@ def window(instance, go, args, raw):
     if index_before is not None:
         index_in_step = (lb.index_ticks(pid) - index_before) / lb.CLK_TCK
         result["index_drain_s"] = lb.drain_index(pid, quiet=2.5)
-    result["index_in_step_s"] = index_in_step
-    result["path_cpu_s"] = path = result["cpu_s"] - index_in_step
-    result["per_cpu_s"] = result["completed"] / path if path > 0 else float("nan")
+    lb.charge(result, index_in_step)
     return result
 
 
@@ -117,9 +115,11 @@ def report(saved):
         for other in (label for label in labels if label != "filterservice"):
             each = ratios(saved, step, other)
             n, gm, (lo, hi), med, _, ok1 = pool.summary(each)
-            _, gm2, (lo2, hi2), _, _, _ = pool.summary(two_at_a_time(saved, step, other))
+            doubled = two_at_a_time(saved, step, other)
+            _, gm2, (lo2, hi2), _, _, _ = pool.summary(doubled) if doubled else (0, 0, (0, 0), 0, 0, 0)
             lines.append(f"| {step} | {names[other]} | {n} | {gm:.2f}x | {lo:.2f}-{hi:.2f} | {med:.2f}x | {spread(each):.0f}% | "
-                         f"{ok1} | {sum(x >= 2 for x in each)} | {gm2:.2f}x, {lo2:.2f}-{hi2:.2f} | {', '.join(f'{x:.2f}' for x in each)} |")
+                         f"{ok1} | {sum(x >= 2 for x in each)} | {f'{gm2:.2f}x, {lo2:.2f}-{hi2:.2f}' if doubled else '-'} | "
+                         f"{', '.join(f'{x:.2f}' for x in each)} |")
     lines += ["", "Every window, per proxy CPU-second:", "",
               "| round | step | " + " | ".join(names[label] for label in labels) + " |", "|---:|---|" + "---:|" * len(labels)]
     for n, r in enumerate(results, 1):
@@ -257,11 +257,11 @@ def main():
              "variants": [{"label": i.label, "name": i.variant.name, "commit": lb.git_commit(i.variant.repo),
                            "describe": i.variant.describe() if i.label != i.variant.kind else ""} for i in instances],
              "results": results}
+    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:  # first: the windows are kept whatever the report does
+        json.dump(saved, f, indent=1)
     lines = report(saved)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(saved, f, indent=1)
     print("\n".join(lines))
     lb.log(f"wrote {args.out}")
 
